@@ -348,9 +348,11 @@ def compile_graph(
         comp_names.append(f"{u}-{v}")
         comp_kind.append("link")
         q.append(float(data.get(q_attr, default_edge_q)))
-        src.append(index[u]); dst.append(index[v]); acomp.append(c)
-        if not directed:
-            src.append(index[v]); dst.append(index[u]); acomp.append(c)
+        arcs = [(u, v)] if directed else [(u, v), (v, u)]
+        for a, b in arcs:
+            src.append(index[a])
+            dst.append(index[b])
+            acomp.append(c)
     for s, ts, _w in demands:
         for n in [s, *ts]:
             if n not in index:
