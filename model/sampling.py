@@ -1,0 +1,414 @@
+"""Component failure states for many trials at once, 64 trials per machine word.
+
+A trial is one draw of the static failure model: component ``c`` is down with
+probability ``q[c]`` independently, and every common-cause event ``g`` occurs with
+probability ``ccf_q[g]`` and takes all its members down. For ``T`` trials the
+states are kept two ways:
+
+* **packed bits** ``(C, W)`` of ``uint64`` with ``W = ceil(T / 64)``: bit ``t % 64``
+  of word ``t // 64`` in row ``c`` is set when component ``c`` is down in trial
+  ``t`` (the input of :mod:`model.reachability`);
+* the **failure list** ``(trial, component)`` sorted by trial then component, from
+  which :func:`distinct_failed_sets` finds each distinct failed set once.
+
+Two samplers, chosen per component by its probability:
+
+* *sparse* (``q <= dense_threshold``): draw the number of failures in the chunk,
+  ``Binomial(T, q)``, then that many distinct trial positions uniformly — work
+  grows with the number of failures, not with ``T x C``;
+* *dense* (larger ``q``): one raw 32-bit random word per component and trial,
+  compared with ``q`` scaled to ``2**32`` (``q`` resolved to ``2**-33``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from model.sampling import sample_failures
+>>> s = sample_failures(np.array([0.0, 1.0, 0.01]), 100, np.random.default_rng(1))
+>>> s.packed().shape, s.packed().dtype
+((3, 2), dtype('uint64'))
+>>> int(s.counts()[1]), int(s.counts()[0])
+(100, 0)
+>>> bool(np.all(s.component_trials(1) == np.arange(100)))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.compiled import CompiledNetwork
+
+__all__ = [
+    "DENSE_THRESHOLD",
+    "FailedSets",
+    "FailureSample",
+    "distinct_failed_sets",
+    "pack_sets",
+    "popcount",
+    "sample_failures",
+    "sample_network_failures",
+    "unpack_bits",
+]
+
+#: Components (and common-cause events) with ``q`` above this are sampled densely.
+DENSE_THRESHOLD = 0.03
+
+_ONE = np.uint64(1)
+
+
+def popcount(words: np.ndarray, axis: int | None = -1) -> np.ndarray:
+    """Number of set bits of ``uint64`` words, summed along ``axis`` (None: per word).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> popcount(np.array([[0, 1, 2**63 + 3]], dtype=np.uint64)).tolist()
+    [4]
+    """
+    words = np.asarray(words, dtype=np.uint64)
+    if hasattr(np, "bitwise_count"):
+        per = np.bitwise_count(words).astype(np.int64)
+    else:  # numpy < 2.0
+        table = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+        per = table[words.view(np.uint8)].reshape(*words.shape, 8).sum(axis=-1)
+    return per if axis is None else per.sum(axis=axis)
+
+
+def unpack_bits(words: np.ndarray, n_trials: int) -> np.ndarray:
+    """Boolean ``(..., n_trials)`` array from packed ``(..., W)`` words.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unpack_bits(np.array([5], dtype=np.uint64), 4).tolist()
+    [True, False, True, False]
+    """
+    words = np.ascontiguousarray(words, dtype="<u8")
+    bits = np.unpackbits(words.view(np.uint8), axis=-1, bitorder="little")
+    return bits[..., :n_trials].astype(bool)
+
+
+def _pack_bool(b: np.ndarray) -> np.ndarray:
+    """Pack a boolean ``(R, T)`` array into ``(R, ceil(T/64))`` uint64 words."""
+    r, t = b.shape
+    w = -(-t // 64)
+    padded = np.zeros((r, w * 64), dtype=bool)
+    padded[:, :t] = b
+    return np.packbits(padded, axis=1, bitorder="little").view("<u8").astype(np.uint64)
+
+
+def _or_pairs_into(words: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    """Set bit ``cols`` of row ``rows`` in packed ``words`` (pairs sorted by row, then col)."""
+    if rows.size == 0:
+        return
+    n_words = words.shape[1]
+    key = rows * n_words + (cols >> 6)
+    bits = _ONE << (cols & 63).astype(np.uint64)
+    order = np.argsort(key, kind="stable")
+    key, bits = key[order], bits[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    flat = words.reshape(-1)
+    flat[key[starts]] |= np.bitwise_or.reduceat(bits, starts)
+
+
+def pack_sets(set_ptr: np.ndarray, members: np.ndarray, n_components: int) -> np.ndarray:
+    """Packed ``(n_components, ceil(n_sets/64))`` down bits, one failed set per bit.
+
+    Set ``j`` holds ``members[set_ptr[j]:set_ptr[j+1]]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pack_sets(np.array([0, 2, 2, 3]), np.array([0, 2, 2]), 3).tolist()
+    [[1], [0], [5]]
+    """
+    set_ptr = np.asarray(set_ptr, dtype=np.int64)
+    members = np.asarray(members, dtype=np.int64)
+    n_sets = set_ptr.size - 1
+    words = np.zeros((n_components, max(1, -(-n_sets // 64))), dtype=np.uint64)
+    owner = np.repeat(np.arange(n_sets, dtype=np.int64), np.diff(set_ptr))
+    _or_pairs_into(words, members, owner)
+    return words
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an int array (plain sort; faster than ``np.unique`` here)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
+
+
+def _sparse_draw(q: np.ndarray, n_trials: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Failures of rare items: ``(item, trial)`` pairs sorted by item then trial.
+
+    For each item a Binomial(T, q) count, then that many distinct trial positions:
+    positions are drawn uniformly with replacement and duplicates are redrawn, so
+    each item's positions are the first ``k`` distinct values of an i.i.d. uniform
+    sequence, i.e. a uniformly random ``k``-subset (exactly Bernoulli trials).
+    """
+    n = q.size
+    k = rng.binomial(n_trials, q).astype(np.int64)
+    need = k.copy()
+    key = np.zeros(0, dtype=np.int64)
+    while True:
+        total = int(need.sum())
+        if total == 0:
+            break
+        item = np.repeat(np.arange(n, dtype=np.int64), need)
+        key = _sorted_unique(np.concatenate([key, item * n_trials + rng.integers(0, n_trials, total)]))
+        need = k - np.bincount(key // n_trials, minlength=n)
+    return key // n_trials, key % n_trials
+
+
+def _dense_draw(q: np.ndarray, n_trials: int, rng: np.random.Generator) -> np.ndarray:
+    """States of frequent items, ``(len(q), T)`` bool, from raw 32-bit random words.
+
+    Item ``i`` is down when a uniform 32-bit integer is below ``round(q * 2**32)``,
+    so probabilities are resolved to ``2**-33`` (``q = 0`` and ``q = 1`` exactly).
+    """
+    thresholds = np.rint(q * 2.0**32)
+    always = thresholds >= 2.0**32
+    t32 = np.minimum(thresholds, 2.0**32 - 1).astype(np.uint32)
+    words = rng.integers(0, 2**32, size=(q.size, n_trials), dtype=np.uint32)
+    states = words < t32[:, None]
+    states[always] = True
+    return states
+
+
+@dataclass(frozen=True, eq=False)
+class FailureSample:
+    """Failure states of ``n_components`` components in ``n_trials`` trials.
+
+    Use :meth:`packed` for the bit-parallel kernel and :meth:`pairs` for the
+    failure list; both include components taken down by common-cause events.
+    """
+
+    n_trials: int
+    n_components: int
+    #: rows (component or ``n_components + event``) sampled densely, and their states
+    dense_items: np.ndarray
+    dense_states: np.ndarray  # (len(dense_items), n_trials) bool
+    #: rare failures as (item, trial) pairs sorted by item then trial
+    sparse_items: np.ndarray
+    sparse_trials: np.ndarray
+    #: common-cause events: members of event g are ccf_members[ccf_ptr[g]:ccf_ptr[g+1]]
+    ccf_ptr: np.ndarray
+    ccf_members: np.ndarray
+
+    @property
+    def n_words(self) -> int:
+        return max(1, -(-self.n_trials // 64))
+
+    @property
+    def n_events(self) -> int:
+        return self.ccf_ptr.size - 1
+
+    def packed(self, include_events: bool = False) -> np.ndarray:
+        """Packed down bits ``(C, W)`` (``(C + G, W)`` with the event rows when asked)."""
+        cache = self.__dict__.get("_packed")
+        if cache is None:
+            c, g = self.n_components, self.n_events
+            words = np.zeros((c + g, self.n_words), dtype=np.uint64)
+            if self.dense_items.size:
+                words[self.dense_items] = _pack_bool(self.dense_states)
+            _or_pairs_into(words, self.sparse_items, self.sparse_trials)
+            if g:
+                owner = np.repeat(np.arange(g, dtype=np.int64), np.diff(self.ccf_ptr))
+                occurred = words[c + owner]
+                np.bitwise_or.at(words, self.ccf_members, occurred)
+            cache = words
+            object.__setattr__(self, "_packed", cache)
+        return cache if include_events else cache[: self.n_components]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The failure list ``(trial, component)``, sorted by trial then component, no repeats."""
+        cache = self.__dict__.get("_pairs")
+        if cache is None:
+            c = self.n_components
+            rows, cols = np.nonzero(self.dense_states)
+            item = np.concatenate([self.dense_items[rows], self.sparse_items])
+            trial = np.concatenate([cols.astype(np.int64), self.sparse_trials])
+            ev = item >= c
+            if ev.any():
+                g = item[ev] - c
+                size = self.ccf_ptr[g + 1] - self.ccf_ptr[g]
+                first = np.repeat(self.ccf_ptr[g] - np.cumsum(size) + size, size)
+                members = self.ccf_members[first + np.arange(int(size.sum()))]
+                item = np.concatenate([item[~ev], members])
+                trial = np.concatenate([trial[~ev], np.repeat(trial[ev], size)])
+            key = _sorted_unique(trial * c + item) if c else np.zeros(0, dtype=np.int64)
+            cache = (key // max(c, 1), key % max(c, 1))
+            object.__setattr__(self, "_pairs", cache)
+        return cache
+
+    def counts(self) -> np.ndarray:
+        """Trials in which each component is down, shape ``(C,)``."""
+        return popcount(self.packed(), axis=1)
+
+    def component_trials(self, component: int) -> np.ndarray:
+        """Sorted trial indices in which ``component`` is down."""
+        return np.flatnonzero(unpack_bits(self.packed()[component], self.n_trials))
+
+    def failures_per_trial(self) -> np.ndarray:
+        """Number of components down in each trial, shape ``(n_trials,)``."""
+        trial, _ = self.pairs()
+        return np.bincount(trial, minlength=self.n_trials)
+
+
+def sample_failures(
+    q: np.ndarray,
+    n_trials: int,
+    rng: np.random.Generator,
+    *,
+    ccf_q: np.ndarray | None = None,
+    ccf_member_ptr: np.ndarray | None = None,
+    ccf_members: np.ndarray | None = None,
+    dense_threshold: float = DENSE_THRESHOLD,
+) -> FailureSample:
+    """Sample independent and common-cause failures for ``n_trials`` trials.
+
+    Parameters
+    ----------
+    q : array (C,)
+        Probability that each component fails independently.
+    n_trials : int
+        Number of trials (need not be a multiple of 64; padding bits are 0).
+    rng : numpy.random.Generator
+        The only source of randomness; the draws depend only on ``q``,
+        ``ccf_q``, ``n_trials``, ``dense_threshold`` and the generator state.
+    ccf_q, ccf_member_ptr, ccf_members : arrays, optional
+        Common-cause events in the CSR form of :class:`model.compiled.CompiledNetwork`.
+    dense_threshold : float
+        Items with ``q`` above it get one uniform per trial; the others are drawn
+        sparsely (only the failures).
+
+    Returns
+    -------
+    FailureSample
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = sample_failures(np.array([0.0, 0.0]), 64, np.random.default_rng(0),
+    ...                     ccf_q=np.array([1.0]), ccf_member_ptr=np.array([0, 2]),
+    ...                     ccf_members=np.array([0, 1]))
+    >>> s.counts().tolist()
+    [64, 64]
+    """
+    if n_trials < 0:
+        raise ValueError("n_trials must be >= 0")
+    q = np.asarray(q, dtype=np.float64)
+    c = q.size
+    if ccf_q is None:
+        ccf_q = np.zeros(0)
+        ccf_member_ptr = np.zeros(1, dtype=np.int64)
+        ccf_members = np.zeros(0, dtype=np.int64)
+    ccf_q = np.asarray(ccf_q, dtype=np.float64)
+    ptr = np.asarray(ccf_member_ptr, dtype=np.int64)
+    members = np.asarray(ccf_members, dtype=np.int64)
+    allq = np.concatenate([q, ccf_q])
+    if allq.size and (np.any(allq < 0) or np.any(allq > 1) or not np.all(np.isfinite(allq))):
+        raise ValueError("failure probabilities must lie in [0, 1]")
+    dense = np.flatnonzero(allq > dense_threshold)
+    sparse = np.flatnonzero((allq > 0) & (allq <= dense_threshold))
+    item, trial = _sparse_draw(allq[sparse], n_trials, rng)
+    states = _dense_draw(allq[dense], n_trials, rng)
+    return FailureSample(
+        n_trials=int(n_trials), n_components=c, dense_items=dense, dense_states=states,
+        sparse_items=sparse[item], sparse_trials=trial, ccf_ptr=ptr, ccf_members=members,
+    )
+
+
+def sample_network_failures(
+    net: CompiledNetwork, n_trials: int, rng: np.random.Generator, *,
+    dense_threshold: float = DENSE_THRESHOLD,
+) -> FailureSample:
+    """:func:`sample_failures` with the failure model of a compiled network.
+
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> from model.compiled import compile_graph
+    >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.5)
+    >>> s = sample_network_failures(net, 1000, np.random.default_rng(3))
+    >>> s.packed().shape
+    (2, 16)
+    """
+    return sample_failures(net.q, n_trials, rng, ccf_q=net.ccf_q, ccf_member_ptr=net.ccf_member_ptr,
+                           ccf_members=net.ccf_members, dense_threshold=dense_threshold)
+
+
+@dataclass(frozen=True)
+class FailedSets:
+    """Distinct failed sets and how often each occurred.
+
+    Set ``j`` is ``members[ptr[j]:ptr[j+1]]`` (sorted component indices) and was
+    seen in ``multiplicity[j]`` trials; ``set_of_trial[t]`` is the set of trial ``t``.
+    The empty set, when it occurs, is one of the sets.
+    """
+
+    ptr: np.ndarray
+    members: np.ndarray
+    multiplicity: np.ndarray
+    set_of_trial: np.ndarray
+
+    @property
+    def n_sets(self) -> int:
+        return self.ptr.size - 1
+
+
+def distinct_failed_sets(trial: np.ndarray, component: np.ndarray, n_trials: int) -> FailedSets:
+    """Group trials by failed set: each distinct set once, with its multiplicity.
+
+    Parameters
+    ----------
+    trial, component : int arrays
+        The failure list, sorted by trial then component (as from
+        :meth:`FailureSample.pairs`).
+    n_trials : int
+        Number of trials (trials absent from the list have the empty set).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = distinct_failed_sets(np.array([0, 0, 2, 2, 3]), np.array([1, 4, 1, 4, 2]), 5)
+    >>> fs.n_sets, fs.multiplicity.tolist(), fs.set_of_trial.tolist()
+    (3, [2, 2, 1], [1, 0, 1, 2, 0])
+    >>> fs.members[fs.ptr[1]:fs.ptr[2]].tolist()
+    [1, 4]
+    """
+    trial = np.asarray(trial, dtype=np.int64)
+    component = np.asarray(component, dtype=np.int64)
+    per_trial = np.bincount(trial, minlength=n_trials)
+    failed = np.flatnonzero(per_trial)
+    n_empty = n_trials - failed.size
+    set_of_trial = np.zeros(n_trials, dtype=np.int64)
+    if failed.size == 0:
+        return FailedSets(np.zeros(2 if n_empty else 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                          np.array([n_empty] if n_empty else [], dtype=np.int64), set_of_trial)
+    kmax = int(per_trial.max())
+    counts = per_trial[failed]
+    starts = np.cumsum(counts) - counts
+    row = np.repeat(np.arange(failed.size), counts)
+    col = np.arange(trial.size) - starts[row]
+    sentinel = int(component.max()) + 1
+    padded = np.full((failed.size, kmax), sentinel, dtype=np.int64)
+    padded[row, col] = component
+    order = np.lexsort(padded.T[::-1])
+    srt = padded[order]
+    new = np.r_[True, np.any(srt[1:] != srt[:-1], axis=1)]
+    group = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    mult = np.diff(np.r_[first, srt.shape[0]])
+    reps = srt[first]
+    sizes = counts[order[first]]
+    offset = 1 if n_empty else 0
+    gid = np.empty(failed.size, dtype=np.int64)
+    gid[order] = group + offset
+    set_of_trial[failed] = gid
+    keep = reps != sentinel
+    ptr = np.zeros(first.size + 1 + offset, dtype=np.int64)
+    ptr[1 + offset :] = np.cumsum(sizes)
+    multiplicity = np.r_[[n_empty] if n_empty else [], mult].astype(np.int64)
+    return FailedSets(ptr, reps[keep], multiplicity, set_of_trial)
