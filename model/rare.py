@@ -1,0 +1,601 @@
+"""Rare-event unreachability: permutation Monte Carlo with the turnip.
+
+Crude Monte Carlo needs about ``100 / U`` trials for 10% relative error, hopeless
+when the unreachability ``U`` is 1e-9. This module estimates ``U`` with bounded
+relative error by *permutation Monte Carlo* (Elperin, Gertsbakh and Lomonosov's
+graph evolution) with the *turnip* (Gertsbakh and Shpungin).
+
+Method
+------
+The *basic events* are the ``C`` independent component failures and the ``G``
+common-cause events of a :class:`~model.compiled.CompiledNetwork`. Event ``i``
+fails with probability ``p_i``; think of every event as failed at time 0 and
+repaired at an exponential time with rate ``lambda_i = -ln p_i``, so that it is
+still failed at time 1 with probability exactly ``p_i``. A component is up once
+its own event and every common-cause event that contains it are repaired.
+Events with ``p = 0`` are repaired from the start and events with ``p = 1`` never
+are: both are handled exactly, not sampled.
+
+One replication samples the *order* of repairs and then computes exactly, given
+that order, the probability that each demand is still unserved at time 1. Given
+the order, the times between successive repairs are independent exponentials, so
+the time at which demand ``d`` becomes served is a hypoexponential sum
+``S_{K_d}`` and ``P(d unserved at 1 | order) = P(S_{K_d} > 1)``.
+
+*Turnip.* An unrepaired event is *irrelevant* when its repair can no longer
+change whether any demand is served, in the current state or any later one. Its
+clock is then dropped: the holding-time rates are the sums over *relevant*
+unrepaired events only, which shrinks the number of steps and the variance. The
+rules used (valid for directed and undirected graphs, node and link failures,
+alternative targets and prerequisites) are, with ``R`` the nodes reached from
+the source of every unserved demand and ``T`` the nodes that reach a target of
+every unserved demand:
+
+* an arc ``u -> v`` is irrelevant when ``v`` is in ``R`` or ``u`` is in ``T``;
+* a node that is neither source nor target of an unserved demand is irrelevant
+  when all its incoming arcs, or all its outgoing arcs, are irrelevant;
+* a component is relevant when one of its arcs or nodes is relevant or it is a
+  prerequisite of an unserved demand; an event is relevant when one of the
+  components it holds down is.
+
+Both sets only grow as repairs accumulate, so an irrelevant event stays
+irrelevant, which is what makes dropping its clock exact. Sampling the order
+from one set of exponential clocks per replication and skipping irrelevant
+events gives the turnip's sequence of relevant repairs with the right law.
+
+*Demand-weighted unreachability.* One replication follows one repair order for
+all demands and returns ``Y = sum_d w_d P(S_{K_d} > 1) / sum_d w_d``: a single
+unbiased estimator of the weighted share, whose variance is estimated from the
+replications (the per-demand terms are positively correlated because they share
+the order; the normal interval accounts for that since it uses the variance of
+``Y`` itself). Per-demand estimates come for free in ``details["per_demand"]``.
+
+*Numerics.* The state probabilities ``p_j(1)`` of the pure-birth chain with
+decreasing rates ``Lambda_1 > Lambda_2 > ...`` are computed in log space from the
+divided-difference closed form, and the exact condition number of each sum is
+measured; where it exceeds ``1e6`` the replication is recomputed by
+uniformisation, which sums only non-negative terms and so keeps full relative
+accuracy however small the probability is (no cancelling ``1 - F``).
+
+Relative error is bounded as ``q -> 0``: with all ``q`` equal the repair order
+does not depend on ``q`` and each replication is ``c(order) q^r(order)`` up to
+lower-order terms, where ``r >= `` the size of a minimum cut, with probability
+bounded away from 0 of equality.
+
+Examples
+--------
+>>> from model.compiled import compile_graph
+>>> import networkx as nx
+>>> g = nx.Graph([("s", "a"), ("a", "t"), ("s", "t")])
+>>> nx.set_edge_attributes(g, 1e-6, "q")
+>>> net = compile_graph(g, "s", "t")
+>>> est = rare_unreachability(net, 2000, seed=1)
+>>> exact = 1e-6 * (1 - (1 - 1e-6) ** 2)
+>>> abs(est.value - exact) < 4 * est.std_error, est.method
+(True, 'pmc-turnip')
+>>> est.relative_error < 0.05
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from model.compiled import CompiledNetwork
+from model.estimate import Estimate, provenance
+
+__all__ = [
+    "birth_chain_state_probabilities",
+    "choose_method",
+    "rare_replications",
+    "rare_unreachability",
+]
+
+METHOD = "pmc-turnip"
+_CHUNK = 2048  # replications per random stream: fixed, so results do not depend on batching
+_COND_LIMIT = 1e6  # closed-form condition number above which uniformisation is used
+
+
+# ----------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class _Plan:
+    """Index arrays for the vectorised construction process.
+
+    Group arrays ``(G, L)`` list for each group the items it contains, padded with
+    the index one past the last item (see :func:`_any`).
+    """
+
+    rates: np.ndarray  # (E,) repair rates of the sampled events
+    ev_comp: np.ndarray  # (E, C) int: components each event holds down
+    ev_groups: np.ndarray  # event -> components it holds down
+    pend0: np.ndarray  # (C,) events still pending at time 0 (incl. p = 1 ones)
+    n_comp: int
+    node_comp: np.ndarray  # (N,) component or C (= never fails)
+    arc_src: np.ndarray
+    arc_dst: np.ndarray
+    arc_comp: np.ndarray  # (A,) component or C
+    node_in: np.ndarray  # node -> incoming arcs
+    node_out: np.ndarray  # node -> outgoing arcs
+    comp_uses: np.ndarray  # component -> its arcs, A + its nodes, A + N + demands it is a prerequisite of
+    dem_prereq: np.ndarray  # demand -> prerequisite components
+    src_dems: np.ndarray  # distinct source -> demands
+    tset_dems: np.ndarray  # distinct target set -> demands
+    node_dems: np.ndarray  # node -> demands it is source or target of
+    sources: np.ndarray  # (S,) distinct source nodes
+    tmask: np.ndarray  # (T, N) bool distinct target sets
+    dem_src: np.ndarray  # (D,) index into sources
+    dem_tset: np.ndarray  # (D,) index into target sets
+    weights: np.ndarray  # (D,) normalised to sum 1
+    demand_index: np.ndarray  # (D,) index of the demand in the network
+
+
+def _groups(lists: list[list[int]] | list[np.ndarray], n_items: int) -> np.ndarray:
+    width = max([len(x) for x in lists] + [1])
+    idx = np.full((len(lists), width), n_items, dtype=np.intp)
+    for g, x in enumerate(lists):
+        idx[g, : len(x)] = x
+    return idx
+
+
+def _any(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``out[..., g] = any(x[..., i] for i in group g)`` for boolean ``x`` (..., n)."""
+    pad = np.zeros((*x.shape[:-1], 1), dtype=bool)
+    return np.concatenate([x, pad], axis=-1)[..., groups].any(axis=-1)
+
+
+def _plan(net: CompiledNetwork) -> _Plan:
+    C, N, G, A = net.n_components, net.n_nodes, net.n_ccf, net.n_arcs
+    w = np.asarray(net.demand_weight, dtype=np.float64)
+    if net.n_demands == 0 or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ValueError("rare_unreachability needs at least one demand with positive weight")
+    keep = np.flatnonzero(w > 0)
+    D = keep.size
+    p_all = np.concatenate([net.q, net.ccf_q])
+    members = [np.array([c]) for c in range(C)] + [net.ccf_member_list(g) for g in range(G)]
+    affects = np.zeros((C + G, C), dtype=np.int64)
+    for i, m in enumerate(members):
+        affects[i, m] = 1
+    # events with p = 0 are repaired at time 0; p = 1 never repaired but keep the component down
+    pend0 = affects[p_all > 0].sum(axis=0)
+    sampled = np.flatnonzero((p_all > 0) & (p_all < 1))
+    rates = -np.log(p_all[sampled])
+    ev_comp = affects[sampled]
+
+    src_list, dst_list = net.arc_src.tolist(), net.arc_dst.tolist()
+    node_in: list[list[int]] = [[] for _ in range(N)]
+    node_out: list[list[int]] = [[] for _ in range(N)]
+    for a in range(A):
+        node_in[dst_list[a]].append(a)
+        node_out[src_list[a]].append(a)
+    uses: list[list[int]] = [[] for _ in range(C)]
+    for a, c in enumerate(net.arc_component.tolist()):
+        if c >= 0:
+            uses[c].append(a)
+    for n, c in enumerate(net.node_component.tolist()):
+        if c >= 0:
+            uses[c].append(A + n)
+    dem_prereq = [net.prereq(int(d)).tolist() for d in keep]
+    for k, pre in enumerate(dem_prereq):
+        for c in pre:
+            uses[c].append(A + N + k)
+
+    src = net.demand_source[keep]
+    sources, dem_src = np.unique(src, return_inverse=True)
+    tsets: dict[tuple[int, ...], int] = {}
+    dem_tset = np.zeros(D, dtype=np.int64)
+    for k, d in enumerate(keep):
+        key = tuple(sorted(set(net.targets(int(d)).tolist())))
+        dem_tset[k] = tsets.setdefault(key, len(tsets))
+    tmask = np.zeros((len(tsets), N), dtype=bool)
+    for key, k in tsets.items():
+        tmask[k, list(key)] = True
+    node_dems: list[list[int]] = [[] for _ in range(N)]
+    for k in range(D):
+        for n in {int(src[k]), *np.flatnonzero(tmask[dem_tset[k]]).tolist()}:
+            node_dems[n].append(k)
+    return _Plan(
+        rates=rates, ev_comp=ev_comp, ev_groups=_groups([np.flatnonzero(r) for r in ev_comp], C),
+        pend0=pend0, n_comp=C,
+        node_comp=np.where(net.node_component >= 0, net.node_component, C),
+        arc_src=np.asarray(net.arc_src), arc_dst=np.asarray(net.arc_dst),
+        arc_comp=np.where(net.arc_component >= 0, net.arc_component, C),
+        node_in=_groups(node_in, A), node_out=_groups(node_out, A),
+        comp_uses=_groups(uses, A + N + D), dem_prereq=_groups(dem_prereq, C),
+        src_dems=_groups([np.flatnonzero(dem_src == i) for i in range(sources.size)], D),
+        tset_dems=_groups([np.flatnonzero(dem_tset == i) for i in range(len(tsets))], D),
+        node_dems=_groups(node_dems, D),
+        sources=sources, tmask=tmask, dem_src=dem_src, dem_tset=dem_tset,
+        weights=w[keep] / w[keep].sum(), demand_index=keep,
+    )
+
+
+# ------------------------------------------------------------------- state update
+def _spread(reach: np.ndarray, passable: np.ndarray, frm: np.ndarray, into: np.ndarray) -> None:
+    """Close ``reach`` (B, S, N) in place under the passable arcs (B, A).
+
+    ``frm[a]`` is the node an arc is entered from and ``into[n]`` the group of
+    arcs that lead into node ``n`` (forward or backward reachability).
+    """
+    rows = np.arange(reach.shape[0])
+    while rows.size:
+        r = reach[rows]
+        new = _any(r[:, :, frm] & passable[rows][:, None, :], into) & ~r
+        changed = new.reshape(rows.size, -1).any(axis=1)
+        if not changed.any():
+            return
+        rows = rows[changed]
+        reach[rows] |= new[changed]
+
+
+@dataclass
+class _State:
+    pend: np.ndarray  # (B, C)
+    reach: np.ndarray  # (B, S, N)
+    co: np.ndarray  # (B, T, N)
+    served: np.ndarray  # (B, D)
+    relevant: np.ndarray  # (B, E) relevant and not yet repaired
+    lam: np.ndarray  # (B,)
+
+
+def _evaluate(plan: _Plan, pend: np.ndarray, reach: np.ndarray | None, co: np.ndarray | None,
+              repaired: np.ndarray) -> _State:
+    """Connectivity, served demands, relevant events and their rate sum for a batch."""
+    B = pend.shape[0]
+    up = np.ones((B, plan.n_comp + 1), dtype=bool)
+    up[:, : plan.n_comp] = pend == 0
+    node_up = up[:, plan.node_comp]
+    passable = up[:, plan.arc_comp] & node_up[:, plan.arc_src] & node_up[:, plan.arc_dst]
+    if reach is None:
+        reach = np.zeros((B, plan.sources.size, node_up.shape[1]), dtype=bool)
+        reach[:, np.arange(plan.sources.size), plan.sources] = node_up[:, plan.sources]
+    if co is None:
+        co = plan.tmask[None, :, :] & node_up[:, None, :]
+    _spread(reach, passable, plan.arc_src, plan.node_in)
+    _spread(co, passable, plan.arc_dst, plan.node_out)
+    hit = (reach[:, plan.dem_src, :] & plan.tmask[plan.dem_tset][None]).any(axis=2)
+    served = hit & ~_any(~up[:, : plan.n_comp], plan.dem_prereq)
+    unserved = ~served
+    need_src = _any(unserved, plan.src_dems)
+    need_t = _any(unserved, plan.tset_dems)
+    r_all = (reach | ~need_src[:, :, None]).all(axis=1)
+    c_all = (co | ~need_t[:, :, None]).all(axis=1)
+    arc_rel = ~(r_all[:, plan.arc_dst] | c_all[:, plan.arc_src])
+    terminal = _any(unserved, plan.node_dems)
+    node_rel = terminal | (_any(arc_rel, plan.node_in) & _any(arc_rel, plan.node_out))
+    comp_rel = _any(np.concatenate([arc_rel, node_rel, unserved], axis=1), plan.comp_uses)
+    relevant = _any(comp_rel, plan.ev_groups) & ~repaired
+    lam = np.where(relevant, plan.rates, 0.0).sum(axis=1)
+    return _State(pend, reach, co, served, relevant, lam)
+
+
+def _construct(plan: _Plan, rng: np.random.Generator, B: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run ``B`` turnip constructions.
+
+    Returns ``lam`` (B, E): holding rates of the visited states, ``steps`` (B,):
+    number of relevant repairs made, and ``crit`` (B, D): the number of repairs
+    after which each demand is served (0 = from the start, -1 = never).
+    """
+    E = plan.rates.size
+    clocks = rng.standard_exponential((B, E)) / plan.rates if E else np.zeros((B, 0))
+    order = np.argsort(clocks, axis=1, kind="stable")
+    repaired = np.zeros((B, E), dtype=bool)
+    st = _evaluate(plan, np.tile(plan.pend0, (B, 1)), None, None, repaired)
+    pend, reach, co, served, relevant, lam_now = st.pend, st.reach, st.co, st.served, st.relevant, st.lam
+    crit = np.where(served, 0, -1)
+    lam = np.zeros((B, max(E, 1)))
+    steps = np.zeros(B, dtype=np.int64)
+    alive = ~served.all(axis=1) & (lam_now > 0)
+    rows_all = np.arange(B)
+    for p in range(E):
+        if not alive.any():
+            break
+        ev = order[:, p]
+        idx = np.flatnonzero(alive & relevant[rows_all, ev])
+        if idx.size == 0:
+            continue
+        e = ev[idx]
+        lam[idx, steps[idx]] = lam_now[idx]
+        steps[idx] += 1
+        repaired[idx, e] = True
+        pend[idx] -= plan.ev_comp[e]
+        st = _evaluate(plan, pend[idx], reach[idx], co[idx], repaired[idx])
+        reach[idx], co[idx], relevant[idx], lam_now[idx] = st.reach, st.co, st.relevant, st.lam
+        newly = st.served & ~served[idx]
+        c = crit[idx]
+        c[newly] = np.broadcast_to(steps[idx][:, None], newly.shape)[newly]
+        crit[idx] = c
+        served[idx] = st.served
+        alive[idx] = ~st.served.all(axis=1) & (st.lam > 0)
+    return lam, steps, crit
+
+
+# ------------------------------------------------------------------ hypoexponential
+def _closed_form(lam: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """State probabilities at time 1 and their condition numbers, in log space."""
+    B, K = lam.shape
+    j = np.arange(K)
+    valid = j[None, :] < n[:, None]
+    lv = np.where(valid, lam, 1.0)
+    diff = np.abs(lv[:, None, :] - lv[:, :, None])  # [b, i, l] = |L_l - L_i|
+    mask_l = valid[:, None, :] & ~np.eye(K, dtype=bool)[None]
+    with np.errstate(divide="ignore"):
+        logd = np.where(mask_l, np.log(np.where(mask_l, diff, 1.0)), 0.0)
+    pref = np.cumsum(logd, axis=2)  # [b, i, jj] = sum_{l <= jj, l != i} log|L_l - L_i|
+    loglam = np.where(valid, np.log(lv), 0.0)
+    before = np.concatenate([np.zeros((B, 1)), np.cumsum(loglam, axis=1)[:, :-1]], axis=1)
+    logterm = before[:, None, :] - lv[:, :, None] - pref  # [b, i, jj]
+    tri = (j[:, None] <= j[None, :])[None] & valid[:, :, None] & valid[:, None, :]
+    logterm = np.where(tri, logterm, -np.inf)
+    sign = np.where(((j[None, :] - j[:, None]) % 2) == 0, 1.0, -1.0)[None]
+    m = logterm.max(axis=1)  # (B, K)
+    m = np.where(np.isfinite(m), m, 0.0)
+    t = np.exp(logterm - m[:, None, :])
+    s = (sign * t).sum(axis=1)
+    a = t.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(s > 0, a / s, np.inf)
+    p = np.exp(m) * np.maximum(s, 0.0)
+    p = np.where(valid, p, 0.0)
+    cond = np.where(valid, cond, 1.0)
+    return p, cond
+
+
+def _uniformised(lam: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """State probabilities at time 1 by uniformisation: a sum of non-negative terms."""
+    B, K = lam.shape
+    valid = np.arange(K)[None, :] < n[:, None]
+    rate = np.where(valid, lam, 0.0)
+    top = np.maximum(rate.max(axis=1), 1e-300)
+    stay = 1.0 - rate / top[:, None]
+    move = rate / top[:, None]
+    steps = int(np.ceil((top + 12.0 * np.sqrt(top) + 40.0).max()))
+    v = np.zeros((B, K + 1))
+    v[:, 0] = 1.0
+    out = np.zeros((B, K + 1))
+    stay = np.concatenate([stay, np.ones((B, 1))], axis=1)
+    move = np.concatenate([move, np.zeros((B, 1))], axis=1)
+    logtop = np.log(top)
+    for k in range(steps + 1):
+        w = np.exp(k * logtop - top - special.gammaln(k + 1.0))
+        out += w[:, None] * v
+        nv = v * stay
+        nv[:, 1:] += v[:, :-1] * move[:, :-1]
+        v = nv
+    return np.where(valid, out[:, :K], 0.0)
+
+
+def birth_chain_state_probabilities(rates: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities of each state at time 1 of pure-birth chains started in state 1.
+
+    Chain ``b`` stays in state ``j`` for an exponential time with rate
+    ``rates[b, j]`` (strictly decreasing in ``j`` over the first ``lengths[b]``
+    states) and then moves to ``j + 1``. ``P(S_k > 1)`` for the hypoexponential
+    sum ``S_k`` of the first ``k`` holding times is the sum of the first ``k``
+    state probabilities. Accurate in the relative sense even for tiny values:
+    the log-space closed form is used where its measured condition number is
+    below 1e6, uniformisation (non-negative terms only) elsewhere.
+
+    Parameters
+    ----------
+    rates : array (B, K) or (K,)
+    lengths : array (B,), optional
+        Number of valid states per chain (default: all ``K``).
+
+    Returns
+    -------
+    numpy.ndarray, same shape as ``rates``
+
+    Examples
+    --------
+    Three clocks with ``P(T > 1) = q`` repaired one by one: the chain's rates are
+    ``3, 2, 1`` times ``-ln q`` and ``P(S_3 > 1) = P(some clock > 1) = 1 - (1 - q)**3``.
+
+    >>> q = 1e-6
+    >>> p = birth_chain_state_probabilities(np.array([3.0, 2.0, 1.0]) * -np.log(q))
+    >>> bool(np.isclose(p.sum(), -np.expm1(3 * np.log1p(-q)), rtol=1e-12, atol=0))
+    True
+    """
+    r = np.asarray(rates, dtype=np.float64)
+    one = r.ndim == 1
+    r = np.atleast_2d(r)
+    n = np.full(r.shape[0], r.shape[1]) if lengths is None else np.asarray(lengths, dtype=np.int64)
+    out = np.zeros_like(r)
+    K = r.shape[1]
+    if K == 0:
+        return out[0] if one else out
+    block = max(1, 2_000_000 // (K * K))
+    for b0 in range(0, r.shape[0], block):
+        sl = slice(b0, b0 + block)
+        p, cond = _closed_form(r[sl], n[sl])
+        bad = (cond > _COND_LIMIT).any(axis=1)
+        if bad.any():
+            p[bad] = _uniformised(r[sl][bad], n[sl][bad])
+        out[sl] = p
+    return out[0] if one else out
+
+
+# ------------------------------------------------------------------------ driver
+def rare_replications(net: CompiledNetwork, samples: int, seed: int | np.random.SeedSequence | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-replication values of the turnip estimator.
+
+    Returns ``(y, per_demand, kept)``: ``y`` (n,) the weighted unserved share of
+    each replication, ``per_demand`` (n, D') the conditional probabilities per
+    demand with positive weight, and ``kept`` the indices of those demands.
+    Replications ``i*2048 .. (i+1)*2048 - 1`` always use child ``i`` of the root
+    ``SeedSequence``, so a run is reproducible and a longer run extends a shorter one.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from model.compiled import compile_graph
+    >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.5)
+    >>> y, per, kept = rare_replications(net, 4, seed=0)
+    >>> y.round(6).tolist()   # 1 - 0.5**2 whatever the order
+    [0.75, 0.75, 0.75, 0.75]
+    """
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    plan = _plan(net)
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    n_chunks = -(-samples // _CHUNK)
+    children = ss.spawn(n_chunks)
+    ys, pers = [], []
+    for i, child in enumerate(children):
+        B = min(_CHUNK, samples - i * _CHUNK)
+        rng = np.random.default_rng(child)
+        lam, steps, crit = _construct(plan, rng, B)
+        K = int(max(steps.max(initial=0), 1))
+        probs = birth_chain_state_probabilities(lam[:, :K], steps)
+        cum = np.concatenate([np.zeros((B, 1)), np.cumsum(probs, axis=1)], axis=1)
+        per = np.take_along_axis(cum, np.maximum(crit, 0), axis=1)
+        per = np.where(crit < 0, 1.0, np.minimum(per, 1.0))
+        pers.append(per)
+        ys.append(per @ plan.weights)
+    return np.concatenate(ys), np.concatenate(pers), plan.demand_index
+
+
+def _trace(y: np.ndarray, z: float, points: int = 50) -> dict[str, list[float] | list[int]]:
+    n = y.size
+    counts = np.unique(np.round(np.geomspace(min(n, 10), n, points)).astype(np.int64))
+    m = float(y.mean())
+    c1 = np.cumsum(y - m)
+    c2 = np.cumsum((y - m) ** 2)
+    k = counts.astype(np.float64)
+    mean = m + c1[counts - 1] / k
+    var = np.maximum(c2[counts - 1] - c1[counts - 1] ** 2 / k, 0.0) / np.maximum(k - 1, 1)
+    se = np.sqrt(var / k)
+    return {
+        "samples": counts.tolist(),
+        "estimate": mean.tolist(),
+        "ci_low": np.maximum(mean - z * se, 0.0).tolist(),
+        "ci_high": (mean + z * se).tolist(),
+    }
+
+
+def rare_unreachability(
+    net: CompiledNetwork, samples: int, seed: int | np.random.SeedSequence | None = None, *,
+    trace: bool = True, confidence: float = 0.95,
+) -> Estimate:
+    """Demand-weighted unreachability by permutation Monte Carlo with the turnip.
+
+    Parameters
+    ----------
+    net : CompiledNetwork
+        Components, demands (with prerequisites and alternative targets) and
+        common-cause events. With one demand this is two-terminal unreliability.
+    samples : int
+        Number of replications (repair orders).
+    seed : int or SeedSequence, optional
+        Root of the random streams; the same seed gives the same result.
+    trace : bool
+        Include a convergence trace in ``details["trace"]``: sample counts at
+        about 50 geometric checkpoints with running estimate and CI bounds.
+    confidence : float
+        Level of the normal interval built from the replication variance.
+
+    Returns
+    -------
+    Estimate
+        ``method = "pmc-turnip"``, normal interval; ``details`` has
+        ``relative_error`` (standard error / estimate), ``wnrv`` (variance of one
+        replication x CPU seconds per replication / estimate**2),
+        ``cpu_seconds``, ``per_demand`` (estimate and standard error per demand
+        with positive weight) and ``trace``. When every replication is exactly 0
+        (every demand is served with the failing events all down) the value is an
+        exact 0.
+
+    Examples
+    --------
+    >>> from model.graphs import dodecahedron
+    >>> from model.compiled import compile_graph
+    >>> g, s, t = dodecahedron(1e-3)
+    >>> est = rare_unreachability(compile_graph(g, s, t), 4000, seed=7)
+    >>> 1.5e-9 < est.value < 2.5e-9, est.relative_error < 0.1
+    (True, True)
+    >>> sorted(est.details["trace"])
+    ['ci_high', 'ci_low', 'estimate', 'samples']
+    """
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    y, per, kept = rare_replications(net, samples, ss)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    n = y.size
+    mean = float(y.mean())
+    var = float(y.var(ddof=1)) if n > 1 else math.inf
+    se = math.sqrt(var / n)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    entropy = ss.entropy if isinstance(ss.entropy, int) else None
+    per_mean = per.mean(axis=0)
+    per_se = per.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(per.shape[1], math.inf)
+    details: dict[str, Any] = {
+        "relative_error": se / mean if mean > 0 else math.inf,
+        "wnrv": var * (cpu / n) / mean**2 if mean > 0 else math.inf,
+        "relative_variance": var / mean**2 if mean > 0 else math.inf,
+        "cpu_seconds": cpu,
+        "estimator": "turnip (permutation Monte Carlo, relevance by forward/backward reachability)",
+        "per_demand": [
+            {"demand": net.demand_names[int(d)], "estimate": float(m), "std_error": float(s)}
+            for d, m, s in zip(kept, per_mean, per_se, strict=True)
+        ],
+    }
+    if mean == 0.0 and not (y > 0).any():
+        details["relative_error"] = 0.0
+        details["wnrv"] = 0.0
+        return Estimate(0.0, 0.0, 0.0, 0.0, n, METHOD, entropy, confidence, "exact", wall, details,
+                        provenance(method=METHOD, note="no demand can be cut by the failing events"))
+    if trace:
+        details["trace"] = _trace(y, z)
+    return Estimate(mean, max(0.0, mean - z * se), mean + z * se, se, n, METHOD, entropy, confidence,
+                    "normal", wall, details, provenance(method=METHOD, samples=n))
+
+
+# ------------------------------------------------------------------ method choice
+def choose_method(net: CompiledNetwork, *, exact_limit: int = 40, samples: int = 1_000_000,
+                  pilot: int = 512, seed: int = 0) -> tuple[str, str]:
+    """Pick ``"exact"``, ``"mc"`` or ``"rare"`` for ``--method auto``, with the reason.
+
+    ``"exact"`` when the exact solver accepts the network (its own size check
+    when :mod:`model.exact` provides one, otherwise at most ``exact_limit``
+    uncertain basic events). Otherwise a short turnip pilot run estimates the
+    unreachability ``U``: crude Monte Carlo with ``samples`` trials expects
+    ``samples * U`` unreachable trials; with at least 400 of them (5% relative
+    error) ``"mc"`` is chosen, else ``"rare"``.
+
+    Examples
+    --------
+    >>> from model.graphs import dodecahedron
+    >>> from model.compiled import compile_graph
+    >>> g, s, t = dodecahedron(1e-3)
+    >>> choose_method(compile_graph(g, s, t), exact_limit=10)[0]
+    'rare'
+    >>> g, s, t = dodecahedron(0.3)
+    >>> choose_method(compile_graph(g, s, t), exact_limit=10)[0]
+    'mc'
+    """
+    p_all = np.concatenate([net.q, net.ccf_q])
+    uncertain = int(((p_all > 0) & (p_all < 1)).sum())
+    try:
+        from model import exact as _exact  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - depends on the other module being present
+        _exact = None
+    check = getattr(_exact, "exact_feasible", None) if _exact is not None else None
+    if check is not None:
+        ok = bool(check(net))
+        if ok:
+            return "exact", "the exact solver accepts this network (model.exact.exact_feasible)"
+    elif uncertain <= exact_limit:
+        return "exact", f"{uncertain} uncertain basic events <= exact limit {exact_limit}"
+    est = rare_unreachability(net, pilot, seed, trace=False)
+    expected = samples * est.value
+    if expected >= 400:
+        return "mc", (f"pilot estimate U~{est.value:.3g}: crude MC with {samples} trials expects "
+                      f"{expected:.0f} unreachable trials (>= 400, RE <= 5%)")
+    return "rare", (f"pilot estimate U~{est.value:.3g}: crude MC with {samples} trials expects only "
+                    f"{expected:.3g} unreachable trials; rare-event estimator has bounded relative error")
