@@ -1,0 +1,51 @@
+"""Reports: Plotly figures and one self-contained, offline HTML file per study.
+
+:mod:`model.report.figures` holds pure figure functions (data in, ``go.Figure`` out);
+:mod:`model.report.html` holds :class:`Report`, which writes them with summary cards,
+tables, assumptions and provenance into a single HTML file with plotly.js embedded once.
+
+Examples
+--------
+>>> from model.report import Report, ranked_bar
+>>> r = Report("Demo").figure(ranked_bar(["a", "b"], [2.0, 1.0]), caption="Ranking")
+>>> r.n_figures
+1
+"""
+
+from model.report.figures import (
+    PALETTE,
+    band_chart,
+    convergence_figure,
+    ecdf,
+    histogram,
+    layered_network_figure,
+    nines_template,
+    ranked_bar,
+    tornado,
+)
+from model.report.html import (
+    Report,
+    format_ci,
+    format_number,
+    format_percent,
+    script_json,
+    write_atomic,
+)
+
+__all__ = [
+    "PALETTE",
+    "Report",
+    "band_chart",
+    "convergence_figure",
+    "ecdf",
+    "format_ci",
+    "format_number",
+    "format_percent",
+    "histogram",
+    "layered_network_figure",
+    "nines_template",
+    "ranked_bar",
+    "script_json",
+    "tornado",
+    "write_atomic",
+]

@@ -1,0 +1,803 @@
+"""Plotly figures for nines reports: pure functions, data in, ``go.Figure`` out.
+
+Every user-supplied string (node labels, names, titles) is HTML-escaped before it
+goes into the figure, because plotly.js renders text as a small HTML subset: a
+component called ``<b>x</b>`` shows literally, and one called
+``</script><script>...`` is only text. (The report then escapes the JSON again for
+its ``<script>`` element; see :func:`model.report.html.script_json`.)
+
+All figures share one quiet template (system fonts, light grid, a colour-blind safe
+palette) and size themselves to their content (more bars or nodes, more height).
+
+Examples
+--------
+>>> from model.report.figures import ranked_bar
+>>> fig = ranked_bar(["platform A", "centre B"], [0.4, 0.1], [0.35, 0.08], [0.45, 0.12])
+>>> fig.data[0].orientation, len(fig.data[0].y)
+('h', 2)
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "PALETTE",
+    "band_chart",
+    "convergence_figure",
+    "ecdf",
+    "histogram",
+    "layered_network_figure",
+    "nines_template",
+    "ranked_bar",
+    "tornado",
+]
+
+#: Colour-blind friendly qualitative palette (Okabe-Ito based, darker blue first).
+PALETTE = ("#1f5fa8", "#e08a1e", "#2a9d8f", "#c0392b", "#7b5ea7", "#8c6d31", "#d66ba0", "#6b7280")
+
+_FONT = ('system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", '
+         '"Liberation Sans", "DejaVu Sans", sans-serif')
+
+
+def nines_template() -> go.layout.Template:
+    """The shared Plotly template: white background, light grid, system fonts, palette.
+
+    Examples
+    --------
+    >>> nines_template().layout.colorway[0]
+    '#1f5fa8'
+    """
+    axis = {"gridcolor": "#e7ebf0", "zerolinecolor": "#c9d1dd", "linecolor": "#c9d1dd",
+            "ticks": "outside", "tickcolor": "#c9d1dd", "automargin": True,
+            "title": {"standoff": 10}}
+    return go.layout.Template(layout={
+        "font": {"family": _FONT, "size": 13, "color": "#1d2433"},
+        "title": {"font": {"size": 16}, "x": 0.0, "xanchor": "left", "xref": "paper",
+                  "y": 1.0, "yanchor": "top", "yref": "container", "pad": {"t": 14}},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "colorway": list(PALETTE),
+        "xaxis": axis,
+        "yaxis": axis,
+        "margin": {"l": 70, "r": 30, "t": 50, "b": 60},
+        "hoverlabel": {"font": {"family": _FONT, "size": 12}, "align": "left"},
+        "legend": {"bgcolor": "rgba(255,255,255,0.8)"},
+    })
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=False)
+
+
+def _short(x: Any, limit: int = 40) -> str:
+    """Escaped display text cut to ``limit`` characters (the full text stays in the hover)."""
+    text = str(x)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return _esc(text)
+
+
+def _arr(x: Any, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
+    return a
+
+
+def _fmt(value: float, spec: str) -> str:
+    if not np.isfinite(value):
+        return "—"
+    return format(float(value), spec)
+
+
+def _layout(fig: go.Figure, title: str | None, *, legend_top: bool = False, **kw: Any) -> go.Figure:
+    """Apply the template, the (escaped) title and the caller's layout.
+
+    ``legend_top`` puts a horizontal legend above the plot area, so long series names
+    do not squeeze the plot.
+    """
+    top = (90 if title else 50) if legend_top else (50 if title else 30)
+    fig.update_layout(template=nines_template(), margin={"t": top})
+    if title:
+        fig.update_layout(title={"text": _esc(title)})
+    if legend_top:
+        fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left",
+                                  "x": 0})
+    fig.update_layout(**kw)
+    return fig
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+# ----------------------------------------------------------------------------------------------
+# layered network diagram
+# ----------------------------------------------------------------------------------------------
+
+def _lookup(f: Mapping[Any, Any] | Callable[[Any], Any] | None, node: Any, default: Any) -> Any:
+    if f is None:
+        return default
+    if callable(f) and not isinstance(f, Mapping):
+        return f(node)
+    return f.get(node, default)
+
+
+def layered_network_figure(
+    nodes: Sequence[Hashable],
+    edges: Sequence[tuple[Hashable, Hashable]],
+    layer_of: Mapping[Hashable, int] | Callable[[Hashable], int],
+    value_of: Mapping[Hashable, float | None] | Callable[[Hashable], float | None],
+    labels: Mapping[Hashable, str] | Callable[[Hashable], str] | None = None,
+    *,
+    layer_names: Sequence[str] | Mapping[int, str] | None = None,
+    value_label: str = "value",
+    value_format: str = ".1%",
+    colorscale: str | list[Any] = "YlOrRd",
+    cmin: float | None = None,
+    cmax: float | None = None,
+    title: str | None = None,
+    hover_of: Mapping[Hashable, str] | Callable[[Hashable], str] | None = None,
+    max_text_labels: int = 14,
+    sweeps: int = 4,
+) -> go.Figure:
+    """Interactive layered diagram of a call-path network, nodes coloured by a value.
+
+    Layers run left to right (callers → originating networks → platforms/centres →
+    control rooms); within a layer nodes are ordered by the barycentre heuristic to
+    reduce edge crossings and spread over the full height. Nodes with a value are
+    coloured on ``colorscale`` with a colour bar; nodes without one (``None``/NaN) are
+    grey. Hovering shows label, layer, value and degree; the plot zooms and pans.
+
+    Parameters
+    ----------
+    nodes : sequence of hashable
+        Node identifiers.
+    edges : sequence of (u, v)
+        Directed edges between nodes (direction is only used for the hover degree).
+    layer_of : mapping or callable
+        Node → integer layer (any integers; sorted to columns).
+    value_of : mapping or callable
+        Node → value for the colour, e.g. the share of demand cut by its outage.
+    labels : mapping or callable, optional
+        Node → display label (default ``str(node)``). Escaped.
+    layer_names : sequence or mapping, optional
+        Column headings, by position in sorted layer order (sequence) or by layer (mapping).
+    value_label, value_format : str
+        Colour-bar title and the d3/Python format of values (``".1%"``, ``".3g"``).
+    colorscale : str or list
+        Plotly colour scale for values.
+    cmin, cmax : float, optional
+        Colour range (default: 0 or the minimum, and the maximum value).
+    title : str, optional
+        Figure title.
+    hover_of : mapping or callable, optional
+        Extra hover line per node (escaped).
+    max_text_labels : int
+        Layers with at most this many nodes get visible text labels; larger layers show
+        labels on hover only.
+    sweeps : int
+        Down-and-up barycentre sweeps for the ordering.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Trace 0: edges; trace 1: nodes with values (colour bar); trace 2: nodes without.
+
+    Examples
+    --------
+    >>> nodes = ["callers", "net", "centre", "room"]
+    >>> edges = [("callers", "net"), ("net", "centre"), ("centre", "room")]
+    >>> fig = layered_network_figure(nodes, edges, dict(zip(nodes, range(4))),
+    ...                              {"net": 0.2, "centre": 1.0}, layer_names=["A", "B", "C", "D"])
+    >>> [len(t.x) for t in fig.data]   # 3 edges (x0, x1, gap), 2 coloured nodes, 2 grey ones
+    [9, 2, 2]
+    >>> fig.data[1].marker.showscale
+    True
+    """
+    nodes = list(nodes)
+    n = len(nodes)
+    if n == 0:
+        raise ValueError("layered_network_figure needs at least one node")
+    index = {v: i for i, v in enumerate(nodes)}
+    if len(index) != n:
+        raise ValueError("layered_network_figure: duplicate node identifiers")
+    try:
+        ei = np.array([[index[u], index[v]] for u, v in edges], dtype=np.int64).reshape(-1, 2)
+    except KeyError as exc:
+        raise ValueError(f"edge refers to unknown node {exc.args[0]!r}") from None
+
+    layer_raw = np.array([int(_lookup(layer_of, v, None)) for v in nodes], dtype=np.int64)
+    layer_ids, layer = np.unique(layer_raw, return_inverse=True)
+    n_layers = len(layer_ids)
+    values = np.array([np.nan if (x := _lookup(value_of, v, None)) is None else float(x) for v in nodes])
+    text_labels = [str(_lookup(labels, v, v)) for v in nodes]
+
+    if layer_names is None:
+        names = [f"layer {k}" for k in layer_ids]
+    elif isinstance(layer_names, Mapping):
+        names = [str(layer_names.get(int(k), f"layer {k}")) for k in layer_ids]
+    else:
+        names = [str(s) for s in layer_names]
+        if len(names) != n_layers:
+            raise ValueError(f"{len(names)} layer names for {n_layers} layers")
+
+    # --- ordering within layers: barycentre sweeps over neighbours in adjacent layers --------
+    pos = np.zeros(n)
+    for k in range(n_layers):  # initial order: by label
+        members = np.flatnonzero(layer == k)
+        order = sorted(members, key=lambda i: text_labels[i])
+        pos[order] = (np.arange(len(members)) + 0.5) / len(members)
+    u, v = ei[:, 0], ei[:, 1]
+    for sweep in range(2 * sweeps):
+        down = sweep % 2 == 0
+        ks = range(1, n_layers) if down else range(n_layers - 2, -1, -1)
+        for k in ks:
+            ref = k - 1 if down else k + 1
+            # neighbours of layer-k nodes that sit in the reference layer, both edge directions
+            a = np.concatenate([u, v])
+            b = np.concatenate([v, u])
+            m = (layer[a] == k) & (layer[b] == ref)
+            sums = np.bincount(a[m], weights=pos[b[m]], minlength=n)
+            cnt = np.bincount(a[m], minlength=n)
+            members = np.flatnonzero(layer == k)
+            bary = np.where(cnt[members] > 0, sums[members] / np.maximum(cnt[members], 1), pos[members])
+            order = members[np.lexsort((pos[members], bary))]
+            pos[order] = (np.arange(len(members)) + 0.5) / len(members)
+    y = 1.0 - pos
+    x = layer.astype(float)
+
+    # --- edges: one trace, segments separated by gaps -----------------------------------------
+    ex = np.full(3 * len(ei), np.nan)
+    ey = np.full(3 * len(ei), np.nan)
+    ex[0::3], ex[1::3] = x[u], x[v]
+    ey[0::3], ey[1::3] = y[u], y[v]
+    edge_trace = go.Scatter(
+        x=ex, y=ey, mode="lines", hoverinfo="skip", showlegend=False, name="links",
+        line={"color": "rgba(100,116,139,0.28)", "width": 1},
+    )
+
+    # --- nodes ----------------------------------------------------------------------------------
+    indeg = np.bincount(v, minlength=n)
+    outdeg = np.bincount(u, minlength=n)
+    hover = []
+    for i, node in enumerate(nodes):
+        val = "not assessed" if np.isnan(values[i]) else _fmt(values[i], value_format)
+        line = (f"<b>{_esc(text_labels[i])}</b><br>{_esc(names[layer[i]])}<br>"
+                f"{_esc(value_label)}: {val}<br>links in/out: {indeg[i]}/{outdeg[i]}")
+        extra = _lookup(hover_of, node, None)
+        if extra:
+            line += f"<br>{_esc(extra)}"
+        hover.append(line)
+    hover_arr = np.array(hover, dtype=object)
+    sizes = np.array([(layer == k).sum() for k in range(n_layers)])
+    show_text = sizes[layer] <= max_text_labels
+    texts = np.array([_short(t, 28) if s else "" for t, s in zip(text_labels, show_text, strict=True)],
+                     dtype=object)
+    textpos = np.where(layer == n_layers - 1, "middle left", "middle right")
+    if n_layers == 1:
+        textpos[:] = "middle right"
+    height = int(np.clip(16 * sizes.max() + 140, 420, 1600))
+    spacing_px = (height - 120) / np.maximum(sizes[layer], 1)  # vertical room per node in its layer
+    marker_size = np.clip(0.7 * spacing_px, 5, 16)
+
+    has = ~np.isnan(values)
+    finite = values[has]
+    lo = cmin if cmin is not None else (min(0.0, float(finite.min())) if finite.size else 0.0)
+    hi = cmax if cmax is not None else (float(finite.max()) if finite.size else 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    # draw the largest values last so they sit on top
+    vi = np.flatnonzero(has)[np.argsort(finite, kind="stable")]
+    gi = np.flatnonzero(~has)
+    valued = go.Scatter(
+        x=x[vi], y=y[vi], mode="markers+text", text=texts[vi], textposition=textpos[vi],
+        textfont={"size": 11}, hovertext=hover_arr[vi], hoverinfo="text", showlegend=False,
+        name=_esc(value_label),
+        marker={
+            "size": marker_size[vi], "color": values[vi], "colorscale": colorscale, "cmin": lo, "cmax": hi,
+            "showscale": True, "line": {"color": "#334155", "width": 0.8},
+            "colorbar": {"title": {"text": _esc(value_label), "side": "right"}, "tickformat": value_format,
+                         "thickness": 14, "len": 0.8, "outlinewidth": 0},
+        },
+    )
+    grey = go.Scatter(
+        x=x[gi], y=y[gi], mode="markers+text", text=texts[gi], textposition=textpos[gi],
+        textfont={"size": 11, "color": "#5b6478"}, hovertext=hover_arr[gi], hoverinfo="text",
+        showlegend=False, name="not assessed",
+        marker={"size": marker_size[gi], "color": "#e5e7eb", "line": {"color": "#94a3b8", "width": 0.8}},
+    )
+    fig = go.Figure([edge_trace, valued, grey])
+    _layout(
+        fig, title, height=height, hovermode="closest", dragmode="pan",
+        margin={"l": 30, "r": 30, "t": 80 if title else 50, "b": 20},
+        xaxis={"tickvals": list(range(n_layers)), "ticktext": [_short(s, 30) for s in names], "side": "top",
+               "showgrid": False, "zeroline": False, "showline": False, "ticks": "",
+               "range": [-0.6, n_layers - 0.4], "tickfont": {"size": 13}},
+        yaxis={"visible": False, "range": [-0.03, 1.03]},
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# bars
+# ----------------------------------------------------------------------------------------------
+
+def ranked_bar(
+    names: Sequence[str],
+    values: Sequence[float],
+    ci_low: Sequence[float] | None = None,
+    ci_high: Sequence[float] | None = None,
+    *,
+    title: str | None = None,
+    x_title: str | None = None,
+    value_format: str = ".3g",
+    sort: bool = True,
+    descending: bool = True,
+    color: str = PALETTE[0],
+    highlight: Sequence[str] = (),
+    log_x: bool = False,
+) -> go.Figure:
+    """Horizontal bars with (asymmetric) error bars, first rank at the top.
+
+    For ranked outages, strategies or areas. Bars keep their given order when
+    ``sort=False``; names may repeat (they are positions, not categories).
+
+    Parameters
+    ----------
+    names : sequence of str
+        Bar labels (escaped).
+    values : sequence of float
+        Bar lengths.
+    ci_low, ci_high : sequence of float, optional
+        Interval ends (both or neither).
+    title, x_title : str, optional
+        Titles.
+    value_format : str
+        Format spec for hover values.
+    sort, descending : bool
+        Sort by value (largest first by default).
+    color : str
+        Bar colour.
+    highlight : sequence of str
+        Names drawn in the second palette colour (e.g. the status quo).
+    log_x : bool
+        Logarithmic value axis.
+
+    Examples
+    --------
+    >>> fig = ranked_bar(["a", "b", "c"], [1.0, 3.0, 2.0], [0.5, 2.5, 1.0], [1.5, 3.5, 3.0])
+    >>> list(fig.layout.yaxis.ticktext), fig.data[0].error_x.array.tolist()
+    (['b', 'c', 'a'], [0.5, 1.0, 0.5])
+    """
+    vals = _arr(values, "values")
+    labels = [str(s) for s in names]
+    if len(labels) != len(vals):
+        raise ValueError(f"{len(labels)} names for {len(vals)} values")
+    if (ci_low is None) != (ci_high is None):
+        raise ValueError("give both ci_low and ci_high, or neither")
+    lo = _arr(ci_low, "ci_low") if ci_low is not None else None
+    hi = _arr(ci_high, "ci_high") if ci_high is not None else None
+    for a, nm in ((lo, "ci_low"), (hi, "ci_high")):
+        if a is not None and len(a) != len(vals):
+            raise ValueError(f"{nm} has {len(a)} entries for {len(vals)} values")
+    order = np.arange(len(vals))
+    if sort:
+        order = np.argsort(-vals if descending else vals, kind="stable")
+    vals = vals[order]
+    labels = [labels[i] for i in order]
+    pos = np.arange(len(vals))
+    hl = set(map(str, highlight))
+    colours = [PALETTE[1] if s in hl else color for s in labels]
+    hover = []
+    for i, s in enumerate(labels):
+        h = f"<b>{_esc(s)}</b><br>{_fmt(vals[i], value_format)}"
+        if lo is not None and hi is not None:
+            h += f"<br>CI {_fmt(lo[order][i], value_format)} – {_fmt(hi[order][i], value_format)}"
+        hover.append(h)
+    error_x = None
+    if lo is not None and hi is not None:
+        error_x = {"type": "data", "symmetric": False,
+                   "array": np.maximum(hi[order] - vals, 0), "arrayminus": np.maximum(vals - lo[order], 0),
+                   "color": "#334155", "thickness": 1.2, "width": 4}
+    fig = go.Figure(go.Bar(
+        x=vals, y=pos, orientation="h", marker={"color": colours}, error_x=error_x,
+        hovertext=hover, hoverinfo="text", showlegend=False,
+    ))
+    _layout(
+        fig, title, height=int(np.clip(28 * len(vals) + 130, 260, 2400)), bargap=0.3,
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
+        yaxis={"tickvals": pos, "ticktext": [_short(s) for s in labels], "autorange": "reversed",
+               "showgrid": False, "ticks": ""},
+    )
+    return fig
+
+
+def tornado(
+    names: Sequence[str],
+    low: Sequence[float],
+    high: Sequence[float],
+    base: float,
+    *,
+    title: str | None = None,
+    x_title: str | None = None,
+    low_label: str = "parameter at low end",
+    high_label: str = "parameter at high end",
+    value_format: str = ".3g",
+    max_bars: int | None = None,
+) -> go.Figure:
+    """Tornado chart: output at each parameter's low and high end around the base case.
+
+    Parameters are sorted by swing ``|high - low|``, the widest at the top.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Parameter names (escaped).
+    low, high : sequence of float
+        Output with the parameter at its low / high end, others at base.
+    base : float
+        Output of the base case (the axis the bars grow from).
+    title, x_title : str, optional
+        Titles.
+    low_label, high_label : str
+        Legend entries.
+    value_format : str
+        Format spec for hover values.
+    max_bars : int, optional
+        Keep only the widest ``max_bars`` parameters.
+
+    Examples
+    --------
+    >>> fig = tornado(["delay", "capacity"], [9.0, 8.0], [11.0, 14.0], 10.0)
+    >>> list(fig.layout.yaxis.ticktext), fig.data[1].base.tolist()
+    (['capacity', 'delay'], [10.0, 10.0])
+    """
+    lo, hi = _arr(low, "low"), _arr(high, "high")
+    labels = [str(s) for s in names]
+    if not (len(labels) == len(lo) == len(hi)):
+        raise ValueError("names, low and high must have the same length")
+    swing = np.abs(hi - lo)
+    order = np.argsort(-swing, kind="stable")
+    if max_bars is not None:
+        order = order[:max_bars]
+    lo, hi = lo[order], hi[order]
+    labels = [labels[i] for i in order]
+    pos = np.arange(len(labels))
+    base_arr = np.full(len(labels), float(base))
+    traces = []
+    for vals, name, colour in ((lo, low_label, PALETTE[0]), (hi, high_label, PALETTE[1])):
+        hover = [f"<b>{_esc(s)}</b><br>{_esc(name)}: {_fmt(v, value_format)}<br>"
+                 f"base: {_fmt(base, value_format)}" for s, v in zip(labels, vals, strict=True)]
+        traces.append(go.Bar(x=vals - base_arr, base=base_arr, y=pos, orientation="h", name=_short(name),
+                             marker={"color": colour}, hovertext=hover, hoverinfo="text"))
+    fig = go.Figure(traces)
+    fig.add_vline(x=float(base), line={"color": "#1d2433", "width": 1.5})
+    _layout(
+        fig, title, legend_top=True, barmode="overlay", bargap=0.35,
+        height=int(np.clip(30 * len(labels) + 180, 300, 2000)),
+        xaxis={"title": {"text": _esc(x_title or "")}},
+        yaxis={"tickvals": pos, "ticktext": [_short(s) for s in labels], "autorange": "reversed",
+               "showgrid": False, "ticks": ""},
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# bands and convergence
+# ----------------------------------------------------------------------------------------------
+
+def band_chart(
+    x: Sequence[float],
+    median: Sequence[float] | Sequence[Sequence[float]],
+    lo: Sequence[float] | Sequence[Sequence[float]],
+    hi: Sequence[float] | Sequence[Sequence[float]],
+    *,
+    names: Sequence[str] | None = None,
+    band_label: str = "90% band",
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    log_x: bool = False,
+    log_y: bool = False,
+    value_format: str = ".3g",
+) -> go.Figure:
+    """Median lines with shaded uncertainty bands, one or several series.
+
+    Parameters
+    ----------
+    x : sequence of float
+        Shared x values.
+    median, lo, hi : array-like, shape (n,) or (series, n)
+        Central line and band edges per series.
+    names : sequence of str, optional
+        Series names (legend, escaped); required for more than one series.
+    band_label : str
+        What the band is (hover and legend), e.g. ``"90% band"``.
+    title, x_title, y_title : str, optional
+        Titles.
+    log_x, log_y : bool
+        Logarithmic axes.
+    value_format : str
+        Format spec for hover values.
+
+    Examples
+    --------
+    >>> fig = band_chart([1, 2, 3], [[1, 2, 3], [2, 3, 4]], [[0, 1, 2], [1, 2, 3]], [[2, 3, 4], [3, 4, 5]],
+    ...                  names=["status quo", "failover"])
+    >>> [t.name for t in fig.data if t.showlegend is not False], len(fig.data[0].x)
+    (['status quo (with 90% band)', 'failover (with 90% band)'], 6)
+    """
+    xs = _arr(x, "x")
+    med = np.atleast_2d(np.asarray(median, dtype=float))
+    lo_a = np.atleast_2d(np.asarray(lo, dtype=float))
+    hi_a = np.atleast_2d(np.asarray(hi, dtype=float))
+    if not (med.shape == lo_a.shape == hi_a.shape) or med.shape[1] != len(xs) or med.ndim != 2:
+        raise ValueError(f"median/lo/hi shapes {med.shape}, {lo_a.shape}, {hi_a.shape} do not match x "
+                         f"of length {len(xs)}")
+    k = med.shape[0]
+    if names is None:
+        if k > 1:
+            raise ValueError("band_chart: several series need names")
+        names = [""]
+    names = [str(s) for s in names]
+    if len(names) != k:
+        raise ValueError(f"{len(names)} names for {k} series")
+    traces = []
+    for j in range(k):
+        colour = PALETTE[j % len(PALETTE)]
+        nm = _esc(names[j])
+        traces.append(go.Scatter(
+            x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([hi_a[j], lo_a[j][::-1]]), mode="lines",
+            fill="toself", fillcolor=_rgba(colour, 0.18), line={"width": 0, "color": colour},
+            hoverinfo="skip", name=f"{_short(names[j])} {_esc(band_label)}".strip(), legendgroup=str(j),
+            showlegend=False,
+        ))
+        hover = [f"<b>{nm}</b><br>median {_fmt(m, value_format)}<br>{_esc(band_label)} "
+                 f"{_fmt(a, value_format)} – {_fmt(b, value_format)}"
+                 for m, a, b in zip(med[j], lo_a[j], hi_a[j], strict=True)]
+        traces.append(go.Scatter(
+            x=xs, y=med[j], mode="lines+markers", line={"color": colour, "width": 2},
+            marker={"size": 5}, name=f"{_short(names[j]) or 'median'} (with {_esc(band_label)})",
+            legendgroup=str(j), hovertext=hover,
+            hoverinfo="text",
+        ))
+    fig = go.Figure(traces)
+    _layout(
+        fig, title, legend_top=True, height=460, hovermode="closest", showlegend=True,
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
+        yaxis={"title": {"text": _esc(y_title or "")}, "type": "log" if log_y else "linear"},
+    )
+    return fig
+
+
+def convergence_figure(
+    samples: Sequence[float],
+    estimates: Sequence[float],
+    ci_low: Sequence[float],
+    ci_high: Sequence[float],
+    *,
+    exact: float | None = None,
+    title: str | None = None,
+    x_title: str = "samples",
+    y_title: str = "estimate",
+    log_x: bool = True,
+    value_format: str = ".4g",
+) -> go.Figure:
+    """Running estimate with its confidence band against the number of samples.
+
+    Parameters
+    ----------
+    samples : sequence of float
+        Sample counts at which the running estimate was taken (increasing).
+    estimates, ci_low, ci_high : sequence of float
+        Running estimate and interval at those counts.
+    exact : float, optional
+        Reference value (exact or analytic), drawn as a dashed line.
+    title, x_title, y_title : str
+        Titles.
+    log_x : bool
+        Logarithmic sample axis (default).
+    value_format : str
+        Format spec for hover values.
+
+    Examples
+    --------
+    >>> fig = convergence_figure([10, 100, 1000], [0.2, 0.12, 0.105], [0.05, 0.07, 0.09], [0.5, 0.2, 0.12],
+    ...                          exact=0.1)
+    >>> [t.name for t in fig.data]
+    ['95% CI', 'running estimate', 'exact']
+    """
+    n = _arr(samples, "samples")
+    est, lo, hi = _arr(estimates, "estimates"), _arr(ci_low, "ci_low"), _arr(ci_high, "ci_high")
+    if not (len(n) == len(est) == len(lo) == len(hi)):
+        raise ValueError("samples, estimates, ci_low and ci_high must have the same length")
+    if np.any(np.diff(n) < 0):
+        raise ValueError("samples must be non-decreasing")
+    colour = PALETTE[0]
+    hover = [f"n = {int(k):,}<br>estimate {_fmt(e, value_format)}<br>CI {_fmt(a, value_format)} – "
+             f"{_fmt(b, value_format)}" for k, e, a, b in zip(n, est, lo, hi, strict=True)]
+    traces = [
+        go.Scatter(x=np.concatenate([n, n[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
+                   mode="lines", fillcolor=_rgba(colour, 0.18), line={"width": 0, "color": colour},
+                   hoverinfo="skip", name="95% CI"),
+        go.Scatter(x=n, y=est, mode="lines", line={"color": colour, "width": 2}, name="running estimate",
+                   hovertext=hover, hoverinfo="text"),
+    ]
+    if exact is not None:
+        traces.append(go.Scatter(x=[n[0], n[-1]], y=[exact, exact], mode="lines", name="exact",
+                                 line={"color": PALETTE[3], "dash": "dash", "width": 1.5},
+                                 hovertext=[f"exact {_fmt(exact, value_format)}"] * 2, hoverinfo="text"))
+    fig = go.Figure(traces)
+    _layout(
+        fig, title, legend_top=True, height=400, hovermode="closest",
+        xaxis={"title": {"text": _esc(x_title)}, "type": "log" if log_x else "linear"},
+        yaxis={"title": {"text": _esc(y_title)}},
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# distributions
+# ----------------------------------------------------------------------------------------------
+
+def histogram(
+    values: Sequence[float],
+    *,
+    bins: int | str | Sequence[float] = "auto",
+    normalise: bool = True,
+    markers: Mapping[str, float] | None = None,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    log_y: bool = False,
+    max_unit_bins: int = 200,
+) -> go.Figure:
+    """Histogram of e.g. failed calls per simulated year, binned in numpy (small JSON).
+
+    Integer data spanning at most ``max_unit_bins`` values get one bar per integer.
+    ``markers`` adds labelled vertical lines (mean, worst year in 10, in 100, ...).
+
+    Parameters
+    ----------
+    values : sequence of float
+        Observations (NaN dropped).
+    bins : int, str or sequence
+        As :func:`numpy.histogram_bin_edges`; ignored for small-range integer data.
+    normalise : bool
+        Bar heights as share of observations (default) rather than counts.
+    markers : mapping of str to float, optional
+        Label → x position of a vertical line (labels escaped).
+    title, x_title, y_title : str, optional
+        Titles.
+    log_y : bool
+        Logarithmic y axis (for long tails).
+    max_unit_bins : int
+        Largest integer range drawn with unit bins.
+
+    Examples
+    --------
+    >>> fig = histogram([0, 0, 1, 3], markers={"mean": 1.0})
+    >>> fig.data[0].x.tolist(), fig.data[0].y.tolist()
+    ([0.0, 1.0, 2.0, 3.0], [0.5, 0.25, 0.0, 0.25])
+    """
+    v = _arr(values, "values")
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        raise ValueError("histogram needs at least one value")
+    integer = bool(np.all(v == np.round(v))) and (v.max() - v.min()) <= max_unit_bins
+    if integer:
+        lo_v = int(v.min())
+        counts = np.bincount((v - lo_v).astype(np.int64))
+        centres = lo_v + np.arange(len(counts), dtype=float)
+        widths = np.full(len(counts), 0.9)
+        left, right = centres - 0.5, centres + 0.5
+    else:
+        edges = np.histogram_bin_edges(v, bins=bins)
+        counts, edges = np.histogram(v, bins=edges)
+        centres = (edges[:-1] + edges[1:]) / 2
+        widths = np.diff(edges)
+        left, right = edges[:-1], edges[1:]
+    heights = counts / v.size if normalise else counts.astype(float)
+    fmt_h = ".3%" if normalise else ",d"
+    hover = [f"{_fmt(a, '.4g')} – {_fmt(b, '.4g')}<br>{format(h, fmt_h) if normalise else int(h)}"
+             for a, b, h in zip(left, right, heights, strict=True)]
+    if integer:
+        hover = [f"{int(c):,}<br>{format(h, fmt_h) if normalise else int(h)}"
+                 for c, h in zip(centres, heights, strict=True)]
+    fig = go.Figure(go.Bar(x=centres, y=heights, width=widths, marker={"color": PALETTE[0]},
+                           hovertext=hover, hoverinfo="text", showlegend=False))
+    for j, (label, xpos) in enumerate((markers or {}).items()):
+        colour = PALETTE[(j + 1) % len(PALETTE)]
+        fig.add_vline(x=float(xpos), line={"color": colour, "dash": "dash", "width": 1.5})
+        fig.add_annotation(x=float(xpos), y=1, yref="paper", yanchor="bottom", text=_esc(label),
+                           showarrow=False, font={"color": colour, "size": 12}, xanchor="left")
+    _layout(
+        fig, title, height=380, bargap=0.05,
+        margin={"t": 70 if title else 40},
+        xaxis={"title": {"text": _esc(x_title or "")}},
+        yaxis={"title": {"text": _esc(y_title or ("share" if normalise else "count"))},
+               "type": "log" if log_y else "linear", "tickformat": ".1%" if normalise and not log_y else ""},
+    )
+    return fig
+
+
+def ecdf(
+    values: Sequence[float] | Mapping[str, Sequence[float]],
+    *,
+    complementary: bool = False,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    log_x: bool = False,
+    log_y: bool = False,
+    max_points: int = 2000,
+) -> go.Figure:
+    """Empirical distribution function(s), or exceedance curves for tail risk.
+
+    ``complementary=True`` plots P(X > x), which on a log y axis shows the worst
+    year in 10 (0.1) and in 100 (0.01). Several series (a mapping name → values)
+    are overlaid for comparison, e.g. one per strategy. Long series are thinned to
+    about ``max_points`` points, keeping the upper tail exactly.
+
+    Parameters
+    ----------
+    values : sequence of float or mapping of str to sequence
+        One sample, or named samples.
+    complementary : bool
+        Plot the exceedance probability instead of the CDF.
+    title, x_title, y_title : str, optional
+        Titles.
+    log_x, log_y : bool
+        Logarithmic axes.
+    max_points : int
+        Approximate maximum points per series.
+
+    Examples
+    --------
+    >>> fig = ecdf([3, 1, 2, 2])
+    >>> fig.data[0].x.tolist(), fig.data[0].y.tolist()
+    ([1.0, 2.0, 3.0], [0.25, 0.75, 1.0])
+    >>> ecdf({"a": [1, 2]}, complementary=True).data[0].y.tolist()
+    [0.5, 0.0]
+    """
+    series = dict(values) if isinstance(values, Mapping) else {"": values}
+    traces = []
+    for j, (name, vals) in enumerate(series.items()):
+        v = _arr(vals, f"values[{name!r}]" if name else "values")
+        v = v[~np.isnan(v)]
+        if v.size == 0:
+            raise ValueError(f"ecdf series {name!r} is empty")
+        xs, counts = np.unique(v, return_counts=True)
+        f = np.cumsum(counts) / v.size
+        yv = 1.0 - f if complementary else f
+        if len(xs) > max_points:
+            tail = min(len(xs), max(max_points // 4, 1))
+            keep = np.unique(np.concatenate([
+                np.linspace(0, len(xs) - 1, max_points - tail).round().astype(np.int64),
+                np.arange(len(xs) - tail, len(xs)),
+            ]))
+            xs, yv = xs[keep], yv[keep]
+        nm = _esc(name)
+        hover = [f"{'<b>' + nm + '</b><br>' if nm else ''}x = {_fmt(a, '.4g')}<br>"
+                 f"{'P(X > x)' if complementary else 'P(X ≤ x)'} = {_fmt(b, '.4g')}" for a, b in zip(xs, yv,
+                                                                                                   strict=True)]
+        traces.append(go.Scatter(x=xs, y=yv, mode="lines", line={"shape": "hv", "width": 2,
+                                                                 "color": PALETTE[j % len(PALETTE)]},
+                                 name=_short(name), hovertext=hover, hoverinfo="text"))
+    fig = go.Figure(traces)
+    default_y = "P(X > x)" if complementary else "P(X ≤ x)"
+    _layout(
+        fig, title, legend_top=True, height=420, hovermode="closest", showlegend=len(series) > 1,
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
+        yaxis={"title": {"text": _esc(y_title or default_y)}, "type": "log" if log_y else "linear"},
+    )
+    return fig
