@@ -1,0 +1,603 @@
+"""Crude Monte Carlo: the share of calls that cannot get through, with confidence intervals.
+
+A run is a fixed *chunk plan* (:func:`chunk_plan`): chunk ``i`` draws its trials
+from ``SeedSequence(entropy=seed, spawn_key=(i,))`` whatever process runs it, and
+returns a :class:`Tally` of integers that add exactly. Summing the tallies of the
+plan's chunks in any order or grouping gives the same bits, so one core, a process
+pool or a cluster give identical results (:func:`run_chunk` is the unit of work a
+parallel backend farms out). Memory is that of one chunk, whatever the number of
+trials.
+
+Inside a chunk (see :mod:`model.sampling` and :mod:`model.reachability`):
+
+1. sample the component failures of all trials (sparse draws for rare failures);
+2. when failures are rare, group the trials by failed set and evaluate each
+   distinct set once; otherwise evaluate all trials, 64 per machine word;
+3. group the trials by their *unreachable mask* (the set of demands cut off) and
+   tally counts per demand, trials with any unreachable demand, and the sum and sum
+   of squares of the per-trial demand-weighted unreachable share.
+
+Shares are accumulated in fixed point (units of ``2**-52`` of the total weight,
+as Python integers), so sums never depend on the order of addition.
+
+Examples
+--------
+>>> import networkx as nx
+>>> from model.compiled import compile_graph
+>>> from model.montecarlo import crude_monte_carlo
+>>> g = nx.Graph()
+>>> g.add_edge("s", "a", q=0.1); g.add_edge("a", "t", q=0.1); g.add_edge("s", "t", q=0.1)
+>>> net = compile_graph(g, "s", "t")
+>>> res = crude_monte_carlo(net, 200_000, seed=7)
+>>> exact = 0.1 * (1 - 0.9 ** 2)
+>>> abs(res.overall.value - exact) < 4 * res.overall.std_error
+True
+>>> res.overall.method, res.samples
+('crude-mc', 200000)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from model.compiled import CompiledNetwork
+from model.estimate import Estimate, binomial_estimate, mean_estimate, provenance
+from model.reachability import kernel_for
+from model.sampling import (
+    FailureSample,
+    distinct_failed_sets,
+    pack_sets,
+    popcount,
+    sample_network_failures,
+    unpack_bits,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DemandEstimates",
+    "MCResult",
+    "Tally",
+    "chunk_plan",
+    "chunk_rng",
+    "crude_monte_carlo",
+    "make_result",
+    "mean_failures_per_trial",
+    "run_chunk",
+]
+
+#: Trials per chunk unless told otherwise (a multiple of 64).
+DEFAULT_CHUNK_SIZE = 1 << 16
+#: Fixed-point scale of shares: a share ``s`` is tallied as ``round(s * 2**52)``.
+SHARE_BITS = 52
+#: Distinct failed sets are evaluated once when the expected number of components
+#: down per trial is at most this; above it every trial is evaluated.
+DEDUPE_MAX_MEAN_FAILURES = 4.0
+
+Groups = Mapping[str, Sequence[int] | np.ndarray]
+
+
+# ----------------------------------------------------------------------------- plan
+def chunk_plan(samples: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[int]:
+    """Trials per chunk: ``chunk_size`` each, the last one holding the remainder.
+
+    Examples
+    --------
+    >>> chunk_plan(150_000, 65_536)
+    [65536, 65536, 18928]
+    """
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    full, rest = divmod(int(samples), int(chunk_size))
+    return [int(chunk_size)] * full + ([rest] if rest else [])
+
+
+def chunk_rng(seed: int, chunk_index: int) -> np.random.Generator:
+    """The generator of chunk ``chunk_index``: child ``(chunk_index,)`` of ``SeedSequence(seed)``.
+
+    Equal to ``SeedSequence(seed).spawn(n)[chunk_index]`` for any ``n > chunk_index``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = chunk_rng(5, 3).random()
+    >>> b = np.random.default_rng(np.random.SeedSequence(5).spawn(4)[3]).random()
+    >>> a == b
+    True
+    """
+    if chunk_index < 0:
+        raise ValueError("chunk_index must be >= 0")
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(int(chunk_index),)))
+
+
+# ---------------------------------------------------------------------------- tally
+def _add_tuples(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+@dataclass(frozen=True, eq=False)
+class Tally:
+    """Exactly additive counts of one chunk (or of several, added with ``+``).
+
+    Attributes
+    ----------
+    trials : int
+    demand_unreachable : int64 array (D,)
+        Trials in which each demand was unreachable.
+    any_unreachable : int
+        Trials with at least one unreachable demand (of positive weight or not).
+    share_sum, share_sq_sum : int
+        Sum over trials of the demand-weighted unreachable share ``s`` in units of
+        ``2**-52`` and of ``s**2`` in units of ``2**-104``.
+    group_names : tuple of str
+        Groups tallied per trial (see ``groups`` of :func:`run_chunk`), with
+        ``group_sum``, ``group_sq_sum`` (fixed point as above, weights relative to
+        the group's total) and ``group_nonzero`` (trials with a positive group share
+        or an unreachable group demand).
+    failed_trials : int
+        Trials with at least one component down.
+    evaluated_sets : int
+        Reachability evaluations made (distinct failed sets, or all trials); a
+        diagnostic of the work done, ignored by ``==``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Tally(10, np.array([1, 0]), 1, 5, 25)
+    >>> (a + a).trials, (a + a).demand_unreachable.tolist(), a + a == Tally(20, np.array([2, 0]), 2, 10, 50)
+    (20, [2, 0], True)
+    """
+
+    trials: int
+    demand_unreachable: np.ndarray
+    any_unreachable: int
+    share_sum: int
+    share_sq_sum: int
+    group_names: tuple[str, ...] = ()
+    group_sum: tuple[int, ...] = ()
+    group_sq_sum: tuple[int, ...] = ()
+    group_nonzero: tuple[int, ...] = ()
+    failed_trials: int = 0
+    evaluated_sets: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "demand_unreachable", np.asarray(self.demand_unreachable, dtype=np.int64))
+
+    @classmethod
+    def zero(cls, n_demands: int, group_names: Sequence[str] = ()) -> Tally:
+        """The neutral element (no trials)."""
+        g = len(group_names)
+        return cls(0, np.zeros(n_demands, dtype=np.int64), 0, 0, 0, tuple(group_names),
+                   (0,) * g, (0,) * g, (0,) * g)
+
+    def __add__(self, other: Tally) -> Tally:
+        if not isinstance(other, Tally):
+            return NotImplemented
+        if other.group_names != self.group_names:
+            raise ValueError("cannot add tallies of different groups")
+        if other.demand_unreachable.shape != self.demand_unreachable.shape:
+            raise ValueError("cannot add tallies of different networks")
+        return Tally(
+            self.trials + other.trials,
+            self.demand_unreachable + other.demand_unreachable,
+            self.any_unreachable + other.any_unreachable,
+            self.share_sum + other.share_sum,
+            self.share_sq_sum + other.share_sq_sum,
+            self.group_names,
+            _add_tuples(self.group_sum, other.group_sum),
+            _add_tuples(self.group_sq_sum, other.group_sq_sum),
+            _add_tuples(self.group_nonzero, other.group_nonzero),
+            self.failed_trials + other.failed_trials,
+            self.evaluated_sets + other.evaluated_sets,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tally):
+            return NotImplemented
+        a, b = self.to_dict(), other.to_dict()
+        a.pop("evaluated_sets")
+        b.pop("evaluated_sets")
+        return a == b
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def share_mean(self) -> float:
+        """Mean per-trial unreachable share (correctly rounded from the exact sum)."""
+        return self.share_sum / (self.trials << SHARE_BITS) if self.trials else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form (integers kept exact); inverse of :meth:`from_dict`."""
+        return {
+            "trials": self.trials,
+            "demand_unreachable": self.demand_unreachable.tolist(),
+            "any_unreachable": self.any_unreachable,
+            "share_sum": str(self.share_sum),
+            "share_sq_sum": str(self.share_sq_sum),
+            "share_bits": SHARE_BITS,
+            "group_names": list(self.group_names),
+            "group_sum": [str(x) for x in self.group_sum],
+            "group_sq_sum": [str(x) for x in self.group_sq_sum],
+            "group_nonzero": list(self.group_nonzero),
+            "failed_trials": self.failed_trials,
+            "evaluated_sets": self.evaluated_sets,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Tally:
+        """Rebuild a tally written by :meth:`to_dict` (e.g. from a checkpoint)."""
+        if d.get("share_bits", SHARE_BITS) != SHARE_BITS:
+            raise ValueError("tally was written with another fixed-point scale")
+        return cls(
+            int(d["trials"]), np.array(d["demand_unreachable"], dtype=np.int64), int(d["any_unreachable"]),
+            int(d["share_sum"]), int(d["share_sq_sum"]), tuple(d["group_names"]),
+            tuple(int(x) for x in d["group_sum"]), tuple(int(x) for x in d["group_sq_sum"]),
+            tuple(int(x) for x in d["group_nonzero"]), int(d["failed_trials"]), int(d["evaluated_sets"]),
+        )
+
+
+# --------------------------------------------------------------------- chunk engine
+def _fixed_weights(weight: np.ndarray) -> np.ndarray:
+    """``round(w / sum(w) * 2**52)`` as int64 (zeros when the total is 0)."""
+    total = float(weight.sum())
+    if total <= 0:
+        return np.zeros(weight.shape, dtype=np.int64)
+    return np.rint(np.ldexp(weight / total, SHARE_BITS)).astype(np.int64)
+
+
+def _group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a 2-D integer array: ``(first index of each, group of each row)``."""
+    n = rows.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if rows.shape[1] == 1:
+        order = np.argsort(rows[:, 0], kind="stable")
+    else:
+        order = np.lexsort(rows.T[::-1])
+    srt = rows[order]
+    new = np.r_[True, np.any(srt[1:] != srt[:-1], axis=1)]
+    group = np.empty(n, dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    return order[new], group
+
+
+def _distinct_masks(unreach: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a boolean ``(n, D)`` array and their summed multiplicities."""
+    n, d = unreach.shape
+    if d == 0:
+        return np.zeros((1, 0), dtype=bool), np.array([int(mult.sum())], dtype=np.int64)
+    nbytes = -(-d // 64) * 8
+    packed = np.zeros((n, nbytes), dtype=np.uint8)
+    packed[:, : -(-d // 8)] = np.packbits(unreach, axis=1)
+    first, group = _group_rows(packed.view(np.uint64))
+    counts = np.zeros(first.size, dtype=np.int64)
+    np.add.at(counts, group, mult)
+    return unreach[first], counts
+
+
+def _unreachable_masks(net: CompiledNetwork, sample: FailureSample, dedupe: bool) -> tuple[
+        np.ndarray, np.ndarray, int, int]:
+    """Distinct unreachable masks of a chunk with counts, trials with a failure, evaluations."""
+    kernel = kernel_for(net)
+    n = sample.n_trials
+    if dedupe:
+        trial, comp = sample.pairs()
+        fs = distinct_failed_sets(trial, comp, n)
+        bits = kernel(pack_sets(fs.ptr, fs.members, net.n_components))
+        unreach = unpack_bits(bits, fs.n_sets).T
+        masks, counts = _distinct_masks(unreach, fs.multiplicity)
+        failed = int(fs.multiplicity[np.diff(fs.ptr) > 0].sum())
+        return masks, counts, failed, fs.n_sets
+    down = sample.packed()
+    failed = int(popcount(np.bitwise_or.reduce(down, axis=0), axis=None).sum()) if down.shape[0] else 0
+    unreach = unpack_bits(kernel(down), n).T
+    masks, counts = _distinct_masks(unreach, np.ones(n, dtype=np.int64))
+    return masks, counts, failed, n
+
+
+def _dot_exact(counts: np.ndarray, values: np.ndarray) -> tuple[int, int]:
+    """``sum(c * v)`` and ``sum(c * v * v)`` as exact Python integers."""
+    c = counts.astype(object)
+    v = values.astype(np.int64).astype(object)
+    return int((c * v).sum()), int((c * v * v).sum())
+
+
+def _normalise_groups(net: CompiledNetwork, groups: Groups | None) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name, idx in (groups or {}).items():
+        arr = np.unique(np.asarray(idx, dtype=np.int64))
+        if arr.size and (arr[0] < 0 or arr[-1] >= net.n_demands):
+            raise ValueError(f"group {name!r}: demand index out of range 0..{net.n_demands - 1}")
+        out[str(name)] = arr
+    return out
+
+
+def _tally_masks(net: CompiledNetwork, masks: np.ndarray, counts: np.ndarray, trials: int,
+                 groups: dict[str, np.ndarray], failed_trials: int, evaluated: int) -> Tally:
+    keep = counts > 0
+    masks, counts = masks[keep], counts[keep]
+    hit = masks.any(axis=1)
+    masks, counts = masks[hit], counts[hit]
+    per_demand = counts @ masks.astype(np.int64) if masks.size else np.zeros(net.n_demands, np.int64)
+    share = masks.astype(np.int64) @ _fixed_weights(net.demand_weight)
+    s1, s2 = _dot_exact(counts, share)
+    g_sum, g_sq, g_nz = [], [], []
+    for idx in groups.values():
+        sub = masks[:, idx]
+        gs = sub.astype(np.int64) @ _fixed_weights(net.demand_weight[idx])
+        a, b = _dot_exact(counts, gs)
+        g_sum.append(a)
+        g_sq.append(b)
+        g_nz.append(int(counts[sub.any(axis=1)].sum()))
+    return Tally(trials, np.asarray(per_demand, dtype=np.int64), int(counts.sum()), s1, s2,
+                 tuple(groups), tuple(g_sum), tuple(g_sq), tuple(g_nz), failed_trials, evaluated)
+
+
+def mean_failures_per_trial(net: CompiledNetwork) -> float:
+    """Expected number of components down in a trial (independent + common-cause, upper bound)."""
+    sizes = np.diff(net.ccf_member_ptr)
+    return float(net.q.sum() + (net.ccf_q * sizes).sum())
+
+
+def run_chunk(
+    net: CompiledNetwork,
+    chunk_index: int,
+    chunk_trials: int,
+    seed: int,
+    *,
+    groups: Groups | None = None,
+    dedupe: bool | None = None,
+) -> Tally:
+    """Run chunk ``chunk_index`` of a plan: ``chunk_trials`` trials from child ``(chunk_index,)``.
+
+    The result depends only on the arguments (not on the process or on other
+    chunks), so a parallel backend can run chunks anywhere and add the tallies.
+
+    Parameters
+    ----------
+    net : CompiledNetwork
+    chunk_index : int
+        Position in the plan; selects the random stream.
+    chunk_trials : int
+        Trials in this chunk (from :func:`chunk_plan`).
+    seed : int
+        Entropy of the run's root ``SeedSequence``.
+    groups : mapping of name to demand indices, optional
+        Demand groups whose weighted share is tallied per trial, for exact group
+        intervals in :meth:`MCResult.by_group`.
+    dedupe : bool, optional
+        Evaluate each distinct failed set once (default: when the expected number of
+        failures per trial is at most ``DEDUPE_MAX_MEAN_FAILURES``). Either way the
+        tally is the same; only the speed differs.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from model.compiled import compile_graph
+    >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.01)
+    >>> a = run_chunk(net, 0, 5000, seed=1)
+    >>> a == run_chunk(net, 0, 5000, seed=1, dedupe=False), a.trials
+    (True, 5000)
+    """
+    rng = chunk_rng(seed, chunk_index)
+    sample = sample_network_failures(net, int(chunk_trials), rng)
+    if dedupe is None:
+        dedupe = mean_failures_per_trial(net) <= DEDUPE_MAX_MEAN_FAILURES
+    masks, counts, failed, evaluated = _unreachable_masks(net, sample, dedupe)
+    return _tally_masks(net, masks, counts, int(chunk_trials), _normalise_groups(net, groups), failed,
+                        evaluated)
+
+
+# --------------------------------------------------------------------------- result
+def _wilson_arrays(k: np.ndarray, n: int, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo = np.maximum(0.0, centre - half)
+    hi = np.minimum(1.0, centre + half)
+    zero = k == 0
+    lo[zero] = 0.0
+    hi[zero] = 1 - (1 - confidence) ** (1 / n)
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class DemandEstimates:
+    """Per-demand probability of being unreachable: arrays over demands.
+
+    Wilson intervals; a demand never seen unreachable gets ``[0, upper]``, the exact
+    one-sided bound.
+    """
+
+    names: tuple[str, ...]
+    events: np.ndarray
+    samples: int
+    value: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    std_error: np.ndarray
+    seed: int | None = None
+
+    def estimate(self, d: int) -> Estimate:
+        """The :class:`Estimate` of demand ``d``."""
+        return binomial_estimate(int(self.events[d]), self.samples, method="crude-mc", seed=self.seed,
+                                 details={"demand": self.names[d]})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            name: {"estimate": float(v), "ci_low": float(lo), "ci_high": float(hi), "std_error": float(se),
+                   "events": int(k)}
+            for name, v, lo, hi, se, k in zip(self.names, self.value, self.ci_low, self.ci_high,
+                                               self.std_error, self.events, strict=True)
+        }
+
+
+@dataclass(frozen=True)
+class MCResult:
+    """Result of a crude Monte Carlo run.
+
+    Attributes
+    ----------
+    overall : Estimate
+        Demand-weighted probability that a call is unreachable (normal interval from
+        the per-trial share variance; the exact one-sided bound when nothing was seen).
+    per_demand : DemandEstimates
+    expected_unreachable_calls_per_year : Estimate
+        ``overall`` times the total demand weight (calls per year).
+    tally : Tally
+        The exact sums behind every number.
+    """
+
+    overall: Estimate
+    per_demand: DemandEstimates
+    expected_unreachable_calls_per_year: Estimate
+    tally: Tally
+    samples: int
+    seed: int
+    seconds: float
+    chunk_size: int
+    method: str = "crude-mc"
+    groups: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    demand_weight: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    provenance: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def by_group(self, groups: Groups | None = None) -> dict[str, Estimate]:
+        """Demand-weighted unreachable probability of each group of demands.
+
+        Groups given to :func:`crude_monte_carlo` (the default here) get the exact
+        per-trial variance. Other groups get the exact value with a conservative
+        interval: the standard error is bounded by the sum of the weighted
+        per-demand standard errors (interval ``normal-conservative``).
+        """
+        out: dict[str, Estimate] = {}
+        n, t = self.tally.trials, self.tally
+        for name, idx in (self.groups if groups is None else groups).items():
+            idx = np.unique(np.asarray(idx, dtype=np.int64))
+            registered = name in t.group_names and np.array_equal(self.groups.get(name), idx)
+            w = self.demand_weight[idx]
+            wsum = float(w.sum())
+            events = int(t.demand_unreachable[idx].sum())
+            details = {"group": name, "demands": int(idx.size), "weight": wsum}
+            if registered:
+                i = t.group_names.index(name)
+                out[name] = mean_estimate(
+                    t.group_sum[i] / (1 << SHARE_BITS), t.group_sq_sum[i] / (1 << (2 * SHARE_BITS)), n,
+                    n_nonzero=t.group_nonzero[i], method=self.method, seed=self.seed, seconds=self.seconds,
+                    details=details)
+                continue
+            if events == 0 or wsum <= 0:
+                out[name] = mean_estimate(0.0, 0.0, n, n_nonzero=0 if events == 0 else 1, method=self.method,
+                                          seed=self.seed, seconds=self.seconds, details=details)
+                continue
+            a = w / wsum
+            p = t.demand_unreachable[idx] / n
+            value = float(a @ p)
+            se = float(a @ np.sqrt(p * (1 - p) / n))
+            z = float(stats.norm.ppf(0.975))
+            lo, hi = max(0.0, value - z * se), min(1.0, value + z * se)
+            details["variance"] = "upper bound: group not tallied per trial"
+            out[name] = Estimate(value, lo, hi, se, n, self.method, self.seed, 0.95, "normal-conservative",
+                                 self.seconds, details)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the tally is included so runs can be combined or resumed)."""
+        return {
+            "method": self.method,
+            "samples": self.samples,
+            "seed": self.seed,
+            "seconds": self.seconds,
+            "chunk_size": self.chunk_size,
+            "overall": self.overall.to_dict(),
+            "expected_unreachable_calls_per_year": self.expected_unreachable_calls_per_year.to_dict(),
+            "per_demand": self.per_demand.to_dict(),
+            "groups": {k: v.to_dict() for k, v in self.by_group().items()},
+            "tally": self.tally.to_dict(),
+            "provenance": self.provenance,
+        }
+
+
+def make_result(net: CompiledNetwork, tally: Tally, *, seed: int, chunk_size: int, seconds: float,
+                groups: Groups | None = None, confidence: float = 0.95) -> MCResult:
+    """Turn a (summed) :class:`Tally` into an :class:`MCResult`."""
+    n = tally.trials
+    details = {"unreachable_trials": tally.any_unreachable, "failed_trials": tally.failed_trials,
+               "evaluated_sets": tally.evaluated_sets, "chunk_size": chunk_size}
+    overall = mean_estimate(
+        tally.share_sum / (1 << SHARE_BITS), tally.share_sq_sum / (1 << (2 * SHARE_BITS)), n,
+        n_nonzero=tally.any_unreachable if net.total_weight > 0 else 0, method="crude-mc", seed=seed,
+        confidence=confidence, seconds=seconds, details=details)
+    k = tally.demand_unreachable
+    lo, hi = _wilson_arrays(k, n, confidence)
+    p = k / n
+    per = DemandEstimates(net.demand_names, k, n, p, lo, hi, np.sqrt(p * (1 - p) / n), seed)
+    prov = provenance(method="crude-mc", seed_entropy=seed, samples=n, chunk_size=chunk_size,
+                      chunks=len(chunk_plan(n, chunk_size)))
+    return MCResult(overall, per, overall.scaled(net.total_weight), tally, n, seed, seconds, chunk_size,
+                    groups=_normalise_groups(net, groups), demand_weight=np.asarray(net.demand_weight),
+                    provenance=prov)
+
+
+def crude_monte_carlo(
+    net: CompiledNetwork,
+    samples: int,
+    seed: int | None = None,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    groups: Groups | None = None,
+    progress: Callable[[int, int, Tally], None] | None = None,
+) -> MCResult:
+    """Estimate unreachability by crude Monte Carlo, chunk after chunk in this process.
+
+    Parameters
+    ----------
+    net : CompiledNetwork
+    samples : int
+        Number of trials.
+    seed : int, optional
+        Entropy of the root ``SeedSequence`` (fresh entropy, recorded in the result,
+        when None).
+    chunk_size : int
+        Trials per chunk; the same ``(samples, chunk_size, seed)`` always gives the
+        same result, however the chunks are run.
+    groups : mapping of name to demand indices, optional
+        Groups to tally per trial (exact intervals in :meth:`MCResult.by_group`).
+    progress : callable, optional
+        Called after each chunk as ``progress(trials_done, samples, tally_so_far)``.
+
+    Returns
+    -------
+    MCResult
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from model.compiled import compile_graph
+    >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.0)
+    >>> r = crude_monte_carlo(net, 1000, seed=1)
+    >>> r.overall.value, r.overall.interval, round(r.overall.ci_high, 5)
+    (0.0, 'clopper-pearson-upper', 0.00299)
+    """
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+    start = time.perf_counter()
+    g = _normalise_groups(net, groups)
+    total = Tally.zero(net.n_demands, tuple(g))
+    done = 0
+    for i, size in enumerate(chunk_plan(samples, chunk_size)):
+        total = total + run_chunk(net, i, size, seed, groups=g)
+        done += size
+        if progress is not None:
+            progress(done, int(samples), total)
+    return make_result(net, total, seed=seed, chunk_size=chunk_size, seconds=time.perf_counter() - start,
+                       groups=g)
