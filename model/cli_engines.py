@@ -1,0 +1,146 @@
+"""Engine subcommands of the ``nines`` CLI: ``estimate``, ``reliability``, ``simulate``.
+
+Imported by :mod:`model.cli`; kept apart so the scenario commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from model.cli import EXIT_OK, UsageError, _load, _positive_int, _print_json, _seed, extension
+from model.reliability import METHODS, solve
+
+__all__: list[str] = []
+
+
+def _estimate_json(est, method: str, reason: str) -> dict[str, Any]:
+    d = est.to_dict()
+    d["method_chosen"] = method
+    d["method_reason"] = reason
+    return d
+
+
+def _print_estimate(label: str, est, method: str, reason: str) -> None:
+    print(f"{label}: {est.value:.6g}  95% CI [{est.ci_low:.6g}, {est.ci_high:.6g}]  "
+          f"(std error {est.std_error:.3g}; {est.method}, {est.samples:,} samples, {est.seconds:.2f} s)")
+    if reason and "requested" not in reason:
+        print(f"  method {method}: {reason}")
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    net = _load(args.scenario)
+    c = net.compiled
+    res = None
+    if args.method == "mc":
+        from model.montecarlo import crude_monte_carlo
+
+        res = crude_monte_carlo(c, args.samples, args.seed)
+        est, method, reason = res.overall, "mc", "method mc requested"
+    else:
+        est, method, reason = solve(c, args.method, samples=args.samples, seed=args.seed)
+    out: dict[str, Any] = {
+        "scenario": net.scenario.name,
+        "unreachable_probability": _estimate_json(est, method, reason),
+        "annual_genuine_calls": c.total_weight,
+        "expected_unreachable_calls_per_year": est.scaled(c.total_weight).to_dict(),
+    }
+    if res is not None:
+        for by in ("service", "area", "access", "caller_group"):
+            out[f"by_{by}"] = {k: e.to_dict() for k, e in res.by_group(net.demand_groups(by)).items()}
+    if args.json:
+        _print_json(out)
+    else:
+        _print_estimate("P(a genuine call is unreachable)", est, method, reason)
+        e = est.scaled(c.total_weight)
+        print(f"expected unreachable genuine calls a year: {e.value:,.1f} [{e.ci_low:,.1f}, {e.ci_high:,.1f}]"
+              f" of {c.total_weight:,.0f}")
+    return EXIT_OK
+
+
+def _read_graph_for(args: argparse.Namespace):
+    from model.graphs import read_graph
+
+    g = read_graph(args.graph)
+    nodes = {str(n): n for n in g.nodes}
+    for opt in ("source", "target"):
+        name = getattr(args, opt)
+        if name not in nodes:
+            sample = ", ".join(sorted(nodes)[:10])
+            raise UsageError(f"{args.graph}: --{opt} {name!r} is not a node of the graph (nodes: {sample}"
+                             f"{' ...' if len(nodes) > 10 else ''})")
+    return g, nodes[args.source], nodes[args.target]
+
+
+def cmd_reliability(args: argparse.Namespace) -> int:
+    g, s, t = _read_graph_for(args)
+    if args.method == "simulate":
+        from model.simulate import simulate_graph
+
+        out = simulate_graph(g, s, t, years=args.years, seed=args.seed)
+        if args.json:
+            _print_json(out)
+        else:
+            print(f"long-run unavailability {out['estimate']:.6g} "
+                  f"[{out['ci_low']:.6g}, {out['ci_high']:.6g}]; "
+                  f"failure frequency {out['failure_frequency_per_year']:.4g}/yr; "
+                  f"mean down {out['mean_down_hours']:.4g} h ({args.years} years)")
+        return EXIT_OK
+    from model.compiled import compile_graph
+
+    net = compile_graph(g, s, t)
+    if net.n_components == 0:
+        raise UsageError(f"{args.graph}: no element carries a failure probability 'q'")
+    est, method, reason = solve(net, args.method, samples=args.samples, seed=args.seed)
+    if args.json:
+        _print_json(_estimate_json(est, method, reason))
+    else:
+        _print_estimate(f"P({args.source} cannot reach {args.target})", est, method, reason)
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from model.simulate import simulate
+
+    net = _load(args.scenario)
+    res = simulate(net, years=args.years, seed=args.seed)
+    d = res.to_dict()
+    if args.json:
+        _print_json(d)
+    else:
+        r = d["unreachable_call_rate"]
+        f = d["failed_calls_per_year"]
+        print(f"unreachable-call rate {r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] over "
+              f"{args.years} simulated years (seed {args.seed})")
+        print(f"failed genuine calls a year: mean {f['mean']:,.1f}, median {f['p50']:,.0f}, "
+              f"p95 {f['p95']:,.0f}, p99 {f['p99']:,.0f}")
+    return EXIT_OK
+
+
+@extension
+def _register(sub: Any) -> None:
+    e = sub.add_parser("estimate", help="probability that a genuine call is unreachable (with CI)")
+    e.add_argument("scenario")
+    e.add_argument("--method", choices=METHODS, default="mc")
+    e.add_argument("--samples", type=_positive_int, default=1_000_000)
+    e.add_argument("--seed", type=_seed, default=0)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=cmd_estimate)
+
+    r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list)")
+    r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q")
+    r.add_argument("--source", required=True)
+    r.add_argument("--target", required=True)
+    r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto")
+    r.add_argument("--samples", type=_positive_int, default=1_000_000)
+    r.add_argument("--years", type=_positive_int, default=1000, help="simulated years (--method simulate)")
+    r.add_argument("--seed", type=_seed, default=0)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_reliability)
+
+    s = sub.add_parser("simulate", help="year-long simulation: failed calls a year, unreachable-call rate")
+    s.add_argument("scenario")
+    s.add_argument("--years", type=_positive_int, default=1000)
+    s.add_argument("--seed", type=_seed, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_simulate)

@@ -1,0 +1,60 @@
+"""`nines estimate` and `nines reliability`: the same JSON from every method, and agreement."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pytest
+
+from model.graphs import dodecahedron
+
+
+@pytest.fixture
+def dodeca_file(tmp_path):
+    g, s, t = dodecahedron(0.1)
+    g = nx.relabel_nodes(g, {n: f"v{n}" for n in g.nodes})
+    path = tmp_path / "dodeca.graphml"
+    nx.write_graphml(g, path)
+    return path, f"v{s}", f"v{t}"
+
+
+def test_estimate_mc_agrees_with_exact_on_the_tiny_network(run_cli, tiny_path):
+    code, out, _ = run_cli("estimate", tiny_path, "--method", "exact", "--json")
+    assert code == 0
+    exact = json.loads(out)["unreachable_probability"]["estimate"]
+    code, out, _ = run_cli("estimate", tiny_path, "--method", "mc", "--samples", "200000", "--seed", "7",
+                           "--json")
+    d = json.loads(out)
+    mc = d["unreachable_probability"]
+    assert code == 0
+    assert abs(mc["estimate"] - exact) < 4 * mc["std_error"]
+    assert set(d["by_service"]) == {"police", "fire"}
+    assert d["expected_unreachable_calls_per_year"]["estimate"] == pytest.approx(mc["estimate"] * 500)
+
+
+@pytest.mark.parametrize("method", ["exact", "mc", "rare", "auto"])
+def test_reliability_json_has_the_same_keys_for_every_method(run_cli, dodeca_file, method):
+    path, s, t = dodeca_file
+    code, out, err = run_cli("reliability", path, "--source", s, "--target", t, "--method", method,
+                             "--samples", "20000", "--seed", "3", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    for key in ("estimate", "ci_low", "ci_high", "std_error", "method", "samples", "seconds"):
+        assert key in d, key
+    exact_value = 0.0028796012533932  # exact engine; BDD and factoring agree (tests/test_exact.py)
+    assert abs(d["estimate"] - exact_value) <= max(4 * d["std_error"], 1e-6)
+    if method == "auto":
+        assert d["method_chosen"] in ("exact", "mc", "rare") and d["method_reason"]
+
+
+def test_reliability_bad_inputs_exit_2(run_cli, dodeca_file, tmp_path):
+    path, _s, t = dodeca_file
+    code, _, err = run_cli("reliability", path, "--source", "nowhere", "--target", t)
+    assert code == 2 and "nowhere" in err
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a b 1.5\n")
+    code, _, err = run_cli("reliability", bad, "--source", "a", "--target", "b")
+    assert code == 2 and "bad.txt" in err and "Traceback" not in err
+    code, _, err = run_cli("reliability", tmp_path / "missing.graphml", "--source", "a", "--target", "b")
+    assert code == 2 and "missing.graphml" in err
