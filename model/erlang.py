@@ -100,7 +100,8 @@ def _stirlerr(n: np.ndarray) -> np.ndarray:
 
 def _bd0(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Deviance term ``x log(x/mu) + mu - x`` computed stably (x > 0, mu > 0)."""
-    u = x / mu - 1.0
+    with np.errstate(over="ignore"):
+        u = x / mu - 1.0
     near = np.abs(u) < 0.1
     un = np.where(near, u, 0.0)
     # (1+u) log1p(u) - u = sum_{k>=2} (-1)^k u^k / (k (k-1))
@@ -108,7 +109,7 @@ def _bd0(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
     for k in range(22, 1, -1):
         acc = (acc + (-1.0) ** k / (k * (k - 1))) * un
     series = mu * acc * un
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         direct = x * np.log(x / mu) + mu - x
     return np.where(near, series, direct)
 
@@ -436,9 +437,7 @@ def mmck_blocking(c: ArrayLike, k: ArrayLike, a: ArrayLike) -> float | np.ndarra
     array([0.3019, 0.1797, 0.1667])
     """
     scalar = _is_scalar(c, k, a)
-    cc, kk, aa = np.broadcast_arrays(
-        _as_float("c", c), _as_float("k", k, allow_inf=True), _as_float("a", a)
-    )
+    cc, kk, aa = np.broadcast_arrays(_as_float("c", c), _as_float("k", k, allow_inf=True), _as_float("a", a))
     m = _queue_places(cc, kk)
     out = np.zeros(cc.shape)
     no_server = cc == 0
