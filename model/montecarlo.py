@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -253,61 +253,114 @@ def _fixed_weights(weight: np.ndarray) -> np.ndarray:
     return np.rint(np.ldexp(weight / total, SHARE_BITS)).astype(np.int64)
 
 
-def _group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of a 2-D integer array: ``(first index of each, group of each row)``."""
-    n = rows.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if rows.shape[1] == 1:
-        order = np.argsort(rows[:, 0], kind="stable")
-    else:
-        order = np.lexsort(rows.T[::-1])
-    srt = rows[order]
-    new = np.r_[True, np.any(srt[1:] != srt[:-1], axis=1)]
-    group = np.empty(n, dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    return order[new], group
+@dataclass(frozen=True)
+class _Weights:
+    """Fixed-point demand weights: overall, and per group as a demand -> group CSR."""
+
+    share: np.ndarray  # (D,) int64, overall weights in units of 2**-52 of the total
+    names: tuple[str, ...]
+    mem_ptr: np.ndarray  # (D+1,) memberships of demand d: mem_ptr[d]:mem_ptr[d+1]
+    mem_group: np.ndarray
+    mem_weight: np.ndarray  # int64, weight relative to the group's total
 
 
-def _distinct_masks(unreach: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of a boolean ``(n, D)`` array and their summed multiplicities."""
-    n, d = unreach.shape
-    if d == 0:
-        return np.zeros((1, 0), dtype=bool), np.array([int(mult.sum())], dtype=np.int64)
-    nbytes = -(-d // 64) * 8
-    packed = np.zeros((n, nbytes), dtype=np.uint8)
-    packed[:, : -(-d // 8)] = np.packbits(unreach, axis=1)
-    first, group = _group_rows(packed.view(np.uint64))
-    counts = np.zeros(first.size, dtype=np.int64)
-    np.add.at(counts, group, mult)
-    return unreach[first], counts
+def _weights(net: CompiledNetwork, groups: dict[str, np.ndarray]) -> _Weights:
+    d_parts, g_parts, w_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for g, idx in enumerate(groups.values()):
+        d_parts.append(idx)
+        g_parts.append(np.full(idx.size, g, dtype=np.int64))
+        w_parts.append(_fixed_weights(net.demand_weight[idx]))
+    d = np.concatenate(d_parts)
+    order = np.argsort(d, kind="stable")
+    ptr = np.zeros(net.n_demands + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(d, minlength=net.n_demands))
+    return _Weights(_fixed_weights(net.demand_weight), tuple(groups), ptr,
+                    np.concatenate(g_parts)[order], np.concatenate(w_parts)[order])
 
 
-def _unreachable_masks(net: CompiledNetwork, sample: FailureSample, dedupe: bool) -> tuple[
-        np.ndarray, np.ndarray, int, int]:
-    """Distinct unreachable masks of a chunk with counts, trials with a failure, evaluations."""
+def _hit_pairs(bits: np.ndarray, n_sets: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(set, demand)`` for every set bit among the first ``n_sets`` columns of ``(D, W)`` bits."""
+    d, w = np.nonzero(bits)
+    r, p = np.nonzero(unpack_bits(bits[d, w][:, None], 64))
+    j = w[r] * 64 + p
+    keep = j < n_sets
+    return j[keep], d[r][keep]
+
+
+def _exact_sums(mult: np.ndarray, values: np.ndarray, starts: np.ndarray | None = None) -> tuple[
+        list[int], list[int]]:
+    """Segment sums of ``mult * values`` and ``mult * values**2`` as exact Python integers."""
+    c = mult.astype(np.int64).astype(object)
+    v = values.astype(np.int64).astype(object)
+    cv = c * v
+    if starts is None:
+        return [int(cv.sum())], [int((cv * v).sum())]
+    return [int(x) for x in np.add.reduceat(cv, starts)], [int(x) for x in np.add.reduceat(cv * v, starts)]
+
+
+def _tally_pairs(j: np.ndarray, d: np.ndarray, mult: np.ndarray, n_sets: int, n_demands: int,
+                 wts: _Weights) -> Tally:
+    """Tally of evaluated sets (``mult`` trials each) from their ``(set, demand)`` unreachable pairs."""
+    m = mult[j].astype(np.float64)  # integer-valued floats: sums below 2**53 are exact
+    per_demand = np.bincount(d, weights=m, minlength=n_demands).astype(np.int64)
+    hit = np.flatnonzero(np.bincount(j, minlength=n_sets))
+    share = np.bincount(j, weights=wts.share[d].astype(np.float64), minlength=n_sets)[hit]
+    (s1,), (s2,) = _exact_sums(mult[hit], share)
+    n_groups = len(wts.names)
+    g_sum, g_sq, g_nz = [0] * n_groups, [0] * n_groups, [0] * n_groups
+    if n_groups and j.size:
+        cnt = wts.mem_ptr[d + 1] - wts.mem_ptr[d]
+        e = np.repeat(np.arange(j.size), cnt)
+        pos = wts.mem_ptr[d][e] + np.arange(e.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        key = wts.mem_group[pos] * n_sets + j[e]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+        if first.size:
+            gshare = np.add.reduceat(wts.mem_weight[pos][order], first)
+            gid, sid = key[first] // n_sets, key[first] % n_sets
+            gstart = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+            a, b = _exact_sums(mult[sid], gshare, gstart)
+            nz = np.bincount(gid, weights=mult[sid].astype(np.float64), minlength=n_groups).astype(np.int64)
+            for k, g in enumerate(gid[gstart].tolist()):
+                g_sum[g], g_sq[g] = a[k], b[k]
+            g_nz = [int(x) for x in nz]
+    return Tally(0, per_demand, int(mult[hit].sum()), s1, s2, wts.names, tuple(g_sum), tuple(g_sq),
+                 tuple(g_nz))
+
+
+def _tally_bits(bits: np.ndarray, n_sets: int, mult: np.ndarray, wts: _Weights) -> Tally:
+    """Tally of packed unreachable bits ``(D, W)``, in word blocks to bound memory."""
+    n_demands, n_words = bits.shape
+    total = Tally.zero(n_demands, wts.names)
+    if n_demands == 0 or n_sets == 0:
+        return total
+    bw = max(1, (1 << 18) // n_demands)
+    for lo in range(0, n_words, bw):
+        sub = bits[:, lo : lo + bw]
+        base = lo * 64
+        n_sub = min(sub.shape[1] * 64, n_sets - base)
+        j, d = _hit_pairs(sub, n_sub)
+        total = total + _tally_pairs(j, d, mult[base : base + n_sub], n_sub, n_demands, wts)
+    return total
+
+
+def _chunk_tally(net: CompiledNetwork, sample: FailureSample, dedupe: bool, wts: _Weights) -> Tally:
     kernel = kernel_for(net)
     n = sample.n_trials
     if dedupe:
         trial, comp = sample.pairs()
         fs = distinct_failed_sets(trial, comp, n)
-        bits = kernel(pack_sets(fs.ptr, fs.members, net.n_components))
-        unreach = unpack_bits(bits, fs.n_sets).T
-        masks, counts = _distinct_masks(unreach, fs.multiplicity)
+        t = _tally_bits(kernel(pack_sets(fs.ptr, fs.members, net.n_components)), fs.n_sets,
+                        fs.multiplicity, wts)
         failed = int(fs.multiplicity[np.diff(fs.ptr) > 0].sum())
-        return masks, counts, failed, fs.n_sets
-    down = sample.packed()
-    failed = int(popcount(np.bitwise_or.reduce(down, axis=0), axis=None).sum()) if down.shape[0] else 0
-    unreach = unpack_bits(kernel(down), n).T
-    masks, counts = _distinct_masks(unreach, np.ones(n, dtype=np.int64))
-    return masks, counts, failed, n
-
-
-def _dot_exact(counts: np.ndarray, values: np.ndarray) -> tuple[int, int]:
-    """``sum(c * v)`` and ``sum(c * v * v)`` as exact Python integers."""
-    c = counts.astype(object)
-    v = values.astype(np.int64).astype(object)
-    return int((c * v).sum()), int((c * v * v).sum())
+        evaluated = fs.n_sets
+    else:
+        down = sample.packed()
+        failed = int(popcount(np.bitwise_or.reduce(down, axis=0), axis=None).sum()) if down.shape[0] else 0
+        t = _tally_bits(kernel(down), n, np.ones(n, dtype=np.int64), wts)
+        evaluated = n
+    return replace(t, trials=n, failed_trials=failed, evaluated_sets=evaluated)
 
 
 def _normalise_groups(net: CompiledNetwork, groups: Groups | None) -> dict[str, np.ndarray]:
@@ -318,27 +371,6 @@ def _normalise_groups(net: CompiledNetwork, groups: Groups | None) -> dict[str, 
             raise ValueError(f"group {name!r}: demand index out of range 0..{net.n_demands - 1}")
         out[str(name)] = arr
     return out
-
-
-def _tally_masks(net: CompiledNetwork, masks: np.ndarray, counts: np.ndarray, trials: int,
-                 groups: dict[str, np.ndarray], failed_trials: int, evaluated: int) -> Tally:
-    keep = counts > 0
-    masks, counts = masks[keep], counts[keep]
-    hit = masks.any(axis=1)
-    masks, counts = masks[hit], counts[hit]
-    per_demand = counts @ masks.astype(np.int64) if masks.size else np.zeros(net.n_demands, np.int64)
-    share = masks.astype(np.int64) @ _fixed_weights(net.demand_weight)
-    s1, s2 = _dot_exact(counts, share)
-    g_sum, g_sq, g_nz = [], [], []
-    for idx in groups.values():
-        sub = masks[:, idx]
-        gs = sub.astype(np.int64) @ _fixed_weights(net.demand_weight[idx])
-        a, b = _dot_exact(counts, gs)
-        g_sum.append(a)
-        g_sq.append(b)
-        g_nz.append(int(counts[sub.any(axis=1)].sum()))
-    return Tally(trials, np.asarray(per_demand, dtype=np.int64), int(counts.sum()), s1, s2,
-                 tuple(groups), tuple(g_sum), tuple(g_sq), tuple(g_nz), failed_trials, evaluated)
 
 
 def mean_failures_per_trial(net: CompiledNetwork) -> float:
@@ -391,9 +423,7 @@ def run_chunk(
     sample = sample_network_failures(net, int(chunk_trials), rng)
     if dedupe is None:
         dedupe = mean_failures_per_trial(net) <= DEDUPE_MAX_MEAN_FAILURES
-    masks, counts, failed, evaluated = _unreachable_masks(net, sample, dedupe)
-    return _tally_masks(net, masks, counts, int(chunk_trials), _normalise_groups(net, groups), failed,
-                        evaluated)
+    return _chunk_tally(net, sample, dedupe, _weights(net, _normalise_groups(net, groups)))
 
 
 # --------------------------------------------------------------------------- result
