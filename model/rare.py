@@ -251,11 +251,13 @@ def _evaluate(plan: _Plan, pend: np.ndarray, reach: np.ndarray | None, co: np.nd
     up[:, : plan.n_comp] = pend == 0
     node_up = up[:, plan.node_comp]
     passable = up[:, plan.arc_comp] & node_up[:, plan.arc_src] & node_up[:, plan.arc_dst]
+    # a source (target) reaches (is reached from) itself once its node is up
     if reach is None:
         reach = np.zeros((B, plan.sources.size, node_up.shape[1]), dtype=bool)
-        reach[:, np.arange(plan.sources.size), plan.sources] = node_up[:, plan.sources]
+    reach[:, np.arange(plan.sources.size), plan.sources] |= node_up[:, plan.sources]
     if co is None:
-        co = plan.tmask[None, :, :] & node_up[:, None, :]
+        co = np.zeros((B, *plan.tmask.shape), dtype=bool)
+    co |= plan.tmask[None, :, :] & node_up[:, None, :]
     _spread(reach, passable, plan.arc_src, plan.node_in)
     _spread(co, passable, plan.arc_dst, plan.node_out)
     hit = (reach[:, plan.dem_src, :] & plan.tmask[plan.dem_tset][None]).any(axis=2)
