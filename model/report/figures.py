@@ -58,8 +58,8 @@ def nines_template() -> go.layout.Template:
             "title": {"standoff": 10}}
     return go.layout.Template(layout={
         "font": {"family": _FONT, "size": 13, "color": "#1d2433"},
-        "title": {"font": {"size": 16}, "x": 0.0, "xanchor": "left", "xref": "paper",
-                  "y": 1.0, "yanchor": "top", "yref": "container", "pad": {"t": 14}},
+        "title": {"font": {"size": 16}, "x": 0.0, "xanchor": "left", "xref": "container",
+                  "y": 1.0, "yanchor": "top", "yref": "container", "pad": {"t": 14, "l": 18}},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "colorway": list(PALETTE),

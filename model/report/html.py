@@ -133,7 +133,7 @@ def format_number(x: Any, digits: int = 3) -> str:
     if ax >= 10**digits:
         return f"{round(x):,}"
     if ax >= 1e-3:
-        text = f"{x:.{digits}g}"
+        text = f"{x:,.{digits}g}"
         if "e" in text:  # e.g. 999.96 -> 1e+03 with 3 digits
             return f"{round(x):,}"
         return text
