@@ -654,9 +654,10 @@ def redial_fixed_point(
     independently with the blocking probability ``B`` of the *total* offered
     load; a blocked caller tries again with probability ``redial_p`` (at most
     ``max_attempts`` attempts in all). The total load then solves
-    ``A = A0 Σ_{k<K} (p B(A))^k``, found by vectorised bisection on
-    ``[A0, A0 Σ_{k<K} p^k]``. It has one root because ``A B(A)`` — the lost
-    traffic of a loss system — grows more slowly than ``A``.
+    ``A = A0 Σ_{k<K} (p B(A))^k``, found by a vectorised bracketed search
+    (Illinois false position safeguarded by bisection) on
+    ``[A0, A0 Σ_{k<K} p^k]``. With unlimited attempts the root is unique for a
+    loss system, because its lost traffic ``A B(A)`` grows more slowly than ``A``.
 
     Parameters
     ----------
@@ -702,18 +703,46 @@ def redial_fixed_point(
             "give max_attempts or redial_p < 1"
         )
     a0, p, kk = np.broadcast_arrays(a0, p, kk)
+
+    def excess(x: np.ndarray) -> np.ndarray:
+        b = np.broadcast_to(np.asarray(blocking(x), float), x.shape)
+        return a0 * _geometric_sum(p * b, kk) - x
+
+    # Bracketed root search: Illinois false position, which falls back to bisection
+    # whenever a step would not shrink the bracket by half within two iterations.
     lo = a0.copy()
     hi = a0 * _geometric_sum(p, kk)
-    for _ in range(300):
-        mid = 0.5 * (lo + hi)
-        b = np.broadcast_to(np.asarray(blocking(mid), float), mid.shape)
-        g = a0 * _geometric_sum(p * b, kk) - mid
-        up = g > 0
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid)
-        if np.all(hi - lo <= rtol * hi):
+    g_lo = excess(lo)  # >= 0
+    g_hi = excess(hi)  # <= 0
+    side = np.zeros(lo.shape, dtype=np.int8)  # side updated last: +1 lo, -1 hi
+    width_before = 2.0 * (hi - lo)
+    at_lo = g_lo <= rtol * lo  # e.g. no blocking at all: the fresh load is the answer
+    at_hi = ~at_lo & (g_hi >= -rtol * hi)
+    total = np.where(at_lo, lo, np.where(at_hi, hi, 0.5 * (lo + hi)))
+    done = at_lo | at_hi | (hi - lo <= rtol * hi)
+    for it in range(300):
+        if done.all():
             break
-    total = 0.5 * (lo + hi)
+        denom = g_lo - g_hi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = lo + g_lo * (hi - lo) / denom
+        bisect = ~np.isfinite(x) | (x <= lo) | (x >= hi) | (denom <= 0)
+        if it % 2 == 0:  # every other step: bisect where the bracket did not halve
+            bisect |= (hi - lo) > 0.5 * width_before
+            width_before = hi - lo
+        x = np.where(bisect, 0.5 * (lo + hi), x)
+        g = excess(x)
+        up = g > 0
+        hit = g == 0
+        g_hi = np.where(up & (side == 1), 0.5 * g_hi, g_hi)  # Illinois: damp the stale end
+        g_lo = np.where(~up & ~hit & (side == -1), 0.5 * g_lo, g_lo)
+        lo, g_lo = np.where(up, x, lo), np.where(up, g, g_lo)
+        hi, g_hi = np.where(~up, x, hi), np.where(~up, g, g_hi)
+        side = np.where(up, 1, -1).astype(np.int8)
+        newly = ~done & ((hi - lo <= rtol * hi) | (np.abs(g) <= rtol * x) | hit)
+        total = np.where(newly, x, total)
+        done |= newly
+    total = np.where(done, total, 0.5 * (lo + hi))
     b = np.broadcast_to(np.asarray(blocking(total), float), total.shape).copy()
     q = p * b
     attempts = _geometric_sum(q, kk)
