@@ -307,8 +307,11 @@ def test_redial_fixed_point_solves_the_orbit_equation():
     assert s.total_load[0] == 0 and s.abandoned[0] == 0
     # the "extended Erlang B" iteration E <- E0 + R E B(E) converges to the same load
     e = a0.copy()
-    for _ in range(2000):
-        e = a0 + p * e * erlang_b(c, e)
+    for _ in range(5000):
+        e_next = a0 + p * e * erlang_b(c, e)
+        if np.all(np.abs(e_next - e) <= 1e-13 * np.maximum(e, 1.0)):
+            break
+        e = e_next
     np.testing.assert_allclose(s.total_load, e, rtol=1e-8)
 
 
@@ -320,6 +323,8 @@ def test_redial_limits():
     assert float(one.abandoned) == pytest.approx(erlang_b(30, 40.0), rel=1e-10)
     persistent = redial_fixed_point(20.0, lambda a: erlang_b(30, a), 1.0, max_attempts=50)
     assert float(persistent.abandoned) < 1e-12
+    idle = redial_fixed_point(2000.0, lambda a: erlang_b(4000, a), 0.85)  # B underflows to 0
+    assert float(idle.total_load) == 2000.0 and float(idle.first_try) == 1.0
     with pytest.raises(ValueError, match="no stationary solution"):
         redial_fixed_point(20.0, lambda a: erlang_b(30, a), 1.0)
 
