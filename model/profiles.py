@@ -199,6 +199,13 @@ class ArrivalProfile:
             )
         self._build()
 
+    def __reduce__(self):
+        # pickle the parameters only (a few hundred bytes); workers rebuild the tables
+        return (
+            type(self),
+            (self.daily, self.weekly, self.surges, self.mean_rate, self.start_weekday, self.source),
+        )
+
     # ------------------------------------------------------------------ construction
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -187,6 +188,16 @@ def test_arrivals_reproducible_and_validated():
         p.sample_arrivals(np.random.default_rng(1), 5.0, 4.0)
     with pytest.raises(TypeError, match="Generator"):
         p.sample_arrivals(1, 0.0, 1.0)
+
+
+def test_pickle_ships_parameters_and_rebuilds_tables():
+    p = uk999_profile(4000.0)
+    blob = pickle.dumps(p)
+    assert len(blob) < 5000
+    q = pickle.loads(blob)
+    assert q == p and q.period_hours == p.period_hours
+    t = np.array([0.5, 8759.5, 30_000.25])
+    np.testing.assert_array_equal(q.integrate(t, t + 1.0), p.integrate(t, t + 1.0))
 
 
 def test_with_rate_and_start_weekday():
