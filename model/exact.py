@@ -576,43 +576,58 @@ def _reduce(
         if len(bwd) < len(pn):
             pn = {v: p for v, p in pn.items() if v in bwd}
             edges = [e for e in edges if e[0] in bwd and e[1] in bwd]
-        # 4. degree-1 and series nodes
-        inc: dict[int, list[int]] = {}
-        for i, (u, v, _d, _p) in enumerate(edges):
-            inc.setdefault(u, []).append(i)
-            inc.setdefault(v, []).append(i)
+        # 4. degree-1 and series nodes, with a worklist so one pass removes chains
+        emap: dict[int, _Edge] = dict(enumerate(edges))
+        inc: dict[int, set[int]] = {v: set() for v in pn}
+        for i, (u, v, _d, _p) in emap.items():
+            inc[u].add(i)
+            inc[v].add(i)
+        next_id = len(emap)
         changed = False
-        for v in list(pn):
-            if v in (s, t):
+        work = [v for v in pn if v not in (s, t)]
+        while work:
+            v = work.pop()
+            if v not in pn or v in (s, t):
                 continue
-            ie = inc.get(v, [])
-            nbrs = {edges[i][0] if edges[i][1] == v else edges[i][1] for i in ie}
+            ie = inc[v]
+            nbrs = {emap[i][0] if emap[i][1] == v else emap[i][1] for i in ie}
             if len(nbrs) <= 1:
-                del pn[v]
-                edges = [e for e in edges if v not in (e[0], e[1])]
+                for i in ie:
+                    x = emap[i][0] if emap[i][1] == v else emap[i][1]
+                    inc[x].discard(i)
+                    del emap[i]
+                    work.append(x)
+                del pn[v], inc[v]
                 changed = True
-                break
-            if len(ie) == 2 and len(nbrs) == 2:
-                e1, e2 = edges[ie[0]], edges[ie[1]]
+            elif len(ie) == 2 and len(nbrs) == 2:
+                i1, i2 = ie
+                e1, e2 = emap.pop(i1), emap.pop(i2)
                 x = e1[0] if e1[1] == v else e1[1]
                 y = e2[0] if e2[1] == v else e2[1]
+                inc[x].discard(i1)
+                inc[y].discard(i2)
                 in_x = e1[2] == 0 or e1[1] == v
                 out_x = e1[2] == 0 or e1[0] == v
                 in_y = e2[2] == 0 or e2[1] == v
                 out_y = e2[2] == 0 or e2[0] == v
                 p = e1[3] * pn[v] * e2[3]
-                rest = [e for j, e in enumerate(edges) if j not in (ie[0], ie[1])]
+                new: _Edge | None = None
                 if in_x and out_y and in_y and out_x:
-                    rest.append((min(x, y), max(x, y), 0, p))
+                    new = (min(x, y), max(x, y), 0, p)
                 elif in_x and out_y:
-                    rest.append((x, y, 1, p))
+                    new = (x, y, 1, p)
                 elif in_y and out_x:
-                    rest.append((y, x, 1, p))
-                del pn[v]
-                edges = rest
+                    new = (y, x, 1, p)
+                if new is not None:
+                    emap[next_id] = new
+                    inc[x].add(next_id)
+                    inc[y].add(next_id)
+                    next_id += 1
+                del pn[v], inc[v]
+                work.extend((x, y))
                 changed = True
-                break
         if changed:
+            edges = list(emap.values())
             continue
         # 5. contract perfect elements
         indeg: dict[int, int] = {}
