@@ -9,12 +9,13 @@ or no path of up nodes and up arcs leads from its source to any of its targets
 
 How it works
 ------------
-* Only nodes that lie on some source-to-target route of the intact graph are kept;
-  every distinct demand source gets its own reach bits, so demands that share a
-  source (and demands that share source and targets) are evaluated once.
-* The state is ``X[node, source, word]``. Nodes are grouped in levels; a level is
+* Every distinct demand source gets its own reach bits, kept only for the nodes
+  that lie on one of its routes in the intact graph (reachable from it and leading
+  to one of its targets); demands that share a source, and demands that share
+  source and targets, are evaluated once.
+* The state is ``X[(source, node), word]``. Rows are grouped in levels; a level is
   updated with one gather of its in-arcs' tail states, one AND with the arcs' up
-  bits, one ``np.bitwise_or.reduceat`` per head node, one AND with the nodes' up
+  bits, one ``np.bitwise_or.reduceat`` per head row, one AND with the nodes' up
   bits — a handful of numpy calls per level, whatever the number of arcs.
 * On a DAG the levels are longest-path layers and one pass in topological order is
   exact. With cycles (undirected graphs) the levels are breadth-first layers from
@@ -54,24 +55,40 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 @dataclass(frozen=True)
 class _Level:
-    heads: np.ndarray  # (n_L,) positions of nodes with in-arcs, updated together
-    tails: np.ndarray  # (a_L,) positions of the in-arcs' tails, grouped by head
+    heads: np.ndarray  # (n_L,) state rows updated together (each has >= 1 in-arc)
+    tails: np.ndarray  # (a_L,) state rows of the in-arcs' tails, grouped by head
     arc_comp: np.ndarray  # (a_L,) arc component, C for "never fails"
     starts: np.ndarray  # (n_L,) first in-arc of each head
     any_arc_comp: bool
-    seed_rows: np.ndarray  # rows within heads that are sources
-    seed_cols: np.ndarray  # their source index
+    seeds: np.ndarray  # positions within heads that are a source's own row
+
+
+def _closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Nodes reachable from the ``start`` mask along arcs ``tail -> head`` (frontier BFS)."""
+    seen = start.copy()
+    frontier = seen.copy()
+    while frontier.any():
+        nxt = np.zeros_like(seen)
+        nxt[head[frontier[tail]]] = True
+        frontier = nxt & ~seen
+        seen |= frontier
+    return seen
 
 
 class ReachabilityKernel:
     """Precomputed levels of a compiled network; call it on packed down bits.
 
+    The state has one row per *(source, node)* pair that matters: the node is
+    reachable from the source in the intact graph and leads to one of that source's
+    targets. Sources whose demands go to different places therefore carry only
+    their own part of the network.
+
     Parameters
     ----------
     net : CompiledNetwork
     block_bytes : int
-        Memory budget for the per-block reach state; the words are processed in
-        blocks that fit it.
+        Memory budget for the per-block state; the words are processed in blocks
+        that fit it.
 
     Examples
     --------
@@ -85,91 +102,101 @@ class ReachabilityKernel:
     """
 
     def __init__(self, net: CompiledNetwork, *, block_bytes: int = 16 << 20) -> None:
-        self.n_components = net.n_components
+        self.n_components = c = net.n_components
         self.n_demands = net.n_demands
         self.block_bytes = int(block_bytes)
-        c = net.n_components
+        n_nodes = net.n_nodes
         d_targets = [net.targets(d).tolist() for d in range(net.n_demands)]
         src = net.demand_source.tolist()
         sources = sorted({src[d] for d in range(net.n_demands) if d_targets[d]})
-        all_targets = sorted({t for ts in d_targets for t in ts})
-
-        g = nx.DiGraph()
-        g.add_nodes_from(range(net.n_nodes))
-        g.add_edges_from(zip(net.arc_src.tolist(), net.arc_dst.tolist(), strict=True))
-        fwd = set(sources)
-        for s in sources:
-            fwd |= nx.descendants(g, s)
-        bwd = set(all_targets)
-        for t in all_targets:
-            bwd |= nx.ancestors(g, t)
-        relevant = np.array(sorted(fwd & bwd), dtype=np.int64)
-        nr = relevant.size
-        pos = np.full(net.n_nodes, nr, dtype=np.int64)  # nr = the always-zero row
-        pos[relevant] = np.arange(nr)
-        self.n_relevant = nr
-        self.n_sources = max(1, len(sources))
+        self.n_sources = len(sources)
         sidx = {s: i for i, s in enumerate(sources)}
-
+        tail, head = np.asarray(net.arc_src), np.asarray(net.arc_dst)
+        ac = np.asarray(net.arc_component)
+        arc_comp = np.where(ac >= 0, ac, c)
         nc = np.asarray(net.node_component)
-        self._node_comp = np.where(nc[relevant] >= 0, nc[relevant], c)
-        keep = (pos[net.arc_src] < nr) & (pos[net.arc_dst] < nr)
-        a_src = pos[net.arc_src[keep]]
-        a_dst = pos[net.arc_dst[keep]]
-        ac = np.asarray(net.arc_component)[keep]
-        a_comp = np.where(ac >= 0, ac, c)
+        node_comp = np.where(nc >= 0, nc, c)
 
+        # relevant (source, node) pairs
+        targets_of: list[set[int]] = [set() for _ in sources]
+        for d in range(net.n_demands):
+            if d_targets[d]:
+                targets_of[sidx[src[d]]].update(d_targets[d])
+        rel = np.zeros((len(sources), n_nodes), dtype=bool)
+        for i, s in enumerate(sources):
+            start = np.zeros(n_nodes, dtype=bool)
+            start[s] = True
+            fwd = _closure(start, tail, head)
+            start = np.zeros(n_nodes, dtype=bool)
+            start[sorted(targets_of[i])] = True
+            rel[i] = fwd & _closure(start, head, tail)
+        self.n_relevant = int(rel.any(axis=0).sum())
+        n_rows = int(rel.sum())
+        self.n_states = n_rows
+        row_of = np.full((len(sources), n_nodes), n_rows, dtype=np.int64)  # n_rows = always-zero row
+        si, ni = np.nonzero(rel)
+        row_of[si, ni] = np.arange(n_rows)
+        self._row_comp = node_comp[ni]
+        seeds = np.array([row_of[i, s] for i, s in enumerate(sources) if rel[i, s]], dtype=np.int64)
+        self._seed_rows = seeds
+
+        # state arcs: arc u -> v for every source to which both ends matter
+        t_parts, h_parts, c_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for i in range(len(sources)):
+            m = rel[i, tail] & rel[i, head]
+            t_parts.append(row_of[i, tail[m]])
+            h_parts.append(row_of[i, head[m]])
+            c_parts.append(arc_comp[m])
+        s_tail, s_head, s_comp = (np.concatenate(x) for x in (t_parts, h_parts, c_parts))
+
+        # node levels on the union of the relevant parts
+        union = rel.any(axis=0)
+        keep = union[tail] & union[head]
         sub = nx.DiGraph()
-        sub.add_nodes_from(range(nr))
-        sub.add_edges_from(zip(a_src.tolist(), a_dst.tolist(), strict=True))
+        sub.add_nodes_from(np.flatnonzero(union).tolist())
+        sub.add_edges_from(zip(tail[keep].tolist(), head[keep].tolist(), strict=True))
         self.is_dag = nx.is_directed_acyclic_graph(sub)
-        level = np.zeros(nr, dtype=np.int64)
+        level = np.zeros(n_nodes, dtype=np.int64)
         if self.is_dag:
             for v in nx.topological_sort(sub):
                 preds = list(sub.predecessors(v))
                 if preds:
                     level[v] = 1 + int(level[preds].max())
-        elif sources:
-            roots = [int(pos[s]) for s in sources if pos[s] < nr]
-            dist = nx.multi_source_dijkstra_path_length(sub, roots, weight=None) if roots else {}
-            for v, dv in dist.items():
-                level[v] = dv
-        src_pos = np.array([pos[s] for s in sources], dtype=np.int64)
-        self._source_pos = src_pos
-
-        order = np.lexsort((a_dst, level[a_dst]))
-        a_src, a_dst, a_comp = a_src[order], a_dst[order], a_comp[order]
+        else:  # breadth-first layers from the sources; sweeps repeat to the fixed point
+            seen = np.zeros(n_nodes, dtype=bool)
+            seen[sources] = True
+            frontier, k = seen.copy(), 0
+            while frontier.any():
+                k += 1
+                nxt = np.zeros(n_nodes, dtype=bool)
+                nxt[head[keep][frontier[tail[keep]]]] = True
+                frontier = nxt & ~seen
+                seen |= frontier
+                level[frontier] = k
+        row_level = level[ni]
+        order = np.lexsort((s_head, row_level[s_head]))
+        s_tail, s_head, s_comp = s_tail[order], s_head[order], s_comp[order]
         self._levels: list[_Level] = []
-        for lev in np.unique(level[a_dst]) if a_dst.size else []:
-            sel = level[a_dst] == lev
-            heads_all = a_dst[sel]
-            new = np.r_[True, heads_all[1:] != heads_all[:-1]]
-            starts = np.flatnonzero(new)
+        head_level = row_level[s_head]
+        for lev in np.unique(head_level):
+            sel = head_level == lev
+            heads_all = s_head[sel]
+            starts = np.flatnonzero(np.r_[True, heads_all[1:] != heads_all[:-1]])
             heads = heads_all[starts]
-            is_src = np.isin(heads, src_pos)
-            rows = np.flatnonzero(is_src)
-            cols = np.array([int(np.flatnonzero(src_pos == heads[r])[0]) for r in rows], dtype=np.int64)
-            self._levels.append(_Level(heads, a_src[sel], a_comp[sel], starts,
-                                       bool(np.any(a_comp[sel] < c)), rows, cols))
+            self._levels.append(_Level(heads, s_tail[sel], s_comp[sel], starts, bool(np.any(s_comp[sel] < c)),
+                                       np.flatnonzero(np.isin(heads, seeds))))
         self.max_level_arcs = max((lv.tails.size for lv in self._levels), default=0)
 
-        # routes: distinct (source, targets) pairs; demands point at one
-        route_key: dict[tuple[int, tuple[int, ...]], int] = {}
+        # routes: distinct target-row tuples; demands point at one
+        route_key: dict[tuple[int, ...], int] = {}
         demand_route = np.zeros(net.n_demands, dtype=np.int64)
         for d in range(net.n_demands):
-            ts = tuple(int(pos[t]) for t in d_targets[d]) or (nr,)
-            key = (sidx.get(src[d], 0), ts)
-            demand_route[d] = route_key.setdefault(key, len(route_key))
+            rows = tuple(int(row_of[sidx[src[d]], t]) for t in d_targets[d]) if d_targets[d] else ()
+            demand_route[d] = route_key.setdefault(rows or (n_rows,), len(route_key))
         self.n_routes = len(route_key)
         self._demand_route = demand_route
-        r_rows, r_cols, r_ptr = [], [], [0]
-        for (si, ts) in route_key:
-            r_rows.extend(ts)
-            r_cols.extend([si] * len(ts))
-            r_ptr.append(len(r_rows))
-        self._route_rows = np.array(r_rows, dtype=np.int64)
-        self._route_cols = np.array(r_cols, dtype=np.int64)
-        self._route_starts = np.array(r_ptr[:-1], dtype=np.int64)
+        self._route_rows = np.array([r for key in route_key for r in key], dtype=np.int64)
+        self._route_starts = np.cumsum([0, *[len(k) for k in route_key][:-1]]).astype(np.int64)
         # prerequisites: every demand gets >= 1 entry (C = never down)
         pre = [net.prereq(d).tolist() or [c] for d in range(net.n_demands)]
         self._prereq = np.array([x for p in pre for x in p], dtype=np.int64)
@@ -179,8 +206,8 @@ class ReachabilityKernel:
     # ------------------------------------------------------------------ run
     def block_words(self) -> int:
         """Words per block under the memory budget."""
-        per_word = 8 * self.n_sources * (self.n_relevant + 1 + 2 * self.max_level_arcs)
-        return max(1, self.block_bytes // max(per_word, 1))
+        per_word = 8 * (2 * self.n_states + 2 + 2 * self.max_level_arcs + 2 * self.n_components)
+        return max(1, self.block_bytes // per_word)
 
     def __call__(self, down: np.ndarray) -> np.ndarray:
         """Packed unreachable bits ``(D, W)`` from packed component-down bits ``(C, W)``.
@@ -203,41 +230,38 @@ class ReachabilityKernel:
         down_ext = np.zeros((self.n_components + 1, wb), dtype=np.uint64)
         down_ext[: self.n_components] = down
         up_ext = ~down_ext
-        node_up = up_ext[self._node_comp]  # (Nr, wb)
-        x = np.zeros((self.n_relevant + 1, self.n_sources, wb), dtype=np.uint64)
-        sp = self._source_pos
-        ok = np.flatnonzero(sp < self.n_relevant)  # a source that reaches no target stays 0
-        x[sp[ok], ok] = node_up[sp[ok]]
+        row_up = up_ext[self._row_comp]  # (P, wb)
+        x = np.zeros((self.n_states + 1, wb), dtype=np.uint64)
+        x[self._seed_rows] = row_up[self._seed_rows]
         if self.is_dag:
             for lv in self._levels:
-                self._update(x, lv, up_ext, node_up)
+                self._update(x, lv, up_ext, row_up)
         else:
             sweeps = [self._levels, self._levels[::-1]]
             changed, i = True, 0
             while changed:
                 changed = False
                 for lv in sweeps[i % 2]:
-                    changed |= self._update(x, lv, up_ext, node_up, check=True)
+                    changed |= self._update(x, lv, up_ext, row_up, check=True)
                 i += 1
-        reach = np.bitwise_or.reduceat(x[self._route_rows, self._route_cols], self._route_starts, axis=0)
+        reach = np.bitwise_or.reduceat(x[self._route_rows], self._route_starts, axis=0)
         unreach = ~reach[self._demand_route]
         if self.has_prereq:
             unreach |= np.bitwise_or.reduceat(down_ext[self._prereq], self._prereq_starts, axis=0)
         return unreach
 
     @staticmethod
-    def _update(x: np.ndarray, lv: _Level, up_ext: np.ndarray, node_up: np.ndarray,
+    def _update(x: np.ndarray, lv: _Level, up_ext: np.ndarray, row_up: np.ndarray,
                 check: bool = False) -> bool:
         g = x[lv.tails]
         if lv.any_arc_comp:
-            g &= up_ext[lv.arc_comp][:, None, :]
+            g &= up_ext[lv.arc_comp]
         red = np.bitwise_or.reduceat(g, lv.starts, axis=0)
-        if lv.seed_rows.size:
-            red[lv.seed_rows, lv.seed_cols] = _ALL
-        red &= node_up[lv.heads][:, None, :]
-        if check:
-            if np.array_equal(red, x[lv.heads]):
-                return False
+        if lv.seeds.size:
+            red[lv.seeds] = _ALL
+        red &= row_up[lv.heads]
+        if check and np.array_equal(red, x[lv.heads]):
+            return False
         x[lv.heads] = red
         return True
 
