@@ -1032,7 +1032,8 @@ def _make_engine(net: CompiledNetwork, method: str, **limits: Any) -> ExactEngin
         if net.n_components > 150:
             raise
         try:
-            return ExactEngine(net, "factoring", **limits)
+            # as a fallback, factoring gets a smaller step budget unless one is given
+            return ExactEngine(net, "factoring", **{"max_calls": 20_000, **limits})
         except ExactTooLarge:
             raise first from None
 
