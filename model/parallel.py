@@ -302,7 +302,22 @@ def _short(x: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- workers
-_PAYLOAD: tuple[ChunkFn, Any, dict[str, Any]] | None = None
+Payload = tuple[ChunkFn, Any, dict[str, Any], str]
+_PAYLOAD: Payload | None = None
+
+
+def _version() -> str:
+    from model import __version__
+
+    return __version__
+
+
+def _call(payload: Payload, index: int, size: int, seed: int) -> Any:
+    fn, task, kwargs, version = payload
+    if version != _version():
+        raise RuntimeError(f"this worker runs nines {_version()} but the run was started by nines {version}; "
+                           "install the same version everywhere")
+    return fn(task, index, size, seed, **kwargs)
 
 
 def _proc_init(payload: bytes) -> None:
@@ -313,13 +328,11 @@ def _proc_init(payload: bytes) -> None:
 
 def _proc_run(index: int, size: int, seed: int) -> Any:
     assert _PAYLOAD is not None, "worker was not initialised"
-    fn, task, kwargs = _PAYLOAD
-    return fn(task, index, size, seed, **kwargs)
+    return _call(_PAYLOAD, index, size, seed)
 
 
-def _dask_run(payload: tuple[ChunkFn, Any, dict[str, Any]], index: int, size: int, seed: int) -> Any:
-    fn, task, kwargs = payload
-    return fn(task, index, size, seed, **kwargs)
+def _dask_run(payload: Payload, index: int, size: int, seed: int) -> Any:
+    return _call(payload, index, size, seed)
 
 
 def _chunk_error(index: int, n: int, exc: BaseException) -> RuntimeError:
@@ -370,8 +383,8 @@ class _Pool:
 class _Dask:
     """Dask backend: the payload is scattered (broadcast) once; chunks are submitted by index."""
 
-    def __init__(self, client_or_address: Any, payload: tuple[ChunkFn, Any, dict[str, Any]]) -> None:
-        from distributed import Client
+    def __init__(self, client_or_address: Any, payload: Payload) -> None:
+        from distributed import Client, as_completed
 
         self.own = isinstance(client_or_address, str)
         self.client = Client(client_or_address, set_as_default=False) if self.own else client_or_address
@@ -386,16 +399,16 @@ class _Dask:
                 self.client.close()
             raise
         self.token = hashlib.sha256(os.urandom(16)).hexdigest()[:12]
+        self.completed = as_completed(loop=self.client.loop)
 
     def submit(self, index: int, size: int, seed: int) -> Any:
-        return self.client.submit(_dask_run, self.payload, index, size, seed, pure=False,
-                                  key=f"nines-chunk-{index}-{self.token}")
+        fut = self.client.submit(_dask_run, self.payload, index, size, seed, pure=False,
+                                 key=f"nines-chunk-{index}-{self.token}")
+        self.completed.add(fut)
+        return fut
 
     def wait(self, futures: Sequence[Any]) -> list[Any]:
-        from distributed import wait
-
-        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
-        return list(done)
+        return list(self.completed.next_batch(block=True))
 
     def result(self, fut: Any, index: int, n: int, inflight: Sequence[int]) -> Any:
         try:
@@ -592,29 +605,39 @@ def run_chunks(
                 save()
         elif k < n and not stopped:
             if backend_name == "processes":
-                payload = pickle.dumps((chunk_fn, task, kwargs), protocol=5)
+                payload = pickle.dumps((chunk_fn, task, kwargs, _version()), protocol=5)
                 runner = _Pool(n_workers, payload, chunk_fn.__module__)
             else:
-                runner = _Dask(backend, (chunk_fn, task, kwargs))
+                runner = _Dask(backend, (chunk_fn, task, kwargs, _version()))
                 n_workers = runner.workers
                 backend_name = runner.name
             window = 2 * runner.workers + 1
             inflight: dict[Any, int] = {}
             ready: dict[int, Any] = {}
             nxt = k
+            failure: tuple[int, RuntimeError] | None = None
             try:
                 while k < n and not stopped:
-                    while nxt < n and nxt - k < window:
-                        inflight[runner.submit(nxt, plan[nxt], seed)] = nxt
-                        nxt += 1
+                    if failure is None:
+                        while nxt < n and nxt - k < window:
+                            inflight[runner.submit(nxt, plan[nxt], seed)] = nxt
+                            nxt += 1
+                    elif not any(i < failure[0] for i in inflight.values()):
+                        break
                     for fut in runner.wait(list(inflight)):
                         i = inflight.pop(fut)
-                        ready[i] = runner.result(fut, i, n, [i, *inflight.values()])
+                        try:
+                            ready[i] = runner.result(fut, i, n, [i, *inflight.values()])
+                        except RuntimeError as exc:  # finish the chunks before it, then report it
+                            if failure is None or i < failure[0]:
+                                failure = (i, exc)
                     before = k
                     while k in ready and not stopped:
                         advance(ready.pop(k))
                     if k != before:
                         save()
+                if failure is not None:
+                    raise failure[1]
             finally:
                 runner.close(list(inflight))
         save()
