@@ -16,12 +16,13 @@ Backends
     worker (pool initializer, or ``Client.scatter(..., broadcast=True)``), never
     per chunk.
 Checkpoints
-    After each completed prefix of chunks the run's identity (chunk function, seed,
-    plan, fingerprints of the task and options) and the summed tally of chunks
-    ``0..k`` are written atomically (temporary file, then ``os.replace``). Running
-    the same call again resumes at chunk ``k + 1`` and ends with the identical
-    result; a checkpoint of another run is refused with a ``ValueError`` naming
-    the file and what differs.
+    After a completed prefix of chunks (at most once a second by default, and
+    always at the end, on a stop, an error or an interrupt) the run's identity
+    (chunk function, seed, plan, fingerprints of the task and options) and the
+    summed tally of chunks ``0..k`` are written atomically (temporary file, then
+    ``os.replace``). Running the same call again resumes at chunk ``k + 1`` and
+    ends with the identical result; a checkpoint of another run is refused with a
+    ``ValueError`` naming the file and what differs.
 Stop on precision
     With ``target_rse`` the run stops at the first prefix boundary where the
     running estimate's relative standard error is at most the target. The rule
@@ -447,6 +448,7 @@ def run_chunks(
     backend: Any = "auto",
     workers: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float = 1.0,
     target_rse: float | None = None,
     estimate_fn: Callable[[Any], Estimate] | None = None,
     progress: bool | None = None,
@@ -480,6 +482,9 @@ def run_chunks(
         process; never more than the chunks left). Ignored by Dask (the cluster's size).
     checkpoint : path, optional
         Resume from this file when it exists and write it after each completed prefix.
+    checkpoint_interval : float
+        Seconds between checkpoint writes at least (0: after every chunk). The last
+        prefix is always written when the run ends, stops, fails or is interrupted.
     target_rse : float, optional
         Stop at the first prefix whose estimate has ``relative_error <= target_rse``
         (needs ``estimate_fn``).
@@ -581,9 +586,14 @@ def run_chunks(
 
     bar = ProgressBar(offsets[-1], initial=offsets[k], unit=unit, desc=desc, progress=progress, quiet=quiet)
 
-    def save() -> None:
-        if ckpt is not None and prefix is not None:
-            ckpt.write(k, offsets[k], prefix, seconds_before + time.perf_counter() - start, seed)
+    last_save = time.perf_counter()
+
+    def save(force: bool = True) -> None:
+        nonlocal last_save
+        now = time.perf_counter()
+        if ckpt is not None and prefix is not None and (force or now - last_save >= checkpoint_interval):
+            ckpt.write(k, offsets[k], prefix, seconds_before + now - start, seed)
+            last_save = now
 
     def advance(t: Any) -> None:
         nonlocal prefix, k, est, stopped
@@ -602,7 +612,7 @@ def run_chunks(
                 except Exception as exc:
                     raise _chunk_error(k, n, exc) from exc
                 advance(t)
-                save()
+                save(force=False)
         elif k < n and not stopped:
             if backend_name == "processes":
                 payload = pickle.dumps((chunk_fn, task, kwargs, _version()), protocol=5)
@@ -635,7 +645,7 @@ def run_chunks(
                     while k in ready and not stopped:
                         advance(ready.pop(k))
                     if k != before:
-                        save()
+                        save(force=False)
                 if failure is not None:
                     raise failure[1]
             finally:
@@ -691,6 +701,7 @@ def estimate_parallel(
     backend: Any = "auto",
     workers: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float = 1.0,
     target_rse: float | None = None,
     progress: bool | None = None,
     quiet: bool = False,
@@ -709,7 +720,7 @@ def estimate_parallel(
         Trials per chunk (default :data:`model.montecarlo.DEFAULT_CHUNK_SIZE`).
     groups : mapping of name to demand indices, optional
         As for :func:`~model.montecarlo.crude_monte_carlo`.
-    backend, workers, checkpoint, target_rse, progress, quiet
+    backend, workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
         See :func:`run_chunks`; ``target_rse`` applies to the overall unreachable share.
 
     Returns
@@ -733,7 +744,8 @@ def estimate_parallel(
     g = _normalise_groups(net, groups)
     tally, info = run_chunks(
         run_chunk, net, chunk_plan(samples, size), seed, backend=backend, workers=workers,
-        checkpoint=checkpoint, target_rse=target_rse, estimate_fn=_MCEstimate(net.total_weight > 0),
+        checkpoint=checkpoint, checkpoint_interval=checkpoint_interval, target_rse=target_rse,
+        estimate_fn=_MCEstimate(net.total_weight > 0),
         progress=progress, quiet=quiet, chunk_kwargs={"groups": g} if g else None, unit="trials",
         desc="estimate")
     res = make_result(net, tally, seed=info.seed_entropy, chunk_size=size, seconds=info.seconds, groups=g)

@@ -149,7 +149,8 @@ def test_kill_and_resume_gives_the_identical_result(net, tmp_path):
         from test_parallel import slow_chunk, small_net
         from model.parallel import run_chunks
         run_chunks(slow_chunk, small_net(), [{size}] * {n_chunks}, {seed}, backend="serial",
-                   checkpoint={str(ckpt)!r}, chunk_kwargs={{"pause": {pause}}}, progress=False)
+                   checkpoint={str(ckpt)!r}, checkpoint_interval=0, chunk_kwargs={{"pause": {pause}}},
+                   progress=False)
         print("finished")
     """)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -235,7 +236,8 @@ def test_a_chunk_that_raises_is_a_clear_error(net, backend, cluster, tmp_path):
     ckpt = tmp_path / "e.ckpt"
     task = {"net": net, "fail_at": 3}
     with pytest.raises(RuntimeError, match=r"chunk 3 of 8 failed: ValueError: bad input in chunk 3"):
-        run_chunks(failing_chunk, task, [500] * 8, 1, backend=be, workers=2, checkpoint=ckpt, progress=False)
+        run_chunks(failing_chunk, task, [500] * 8, 1, backend=be, workers=2, checkpoint=ckpt,
+                   checkpoint_interval=3600, progress=False)
     # what completed before the failure is kept, nothing after it
     assert json.loads(ckpt.read_text())["chunks_done"] == 3
 
