@@ -167,8 +167,13 @@ class _Level:
     up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def _vertex_orders(n: int, adj: list[set[int]], source: int, targets: Sequence[int]) -> list[list[int]]:
-    """Candidate vertex orders: BFS from the source, from targets, and Cuthill–McKee style."""
+def _vertex_orders(
+    n: int, adj: list[set[int]], source: int, targets: Sequence[int], limit: int | None = None
+) -> list[list[int]]:
+    """Candidate vertex orders: greedy small-frontier orders and BFS from the source and targets.
+
+    A greedy order is abandoned as soon as its frontier exceeds ``limit``.
+    """
 
     def bfs(starts: Sequence[int], by_degree: bool = False) -> list[int]:
         seen = [False] * n
@@ -190,7 +195,7 @@ def _vertex_orders(n: int, adj: list[set[int]], source: int, targets: Sequence[i
                         queue.append(v)
         return order
 
-    def greedy(start: int) -> list[int]:
+    def greedy(start: int) -> list[int] | None:
         # grow the visited set one vertex at a time, keeping the frontier (visited vertices
         # with unvisited neighbours) as small as possible
         visited = [False] * n
@@ -199,12 +204,15 @@ def _vertex_orders(n: int, adj: list[set[int]], source: int, targets: Sequence[i
         cand: set[int] = set()
         nvis = [0] * n
         pending = [start, *range(n)]
+        width = 0
         while len(order) < n:
+            if limit is not None and width > limit:
+                return None
             if cand:
                 best_v, best_key = -1, None
                 for v in cand:
                     shrink = sum(1 for u in adj[v] if visited[u] and rem[u] == 1)
-                    grow = 1 if rem[v] - nvis[v] > 0 else 0
+                    grow = 1 if rem[v] > 0 else 0
                     key = (grow - shrink, -nvis[v], v)
                     if best_key is None or key < best_key:
                         best_v, best_key = v, key
@@ -214,18 +222,22 @@ def _vertex_orders(n: int, adj: list[set[int]], source: int, targets: Sequence[i
                 v = next(x for x in pending if not visited[x])
             visited[v] = True
             order.append(v)
+            if rem[v] > 0:
+                width += 1
             for u in adj[v]:
                 rem[u] -= 1
                 nvis[u] += 1
                 if not visited[u]:
                     cand.add(u)
+                elif rem[u] == 0:
+                    width -= 1
         return order
 
     cands = [greedy(source), bfs([source]), bfs([source], by_degree=True)]
     for t in list(targets)[:2]:
         cands.append(greedy(t))
         cands.append(bfs([t]))
-    return cands
+    return [c for c in cands if c is not None]
 
 
 class FrontierDiagram:
@@ -253,7 +265,7 @@ class FrontierDiagram:
     Fraction(9, 16)
     """
 
-    def __init__(self, problem: DemandProblem, *, max_width: int = 22, max_nodes: int = 400_000) -> None:
+    def __init__(self, problem: DemandProblem, *, max_width: int = 22, max_nodes: int = 1_000_000) -> None:
         self.problem = problem
         self.levels: list[_Level] = []
         self.width = 0
@@ -299,7 +311,7 @@ class FrontierDiagram:
             for x in ends:
                 adj[x].update(ends - {x})
         best: tuple[tuple[int, int], list[int]] | None = None
-        for order in _vertex_orders(n, adj, source, targets):
+        for order in _vertex_orders(n, adj, source, targets, limit=max_width):
             pos = np.empty(n, dtype=np.int64)
             pos[order] = np.arange(n)
             keys = [
@@ -897,7 +909,7 @@ class ExactEngine:
     """
 
     def __init__(
-        self, net: CompiledNetwork, method: str = "bdd", *, max_width: int = 22, max_nodes: int = 400_000,
+        self, net: CompiledNetwork, method: str = "bdd", *, max_width: int = 22, max_nodes: int = 1_000_000,
         max_calls: int = 200_000, max_ccf_states: int = 4096, max_components: int | None = None,
     ) -> None:
         if method not in ("bdd", "factoring"):

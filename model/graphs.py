@@ -331,9 +331,9 @@ def _read_edge_list(path: Path, directed: bool) -> nx.Graph:
         if not line:
             continue
         fields = [f.strip() for f in line.split(",")] if "," in line else line.split()
-        if columns is None and len(fields) >= 2 and all(
+        if columns is None and seen == {} and len(fields) > 2 and all(
             f.lower() in _NUMERIC_COLUMNS for f in fields[2:]
-        ) and (len(fields) > 2 or fields[0].lower() in ("u", "source", "from")):
+        ):
             columns = [f.lower() for f in fields[2:]]
             continue
         cols = columns if columns is not None else ["q"]
