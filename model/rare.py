@@ -38,6 +38,10 @@ every unserved demand:
   prerequisite of an unserved demand; an event is relevant when one of the
   components it holds down is.
 
+With more than 16 distinct target sets (and more of them than sources) the
+backward sets ``T`` are not kept, to save work: fewer events are dropped, which
+costs variance, never exactness.
+
 Both sets only grow as repairs accumulate, so an irrelevant event stays
 irrelevant, which is what makes dropping its clock exact. Sampling the order
 from one set of exponential clocks per replication and skipping irrelevant
@@ -99,54 +103,80 @@ __all__ = [
 
 METHOD = "pmc-turnip"
 _CHUNK = 2048  # replications per random stream: fixed, so results do not depend on batching
+_ROW_BUDGET = 4_000_000  # array cells per processing batch (bounds memory on large networks)
+_MAX_BACKWARD = 16  # keep backward reach sets when there are at most this many target sets
 _COND_LIMIT = 1e6  # closed-form condition number above which uniformisation is used
 
 
 # ----------------------------------------------------------------------------- plan
 @dataclass(frozen=True)
 class _Plan:
-    """Index arrays for the vectorised construction process.
-
-    Group arrays ``(G, L)`` list for each group the items it contains, padded with
-    the index one past the last item (see :func:`_any`).
-    """
+    """Index arrays and item groups (see :class:`_Groups`) for the construction process."""
 
     rates: np.ndarray  # (E,) repair rates of the sampled events
     ev_comp: np.ndarray  # (E, C) int: components each event holds down
-    ev_groups: np.ndarray  # event -> components it holds down
+    ev_groups: _Groups  # event -> components it holds down
     pend0: np.ndarray  # (C,) events still pending at time 0 (incl. p = 1 ones)
     n_comp: int
     node_comp: np.ndarray  # (N,) component or C (= never fails)
     arc_src: np.ndarray
     arc_dst: np.ndarray
     arc_comp: np.ndarray  # (A,) component or C
-    node_in: np.ndarray  # node -> incoming arcs
-    node_out: np.ndarray  # node -> outgoing arcs
-    comp_uses: np.ndarray  # component -> its arcs, A + its nodes, A + N + demands it is a prerequisite of
-    dem_prereq: np.ndarray  # demand -> prerequisite components
-    src_dems: np.ndarray  # distinct source -> demands
-    tset_dems: np.ndarray  # distinct target set -> demands
-    node_dems: np.ndarray  # node -> demands it is source or target of
+    node_in: _Groups  # node -> incoming arcs
+    node_out: _Groups  # node -> outgoing arcs
+    comp_uses: _Groups  # component -> its arcs, A + its nodes, A + N + demands it is a prerequisite of
+    dem_prereq: _Groups  # demand -> prerequisite components
+    src_dems: _Groups  # distinct source -> demands
+    tset_dems: _Groups  # distinct target set -> demands
+    node_dems: _Groups  # node -> demands it is source or target of
     sources: np.ndarray  # (S,) distinct source nodes
     tmask: np.ndarray  # (T, N) bool distinct target sets
+    back: np.ndarray  # (T', N) target sets whose backward reach is kept (T' = T or 0)
+    dem_hit: _Groups  # demand -> flat (source, target node) cells of the forward reach
     dem_src: np.ndarray  # (D,) index into sources
     dem_tset: np.ndarray  # (D,) index into target sets
     weights: np.ndarray  # (D,) normalised to sum 1
     demand_index: np.ndarray  # (D,) index of the demand in the network
 
 
-def _groups(lists: list[list[int]] | list[np.ndarray], n_items: int) -> np.ndarray:
-    width = max([len(x) for x in lists] + [1])
-    idx = np.full((len(lists), width), n_items, dtype=np.intp)
-    for g, x in enumerate(lists):
-        idx[g, : len(x)] = x
-    return idx
+@dataclass(frozen=True)
+class _Groups:
+    """Groups of item indices for a vectorised "any item of the group" reduction.
+
+    Groups are bucketed by size (powers of two) and each bucket is a padded
+    index array, so the work is at most about twice the number of memberships
+    even when a few groups are huge (a platform linked to every centre).
+    """
+
+    n_items: int
+    buckets: tuple[np.ndarray, ...]  # (g_k, w_k) padded with n_items
+    inverse: np.ndarray | None  # position of each group in the bucket concatenation
+
+    def any(self, x: np.ndarray) -> np.ndarray:
+        """``out[..., g] = any(x[..., i] for i in group g)`` for boolean ``x`` (..., n_items)."""
+        xp = np.concatenate([x, np.zeros((*x.shape[:-1], 1), dtype=bool)], axis=-1)
+        parts = [xp[..., b].any(axis=-1) for b in self.buckets]
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
+        return out if self.inverse is None else out[..., self.inverse]
 
 
-def _any(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``out[..., g] = any(x[..., i] for i in group g)`` for boolean ``x`` (..., n)."""
-    pad = np.zeros((*x.shape[:-1], 1), dtype=bool)
-    return np.concatenate([x, pad], axis=-1)[..., groups].any(axis=-1)
+def _groups(lists: list[list[int]] | list[np.ndarray], n_items: int) -> _Groups:
+    sizes = np.array([len(x) for x in lists], dtype=np.int64)
+    key = np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64)
+    buckets, placed = [], []
+    for k in np.unique(key):
+        members = np.flatnonzero(key == k)
+        width = max(int(sizes[members].max()), 1)
+        idx = np.full((members.size, width), n_items, dtype=np.intp)
+        for r, g in enumerate(members.tolist()):
+            idx[r, : sizes[g]] = lists[g]
+        buckets.append(idx)
+        placed.append(members)
+    if not buckets:
+        buckets, placed = [np.zeros((0, 1), dtype=np.intp)], [np.zeros(0, dtype=np.int64)]
+    perm = np.concatenate(placed)
+    inverse = None if np.array_equal(perm, np.arange(perm.size)) else np.argsort(perm)
+    return _Groups(n_items, tuple(buckets), inverse)
 
 
 def _plan(net: CompiledNetwork) -> _Plan:
@@ -211,12 +241,15 @@ def _plan(net: CompiledNetwork) -> _Plan:
         tset_dems=_groups([np.flatnonzero(dem_tset == i) for i in range(len(tsets))], D),
         node_dems=_groups(node_dems, D),
         sources=sources, tmask=tmask, dem_src=dem_src, dem_tset=dem_tset,
+        back=tmask if len(tsets) <= max(_MAX_BACKWARD, sources.size) else tmask[:0],
+        dem_hit=_groups([dem_src[k] * N + np.flatnonzero(tmask[dem_tset[k]]) for k in range(D)],
+                        sources.size * N),
         weights=w[keep] / w[keep].sum(), demand_index=keep,
     )
 
 
 # ------------------------------------------------------------------- state update
-def _spread(reach: np.ndarray, passable: np.ndarray, frm: np.ndarray, into: np.ndarray) -> None:
+def _spread(reach: np.ndarray, passable: np.ndarray, frm: np.ndarray, into: _Groups) -> None:
     """Close ``reach`` (B, S, N) in place under the passable arcs (B, A).
 
     ``frm[a]`` is the node an arc is entered from and ``into[n]`` the group of
@@ -225,7 +258,7 @@ def _spread(reach: np.ndarray, passable: np.ndarray, frm: np.ndarray, into: np.n
     rows = np.arange(reach.shape[0])
     while rows.size:
         r = reach[rows]
-        new = _any(r[:, :, frm] & passable[rows][:, None, :], into) & ~r
+        new = into.any(r[:, :, frm] & passable[rows][:, None, :]) & ~r
         changed = new.reshape(rows.size, -1).any(axis=1)
         if not changed.any():
             return
@@ -256,22 +289,25 @@ def _evaluate(plan: _Plan, pend: np.ndarray, reach: np.ndarray | None, co: np.nd
         reach = np.zeros((B, plan.sources.size, node_up.shape[1]), dtype=bool)
     reach[:, np.arange(plan.sources.size), plan.sources] |= node_up[:, plan.sources]
     if co is None:
-        co = np.zeros((B, *plan.tmask.shape), dtype=bool)
-    co |= plan.tmask[None, :, :] & node_up[:, None, :]
+        co = np.zeros((B, *plan.back.shape), dtype=bool)
+    co |= plan.back[None, :, :] & node_up[:, None, :]
     _spread(reach, passable, plan.arc_src, plan.node_in)
     _spread(co, passable, plan.arc_dst, plan.node_out)
-    hit = (reach[:, plan.dem_src, :] & plan.tmask[plan.dem_tset][None]).any(axis=2)
-    served = hit & ~_any(~up[:, : plan.n_comp], plan.dem_prereq)
+    hit = plan.dem_hit.any(reach.reshape(B, -1))
+    served = hit & ~plan.dem_prereq.any(~up[:, : plan.n_comp])
     unserved = ~served
-    need_src = _any(unserved, plan.src_dems)
-    need_t = _any(unserved, plan.tset_dems)
+    need_src = plan.src_dems.any(unserved)
     r_all = (reach | ~need_src[:, :, None]).all(axis=1)
-    c_all = (co | ~need_t[:, :, None]).all(axis=1)
+    if plan.back.shape[0]:
+        need_t = plan.tset_dems.any(unserved)
+        c_all = (co | ~need_t[:, :, None]).all(axis=1)
+    else:  # too many target sets: the backward rule is skipped (fewer events dropped, still exact)
+        c_all = np.zeros_like(r_all)
     arc_rel = ~(r_all[:, plan.arc_dst] | c_all[:, plan.arc_src])
-    terminal = _any(unserved, plan.node_dems)
-    node_rel = terminal | (_any(arc_rel, plan.node_in) & _any(arc_rel, plan.node_out))
-    comp_rel = _any(np.concatenate([arc_rel, node_rel, unserved], axis=1), plan.comp_uses)
-    relevant = _any(comp_rel, plan.ev_groups) & ~repaired
+    terminal = plan.node_dems.any(unserved)
+    node_rel = terminal | (plan.node_in.any(arc_rel) & plan.node_out.any(arc_rel))
+    comp_rel = plan.comp_uses.any(np.concatenate([arc_rel, node_rel, unserved], axis=1))
+    relevant = plan.ev_groups.any(comp_rel) & ~repaired
     lam = np.where(relevant, plan.rates, 0.0).sum(axis=1)
     return _State(pend, reach, co, served, relevant, lam)
 
@@ -281,11 +317,22 @@ def _construct(plan: _Plan, rng: np.random.Generator, B: int) -> tuple[np.ndarra
 
     Returns ``lam`` (B, E): holding rates of the visited states, ``steps`` (B,):
     number of relevant repairs made, and ``crit`` (B, D): the number of repairs
-    after which each demand is served (0 = from the start, -1 = never).
+    after which each demand is served (0 = from the start, -1 = never). All
+    random numbers are drawn first; rows are then processed in memory-bounded
+    batches, so the result does not depend on the batch size.
     """
     E = plan.rates.size
     clocks = rng.standard_exponential((B, E)) / plan.rates if E else np.zeros((B, 0))
     order = np.argsort(clocks, axis=1, kind="stable")
+    N = plan.node_comp.size
+    per_row = (plan.sources.size + plan.back.shape[0]) * max(N, plan.arc_src.size) + 4 * (E + plan.n_comp)
+    batch = int(min(B, max(16, _ROW_BUDGET // max(per_row, 1))))
+    parts = [_construct_rows(plan, order[b0 : b0 + batch]) for b0 in range(0, B, batch)]
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _construct_rows(plan: _Plan, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    B, E = order.shape
     repaired = np.zeros((B, E), dtype=bool)
     st = _evaluate(plan, np.tile(plan.pend0, (B, 1)), None, None, repaired)
     pend, reach, co, served, relevant, lam_now = st.pend, st.reach, st.co, st.served, st.relevant, st.lam
@@ -559,45 +606,51 @@ def rare_unreachability(
 
 
 # ------------------------------------------------------------------ method choice
-def choose_method(net: CompiledNetwork, *, exact_limit: int = 40, samples: int = 1_000_000,
-                  pilot: int = 512, seed: int = 0) -> tuple[str, str]:
+def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, samples: int = 1_000_000,
+                  pilot: int = 1 << 16, seed: int = 0) -> tuple[str, str]:
     """Pick ``"exact"``, ``"mc"`` or ``"rare"`` for ``--method auto``, with the reason.
 
-    ``"exact"`` when the exact solver accepts the network (its own size check
-    when :mod:`model.exact` provides one, otherwise at most ``exact_limit``
-    uncertain basic events). Otherwise a short turnip pilot run estimates the
-    unreachability ``U``: crude Monte Carlo with ``samples`` trials expects
-    ``samples * U`` unreachable trials; with at least 400 of them (5% relative
-    error) ``"mc"`` is chosen, else ``"rare"``.
+    ``"exact"`` when the network has at most ``exact_limit`` components plus
+    common-cause events and the exact engine's own size check accepts it (its
+    frontier BDD is built within its width and node limits, see
+    :class:`model.exact.ExactEngine`). Otherwise rarity decides: a crude Monte
+    Carlo pilot of ``pilot`` trials (milliseconds) estimates the unreachability
+    ``U``; crude Monte Carlo with ``samples`` trials then expects ``samples * U``
+    unreachable trials. With at least 400 of them (relative error <= 5%) ``"mc"``
+    is chosen, else ``"rare"``, whose relative error stays bounded however small
+    ``U`` is.
 
     Examples
     --------
     >>> from model.graphs import dodecahedron
     >>> from model.compiled import compile_graph
     >>> g, s, t = dodecahedron(1e-3)
+    >>> choose_method(compile_graph(g, s, t))[0]
+    'exact'
     >>> choose_method(compile_graph(g, s, t), exact_limit=10)[0]
     'rare'
     >>> g, s, t = dodecahedron(0.3)
     >>> choose_method(compile_graph(g, s, t), exact_limit=10)[0]
     'mc'
     """
-    p_all = np.concatenate([net.q, net.ccf_q])
-    uncertain = int(((p_all > 0) & (p_all < 1)).sum())
-    try:
-        from model import exact as _exact  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - depends on the other module being present
-        _exact = None
-    check = getattr(_exact, "exact_feasible", None) if _exact is not None else None
-    if check is not None:
-        ok = bool(check(net))
-        if ok:
-            return "exact", "the exact solver accepts this network (model.exact.exact_feasible)"
-    elif uncertain <= exact_limit:
-        return "exact", f"{uncertain} uncertain basic events <= exact limit {exact_limit}"
-    est = rare_unreachability(net, pilot, seed, trace=False)
+    from model.exact import ExactEngine, ExactTooLarge
+    from model.montecarlo import crude_monte_carlo
+
+    n_events = net.n_components + net.n_ccf
+    why_not = f"{n_events} components and common-cause events > exact limit {exact_limit}"
+    if n_events <= exact_limit:
+        try:
+            ExactEngine(net, "bdd", max_components=exact_limit)
+        except ExactTooLarge as exc:
+            why_not = f"too large for the exact engine ({exc})"
+        else:
+            return "exact", f"{n_events} components and common-cause events; the exact engine accepts it"
+    mean_down = float(np.concatenate([net.q, net.ccf_q]).sum())
+    est = crude_monte_carlo(net, pilot, seed).overall
     expected = samples * est.value
+    head = (f"{why_not}; {mean_down:.3g} failed events per trial on average; a {pilot}-trial crude pilot "
+            f"gives U~{est.value:.3g} (upper bound {est.ci_high:.3g}), so crude MC with {samples} trials "
+            f"expects {expected:.3g} unreachable trials")
     if expected >= 400:
-        return "mc", (f"pilot estimate U~{est.value:.3g}: crude MC with {samples} trials expects "
-                      f"{expected:.0f} unreachable trials (>= 400, RE <= 5%)")
-    return "rare", (f"pilot estimate U~{est.value:.3g}: crude MC with {samples} trials expects only "
-                    f"{expected:.3g} unreachable trials; rare-event estimator has bounded relative error")
+        return "mc", head + " (>= 400: relative error <= 5%)"
+    return "rare", head + " (< 400): the rare-event estimator keeps its relative error bounded"
