@@ -1,0 +1,666 @@
+"""Calls in a failed state: where they go, what capacity they meet, and how callers react.
+
+Three layers, each vectorised:
+
+**Routing** (:func:`route_states`) — for a batch of network states and every route
+class (demands sharing source and targets), the share of the class's calls that
+passes each capacity-limited node, the share delivered past components that drop
+calls, and the extra delay. Calls go to the demand's control room or, when it
+cannot be reached, to the first reachable buddy (after its ``buddy_delay_s``). At
+each node they split over the out-arcs that still lead there, in proportion to the
+servers of the next node (equally when it has no capacity) — so traffic
+concentrates on whatever survives. While a standby group's primary serves (it is
+up and no failover window is open), its standby members carry nothing; the flow
+is a sum over paths of products of ``(1 - drop)``. Capacity nodes record the flow
+that *arrives*, so calls dropped upstream do not load them.
+
+**Capacity** (:class:`BlockingTable`) — at a call rate multiplier ``m`` (the
+arrival profile at that time), node ``q`` is offered ``m × base_q`` Erlangs of fresh
+calls; redials add to it through the retrial fixed point
+(:func:`model.erlang.redial_fixed_point`), and the loss of an attempt is the
+M/M/c/K blocking (:func:`model.erlang.mmck_blocking`) at the total load: servers
+``c`` (× an incident's capacity factor), ``c + queue_limit`` places (unlimited queue:
+loss only above ``c`` Erlangs). A call through several limited nodes is lost at
+each independently (exact for nodes in series; first order for split routes).
+Fallback lines are offered their normal load plus the complying share of failing
+callers, with the same fixed point. Results are cached per (state, multiplier,
+caller-parameter set).
+
+**Callers** (:func:`simulate_calls`) — calls arriving in affected segments are
+simulated together, one loop step per *attempt number*, never per call. Each
+attempt looks up the network state at its time, succeeds with probability
+``P(reachable) × P(not dropped) × P(not blocked)``, else the caller (from the
+public-advice time on, once) may turn to a fallback line with probability
+``compliance``, or redials with ``redial_probability`` after an exponential delay
+of mean ``redial_delay_s``; callers give up after ``max_attempts`` or when the next
+attempt would come later than ``patience_s`` after the first. Each caller ends
+connected (first try, after redial, via a fallback, with its time to connect) or
+unreachable; failed attempts are counted separately.
+
+Examples
+--------
+>>> import numpy as np
+>>> from model.traffic import CallerSet
+>>> cs = CallerSet.single(redial_probability=0.85, redial_delay_h=30 / 3600, max_attempts=5,
+...                       patience_h=600 / 3600, advice_delay_h=2.0, compliance=np.array([0.5]))
+>>> cs.n, cs.max_attempts.tolist()
+(1, [5])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.erlang import mmck_blocking, redial_fixed_point
+from model.timemodel import CallerParams, TimeModel
+
+__all__ = [
+    "BLOCKING_EPS",
+    "BlockingTable",
+    "CallOutcomes",
+    "CallerSet",
+    "RoutingPlan",
+    "StateTraffic",
+    "route_states",
+    "simulate_calls",
+]
+
+#: A capacity node whose attempt loss at the profile's peak is below this is treated as lossless in
+#: that state (its calls connect first time): bounds the error at BLOCKING_EPS per call.
+BLOCKING_EPS = 1e-9
+OUTCOME_UNREACHABLE, OUTCOME_FIRST, OUTCOME_REDIAL, OUTCOME_FALLBACK = 0, 1, 2, 3
+
+
+# ----------------------------------------------------------------------------- routing
+def _closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+    seen = start.copy()
+    frontier = start.copy()
+    while frontier.any():
+        nxt = np.zeros_like(seen)
+        nxt[head[frontier[tail]]] = True
+        frontier = nxt & ~seen
+        seen |= frontier
+    return seen
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingPlan:
+    """Each route class's own part of the graph, as flat (class, node) and (class, arc) pairs.
+
+    Only nodes and arcs on some path from the class's source to one of its targets
+    matter; the pairs are grouped by the topological level of the node (the tail for
+    arcs), so :func:`route_states` runs a handful of numpy operations per level,
+    whatever the number of classes.
+    """
+
+    pair_class: np.ndarray  # (P,) class of each (class, node) pair, sorted by level
+    pair_node: np.ndarray
+    pair_of: np.ndarray  # (K, N) pair index or -1
+    level_pairs: tuple[np.ndarray, ...]  # pair indices per level (ascending)
+    arc_class: np.ndarray  # (R,) (class, arc) pairs sorted by tail level, then tail pair
+    arc: np.ndarray
+    arc_tail: np.ndarray  # pair index of the tail
+    arc_head: np.ndarray
+    level_arcs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+    target_pair: np.ndarray  # (K, T) pair of each target position, -1 padded
+    source_pair: np.ndarray  # (K,)
+    class_order: np.ndarray  # pairs sorted by class
+    class_starts: np.ndarray  # start of each class in class_order
+
+    @staticmethod
+    def of(model: TimeModel) -> RoutingPlan:
+        cache = model.__dict__.get("_routing_plan")
+        if cache is not None:
+            return cache
+        net = model.net
+        if not net.is_dag:
+            raise ValueError("traffic routing needs an acyclic call network "
+                             "(the scenario's links form a cycle)")
+        n, k = net.n_nodes, model.n_classes
+        tail, head = np.asarray(net.arc_src), np.asarray(net.arc_dst)
+        level = np.zeros(n, dtype=np.int64)
+        for u in net.topological_order.tolist():
+            nxt = head[tail == u]
+            level[nxt] = np.maximum(level[nxt], level[u] + 1)
+        rel = np.zeros((k, n), dtype=bool)
+        for c in range(k):  # once per class at build time
+            st = np.zeros(n, dtype=bool)
+            st[model.class_source[c]] = True
+            fwd = _closure(st, tail, head)
+            st = np.zeros(n, dtype=bool)
+            st[model.class_target_list(c)] = True
+            rel[c] = fwd & _closure(st, head, tail)
+        kc, nc = np.nonzero(rel)
+        order = np.lexsort((nc, kc, level[nc]))
+        kc, nc = kc[order], nc[order]
+        pair_of = np.full((k, n), -1, dtype=np.int64)
+        pair_of[kc, nc] = np.arange(kc.size)
+        lv = level[nc]
+        level_pairs = tuple(np.flatnonzero(lv == L) for L in np.unique(lv))
+        # (class, arc) pairs with both ends relevant
+        ak, aa = [], []
+        for c in range(k):
+            m = rel[c, tail] & rel[c, head]
+            idx = np.flatnonzero(m)
+            ak.append(np.full(idx.size, c, dtype=np.int64))
+            aa.append(idx)
+        ak = np.concatenate(ak) if ak else np.zeros(0, dtype=np.int64)
+        aa = np.concatenate(aa) if aa else np.zeros(0, dtype=np.int64)
+        at = pair_of[ak, tail[aa]]
+        ah = pair_of[ak, head[aa]]
+        order = np.lexsort((at, level[tail[aa]]))
+        ak, aa, at, ah = ak[order], aa[order], at[order], ah[order]
+        alev = level[tail[aa]]
+        level_arcs = []
+        for L in np.unique(alev):
+            sel = np.flatnonzero(alev == L)
+            tails = at[sel]
+            t_starts = np.flatnonzero(np.r_[True, tails[1:] != tails[:-1]])
+            by_head = sel[np.argsort(ah[sel], kind="stable")]
+            heads = ah[by_head]
+            h_starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
+            # positions of by_head within sel, for reordering the per-arc flows
+            pos_in_sel = np.searchsorted(sel, by_head)
+            level_arcs.append((sel, t_starts, pos_in_sel, h_starts, heads[h_starts]))
+        t = int(np.diff(model.class_target_ptr).max(initial=1))
+        tp = np.full((k, t), -1, dtype=np.int64)
+        for c in range(k):
+            tl = model.class_target_list(c)
+            tp[c, : tl.size] = pair_of[c, tl]
+        sp = pair_of[np.arange(k), model.class_source]
+        corder = np.argsort(kc, kind="stable")
+        cstarts = np.searchsorted(kc[corder], np.arange(k))
+        plan = RoutingPlan(kc, nc, pair_of, level_pairs, ak, aa, at, ah, tuple(level_arcs), tp, sp, corder,
+                           cstarts)
+        object.__setattr__(model, "_routing_plan", plan)
+        return plan
+
+
+@dataclass(frozen=True, eq=False)
+class StateRoutes:
+    """Routing results of a batch of states (``B`` states, ``K`` classes, ``Q`` capacity nodes)."""
+
+    routed: np.ndarray  # (B, K) bool: some target reachable along the routing rules
+    delivered: np.ndarray  # (B, K) share of calls not dropped on the way
+    pair_flow: np.ndarray  # (B, P) share of the class's calls arriving at each of its nodes (plan pairs)
+    delay_h: np.ndarray  # (B, K) expected extra delay (buddy transfer, incident delays)
+
+    def cap_flow(self, model: TimeModel, i: int, caps: np.ndarray) -> np.ndarray:
+        """(K, len(caps)) share of each class's calls arriving at capacity nodes ``caps`` in state ``i``."""
+        plan = RoutingPlan.of(model)
+        cp = plan.pair_of[:, model.cap_node[caps]]
+        return np.where(cp >= 0, self.pair_flow[i][np.maximum(cp, 0)], 0.0)
+
+
+def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node_drop: np.ndarray,
+                 node_delay_h: np.ndarray, window_active: np.ndarray, *, standby: bool = True
+                 ) -> StateRoutes:
+    """Where calls go in each of a batch of states (see the module notes).
+
+    Parameters
+    ----------
+    down : bool (B, C)
+        Components down (structurally).
+    comp_drop : float (B, C)
+        Share of calls each (structurally up) component drops.
+    node_drop, node_delay_h : float (B, N)
+        Extra drop share and delay (hours) at nodes (effects on never-failing nodes).
+    window_active : bool (B, G)
+        Failover window of each standby group open.
+    standby : bool
+        Apply the standby rule (standby members idle while the primary serves).
+    """
+    net = model.net
+    plan = RoutingPlan.of(model)
+    b = down.shape[0]
+    k = model.n_classes
+    nc = net.node_component
+    ac = net.arc_component
+    has = nc >= 0
+    has_a = ac >= 0
+    node_up = np.ones((b, net.n_nodes), dtype=bool)
+    node_up[:, has] = ~down[:, nc[has]]
+    arc_up = np.ones((b, net.n_arcs), dtype=bool)
+    arc_up[:, has_a] = ~down[:, ac[has_a]]
+    if standby:
+        for g in range(model.standby_primary.size):
+            p = model.standby_primary[g]
+            serving = ~down[:, p] if p >= 0 else np.ones(b, dtype=bool)
+            if model.standby_window[g] >= 0:
+                serving &= ~window_active[:, g]
+            nodes = model.standby_nodes[model.standby_nodes_ptr[g]: model.standby_nodes_ptr[g + 1]]
+            arcs = model.standby_arcs[model.standby_arcs_ptr[g]: model.standby_arcs_ptr[g + 1]]
+            if nodes.size:
+                node_up[np.ix_(serving, nodes)] = False
+            if arcs.size:
+                arc_up[np.ix_(serving, arcs)] = False
+    keep_node = (1 - node_drop) * np.where(has[None, :], 1 - comp_drop[:, np.maximum(nc, 0)], 1.0)
+    keep_arc = np.where(has_a[None, :], 1 - comp_drop[:, np.maximum(ac, 0)], 1.0)
+    pn, pc = plan.pair_node, plan.pair_class
+    p_up = node_up[:, pn]  # (B, P)
+    a_up = arc_up[:, plan.arc]  # (B, R)
+    # reverse pass per target position; calls go to the first reachable target
+    n_pos = plan.target_pair.shape[1]
+    reach = np.zeros((n_pos, b, pn.size), dtype=bool)
+    for j in range(n_pos):
+        tp = plan.target_pair[:, j]
+        tp = tp[tp >= 0]
+        r = reach[j]
+        r[:, tp] = p_up[:, tp]
+        for sel, t_starts, _pos, _hs, _heads in plan.level_arcs[::-1]:
+            via = np.logical_or.reduceat(a_up[:, sel] & r[:, plan.arc_head[sel]], t_starts, axis=1)
+            tails = plan.arc_tail[sel][t_starts]
+            r[:, tails] |= via & p_up[:, tails]
+    src_reach = reach[:, :, plan.source_pair]  # (T, B, K)
+    chosen = np.full((b, k), -1, dtype=np.int64)
+    for j in range(n_pos - 1, -1, -1):
+        chosen = np.where(src_reach[j], j, chosen)
+    routed = chosen >= 0
+    ch_pair = np.maximum(chosen, 0)[:, pc]  # (B, P) chosen position of each pair's class
+    reach_sel = np.take_along_axis(reach.transpose(1, 2, 0), ch_pair[:, :, None], axis=2)[:, :, 0]
+    reach_sel &= routed[:, pc]
+    tgt_pair = np.where(routed, plan.target_pair[np.arange(k)[None, :], np.maximum(chosen, 0)], -1)
+    is_target = np.zeros((b, pn.size), dtype=bool)
+    bb, kk = np.nonzero(routed)
+    is_target[bb, tgt_pair[bb, kk]] = True
+    flow = np.zeros((b, pn.size))
+    flow[:, plan.source_pair] = routed
+    w_arc = model.split_weight[plan.arc]
+    for sel, t_starts, pos, h_starts, heads in plan.level_arcs:
+        tails_all = plan.arc_tail[sel]
+        out = flow[:, tails_all] * keep_node[:, pn[tails_all]] * ~is_target[:, tails_all]
+        valid = a_up[:, sel] & reach_sel[:, plan.arc_head[sel]]
+        w = valid * w_arc[sel]
+        tot = np.add.reduceat(w, t_starts, axis=1)
+        cnt = np.diff(np.r_[t_starts, sel.size])
+        tot_arc = np.repeat(tot, cnt, axis=1)
+        share = np.divide(w, tot_arc, out=np.zeros_like(w), where=tot_arc > 0)
+        moved = out * share * keep_arc[:, plan.arc[sel]]
+        flow[:, heads] += np.add.reduceat(moved[:, pos], h_starts, axis=1)
+    safe = np.maximum(tgt_pair, 0)
+    at_target = np.take_along_axis(flow, safe, axis=1)
+    delivered = np.where(routed, at_target * np.take_along_axis(keep_node[:, pn], safe, axis=1), 0.0)
+    dl = (flow * node_delay_h[:, pn])[:, plan.class_order]
+    delay = np.add.reduceat(dl, plan.class_starts, axis=1) if dl.shape[1] else np.zeros((b, k))
+    primary_room = model.class_targets[model.class_target_ptr[:-1]]
+    delay = delay + np.where(chosen > 0, model.buddy_delay_h[primary_room][None, :], 0.0)
+    return StateRoutes(routed, delivered, flow, delay)
+
+
+# ----------------------------------------------------------------------------- per-state traffic
+@dataclass(frozen=True, eq=False)
+class StateTraffic:
+    """What calls meet in one network state (built by the engine's state table).
+
+    Attributes
+    ----------
+    unreachable : bool (D,)
+    delivered : float (K,)
+    delay_h : float (K,)
+    cap : int (Qs,) capacity nodes that can lose calls in this state (indices into the model's)
+    usage : float (K, Qs) share of each class's calls arriving at them
+    base_erlang : float (Qs,) fresh offered load at multiplier 1 (all calls, Erlangs)
+    servers, places : float (Qs,) servers and total places (servers + queue) in this state
+    affected : bool (D,) demands whose calls may fail or be delayed in this state
+    clean : bool  nothing can fail or be delayed: every call connects first time
+    """
+
+    unreachable: np.ndarray
+    delivered: np.ndarray
+    delay_h: np.ndarray
+    cap: np.ndarray
+    usage: np.ndarray
+    base_erlang: np.ndarray
+    servers: np.ndarray
+    places: np.ndarray
+    affected: np.ndarray
+    clean: bool
+
+    @staticmethod
+    def build(model: TimeModel, unreachable: np.ndarray, routes: StateRoutes | None, i: int,
+              cap_factor: np.ndarray, cap_queue: np.ndarray, peak: float) -> StateTraffic:
+        """State ``i`` of a routed batch (``routes`` None: no traffic model)."""
+        if routes is None or not model.has_traffic:
+            aff = unreachable.copy()
+            k = model.n_classes
+            return StateTraffic(unreachable, np.ones(k), np.zeros(k), np.zeros(0, dtype=np.int64),
+                                np.zeros((k, 0)), np.zeros(0), np.zeros(0), np.zeros(0), aff,
+                                not bool(aff.any()))
+        cls = model.demand_class
+        delivered = routes.delivered[i].copy()
+        delay = routes.delay_h[i].copy()
+        plan = RoutingPlan.of(model)
+        rate_cls = np.bincount(cls, weights=model.demand_rate * ~unreachable, minlength=model.n_classes)
+        # fresh load of every capacity node at m = 1: class rates times the share arriving there
+        node_rate = np.bincount(plan.pair_node, weights=rate_cls[plan.pair_class] * routes.pair_flow[i],
+                                minlength=model.net.n_nodes)
+        base = node_rate[model.cap_node] * model.cap_scale * model.cap_aht_h  # Erlangs at m = 1
+        servers = model.cap_servers * cap_factor
+        places = servers + np.where(np.isnan(cap_queue), model.cap_queue, cap_queue)
+        loss_peak = np.asarray(mmck_blocking(servers, places, peak * base), float) if base.size else base
+        cap = np.flatnonzero(loss_peak > BLOCKING_EPS)
+        usage = routes.cap_flow(model, i, cap)
+        lossy_cls = (delivered < 1 - 1e-12) | (delay > 0) | (usage > 0).any(axis=1)
+        affected = unreachable | (lossy_cls[cls] & (model.demand_rate > 0))
+        affected &= model.demand_rate > 0
+        return StateTraffic(unreachable, delivered, delay, cap, usage, base[cap], servers[cap], places[cap],
+                            affected, not bool(affected.any()))
+
+
+# ----------------------------------------------------------------------------- callers
+@dataclass(frozen=True, eq=False)
+class CallerSet:
+    """Caller behaviour for ``n`` parameter sets (one per replication in a replay; one in a run).
+
+    Times in hours; ``compliance`` is (n, L) for the fallback lines.
+    """
+
+    redial_probability: np.ndarray
+    redial_delay_h: np.ndarray
+    max_attempts: np.ndarray
+    patience_h: np.ndarray
+    advice_delay_h: np.ndarray
+    compliance: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.redial_probability.size)
+
+    @staticmethod
+    def single(*, redial_probability: float, redial_delay_h: float, max_attempts: int, patience_h: float,
+               advice_delay_h: float, compliance: np.ndarray) -> CallerSet:
+        return CallerSet(np.array([redial_probability], float), np.array([redial_delay_h], float),
+                         np.array([max_attempts], np.int64), np.array([patience_h], float),
+                         np.array([advice_delay_h], float), np.asarray(compliance, float).reshape(1, -1))
+
+    @staticmethod
+    def of_model(model: TimeModel, callers: CallerParams | None = None) -> CallerSet:
+        c = callers or model.callers
+        return CallerSet.single(redial_probability=c.redial_probability, redial_delay_h=c.redial_delay_h,
+                                max_attempts=c.max_attempts, patience_h=c.patience_h,
+                                advice_delay_h=c.advice_delay_h, compliance=model.fallback_compliance)
+
+
+@dataclass
+class BlockingTable:
+    """Attempt losses per (state row, multiplier, caller set), computed on demand and cached."""
+
+    model: TimeModel
+    callers: CallerSet
+    states: list[StateTraffic]  # by row
+    _cache: dict[tuple[int, float, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def lookup(self, rows: np.ndarray, mult: np.ndarray, pset: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cap loss (n, Qmax), fallback loss (n, L), Qmax) for attempts with these keys."""
+        um, m_idx = np.unique(mult, return_inverse=True)
+        npset = int(pset.max(initial=0)) + 1
+        code = (rows.astype(np.int64) * um.size + m_idx.reshape(-1)) * npset + pset.astype(np.int64)
+        uc, inv = np.unique(code, return_inverse=True)
+        inv = inv.reshape(-1)
+        ps_u = uc % npset
+        m_u = um[(uc // npset) % um.size]
+        r_u = uc // npset // um.size
+        todo = [i for i in range(uc.size) if (int(r_u[i]), float(m_u[i]), int(ps_u[i])) not in self._cache]
+        if todo:
+            self._compute(np.stack([r_u[todo].astype(float), m_u[todo], ps_u[todo].astype(float)], axis=1))
+        qmax = max((self.states[int(r)].cap.size for r in np.unique(r_u).tolist()), default=0)
+        nl = self.model.fallback_agents.size
+        cap = np.zeros((uc.size, qmax))
+        fb = np.zeros((uc.size, nl))
+        for i in range(uc.size):  # loop over distinct keys, not attempts
+            c, f = self._cache[(int(r_u[i]), float(m_u[i]), int(ps_u[i]))]
+            cap[i, : c.size] = c
+            fb[i] = f
+        return cap[inv], fb[inv], np.full(1, qmax)
+
+    def _compute(self, keys: np.ndarray) -> None:
+        m = self.model
+        cs = self.callers
+        rows = keys[:, 0].astype(np.int64)
+        mult = keys[:, 1]
+        ps = keys[:, 2].astype(np.int64)
+        qmax = max((self.states[r].cap.size for r in rows), default=0)
+        n = rows.size
+        load = np.zeros((n, max(qmax, 1)))
+        servers = np.ones((n, max(qmax, 1)))
+        places = np.ones((n, max(qmax, 1)))
+        for i, r in enumerate(rows):
+            st = self.states[r]
+            q = st.cap.size
+            load[i, :q] = mult[i] * st.base_erlang
+            servers[i, :q] = st.servers
+            places[i, :q] = st.places
+        p = cs.redial_probability[ps][:, None]
+        ka = cs.max_attempts[ps][:, None].astype(float)
+        sol = redial_fixed_point(load, lambda a: mmck_blocking(servers, places, a),
+                                 np.broadcast_to(p, load.shape), max_attempts=np.broadcast_to(ka, load.shape))
+        cap_loss = np.asarray(sol.blocking)
+        nl = m.fallback_agents.size
+        fb_loss = np.zeros((n, nl))
+        if nl:
+            # failing first attempts per service, at this multiplier: P(fail) of each demand
+            cls = m.demand_class
+            fail = np.zeros((n, len(m.services)))
+            for i, r in enumerate(rows):
+                st = self.states[r]
+                ok = (~st.unreachable) * st.delivered[cls]
+                if st.cap.size:
+                    ok = ok * np.prod(1 - st.usage[cls] * cap_loss[i, : st.cap.size][None, :], axis=1)
+                fail[i] = np.bincount(m.demand_service, weights=m.demand_rate * mult[i] * (1 - ok),
+                                      minlength=len(m.services))
+            n_lines = m.fallback_services.sum(axis=0)  # lines per service
+            per_line = np.where(n_lines > 0, 1.0 / np.maximum(n_lines, 1), 0.0)
+            diverted = (fail * per_line[None, :]) @ m.fallback_services.T.astype(float)  # (n, L)
+            diverted = diverted * cs.compliance[ps]
+            fresh = (diverted + mult[:, None] * m.fallback_normal_per_h[None, :]) * m.fallback_aht_h[None, :]
+            agents = np.broadcast_to(m.fallback_agents, fresh.shape)
+            placesf = agents + np.broadcast_to(m.fallback_queue, fresh.shape)
+            solf = redial_fixed_point(fresh, lambda a: mmck_blocking(agents, placesf, a),
+                                      np.broadcast_to(p, fresh.shape),
+                                      max_attempts=np.broadcast_to(ka, fresh.shape))
+            fb_loss = np.asarray(solf.blocking)
+        for i in range(n):
+            r = int(rows[i])
+            self._cache[(r, float(mult[i]), int(ps[i]))] = (cap_loss[i, : self.states[r].cap.size].copy(),
+                                                            fb_loss[i].copy())
+
+
+@dataclass(frozen=True, eq=False)
+class CallOutcomes:
+    """What happened to each simulated caller (arrays over callers)."""
+
+    year: np.ndarray
+    segment: np.ndarray  # arrival segment (boundary index)
+    demand: np.ndarray
+    outcome: np.ndarray  # 0 unreachable, 1 first try, 2 after redial, 3 via a fallback line
+    connect_s: np.ndarray  # time to connect in seconds (NaN when unreachable)
+    failed_attempts: np.ndarray
+    attempts: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.year.size)
+
+
+@dataclass(frozen=True, eq=False)
+class _Stack:
+    """Per-state arrays of the state rows a chunk uses, stacked for vectorised lookups."""
+
+    rows: np.ndarray  # global row ids, sorted
+    unreachable: np.ndarray  # (R, D)
+    delivered: np.ndarray  # (R, K)
+    delay_h: np.ndarray  # (R, K)
+    usage: np.ndarray  # (R, K, Qmax)
+    affected_rate: np.ndarray  # (R,)
+    cat_demand: np.ndarray  # affected demands of every row, concatenated
+    cat_cum: np.ndarray  # running cumulative rate over cat_demand
+    cat_lo: np.ndarray  # (R,) first position of each row in cat_*
+    cat_hi: np.ndarray  # (R,) last position
+    cat_base: np.ndarray  # (R,) cumulative rate before the row
+
+    @staticmethod
+    def of(model: TimeModel, states: list[StateTraffic], rows: np.ndarray) -> _Stack:
+        rows = np.unique(rows)
+        k = model.n_classes
+        qmax = max((states[r].cap.size for r in rows.tolist()), default=0)
+        unre = np.zeros((rows.size, model.n_demands), dtype=bool)
+        deliv = np.ones((rows.size, k))
+        delay = np.zeros((rows.size, k))
+        usage = np.zeros((rows.size, k, qmax))
+        dem_parts, cum_parts = [], []
+        lo = np.zeros(rows.size, dtype=np.int64)
+        hi = np.zeros(rows.size, dtype=np.int64)
+        base = np.zeros(rows.size)
+        rate = np.zeros(rows.size)
+        pos, acc = 0, 0.0
+        for i, r in enumerate(rows.tolist()):  # one step per distinct state
+            st = states[r]
+            unre[i] = st.unreachable
+            deliv[i] = st.delivered
+            delay[i] = st.delay_h
+            usage[i, :, : st.cap.size] = st.usage
+            dem = np.flatnonzero(st.affected)
+            w = model.demand_rate[dem]
+            dem_parts.append(dem)
+            cum_parts.append(acc + np.cumsum(w))
+            lo[i], hi[i], base[i], rate[i] = pos, pos + max(dem.size - 1, 0), acc, w.sum()
+            pos += dem.size
+            acc += float(w.sum())
+        cat_d = np.concatenate(dem_parts) if dem_parts else np.zeros(0, dtype=np.int64)
+        cat_c = np.concatenate(cum_parts) if cum_parts else np.zeros(0)
+        return _Stack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base)
+
+    def local(self, r: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.rows, r)
+
+
+def simulate_calls(
+    model: TimeModel,
+    rng: np.random.Generator,
+    *,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    seg_row: np.ndarray,
+    seg_year: np.ndarray,
+    seg_advice: np.ndarray,
+    year_origin: np.ndarray,
+    profile_offset: np.ndarray,
+    boundary_time: np.ndarray,
+    boundary_row: np.ndarray,
+    year_end: np.ndarray,
+    states: list[StateTraffic],
+    table: BlockingTable,
+    pset_of_year: np.ndarray,
+    seg_index: np.ndarray,
+) -> CallOutcomes:
+    """Simulate every genuine call of the affected demands arriving in the given segments.
+
+    Segments are given in global engine time (``year_origin[year] + local hours``);
+    ``seg_row`` is the state row of each segment (into ``states``), ``seg_advice`` the
+    global time public advice starts for calls arriving in it (``inf``: never).
+    ``boundary_time``/``boundary_row`` describe the whole timeline (state row after
+    each change point, ``-1`` = a clean state), used to look up the state at each
+    redial. ``profile_offset[year]`` is the arrival-profile time of the year's hour 0.
+    """
+    cs = table.callers
+    prof = model.profile
+    st = _Stack.of(model, states, np.concatenate([seg_row, boundary_row[boundary_row >= 0]]))
+    seg_local = st.local(seg_row)
+    # calls per segment: NHPP of the affected demands' total rate
+    local_a = seg_start - year_origin[seg_year] + profile_offset[seg_year]
+    local_b = seg_end - year_origin[seg_year] + profile_offset[seg_year]
+    if seg_start.size:
+        times, counts = prof.sample_arrivals(rng, local_a, local_b, st.affected_rate[seg_local])
+    else:
+        times, counts = np.zeros(0), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(seg_start.size), counts)
+    n = owner.size
+    year = seg_year[owner]
+    t0 = times - profile_offset[year] + year_origin[year]
+    lrow0 = seg_local[owner]
+    # demand of each call: categorical over the state's affected demands, weights = rates
+    demand = np.zeros(n, dtype=np.int64)
+    if n:
+        u = st.cat_base[lrow0] + rng.random(n) * st.affected_rate[lrow0]
+        idx = np.searchsorted(st.cat_cum, u, side="right")
+        demand = st.cat_demand[np.clip(idx, st.cat_lo[lrow0], st.cat_hi[lrow0])]
+    cls = model.demand_class[demand]
+    svc = model.demand_service[demand]
+    pset = pset_of_year[year]
+    advice = seg_advice[owner]
+    # fallback lines by service (padded table)
+    nl = model.fallback_agents.size
+    n_lines = model.fallback_services.sum(axis=0).astype(np.int64)
+    lines_pad = np.zeros((len(model.services), max(int(n_lines.max(initial=0)), 1)), dtype=np.int64)
+    for sv in range(len(model.services)):
+        ls = np.flatnonzero(model.fallback_services[:, sv])
+        lines_pad[sv, : ls.size] = ls
+    outcome = np.zeros(n, dtype=np.int8)
+    connect = np.full(n, np.nan)
+    failed = np.zeros(n, dtype=np.int64)
+    attempts = np.zeros(n, dtype=np.int64)
+    line = np.full(n, -1, dtype=np.int64)
+    decided = np.zeros(n, dtype=bool)
+    t = t0.copy()
+    live = np.arange(n)
+    max_k = int(cs.max_attempts.max(initial=1))
+    for k in range(max_k):  # one step per attempt number, all callers at once
+        if not live.size:
+            break
+        yl = year[live]
+        tl = np.minimum(t[live], year_end[yl] - 1e-9)
+        r = boundary_row[np.searchsorted(boundary_time, tl, side="right") - 1]
+        p_ok = np.ones(live.size)
+        dirty = r >= 0
+        lr = st.local(np.where(dirty, r, st.rows[0] if st.rows.size else 0))
+        if dirty.any():
+            ii = np.flatnonzero(dirty)
+            mult = np.asarray(prof.rate_at(tl[ii] - year_origin[yl[ii]] + profile_offset[yl[ii]]), float)
+            cap_loss, fb_loss, _ = table.lookup(r[ii], mult, pset[live[ii]])
+            li, ci, di = lr[ii], cls[live[ii]], demand[live[ii]]
+            okp = (~st.unreachable[li, di]) * st.delivered[li, ci]
+            q = cap_loss.shape[1]
+            if q:
+                okp = okp * np.prod(1 - st.usage[li, ci, :q] * cap_loss, axis=1)
+            if nl:
+                on_fb = line[live[ii]] >= 0
+                fbl = fb_loss[np.arange(ii.size), np.maximum(line[live[ii]], 0)]
+                okp = np.where(on_fb, 1 - fbl, okp)
+            p_ok[ii] = okp
+        succ = rng.random(live.size) < p_ok
+        attempts[live] += 1
+        s_idx = live[succ]
+        if s_idx.size:
+            via_fb = line[s_idx] >= 0
+            extra = np.where(dirty[succ] & ~via_fb, st.delay_h[lr[succ], cls[s_idx]], 0.0)
+            connect[s_idx] = (t[s_idx] - t0[s_idx] + extra) * 3600.0
+            outcome[s_idx] = np.where(via_fb, OUTCOME_FALLBACK, OUTCOME_FIRST if k == 0 else OUTCOME_REDIAL)
+        f_idx = live[~succ]
+        failed[f_idx] += 1
+        if not f_idx.size:
+            live = f_idx
+            break
+        ps = pset[f_idx]
+        # public advice: once per caller, from the advice time, a share turns to a fallback line
+        just = np.zeros(f_idx.size, dtype=bool)
+        if nl:
+            can = (~decided[f_idx]) & (t[f_idx] >= advice[f_idx]) & (n_lines[svc[f_idx]] > 0)
+            if can.any():
+                ci = np.flatnonzero(can)
+                decided[f_idx[ci]] = True
+                sv = svc[f_idx[ci]]
+                pick = np.floor(rng.random(ci.size) * n_lines[sv]).astype(np.int64)
+                pick = np.minimum(pick, n_lines[sv] - 1)
+                chosen = lines_pad[sv, pick]
+                go = rng.random(ci.size) < cs.compliance[ps[ci], chosen]
+                line[f_idx[ci[go]]] = chosen[go]
+                just[ci[go]] = True
+        again = just | (rng.random(f_idx.size) < cs.redial_probability[ps])
+        t_next = t[f_idx] + rng.exponential(1.0, f_idx.size) * cs.redial_delay_h[ps]
+        again &= (attempts[f_idx] < cs.max_attempts[ps]) & (t_next - t0[f_idx] <= cs.patience_h[ps])
+        t[f_idx] = t_next
+        live = f_idx[again]
+    return CallOutcomes(year, seg_index[owner], demand, outcome, connect, failed, attempts)
