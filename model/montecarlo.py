@@ -69,6 +69,7 @@ __all__ = [
     "crude_monte_carlo",
     "make_result",
     "mean_failures_per_trial",
+    "overall_estimate",
     "run_chunk",
 ]
 
@@ -144,6 +145,9 @@ class Tally:
         or an unreachable group demand).
     failed_trials : int
         Trials with at least one component down.
+    share_nonzero : int
+        Trials with a positive unreachable share (differs from ``any_unreachable``
+        only through demands of zero weight).
     evaluated_sets : int
         Reachability evaluations made (distinct failed sets, or all trials); a
         diagnostic of the work done, ignored by ``==``.
@@ -167,6 +171,7 @@ class Tally:
     group_nonzero: tuple[int, ...] = ()
     failed_trials: int = 0
     evaluated_sets: int = 0
+    share_nonzero: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "demand_unreachable", np.asarray(self.demand_unreachable, dtype=np.int64))
@@ -197,6 +202,7 @@ class Tally:
             _add_tuples(self.group_nonzero, other.group_nonzero),
             self.failed_trials + other.failed_trials,
             self.evaluated_sets + other.evaluated_sets,
+            self.share_nonzero + other.share_nonzero,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -229,6 +235,7 @@ class Tally:
             "group_nonzero": list(self.group_nonzero),
             "failed_trials": self.failed_trials,
             "evaluated_sets": self.evaluated_sets,
+            "share_nonzero": self.share_nonzero,
         }
 
     @classmethod
@@ -241,6 +248,7 @@ class Tally:
             int(d["share_sum"]), int(d["share_sq_sum"]), tuple(d["group_names"]),
             tuple(int(x) for x in d["group_sum"]), tuple(int(x) for x in d["group_sq_sum"]),
             tuple(int(x) for x in d["group_nonzero"]), int(d["failed_trials"]), int(d["evaluated_sets"]),
+            int(d.get("share_nonzero", 0)),
         )
 
 
@@ -326,7 +334,7 @@ def _tally_pairs(j: np.ndarray, d: np.ndarray, mult: np.ndarray, n_sets: int, n_
                 g_sum[g], g_sq[g] = a[k], b[k]
             g_nz = [int(x) for x in nz]
     return Tally(0, per_demand, int(mult[hit].sum()), s1, s2, wts.names, tuple(g_sum), tuple(g_sq),
-                 tuple(g_nz))
+                 tuple(g_nz), share_nonzero=int(mult[hit][share > 0].sum()))
 
 
 def _tally_bits(bits: np.ndarray, n_sets: int, mult: np.ndarray, wts: _Weights) -> Tally:
@@ -557,16 +565,34 @@ class MCResult:
         }
 
 
+def overall_estimate(tally: Tally, *, seed: int | None = None, seconds: float = 0.0,
+                     confidence: float = 0.95, details: dict | None = None) -> Estimate:
+    """Demand-weighted unreachable probability from a (summed) tally.
+
+    A normal interval from the per-trial share variance; the exact one-sided upper
+    bound when no trial had a positive share.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = overall_estimate(Tally(1000, np.zeros(1), 0, 0, 0))
+    >>> e.value, e.interval
+    (0.0, 'clopper-pearson-upper')
+    """
+    info = {"unreachable_trials": tally.any_unreachable, "failed_trials": tally.failed_trials,
+            "evaluated_sets": tally.evaluated_sets, **(details or {})}
+    return mean_estimate(
+        tally.share_sum / (1 << SHARE_BITS), tally.share_sq_sum / (1 << (2 * SHARE_BITS)), tally.trials,
+        n_nonzero=tally.share_nonzero, method="crude-mc", seed=seed, confidence=confidence, seconds=seconds,
+        details=info)
+
+
 def make_result(net: CompiledNetwork, tally: Tally, *, seed: int, chunk_size: int, seconds: float,
                 groups: Groups | None = None, confidence: float = 0.95) -> MCResult:
     """Turn a (summed) :class:`Tally` into an :class:`MCResult`."""
     n = tally.trials
-    details = {"unreachable_trials": tally.any_unreachable, "failed_trials": tally.failed_trials,
-               "evaluated_sets": tally.evaluated_sets, "chunk_size": chunk_size}
-    overall = mean_estimate(
-        tally.share_sum / (1 << SHARE_BITS), tally.share_sq_sum / (1 << (2 * SHARE_BITS)), n,
-        n_nonzero=tally.any_unreachable if net.total_weight > 0 else 0, method="crude-mc", seed=seed,
-        confidence=confidence, seconds=seconds, details=details)
+    overall = overall_estimate(tally, seed=seed, seconds=seconds, confidence=confidence,
+                               details={"chunk_size": chunk_size})
     k = tally.demand_unreachable
     lo, hi = _wilson_arrays(k, n, confidence)
     p = k / n

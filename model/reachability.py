@@ -197,10 +197,13 @@ class ReachabilityKernel:
         self._demand_route = demand_route
         self._route_rows = np.array([r for key in route_key for r in key], dtype=np.int64)
         self._route_starts = np.cumsum([0, *[len(k) for k in route_key][:-1]]).astype(np.int64)
-        # prerequisites: every demand gets >= 1 entry (C = never down)
-        pre = [net.prereq(d).tolist() or [c] for d in range(net.n_demands)]
-        self._prereq = np.array([x for p in pre for x in p], dtype=np.int64)
-        self._prereq_starts = np.cumsum([0] + [len(p) for p in pre[:-1]]).astype(np.int64)
+        # prerequisites: distinct prerequisite sets, each evaluated once
+        pre_key: dict[tuple[int, ...], int] = {}
+        self._demand_prereq_set = np.array(
+            [pre_key.setdefault(tuple(sorted(net.prereq(d).tolist())) or (c,), len(pre_key))
+             for d in range(net.n_demands)], dtype=np.int64)
+        self._prereq = np.array([x for key in pre_key for x in key], dtype=np.int64)
+        self._prereq_starts = np.cumsum([0, *[len(k) for k in pre_key][:-1]]).astype(np.int64)
         self.has_prereq = bool(net.demand_prereq.size)
 
     # ------------------------------------------------------------------ run
@@ -247,7 +250,8 @@ class ReachabilityKernel:
         reach = np.bitwise_or.reduceat(x[self._route_rows], self._route_starts, axis=0)
         unreach = ~reach[self._demand_route]
         if self.has_prereq:
-            unreach |= np.bitwise_or.reduceat(down_ext[self._prereq], self._prereq_starts, axis=0)
+            pre = np.bitwise_or.reduceat(down_ext[self._prereq], self._prereq_starts, axis=0)
+            unreach |= pre[self._demand_prereq_set]
         return unreach
 
     @staticmethod

@@ -176,6 +176,15 @@ def test_demand_that_is_never_reachable_counts_in_every_trial() -> None:
     assert res.tally.demand_unreachable.tolist() == [0, 1000]
 
 
+def test_unreachable_demand_of_zero_weight_does_not_make_a_zero_width_interval() -> None:
+    g = nx.DiGraph([("s", "t")])
+    net = compile_graph(g, demands=[("s", ["t"], 1.0), ("t", ["s"], 0.0)], default_edge_q=0.0)
+    res = crude_monte_carlo(net, 1000, seed=0)
+    assert res.tally.any_unreachable == 1000 and res.tally.share_nonzero == 0
+    assert res.overall.value == 0.0 and res.overall.interval == "clopper-pearson-upper"
+    assert res.overall.ci_high > 0
+
+
 # ----------------------------------------------------------------- determinism and chunking
 def test_same_seed_same_result_other_seed_other_result() -> None:
     net = call_network()
