@@ -141,8 +141,8 @@ class Tally:
     group_names : tuple of str
         Groups tallied per trial (see ``groups`` of :func:`run_chunk`), with
         ``group_sum``, ``group_sq_sum`` (fixed point as above, weights relative to
-        the group's total) and ``group_nonzero`` (trials with a positive group share
-        or an unreachable group demand).
+        the group's total) and ``group_nonzero`` (trials with a positive group
+        share).
     failed_trials : int
         Trials with at least one component down.
     share_nonzero : int
@@ -329,7 +329,9 @@ def _tally_pairs(j: np.ndarray, d: np.ndarray, mult: np.ndarray, n_sets: int, n_
             gid, sid = key[first] // n_sets, key[first] % n_sets
             gstart = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
             a, b = _exact_sums(mult[sid], gshare, gstart)
-            nz = np.bincount(gid, weights=mult[sid].astype(np.float64), minlength=n_groups).astype(np.int64)
+            pos_share = gshare > 0
+            nz = np.bincount(gid[pos_share], weights=mult[sid][pos_share].astype(np.float64),
+                             minlength=n_groups).astype(np.int64)
             for k, g in enumerate(gid[gstart].tolist()):
                 g_sum[g], g_sq[g] = a[k], b[k]
             g_nz = [int(x) for x in nz]
@@ -525,26 +527,30 @@ class MCResult:
             w = self.demand_weight[idx]
             wsum = float(w.sum())
             events = int(t.demand_unreachable[idx].sum())
-            details = {"group": name, "demands": int(idx.size), "weight": wsum}
+            details = {"group": name, "demands": int(idx.size), "weight": wsum, "demand_events": events}
+            conf = self.overall.confidence
+            kw = {"method": self.method, "seed": self.seed, "seconds": self.seconds, "confidence": conf}
+            if wsum <= 0:  # no calls in the group: nothing can be lost, say so with the bound
+                details["note"] = "group has no demand weight"
+                out[name] = mean_estimate(0.0, 0.0, n, n_nonzero=0, details=details, **kw)
+                continue
             if registered:
                 i = t.group_names.index(name)
                 out[name] = mean_estimate(
                     t.group_sum[i] / (1 << SHARE_BITS), t.group_sq_sum[i] / (1 << (2 * SHARE_BITS)), n,
-                    n_nonzero=t.group_nonzero[i], method=self.method, seed=self.seed, seconds=self.seconds,
-                    details=details)
-                continue
-            if events == 0 or wsum <= 0:
-                out[name] = mean_estimate(0.0, 0.0, n, n_nonzero=0 if events == 0 else 1, method=self.method,
-                                          seed=self.seed, seconds=self.seconds, details=details)
+                    n_nonzero=t.group_nonzero[i], details=details, **kw)
                 continue
             a = w / wsum
             p = t.demand_unreachable[idx] / n
             value = float(a @ p)
+            if value == 0.0:
+                out[name] = mean_estimate(0.0, 0.0, n, n_nonzero=0, details=details, **kw)
+                continue
             se = float(a @ np.sqrt(p * (1 - p) / n))
-            z = float(stats.norm.ppf(0.975))
+            z = float(stats.norm.ppf(0.5 + conf / 2))
             lo, hi = max(0.0, value - z * se), min(1.0, value + z * se)
             details["variance"] = "upper bound: group not tallied per trial"
-            out[name] = Estimate(value, lo, hi, se, n, self.method, self.seed, 0.95, "normal-conservative",
+            out[name] = Estimate(value, lo, hi, se, n, self.method, self.seed, conf, "normal-conservative",
                                  self.seconds, details)
         return out
 

@@ -183,6 +183,10 @@ def test_unreachable_demand_of_zero_weight_does_not_make_a_zero_width_interval()
     assert res.tally.any_unreachable == 1000 and res.tally.share_nonzero == 0
     assert res.overall.value == 0.0 and res.overall.interval == "clopper-pearson-upper"
     assert res.overall.ci_high > 0
+    for e in (res.by_group({"zero": [1]})["zero"], res.by_group({"both": [0, 1]})["both"]):
+        assert e.value == 0.0 and e.interval == "clopper-pearson-upper"
+    tallied = crude_monte_carlo(net, 1000, seed=0, groups={"zero": [1], "both": [0, 1]}).by_group()
+    assert all(e.interval == "clopper-pearson-upper" for e in tallied.values())
 
 
 # ----------------------------------------------------------------- determinism and chunking
