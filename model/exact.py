@@ -715,6 +715,35 @@ def _separator(s: int, t: int, nodes: Iterable[int], edges: list[_Edge]) -> int 
     return None
 
 
+def _parallel_groups(
+    s: int, t: int, pn: dict[int, Fraction], edges: list[_Edge]
+) -> list[tuple[set[int], list[_Edge]]]:
+    """Split into subnetworks that share only s and t (each direct s-t edge is one)."""
+    parent = {v: v for v in pn if v not in (s, t)}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for u, v, _d, _p in edges:
+        if u in parent and v in parent:
+            ru, rv = find(u), find(v)
+            if ru != rv:
+                parent[ru] = rv
+    groups: dict[Any, tuple[set[int], list[_Edge]]] = {}
+    for i, e in enumerate(edges):
+        u, v = e[0], e[1]
+        inner = u if u in parent else v if v in parent else None
+        key: Any = ("direct", i) if inner is None else find(inner)
+        if key not in groups:
+            groups[key] = ({s, t}, [])
+        groups[key][1].append(e)
+        groups[key][0].update((u, v))
+    return list(groups.values())
+
+
 def _factor(
     s: int, t: int, pn: dict[int, Fraction], edges: list[_Edge],
     memo: dict[Any, Fraction], budget: _Budget,
@@ -729,6 +758,16 @@ def _factor(
     if hit is not None:
         return hit
     budget.tick()
+    groups = _parallel_groups(s, t, pn, edges)
+    if len(groups) > 1:
+        # independent s-t subnetworks sharing only s and t: R = 1 - prod(1 - R_i)
+        miss = Fraction(1)
+        for nodes, sub in groups:
+            miss *= 1 - _factor(s, t, {v: pn[v] for v in nodes}, sub, memo, budget)
+            if miss == 0:
+                break
+        memo[key] = 1 - miss
+        return 1 - miss
     a = _separator(s, t, pn, edges)
     if a is not None:
         # every s-t path passes a: R = R(s -> a) * p_a * R(a -> t)
