@@ -76,6 +76,7 @@ __all__ = [
     "estimate_parallel",
     "fingerprint",
     "run_chunks",
+    "simulate_parallel",
 ]
 
 #: Identifies nines checkpoint files (bumped when the layout changes).
@@ -483,7 +484,8 @@ def run_chunks(
     checkpoint : path, optional
         Resume from this file when it exists and write it after each completed prefix.
     checkpoint_interval : float
-        Seconds between checkpoint writes at least (0: after every chunk). The last
+        Seconds between checkpoint writes at least (0: after every chunk), and at
+        least 20 times the last write's duration (for large tallies). The last
         prefix is always written when the run ends, stops, fails or is interrupted.
     target_rse : float, optional
         Stop at the first prefix whose estimate has ``relative_error <= target_rse``
@@ -586,14 +588,17 @@ def run_chunks(
 
     bar = ProgressBar(offsets[-1], initial=offsets[k], unit=unit, desc=desc, progress=progress, quiet=quiet)
 
-    last_save = time.perf_counter()
+    last_save, save_cost = time.perf_counter(), 0.0
 
     def save(force: bool = True) -> None:
-        nonlocal last_save
+        # at most every checkpoint_interval seconds, and never more than ~5% of the time on writing
+        nonlocal last_save, save_cost
         now = time.perf_counter()
-        if ckpt is not None and prefix is not None and (force or now - last_save >= checkpoint_interval):
+        due = now - last_save >= max(checkpoint_interval, 20 * save_cost)
+        if ckpt is not None and prefix is not None and (force or due):
             ckpt.write(k, offsets[k], prefix, seconds_before + now - start, seed)
-            last_save = now
+            last_save = time.perf_counter()
+            save_cost = last_save - now
 
     def advance(t: Any) -> None:
         nonlocal prefix, k, est, stopped
@@ -750,3 +755,79 @@ def estimate_parallel(
         desc="estimate")
     res = make_result(net, tally, seed=info.seed_entropy, chunk_size=size, seconds=info.seconds, groups=g)
     return dataclasses.replace(res, provenance={**res.provenance, "run": info.to_dict()})
+
+
+class _SimEstimate:
+    """Prefix :class:`~model.simulate.TimeTally` -> unreachable-call rate as an :class:`Estimate`."""
+
+    def __init__(self, model: Any, chunk_years: int) -> None:
+        self.model = model
+        self.chunk_years = chunk_years
+
+    def __call__(self, tally: Any) -> Estimate:
+        from model.simulate import SimulationResult
+
+        m = self.model
+        r = SimulationResult(tally, tally.years, 0, 0.0, self.chunk_years, "stationary", 0.0, m.name,
+                             m.assumptions, 0).unreachable_call_rate
+        return Estimate(r["estimate"], r["ci_low"], r["ci_high"], r["std_error"], tally.years, "simulation",
+                        interval=str(r.get("interval", "normal")))
+
+
+def simulate_parallel(
+    net_or_scenario: Any,
+    years: int,
+    seed: int | None = None,
+    *,
+    chunk_years: int | None = None,
+    warmup_hours: float = 0.0,
+    start: str = "stationary",
+    callers: Any = None,
+    backend: Any = "auto",
+    workers: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float = 1.0,
+    target_rse: float | None = None,
+    progress: bool | None = None,
+    quiet: bool = False,
+) -> Any:
+    """The time engine on any backend: the same :class:`~model.simulate.SimulationResult` as
+    :func:`~model.simulate.simulate` with the same ``(years, chunk_years, seed)``.
+
+    Parameters
+    ----------
+    net_or_scenario : TimeModel, CallNetwork, Scenario, bundled name or path
+    years : int
+        Simulated years in the plan (fewer when ``target_rse`` stops the run).
+    seed : int, optional
+        Entropy of the root ``SeedSequence`` (see :func:`run_chunks`).
+    chunk_years : int, optional
+        Years per chunk (default :data:`model.simulate.DEFAULT_CHUNK_YEARS`).
+    warmup_hours, start, callers
+        As for :func:`~model.simulate.simulate`.
+    backend, workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
+        See :func:`run_chunks`; ``target_rse`` applies to the unreachable-call rate.
+
+    Returns
+    -------
+    SimulationResult
+        With ``prov["run"]`` = :meth:`RunInfo.to_dict`. ``states`` is the number of
+        states the workers evaluated (a diagnostic that depends on their caches).
+    """
+    from model import simulate as sim
+    from model.montecarlo import chunk_plan
+
+    if years < 1:
+        raise ValueError(f"years must be >= 1, got {years}")
+    cy = sim.DEFAULT_CHUNK_YEARS if chunk_years is None else int(chunk_years)
+    model = sim._as_model(net_or_scenario)
+    kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
+    tally, info = run_chunks(
+        sim.run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,
+        checkpoint=checkpoint, checkpoint_interval=checkpoint_interval, target_rse=target_rse,
+        estimate_fn=_SimEstimate(model, cy), progress=progress, quiet=quiet, chunk_kwargs=kwargs,
+        unit="years", desc="simulate")
+    res = sim.make_result(model, tally, seed=info.seed_entropy, seconds=info.seconds, chunk_years=cy,
+                          start=start, warmup_hours=warmup_hours)
+    states = res.states if info.backend == "serial" else tally.evaluations
+    return dataclasses.replace(res, states=states, prov={**res.prov, "run": info.to_dict()})

@@ -270,3 +270,49 @@ def test_progress_only_when_asked_or_on_a_terminal(net, capsys):
     estimate_parallel(net, 8000, 1, chunk_size=2000, backend="serial", progress=True)
     err = capsys.readouterr().err
     assert "8.00k/8.00k" in err and "±" in err and "rse" in err
+
+
+# ------------------------------------------------------------------ time engine
+class InterruptAfter:
+    """An estimate function that raises KeyboardInterrupt (as Ctrl-C would) after ``k`` chunks."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, tally):
+        self.k -= 1
+        if self.k == 0:
+            raise KeyboardInterrupt
+        from model.estimate import Estimate
+
+        return Estimate(0.0, 0.0, 1.0, 1.0, 1, "test")
+
+
+def test_simulate_parallel_same_json_and_interrupt_resume(cluster, tiny_path, tmp_path):
+    sim = pytest.importorskip("model.simulate")
+    from model.parallel import simulate_parallel
+
+    model = sim._as_model(tiny_path)
+    years, cy, seed = 120, 20, 8
+
+    def js(res):
+        d = stable(res.to_dict())
+        d.pop("states_evaluated")  # how many states this process evaluated: depends on its cache
+        return json.dumps(d, sort_keys=True)
+
+    ref = sim.simulate(model, years, seed=seed, chunk_years=cy)
+    assert ref.tally.column("unreachable").sum() > 0  # something to compare
+    for be in ("serial", "processes", cluster):
+        res = simulate_parallel(model, years, seed, chunk_years=cy, backend=be, workers=2, progress=False)
+        assert js(res) == js(ref), be
+    # Ctrl-C after 3 chunks: the prefix is saved; the same call again resumes and ends with the same bits
+    ckpt = tmp_path / "sim.ckpt"
+    kwargs = {"start": "stationary", "warmup_hours": 0.0, "chunk_years": cy, "callers": None}
+    with pytest.raises(KeyboardInterrupt):
+        run_chunks(sim.run_chunk, model, [cy] * (years // cy), seed, backend="serial", checkpoint=ckpt,
+                   checkpoint_interval=3600, estimate_fn=InterruptAfter(3), chunk_kwargs=kwargs,
+                   progress=False)
+    assert json.loads(ckpt.read_text())["chunks_done"] == 3
+    res = simulate_parallel(model, years, seed, chunk_years=cy, workers=2, checkpoint=ckpt, progress=False)
+    assert res.prov["run"]["chunks_resumed"] == 3 and res.prov["run"]["backend"] == "processes"
+    assert js(res) == js(ref)
