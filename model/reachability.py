@@ -186,6 +186,7 @@ class ReachabilityKernel:
             self._levels.append(_Level(heads, s_tail[sel], s_comp[sel], starts, bool(np.any(s_comp[sel] < c)),
                                        np.flatnonzero(np.isin(heads, seeds))))
         self.max_level_arcs = max((lv.tails.size for lv in self._levels), default=0)
+        level_arcs = sum(lv.tails.size for lv in self._levels)
 
         # routes: distinct target-row tuples; demands point at one
         route_key: dict[tuple[int, ...], int] = {}
@@ -205,6 +206,9 @@ class ReachabilityKernel:
         self._prereq = np.array([x for key in pre_key for x in key], dtype=np.int64)
         self._prereq_starts = np.cumsum([0, *[len(k) for k in pre_key][:-1]]).astype(np.int64)
         self.has_prereq = bool(net.demand_prereq.size)
+        #: rough number of word operations per 64 trials (cyclic graphs need several sweeps)
+        self.work_per_word = ((n_rows + level_arcs) * (1 if self.is_dag else 3) + self._route_rows.size
+                              + 2 * self.n_demands + self._prereq.size)
 
     # ------------------------------------------------------------------ run
     def block_words(self) -> int:

@@ -361,6 +361,11 @@ class FailedSets:
 def distinct_failed_sets(trial: np.ndarray, component: np.ndarray, n_trials: int) -> FailedSets:
     """Group trials by failed set: each distinct set once, with its multiplicity.
 
+    Trials are grouped by a 64-bit hash of their set and every trial is then
+    compared with its group's first trial, so the grouping is exact (on a hash
+    collision it falls back to sorting the padded failure lists). The empty set,
+    when it occurs, is set 0.
+
     Parameters
     ----------
     trial, component : int arrays
@@ -373,14 +378,59 @@ def distinct_failed_sets(trial: np.ndarray, component: np.ndarray, n_trials: int
     --------
     >>> import numpy as np
     >>> fs = distinct_failed_sets(np.array([0, 0, 2, 2, 3]), np.array([1, 4, 1, 4, 2]), 5)
-    >>> fs.n_sets, fs.multiplicity.tolist(), fs.set_of_trial.tolist()
-    (3, [2, 2, 1], [1, 0, 1, 2, 0])
-    >>> fs.members[fs.ptr[1]:fs.ptr[2]].tolist()
-    [1, 4]
+    >>> fs.n_sets, sorted(fs.multiplicity.tolist())
+    (3, [1, 2, 2])
+    >>> j = fs.set_of_trial[2]
+    >>> fs.members[fs.ptr[j]:fs.ptr[j + 1]].tolist(), int(fs.multiplicity[j]), int(fs.set_of_trial[1])
+    ([1, 4], 2, 0)
     """
     trial = np.asarray(trial, dtype=np.int64)
     component = np.asarray(component, dtype=np.int64)
     per_trial = np.bincount(trial, minlength=n_trials)
+    failed = np.flatnonzero(per_trial)
+    n_empty = n_trials - failed.size
+    offset = 1 if n_empty else 0
+    if failed.size == 0:
+        return FailedSets(np.zeros(1 + offset, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                          np.array([n_empty] * offset, dtype=np.int64), np.zeros(n_trials, dtype=np.int64))
+    counts = per_trial[failed]
+    starts = np.cumsum(counts) - counts
+    # group by a hash of the set, then check every trial against its group's first trial
+    h = _splitmix64(np.add.reduceat(_splitmix64(component), starts) ^ counts.astype(np.uint64))
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    new = np.r_[True, hs[1:] != hs[:-1]]
+    group = np.empty(failed.size, dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    first = order[new]
+    rep = first[group]
+    row = np.repeat(np.arange(failed.size), counts)
+    ok = bool(np.all(counts == counts[rep])) and np.array_equal(
+        component, component[starts[rep][row] + np.arange(trial.size) - starts[row]])
+    if not ok:  # a hash collision (about 1 chunk in 1e10): group exactly by sorting
+        return _distinct_failed_sets_sorted(trial, component, n_trials, per_trial)
+    sizes = counts[first]
+    at = np.repeat(starts[first] - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    members = component[at]
+    ptr = np.zeros(first.size + 1 + offset, dtype=np.int64)
+    ptr[1 + offset :] = np.cumsum(sizes)
+    multiplicity = np.r_[[n_empty] * offset, np.bincount(group, minlength=first.size)].astype(np.int64)
+    set_of_trial = np.zeros(n_trials, dtype=np.int64)
+    set_of_trial[failed] = group + offset
+    return FailedSets(ptr, members, multiplicity, set_of_trial)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, element-wise (wrapping uint64 arithmetic)."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _distinct_failed_sets_sorted(trial: np.ndarray, component: np.ndarray, n_trials: int,
+                                 per_trial: np.ndarray) -> FailedSets:
+    """:func:`distinct_failed_sets` by sorting padded failure lists (exact, slower)."""
     failed = np.flatnonzero(per_trial)
     n_empty = n_trials - failed.size
     set_of_trial = np.zeros(n_trials, dtype=np.int64)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model import sampling
 from model.sampling import (
     DENSE_THRESHOLD,
     distinct_failed_sets,
@@ -127,11 +128,16 @@ def test_popcount_fallback_matches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sets(st.integers(0, 9), max_size=5), min_size=1, max_size=150))
-def test_distinct_failed_sets_round_trip(sets: list[set[int]]) -> None:
+@given(st.lists(st.sets(st.integers(0, 9), max_size=5), min_size=1, max_size=150), st.booleans())
+def test_distinct_failed_sets_round_trip(sets: list[set[int]], collide: bool) -> None:
     trial = np.array([t for t, s in enumerate(sets) for _ in sorted(s)], dtype=np.int64)
     comp = np.array([c for s in sets for c in sorted(s)], dtype=np.int64)
-    fs = distinct_failed_sets(trial, comp, len(sets))
+    if collide:  # every set hashes alike: the check must catch it and group exactly by sorting
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sampling, "_splitmix64", lambda x: np.zeros(np.shape(x), dtype=np.uint64))
+            fs = distinct_failed_sets(trial, comp, len(sets))
+    else:
+        fs = distinct_failed_sets(trial, comp, len(sets))
     got = [fs.members[fs.ptr[j] : fs.ptr[j + 1]].tolist() for j in range(fs.n_sets)]
     assert len({tuple(x) for x in got}) == fs.n_sets  # each distinct set once
     assert sorted(map(tuple, got)) == sorted({tuple(sorted(s)) for s in sets})
