@@ -27,9 +27,18 @@ QS = st.sampled_from([0.0, 1e-9, 0.1, 0.3, 0.5, 0.9, 1.0])
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def with_extras(net: CompiledNetwork, prereq: list[list[int]], ccf: list[tuple[list[int], float]]):
-    """The same network with demand prerequisites and common-cause events."""
+def with_extras(
+    net: CompiledNetwork, prereq: list[list[int]], ccf: list[tuple[list[int], float]],
+    merges: list[tuple[int, int]] = (),
+):
+    """The same network with demand prerequisites, common-cause events, and components
+    ``j`` merged into ``i`` (one component on several nodes and arcs) for each ``(i, j)``."""
     kw = {f: getattr(net, f) for f in net.__dataclass_fields__}
+    ac, nc = net.arc_component.copy(), net.node_component.copy()
+    for i, j in merges:
+        ac[ac == j] = i
+        nc[nc == j] = i
+    kw["arc_component"], kw["node_component"] = ac, nc
     kw["demand_prereq_ptr"], kw["demand_prereq"] = csr_from_lists(prereq)
     kw["ccf_names"] = tuple(f"ccf{i}" for i in range(len(ccf)))
     kw["ccf_q"] = np.array([q for _m, q in ccf], dtype=float)
@@ -61,7 +70,7 @@ def graphs_and_demands(draw, max_nodes: int = 6, max_edges: int = 10):
 @st.composite
 def networks(draw, max_events: int = 16):
     """Random small networks: node and edge failures, several demands with alternative
-    targets, prerequisites and common-cause events."""
+    targets, prerequisites, common-cause events and components shared by several elements."""
     g, demands = draw(graphs_and_demands())
     net = compile_graph(g, demands=demands)
     C = net.n_components
@@ -72,8 +81,9 @@ def networks(draw, max_events: int = 16):
         for _ in range(draw(st.integers(0, 2))):
             members = draw(st.lists(comp, min_size=2, max_size=3, unique=True))
             ccf.append((members, draw(st.sampled_from([0.05, 0.3, 1.0]))))
+    merges = draw(st.lists(st.tuples(comp, comp), max_size=2)) if C >= 2 else []
     assume(C + len(ccf) <= max_events)
-    return with_extras(net, prereq, ccf)
+    return with_extras(net, prereq, ccf, [(i, j) for i, j in merges if i != j])
 
 
 def _values(net: CompiledNetwork, method: str) -> list[Fraction]:
