@@ -101,7 +101,7 @@ class ReachabilityKernel:
     True
     """
 
-    def __init__(self, net: CompiledNetwork, *, block_bytes: int = 16 << 20) -> None:
+    def __init__(self, net: CompiledNetwork, *, block_bytes: int = 4 << 20) -> None:
         self.n_components = c = net.n_components
         self.n_demands = net.n_demands
         self.block_bytes = int(block_bytes)
