@@ -66,6 +66,14 @@ does not depend on ``q`` and each replication is ``c(order) q^r(order)`` up to
 lower-order terms, where ``r >= `` the size of a minimum cut, with probability
 bounded away from 0 of equality.
 
+Limitation: that probability can be astronomically small. When the demand is cut
+only by the *joint* failure of several parallel blocks (three dodecahedra in
+parallel: 9-edge cuts), the repair order almost never leaves such a cut for last,
+the replication values are extremely heavy-tailed and practical sample sizes give
+estimates that are far too low with a misleadingly small interval. The result
+then says so in ``details["warning"]`` (one replication carries a large share of
+the sum). Splitting methods (generalized splitting) would be needed there.
+
 Examples
 --------
 >>> from model.compiled import compile_graph
@@ -105,6 +113,7 @@ METHOD = "pmc-turnip"
 _CHUNK = 2048  # replications per random stream: fixed, so results do not depend on batching
 _ROW_BUDGET = 4_000_000  # array cells per processing batch (bounds memory on large networks)
 _MAX_BACKWARD = 16  # keep backward reach sets when there are at most this many target sets
+_HEAVY_TAIL_SHARE = 0.2  # warn when one replication carries more than this share of the sum
 _COND_LIMIT = 1e6  # closed-form condition number above which uniformisation is used
 
 
@@ -556,7 +565,10 @@ def rare_unreachability(
         ``relative_error`` (standard error / estimate), ``wnrv`` (variance of one
         replication x CPU seconds per replication / estimate**2),
         ``cpu_seconds``, ``per_demand`` (estimate and standard error per demand
-        with positive weight) and ``trace``. When every replication is exactly 0
+        with positive weight), ``max_replication_share`` (largest replication /
+        sum; a ``warning`` is added above 0.2, the sign of a heavy-tailed
+        estimator whose interval cannot be trusted) and ``trace``. When every
+        replication is exactly 0
         (every demand is served with the failing events all down) the value is an
         exact 0.
 
@@ -599,6 +611,14 @@ def rare_unreachability(
         details["wnrv"] = 0.0
         return Estimate(0.0, 0.0, 0.0, 0.0, n, METHOD, entropy, confidence, "exact", wall, details,
                         provenance(method=METHOD, note="no demand can be cut by the failing events"))
+    share = float(y.max() / y.sum()) if y.sum() > 0 else 0.0
+    details["max_replication_share"] = share
+    if share > _HEAVY_TAIL_SHARE:
+        details["warning"] = (
+            f"one replication carries {share:.0%} of the estimate: the replication values are heavy-tailed "
+            "(e.g. parallel blocks whose joint cut is much larger than any single block's), so the "
+            "normal interval is unreliable and the estimate is probably too low; use the exact method "
+            "if it accepts the network")
     if trace:
         details["trace"] = _trace(y, z)
     return Estimate(mean, max(0.0, mean - z * se), mean + z * se, se, n, METHOD, entropy, confidence,
