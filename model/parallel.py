@@ -305,7 +305,22 @@ def _short(x: Any) -> str:
 
 # ---------------------------------------------------------------------------- workers
 Payload = tuple[ChunkFn, Any, dict[str, Any], str]
+Batch = list[tuple[int, int]]  # (chunk index, chunk size) of consecutive chunks
 _PAYLOAD: Payload | None = None
+
+
+class ChunkError(Exception):
+    """Raised in a worker when a chunk fails: the chunk index, the cause, and the tallies of the
+    chunks of the same batch that were done before it (picklable, so it crosses processes)."""
+
+    def __init__(self, index: int, message: str, done: Sequence[Any] = ()) -> None:
+        super().__init__(index, message, list(done))
+        self.index = index
+        self.message = message
+        self.done = list(done)
+
+    def __str__(self) -> str:
+        return f"chunk {self.index}: {self.message}"
 
 
 def _version() -> str:
@@ -314,12 +329,20 @@ def _version() -> str:
     return __version__
 
 
-def _call(payload: Payload, index: int, size: int, seed: int) -> Any:
+def _call_batch(payload: Payload, batch: Batch, seed: int) -> tuple[list[Any], float]:
+    """Run consecutive chunks; return their tallies (not summed: the client adds in order) and the time."""
     fn, task, kwargs, version = payload
     if version != _version():
-        raise RuntimeError(f"this worker runs nines {_version()} but the run was started by nines {version}; "
-                           "install the same version everywhere")
-    return fn(task, index, size, seed, **kwargs)
+        raise ChunkError(batch[0][0], f"this worker runs nines {_version()} but the run was started by "
+                                      f"nines {version}; install the same version everywhere")
+    t0 = time.perf_counter()
+    out = []
+    for index, size in batch:
+        try:
+            out.append(fn(task, index, size, seed, **kwargs))
+        except Exception as exc:
+            raise ChunkError(index, f"{type(exc).__name__}: {exc}", out) from exc
+    return out, time.perf_counter() - t0
 
 
 def _proc_init(payload: bytes) -> None:
@@ -328,16 +351,18 @@ def _proc_init(payload: bytes) -> None:
     _PAYLOAD = pickle.loads(payload)
 
 
-def _proc_run(index: int, size: int, seed: int) -> Any:
+def _proc_run(batch: Batch, seed: int) -> tuple[list[Any], float]:
     assert _PAYLOAD is not None, "worker was not initialised"
-    return _call(_PAYLOAD, index, size, seed)
+    return _call_batch(_PAYLOAD, batch, seed)
 
 
-def _dask_run(payload: Payload, index: int, size: int, seed: int) -> Any:
-    return _call(payload, index, size, seed)
+def _dask_run(payload: Payload, batch: Batch, seed: int) -> tuple[list[Any], float]:
+    return _call_batch(payload, batch, seed)
 
 
 def _chunk_error(index: int, n: int, exc: BaseException) -> RuntimeError:
+    if isinstance(exc, ChunkError):
+        return RuntimeError(f"chunk {exc.index} of {n} failed: {exc.message}")
     return RuntimeError(f"chunk {index} of {n} failed: {type(exc).__name__}: {exc}")
 
 
@@ -348,33 +373,37 @@ def _start_method() -> str:
 class _Pool:
     """Process-pool backend: futures, waiting, clear errors."""
 
+    #: Aim for tasks of about this many seconds (IPC costs well under a millisecond a task).
+    task_seconds = 0.1
+
     def __init__(self, workers: int, payload: bytes, preload: str) -> None:
         ctx = mp.get_context(_start_method())
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload([preload])  # no effect once the fork server runs
         self.workers = workers
+        self.window = 2 * workers + 1
         self.exe = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_proc_init,
                                           initargs=(payload,))
         self.name = "processes"
 
-    def submit(self, index: int, size: int, seed: int) -> cf.Future:
-        return self.exe.submit(_proc_run, index, size, seed)
+    def submit(self, batch: Batch, seed: int) -> cf.Future:
+        return self.exe.submit(_proc_run, batch, seed)
 
     def wait(self, futures: Sequence[Any]) -> list[Any]:
         done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
-    def result(self, fut: cf.Future, index: int, n: int, inflight: Sequence[int]) -> Any:
+    def result(self, fut: cf.Future, first: int, n: int, running: Sequence[int]) -> tuple[list[Any], float]:
         exc = fut.exception()
         if exc is None:
             return fut.result()
         if isinstance(exc, BrokenProcessPool):
-            lo, hi = min(inflight, default=index), max(inflight, default=index)
+            lo, hi = min(running, default=first), max(running, default=first)
             raise RuntimeError(
                 f"a worker process died abruptly while chunks {lo}..{hi} of {n} were running "
                 f"(killed by a signal, out of memory, or a crash in native code); no result was produced. "
                 f"Cause: {exc}") from exc
-        raise _chunk_error(index, n, exc) from exc
+        raise _chunk_error(first, n, exc) from exc
 
     def close(self, futures: Sequence[Any]) -> None:
         for f in futures:
@@ -383,7 +412,10 @@ class _Pool:
 
 
 class _Dask:
-    """Dask backend: the payload is scattered (broadcast) once; chunks are submitted by index."""
+    """Dask backend: the payload is scattered (broadcast) once; batches of chunks are submitted."""
+
+    #: Aim for tasks of about this many seconds (a task costs the scheduler about a millisecond).
+    task_seconds = 0.5
 
     def __init__(self, client_or_address: Any, payload: Payload) -> None:
         from distributed import Client, as_completed
@@ -394,6 +426,7 @@ class _Dask:
             self.client.wait_for_workers(1, timeout=60)
             nthreads = self.client.nthreads()
             self.workers = max(1, int(sum(nthreads.values())))
+            self.window = 3 * self.workers + 2
             self.name = f"dask {self.client.scheduler.address}"
             [self.payload] = self.client.scatter([payload], broadcast=True, hash=False)
         except BaseException:
@@ -403,20 +436,20 @@ class _Dask:
         self.token = hashlib.sha256(os.urandom(16)).hexdigest()[:12]
         self.completed = as_completed(loop=self.client.loop)
 
-    def submit(self, index: int, size: int, seed: int) -> Any:
-        fut = self.client.submit(_dask_run, self.payload, index, size, seed, pure=False,
-                                 key=f"nines-chunk-{index}-{self.token}")
+    def submit(self, batch: Batch, seed: int) -> Any:
+        fut = self.client.submit(_dask_run, self.payload, batch, seed, pure=False,
+                                 key=f"nines-chunks-{batch[0][0]}-{len(batch)}-{self.token}")
         self.completed.add(fut)
         return fut
 
     def wait(self, futures: Sequence[Any]) -> list[Any]:
         return list(self.completed.next_batch(block=True))
 
-    def result(self, fut: Any, index: int, n: int, inflight: Sequence[int]) -> Any:
+    def result(self, fut: Any, first: int, n: int, running: Sequence[int]) -> tuple[list[Any], float]:
         try:
             return fut.result()
         except Exception as exc:
-            raise _chunk_error(index, n, exc) from exc
+            raise _chunk_error(first, n, exc) from exc
 
     def close(self, futures: Sequence[Any]) -> None:
         try:
@@ -570,6 +603,7 @@ def run_chunks(
     if isinstance(backend, str) and backend == "auto":
         backend = "serial" if (w_asked == 1 or n - k <= 1) else "processes"
     runner: _Pool | _Dask | None = None
+    tasks = 0
     if isinstance(backend, str) and backend == "serial":
         backend_name, n_workers = "serial", 1
     elif isinstance(backend, str) and backend == "processes":
@@ -626,26 +660,45 @@ def run_chunks(
                 runner = _Dask(backend, (chunk_fn, task, kwargs, _version()))
                 n_workers = runner.workers
                 backend_name = runner.name
-            window = 2 * runner.workers + 1
-            inflight: dict[Any, int] = {}
+            inflight: dict[Any, tuple[int, int]] = {}  # future -> (first chunk, chunks)
             ready: dict[int, Any] = {}
             nxt = k
+            per_chunk = 0.0  # running mean of seconds per chunk in a worker
             failure: tuple[int, RuntimeError] | None = None
+
+            def batch_size() -> int:
+                if per_chunk <= 0:
+                    return 1
+                fair = -(-(n - nxt) // (2 * runner.workers))  # keep the tail balanced
+                return max(1, min(int(runner.task_seconds / per_chunk), fair, 1024))
+
             try:
                 while k < n and not stopped:
                     if failure is None:
-                        while nxt < n and nxt - k < window:
-                            inflight[runner.submit(nxt, plan[nxt], seed)] = nxt
-                            nxt += 1
-                    elif not any(i < failure[0] for i in inflight.values()):
+                        while nxt < n and len(inflight) < runner.window:
+                            m = min(batch_size(), n - nxt)
+                            batch = [(i, plan[i]) for i in range(nxt, nxt + m)]
+                            inflight[runner.submit(batch, seed)] = (nxt, m)
+                            nxt += m
+                            tasks += 1
+                    elif not any(first < failure[0] for first, _m in inflight.values()):
                         break
                     for fut in runner.wait(list(inflight)):
-                        i = inflight.pop(fut)
+                        first, m = inflight.pop(fut)
+                        running = [first, first + m - 1,
+                                   *(f + j for f, mm in inflight.values() for j in (0, mm - 1))]
                         try:
-                            ready[i] = runner.result(fut, i, n, [i, *inflight.values()])
+                            tallies, secs = runner.result(fut, first, n, running)
                         except RuntimeError as exc:  # finish the chunks before it, then report it
-                            if failure is None or i < failure[0]:
-                                failure = (i, exc)
+                            cause = exc.__cause__
+                            bad = cause.index if isinstance(cause, ChunkError) else first
+                            if isinstance(cause, ChunkError):
+                                ready.update(zip(range(first, bad), cause.done, strict=True))
+                            if failure is None or bad < failure[0]:
+                                failure = (bad, exc)
+                            continue
+                        ready.update(zip(range(first, first + m), tallies, strict=True))
+                        per_chunk = secs / m if per_chunk == 0 else 0.8 * per_chunk + 0.2 * secs / m
                     before = k
                     while k in ready and not stopped:
                         advance(ready.pop(k))
@@ -672,7 +725,8 @@ def run_chunks(
         units_done=offsets[k], backend=backend_name, workers=n_workers if backend_name != "serial" else 1,
         seconds=seconds, seconds_total=seconds_before + seconds, stopped_early=k < n,
         target_rse=target_rse, checkpoint=None if checkpoint is None else str(checkpoint),
-        extra={"start_method": _start_method()} if backend_name == "processes" else {},
+        extra=({"tasks": tasks} if backend_name != "serial" else {})
+        | ({"start_method": _start_method()} if backend_name == "processes" else {}),
     )
     return prefix, info
 

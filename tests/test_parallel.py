@@ -231,15 +231,26 @@ def test_fingerprint_sees_content_not_caches(net):
 
 # ------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("backend", ["serial", "processes", "dask"])
-def test_a_chunk_that_raises_is_a_clear_error(net, backend, cluster, tmp_path):
+@pytest.mark.parametrize("fail_at", [3, 61])  # early: one chunk a task; late: inside a batch of chunks
+def test_a_chunk_that_raises_is_a_clear_error(net, backend, fail_at, cluster, tmp_path):
     be = cluster if backend == "dask" else backend
     ckpt = tmp_path / "e.ckpt"
-    task = {"net": net, "fail_at": 3}
-    with pytest.raises(RuntimeError, match=r"chunk 3 of 8 failed: ValueError: bad input in chunk 3"):
-        run_chunks(failing_chunk, task, [500] * 8, 1, backend=be, workers=2, checkpoint=ckpt,
+    task = {"net": net, "fail_at": fail_at}
+    msg = rf"chunk {fail_at} of 80 failed: ValueError: bad input in chunk {fail_at}$"
+    with pytest.raises(RuntimeError, match=msg):
+        run_chunks(failing_chunk, task, [200] * 80, 1, backend=be, workers=2, checkpoint=ckpt,
                    checkpoint_interval=3600, progress=False)
     # what completed before the failure is kept, nothing after it
-    assert json.loads(ckpt.read_text())["chunks_done"] == 3
+    state = json.loads(ckpt.read_text())
+    assert state["chunks_done"] == fail_at
+    assert state["units_done"] == 200 * fail_at
+
+
+def test_fine_chunks_are_batched_into_fewer_tasks(net):
+    plan = [256] * 200
+    tally, info = run_chunks(run_chunk, net, plan, 2, backend="processes", workers=2, progress=False)
+    assert info.extra["tasks"] < len(plan) / 4  # tiny chunks travel in batches ...
+    assert tally == crude_monte_carlo(net, 256 * 200, seed=2, chunk_size=256).tally  # ... adding up the same
 
 
 def test_a_worker_that_dies_is_a_clear_error(net):
