@@ -90,6 +90,7 @@ __all__ = [
     "build_timeline",
     "replay_incident",
     "run_chunk",
+    "run_intervals",
     "simulate",
     "simulate_graph",
     "state_table_for",
@@ -642,6 +643,32 @@ def run_chunk(
     return TimeTally({int(chunk_index): rec}, hist, _top(incidents), table.evaluations - before)
 
 
+def run_intervals(model: TimeModel, outages: Outages, seed: int, *, callers: CallerParams | None = None,
+                  profile_offset: float = 0.0) -> TimeTally:
+    """Calls and tallies for *given* outage intervals (what-ifs, replays, paired tests).
+
+    ``outages`` are the down intervals of the model's events (all derived windows
+    included) for ``outages.n_years`` windows of ``outages.horizon`` hours.
+
+    Examples
+    --------
+    >>> from model.timemodel import build_time_model
+    >>> from model.outages import Outages
+    >>> tm = build_time_model("uk999")
+    >>> e = tm.events.index("ccf:bt_platform_software")   # both platforms down for 4 hours
+    >>> out = Outages(np.array([0]), np.array([e]), np.array([100.0]), np.array([104.0]), 1, 8766.0)
+    >>> t = run_intervals(tm, out, seed=1)
+    >>> int(t.column("unreachable")[0]) > 0, float(t.column("down_hours")[0])
+    (True, 4.0)
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed))
+    n = outages.n_years
+    rec, hist, incidents, _ = _run_years(model, outages, rng, _caller_set(model, callers),
+                                         pset_of_year=np.zeros(n, dtype=np.int64),
+                                         profile_offset=np.full(n, float(profile_offset)), first_year=0)
+    return TimeTally({0: rec}, hist, _top(incidents), 0)
+
+
 # ----------------------------------------------------------------------------- results
 def _quantile_from_hist(hist: np.ndarray, q: float) -> float:
     total = hist.sum()
@@ -708,7 +735,10 @@ class SimulationResult:
         return _ratio_estimate(self.tally.column("unreachable"), self.tally.column("genuine"))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (the CLI prints it with ``--json``)."""
+        """JSON-ready summary (the CLI prints it with ``--json``); non-finite numbers become None."""
+        return _json_safe(self._summary())
+
+    def _summary(self) -> dict[str, Any]:
         t = self.tally
         g = t.column("genuine")
         un = t.column("unreachable")
@@ -765,19 +795,41 @@ class SimulationResult:
         }
 
 
+def _json_safe(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
 def _as_model(net_or_scenario: TimeModel | CallNetwork | Scenario | str | Path) -> TimeModel:
+    """The time model of anything that names a scenario (cached, so its states are evaluated once)."""
     if isinstance(net_or_scenario, TimeModel):
         return net_or_scenario
-    cache = _MODELS.get(net_or_scenario) if isinstance(net_or_scenario, CallNetwork) else None
-    if cache is not None:
-        return cache
-    tm = build_time_model(net_or_scenario)
     if isinstance(net_or_scenario, CallNetwork):
-        _MODELS[net_or_scenario] = tm
+        tm = _MODELS.get(net_or_scenario)
+        if tm is None:
+            tm = _MODELS[net_or_scenario] = build_time_model(net_or_scenario)
+        return tm
+    from model.scenario import load_scenario
+
+    scenario = net_or_scenario if isinstance(net_or_scenario, Scenario) else load_scenario(net_or_scenario)
+    key = scenario.digest
+    tm = _BY_DIGEST.get(key)
+    if tm is None:
+        if len(_BY_DIGEST) >= 8:
+            _BY_DIGEST.pop(next(iter(_BY_DIGEST)))
+        tm = _BY_DIGEST[key] = build_time_model(scenario)
     return tm
 
 
 _MODELS: weakref.WeakKeyDictionary[CallNetwork, TimeModel] = weakref.WeakKeyDictionary()
+_BY_DIGEST: dict[str, TimeModel] = {}
 
 
 def simulate(
@@ -1059,7 +1111,8 @@ def replay_incident(
         "simulated_calls": dist(rec.simulated),
         "parameters": {k: dist(np.asarray(v, float)) for k, v in par.items()},
         "per_replication": {"failed_attempts": rec.failed_attempts.tolist(),
-                            "failed_callers": rec.unreachable.tolist()},
+                            "failed_callers": rec.unreachable.tolist(),
+                            "connected_via_fallback": rec.via_fallback.tolist()},
         "seconds": time.perf_counter() - t0,
         "calls_simulated": int(outcomes.n) if outcomes is not None else 0,
     }
