@@ -49,6 +49,7 @@ True
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -71,13 +72,19 @@ from model.estimate import Estimate, mean_estimate, provenance
 from model.progress import ProgressBar
 
 __all__ = [
+    "AUTO_SERIAL_SECONDS",
     "CHECKPOINT_FORMAT",
+    "ChunkError",
     "RunInfo",
     "estimate_parallel",
     "fingerprint",
     "run_chunks",
     "simulate_parallel",
 ]
+
+#: With ``backend="auto"``, a run whose remaining chunks would take less than this
+#: many seconds here (timed on its first chunk) stays in this process.
+AUTO_SERIAL_SECONDS = 2.0
 
 #: Identifies nines checkpoint files (bumped when the layout changes).
 CHECKPOINT_FORMAT = "nines-checkpoint-1"
@@ -509,8 +516,9 @@ def run_chunks(
         Entropy of the root ``SeedSequence``. None: the checkpoint's seed when
         resuming, else fresh entropy (recorded in the :class:`RunInfo`).
     backend : "auto", "serial", "processes", dask Client or "tcp://host:port"
-        "auto" (default): "serial" when one worker is asked for or the plan has one
-        chunk, else "processes".
+        "auto" (default): "serial" when one worker is asked for or one chunk is left;
+        otherwise the first chunk runs here, and the rest on worker processes unless
+        it shows they would take less than :data:`AUTO_SERIAL_SECONDS` here.
     workers : int, optional
         Worker processes for "processes" (default: all cores available to this
         process; never more than the chunks left). Ignored by Dask (the cluster's size).
@@ -600,7 +608,8 @@ def run_chunks(
 
     # backend
     w_asked = _resolve_workers(workers)
-    if isinstance(backend, str) and backend == "auto":
+    auto = isinstance(backend, str) and backend == "auto"
+    if auto:
         backend = "serial" if (w_asked == 1 or n - k <= 1) else "processes"
     runner: _Pool | _Dask | None = None
     tasks = 0
@@ -644,6 +653,16 @@ def run_chunks(
         stopped = k < n and stop_now(est)
 
     try:
+        if auto and backend_name == "processes" and not stopped:
+            # time one chunk here; a run that would end soon anyway is not worth starting workers
+            t0 = time.perf_counter()
+            try:
+                t = chunk_fn(task, k, plan[k], seed, **kwargs)
+            except Exception as exc:
+                raise _chunk_error(k, n, exc) from exc
+            advance(t)
+            if (time.perf_counter() - t0) * (n - k) < AUTO_SERIAL_SECONDS:
+                backend_name = "serial"
         if backend_name == "serial" and not stopped:
             while k < n and not stopped:
                 try:
@@ -710,7 +729,8 @@ def run_chunks(
                 runner.close(list(inflight))
         save()
     except BaseException:
-        save()  # keep the completed prefix (e.g. on Ctrl-C or a worker error)
+        with contextlib.suppress(Exception):  # never hide the original error
+            save()  # keep the completed prefix (e.g. on Ctrl-C or a worker error)
         raise
     finally:
         if stopped:

@@ -246,6 +246,20 @@ def test_a_chunk_that_raises_is_a_clear_error(net, backend, fail_at, cluster, tm
     assert state["units_done"] == 200 * fail_at
 
 
+def test_auto_backend_keeps_short_runs_here(net, monkeypatch):
+    import model.parallel as par
+
+    ref = crude_monte_carlo(net, 8 * 1000, seed=6, chunk_size=1000)
+    short = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
+    assert short.provenance["run"]["backend"] == "serial"
+    monkeypatch.setattr(par, "AUTO_SERIAL_SECONDS", 0.0)
+    long = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
+    assert long.provenance["run"]["backend"] == "processes" and long.provenance["run"]["workers"] == 2
+    assert as_json(short) == as_json(long) == as_json(ref)
+    one = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=1, progress=False)
+    assert one.provenance["run"]["backend"] == "serial" and as_json(one) == as_json(ref)
+
+
 def test_fine_chunks_are_batched_into_fewer_tasks(net):
     plan = [256] * 200
     tally, info = run_chunks(run_chunk, net, plan, 2, backend="processes", workers=2, progress=False)
@@ -324,6 +338,7 @@ def test_simulate_parallel_same_json_and_interrupt_resume(cluster, tiny_path, tm
                    checkpoint_interval=3600, estimate_fn=InterruptAfter(3), chunk_kwargs=kwargs,
                    progress=False)
     assert json.loads(ckpt.read_text())["chunks_done"] == 3
-    res = simulate_parallel(model, years, seed, chunk_years=cy, workers=2, checkpoint=ckpt, progress=False)
+    res = simulate_parallel(model, years, seed, chunk_years=cy, backend="processes", workers=2,
+                            checkpoint=ckpt, progress=False)
     assert res.prov["run"]["chunks_resumed"] == 3 and res.prov["run"]["backend"] == "processes"
     assert js(res) == js(ref)
