@@ -1,0 +1,175 @@
+"""Parallel runner: speedup of 2 worker processes over 1, and the overhead of a Dask LocalCluster.
+
+One long crude Monte Carlo run (the UK reference network ``uk999`` when it builds,
+else a large random layered network from :mod:`model.graphs`) is run
+
+1. serially in this process (the baseline: one worker, what ``crude_monte_carlo`` does),
+2. on 2 local worker processes, cold (fork server and workers started inside the timed
+   call, as a CLI run pays) and warm (fork server already running),
+3. on a ``dask.distributed.LocalCluster`` with 2 worker processes of one thread
+   (the cluster is started before the timed call, as ``--scheduler`` uses an existing one),
+
+and every run must give the identical tally. The same is repeated with fine chunks
+(``2**16`` trials) to show the per-chunk overhead. Memory: peak Python heap
+(tracemalloc) of a serial run and of the parent of a process run, for ``N`` and
+``4N`` trials. The last line is ``speedup_2_workers=<x> dask_overhead=<fraction>``
+(cold 2-process speedup over serial; Dask run time over the warm 2-process run,
+minus 1), both at the large chunk size.
+
+Timings are wall times on a shared machine: the load average is printed before and
+after; a busy machine lowers the speedup.
+
+Usage::
+
+    python benchmarks/bench_parallel.py               # ~20 s serial run, chunks of 2**20
+    python benchmarks/bench_parallel.py --seconds 60
+    python benchmarks/bench_parallel.py --quick       # a fast smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.compiled import CompiledNetwork, compile_graph
+from model.montecarlo import run_chunk
+from model.parallel import run_chunks
+
+
+def load_network(name: str) -> tuple[str, CompiledNetwork]:
+    if name in ("auto", "uk999"):
+        try:
+            from model.network import build_network
+
+            return "uk999", build_network("uk999").compile()
+        except Exception as exc:  # the reference scenario may not be there yet
+            if name == "uk999":
+                raise
+            print(f"uk999 unavailable ({type(exc).__name__}: {exc}); using a random layered network")
+    from model.graphs import random_layered
+
+    g, dem = random_layered([300, 60, 14, 20, 144], np.random.default_rng(2024), out_degree=3,
+                            q_node=2e-4, q_arc=1e-4, demands_per_source=4, alternatives=1)
+    return "layered-538", compile_graph(g, demands=dem)
+
+
+def timed(fn, *args, **kwargs):
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, cluster_client, label: str,
+            repeats: int):
+    """Serial, 2 processes and Dask on one plan, interleaved ``repeats`` times (best time of each)."""
+    plan = [chunk] * n_chunks
+    opts = {"progress": False, "seed": seed}
+    runs = {
+        "serial (1 worker)": {"backend": "serial"},
+        "2 processes": {"backend": "processes", "workers": 2},
+        "dask LocalCluster 2x1": {"backend": cluster_client},
+    }
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    tallies, infos = [], {}
+    for _ in range(repeats):
+        for name, kw in runs.items():
+            (t, info), s = timed(run_chunks, run_chunk, net, plan, **kw, **opts)
+            times[name].append(s)
+            tallies.append(t)
+            infos[name] = info
+    same = all(t == tallies[0] for t in tallies)
+    trials = chunk * n_chunks
+    print(f"[{label}] {n_chunks} chunks of {chunk:,} trials = {trials:,} trials; {repeats} interleaved "
+          f"repeats; identical tallies in all {len(tallies)} runs: {same}")
+    best = {k: min(v) for k, v in times.items()}
+    for name, v in times.items():
+        tasks = infos[name].extra.get("tasks", n_chunks)
+        print(f"  {name:24s} best {best[name]:8.2f} s  {trials / best[name] / 1e6:8.2f} M trials/s  "
+              f"(all: {', '.join(f'{x:.2f}' for x in v)}; {tasks} tasks)")
+    speed = best["serial (1 worker)"] / best["2 processes"]
+    overhead = best["dask LocalCluster 2x1"] / best["2 processes"] - 1
+    print(f"  speedup 2 workers {speed:.3f}x; dask overhead vs processes {overhead:+.3f}")
+    if not same:
+        raise SystemExit("tallies differ between backends: the runner is broken")
+    return speed, overhead
+
+
+def peak_heap(net: CompiledNetwork, chunks: int, backend: str) -> float:
+    tracemalloc.start()
+    run_chunks(run_chunk, net, [1 << 16] * chunks, 1, backend=backend, workers=2, progress=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--network", default="auto", choices=("auto", "uk999", "layered"))
+    ap.add_argument("--seconds", type=float, default=20.0, help="target serial time of the long run")
+    ap.add_argument("--chunk-size", type=int, default=1 << 20)
+    ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats (best time counts)")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.repeats = 2.0, 1
+
+    from distributed import Client, LocalCluster
+
+    name, net = load_network(args.network)
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores, load average {loadavg()}")
+    print(f"network {name}: {net.n_components} components, {net.n_nodes} nodes, {net.n_arcs} arcs, "
+          f"{net.n_demands} demands")
+
+    # calibrate: serial seconds per chunk of each size
+    per_chunk = {}
+    for size in (args.chunk_size, 1 << 16):
+        run_chunk(net, 0, size, 1)
+        _, s = timed(lambda size=size: [run_chunk(net, i, size, 1) for i in range(1, 4)])
+        per_chunk[size] = s / 3
+        print(f"serial: {per_chunk[size] * 1e3:.1f} ms per chunk of {size:,} trials")
+
+    # the fork server starts once per process: time it on its own (a CLI run pays it once)
+    plan = [args.chunk_size] * 8
+    _, cold = timed(run_chunks, run_chunk, net, plan, 1, backend="processes", workers=2, progress=False)
+    _, warm = timed(run_chunks, run_chunk, net, plan, 1, backend="processes", workers=2, progress=False)
+    print(f"one-off start of the fork server and first pool: {cold - warm:.2f} s "
+          f"(8 chunks: {cold:.2f} s cold, {warm:.2f} s warm)")
+
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
+        client.wait_for_workers(2)
+        print(f"dask LocalCluster (2 workers x 1 thread) started in {time.perf_counter() - t0:.2f} s")
+        results = {}
+        for size, seconds in ((args.chunk_size, args.seconds), (1 << 16, args.seconds / 2)):
+            n = max(8, 2 * round(seconds / per_chunk[size] / 2))
+            results[size] = compare(net, size, n, 2025, client, f"chunks of {size:,}", args.repeats)
+
+    small, large = 8, 32
+    for backend in ("serial", "processes"):
+        a, b = peak_heap(net, small, backend), peak_heap(net, large, backend)
+        print(f"peak Python heap ({backend}, parent): {a:.1f} MiB for {small * 65536:,} trials, "
+              f"{b:.1f} MiB for {large * 65536:,} trials (ratio {b / a:.2f})")
+    print(f"load average after: {loadavg()}")
+    speed, overhead = results[args.chunk_size]
+    print(f"speedup_2_workers={speed:.3f} dask_overhead={overhead:.3f}")
+
+
+if __name__ == "__main__":
+    main()
