@@ -13,6 +13,8 @@ from model.reliability import METHODS, solve
 
 __all__: list[str] = []
 
+BREAKDOWNS = ("service", "area", "access", "caller_group")
+
 
 def _estimate_json(est, method: str, reason: str) -> dict[str, Any]:
     d = est.to_dict()
@@ -35,7 +37,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if args.method == "mc":
         from model.montecarlo import crude_monte_carlo
 
-        res = crude_monte_carlo(c, args.samples, args.seed)
+        groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
+        res = crude_monte_carlo(c, args.samples, args.seed, groups=groups)
         est, method, reason = res.overall, "mc", "method mc requested"
     else:
         est, method, reason = solve(c, args.method, samples=args.samples, seed=args.seed)
@@ -46,8 +49,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         "expected_unreachable_calls_per_year": est.scaled(c.total_weight).to_dict(),
     }
     if res is not None:
-        for by in ("service", "area", "access", "caller_group"):
-            out[f"by_{by}"] = {k: e.to_dict() for k, e in res.by_group(net.demand_groups(by)).items()}
+        per_group = res.by_group()
+        for by in BREAKDOWNS:
+            out[f"by_{by}"] = {name.split(":", 1)[1]: e.to_dict() for name, e in per_group.items()
+                               if name.startswith(f"{by}:")}
     if args.json:
         _print_json(out)
     else:

@@ -93,6 +93,7 @@ def assumption_rows(net, limit: int | None = None) -> list[tuple[str, str, str]]
     ]
     rows += [(f"Share of calls: {sv.label}", f"{sv.share:.1%}", sv.source) for sv in s.services.values()]
     rows += [(f"Access share: {k}", f"{a.share:.1%}", a.source) for k, a in s.access.items()]
+    grouped: dict[tuple[str, str, str], list[str]] = {}
     for name, comp in net.components.items():
         if comp.kind in ("access_link", "interconnect", "link"):
             continue
@@ -103,7 +104,10 @@ def assumption_rows(net, limit: int | None = None) -> list[tuple[str, str, str]]
         if f is not None and f.repair is not None:
             detail += f"; repair mean {f.repair.mean():.3g} h ({f.repair.distribution})"
         src = (f.source if f is not None and f.source else "") or _entity_source(s, name)
-        rows.append((f"{comp.label} [{name}]", detail, src or "not stated"))
+        grouped.setdefault((comp.kind, detail, src or "not stated"), []).append(comp.label)
+    for (kind, detail, src), labels in grouped.items():
+        what = labels[0] if len(labels) == 1 else f"{len(labels)} {kind.replace('_', ' ')}s (each)"
+        rows.append((what, detail, src))
     for g, grp in s.redundancy_groups.items():
         val = f"{grp.policy}; switch fails with p = {grp.switch_failure_probability}"
         rows.append((f"Failover group {g}", val, grp.source or "not stated"))
