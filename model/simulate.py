@@ -196,6 +196,11 @@ class StateTable:
         self._window_group = {int(w): g for g, w in enumerate(model.standby_window) if w >= 0}
         self._cap_pos = {int(n): q for q, n in enumerate(model.cap_node)}
         self.evaluations = 0
+        self._normal: StateRoutes | None = None
+        if model.has_traffic:
+            plan = RoutingPlan.of(model)
+            per_state = (plan.pair_class.size * 6 + plan.arc.size * 6) * 8
+            self._batch = max(1, int(6e7 // max(per_state, 1)))
         self._add([0], [np.zeros(0, dtype=np.int64)])
 
     @property
@@ -289,38 +294,67 @@ class StateTable:
                                                    self._peak))
         self.evaluations += b
 
-    def _route(self, down, comp_drop, node_drop, node_delay, window, unre):
+    def _route(self, down, comp_drop, node_drop, node_delay, window, unre) -> StateRoutes:
+        """Routes of new states in the full plan: the normal state's, re-routed where the state changes them.
+
+        Only the classes whose part of the graph holds a changed element are routed again
+        (a control room's failure touches a dozen classes, not all); states that touch
+        the same classes are routed together.
+        """
         m = self.model
+        full = RoutingPlan.of(m)
         b = down.shape[0]
-        plan = RoutingPlan.of(m)
-        per_state = max(1, (plan.pair_class.size * 4 + plan.arc.size * 6) * 8)
-        bs = max(1, int(6e7 // per_state))
-        parts = []
-        for lo in range(0, b, bs):  # batches of states, bounded memory
-            sl = slice(lo, lo + bs)
-            r = route_states(m, down[sl], comp_drop[sl], node_drop[sl], node_delay[sl], window[sl])
-            # a class the standby rule leaves without a route, but reachable: route it without the rule
-            ok = (~unre[sl]).astype(np.int64)
-            reach_cls = np.zeros((ok.shape[0], m.n_classes), dtype=np.int64)
-            np.add.at(reach_cls, (slice(None), m.demand_class), ok)
-            reach_cls = reach_cls > 0
-            need = (~r.routed) & reach_cls
-            if need.any() and m.standby_primary.size:
-                st = np.flatnonzero(need.any(axis=1))
-                r2 = route_states(m, down[sl][st], comp_drop[sl][st], node_drop[sl][st], node_delay[sl][st],
-                                  window[sl][st], standby=False)
-                for a, s_ in enumerate(st.tolist()):
-                    kk = need[s_]
-                    r.routed[s_, kk] = r2.routed[a, kk]
-                    r.delivered[s_, kk] = r2.delivered[a, kk]
-                    r.pair_flow[s_, np.isin(plan.pair_class, np.flatnonzero(kk))] = \
-                        r2.pair_flow[a, np.isin(plan.pair_class, np.flatnonzero(kk))]
-                    r.delay_h[s_, kk] = r2.delay_h[a, kk]
-            parts.append(r)
-        if len(parts) == 1:
-            return parts[0]
-        return StateRoutes(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                             ("routed", "delivered", "pair_flow", "delay_h")))
+        if self._normal is None:  # the empty state, routed in full once
+            self._normal = route_states(m, down[:1], comp_drop[:1], node_drop[:1], node_delay[:1], window[:1])
+        nrm = self._normal
+        routed = np.repeat(nrm.routed, b, axis=0)
+        delivered = np.repeat(nrm.delivered, b, axis=0)
+        delay = np.repeat(nrm.delay_h, b, axis=0)
+        flow = np.repeat(nrm.pair_flow, b, axis=0)
+        net = m.net
+        changed_comp = down | (comp_drop > 0)
+        nc, ac = net.node_component, net.arc_component
+        groups: dict[bytes, list[int]] = {}
+        for i in range(b):  # one step per new state
+            cc = changed_comp[i]
+            hit = ((nc >= 0) & cc[np.maximum(nc, 0)]) | (node_drop[i] > 0) | (node_delay[i] > 0)
+            nodes = np.flatnonzero(hit)
+            arcs = np.flatnonzero((ac >= 0) & cc[np.maximum(ac, 0)])
+            for g in range(m.standby_primary.size):
+                p = m.standby_primary[g]
+                if (p >= 0 and down[i, p]) or window[i, g]:
+                    nodes = np.r_[nodes, m.standby_nodes[m.standby_nodes_ptr[g]: m.standby_nodes_ptr[g + 1]]]
+                    arcs = np.r_[arcs, m.standby_arcs[m.standby_arcs_ptr[g]: m.standby_arcs_ptr[g + 1]]]
+            cls = full.touched(nodes, arcs)
+            if cls.size:
+                groups.setdefault(cls.tobytes(), []).append(i)
+        cls_of_demand = m.demand_class
+        for key, members in groups.items():  # one step per distinct set of touched classes
+            cls = np.frombuffer(key, dtype=np.int64)
+            st = np.array(members)
+            use = None if cls.size > 0.6 * m.n_classes else cls
+            cls_idx = np.arange(m.n_classes) if use is None else cls
+            for lo in range(0, st.size, self._batch):
+                sb = st[lo: lo + self._batch]
+                r = route_states(m, down[sb], comp_drop[sb], node_drop[sb], node_delay[sb], window[sb],
+                                 classes=use)
+                # a class the standby rule leaves without a route, but reachable: route it without the rule
+                ok = np.zeros((sb.size, m.n_classes), dtype=np.int64)
+                np.add.at(ok, (slice(None), cls_of_demand), (~unre[sb]).astype(np.int64))
+                need = (~r.routed) & (ok[:, cls_idx] > 0)
+                if need.any() and m.standby_primary.size:
+                    r2 = route_states(m, down[sb], comp_drop[sb], node_drop[sb], node_delay[sb], window[sb],
+                                      classes=use, standby=False)
+                    pair_need = need[:, r.plan.pair_class]
+                    r.routed[need] = r2.routed[need]
+                    r.delivered[need] = r2.delivered[need]
+                    r.delay_h[need] = r2.delay_h[need]
+                    r.pair_flow[pair_need] = r2.pair_flow[pair_need]
+                routed[np.ix_(sb, cls_idx)] = r.routed
+                delivered[np.ix_(sb, cls_idx)] = r.delivered
+                delay[np.ix_(sb, cls_idx)] = r.delay_h
+                flow[np.ix_(sb, r.plan.full_pair)] = r.pair_flow
+        return StateRoutes(routed, delivered, flow, delay, full)
 
 
 _TABLES: weakref.WeakKeyDictionary[TimeModel, StateTable] = weakref.WeakKeyDictionary()

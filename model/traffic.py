@@ -49,6 +49,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,29 +86,43 @@ def _closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarra
     return seen
 
 
+def _gather(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row position, value) of the CSR rows ``rows``, concatenated."""
+    starts = ptr[rows]
+    counts = ptr[rows + 1] - starts
+    pos = np.repeat(np.arange(rows.size), counts)
+    offs = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pos, values[np.repeat(starts, counts) + offs]
+
+
 @dataclass(frozen=True, eq=False)
 class RoutingPlan:
-    """Each route class's own part of the graph, as flat (class, node) and (class, arc) pairs.
+    """Route classes' own parts of the graph, as flat (class, node) and (class, arc) pairs.
 
-    Only nodes and arcs on some path from the class's source to one of its targets
+    Only nodes and arcs on some path from a class's source to one of its targets
     matter; the pairs are grouped by the topological level of the node (the tail for
     arcs), so :func:`route_states` runs a handful of numpy operations per level,
-    whatever the number of classes.
+    whatever the number of classes. :meth:`of` covers every class of a model;
+    :meth:`restrict` a subset (the classes a state can change), cached.
     """
 
-    pair_class: np.ndarray  # (P,) class of each (class, node) pair, sorted by level
+    classes: np.ndarray  # (k,) model classes covered, local class i = classes[i]
+    pair_class: np.ndarray  # (P,) local class of each (class, node) pair, sorted by level
     pair_node: np.ndarray
-    pair_of: np.ndarray  # (K, N) pair index or -1
-    level_pairs: tuple[np.ndarray, ...]  # pair indices per level (ascending)
-    arc_class: np.ndarray  # (R,) (class, arc) pairs sorted by tail level, then tail pair
-    arc: np.ndarray
+    pair_of: np.ndarray  # (k, N) pair index or -1
+    full_pair: np.ndarray  # (P,) the same pair in the model's full plan
+    arc: np.ndarray  # (R,) (class, arc) pairs sorted by tail level, then tail pair
     arc_tail: np.ndarray  # pair index of the tail
     arc_head: np.ndarray
     level_arcs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
-    target_pair: np.ndarray  # (K, T) pair of each target position, -1 padded
-    source_pair: np.ndarray  # (K,)
+    target_pair: np.ndarray  # (k, T) pair of each target position, -1 padded
+    source_pair: np.ndarray  # (k,)
     class_order: np.ndarray  # pairs sorted by class
     class_starts: np.ndarray  # start of each class in class_order
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.classes.size)
 
     @staticmethod
     def of(model: TimeModel) -> RoutingPlan:
@@ -132,26 +147,62 @@ class RoutingPlan:
             st = np.zeros(n, dtype=bool)
             st[model.class_target_list(c)] = True
             rel[c] = fwd & _closure(st, head, tail)
+        rel_arc = rel[:, tail] & rel[:, head]
         kc, nc = np.nonzero(rel)
+        ka, aa = np.nonzero(rel_arc)
+        nptr = np.searchsorted(kc, np.arange(k + 1))
+        aptr = np.searchsorted(ka, np.arange(k + 1))
+        # inverse maps: node / arc -> classes whose part contains it (what a change there can touch)
+        by_node = np.lexsort((kc, nc))
+        by_arc = np.lexsort((ka, aa))
+        extras = {
+            "level": level, "nptr": nptr, "nodes": nc, "aptr": aptr, "arcs": aa,
+            "node_cls_ptr": np.searchsorted(nc[by_node], np.arange(n + 1)), "node_cls": kc[by_node],
+            "arc_cls_ptr": np.searchsorted(aa[by_arc], np.arange(net.n_arcs + 1)), "arc_cls": ka[by_arc],
+            "restricted": {},
+        }
+        plan = RoutingPlan._assemble(model, np.arange(k), kc, nc, ka, aa, level, None)
+        object.__setattr__(plan, "_extras", extras)
+        object.__setattr__(model, "_routing_plan", plan)
+        return plan
+
+    def touched(self, nodes: np.ndarray, arcs: np.ndarray) -> np.ndarray:
+        """Model classes whose part of the graph contains any of these nodes or arcs (full plan only)."""
+        ex = self.__dict__["_extras"]
+        _, a = _gather(ex["node_cls_ptr"], ex["node_cls"], np.asarray(nodes, dtype=np.int64))
+        _, b = _gather(ex["arc_cls_ptr"], ex["arc_cls"], np.asarray(arcs, dtype=np.int64))
+        return np.unique(np.concatenate([a, b]))
+
+    def restrict(self, model: TimeModel, classes: np.ndarray) -> RoutingPlan:
+        """The plan of a subset of the model's classes (full plan only; cached per subset)."""
+        ex = self.__dict__["_extras"]
+        key = np.asarray(classes, dtype=np.int64).tobytes()
+        cache = ex["restricted"]
+        plan = cache.get(key)
+        if plan is None:
+            classes = np.asarray(classes, dtype=np.int64)
+            kc, nc = _gather(ex["nptr"], ex["nodes"], classes)
+            ka, aa = _gather(ex["aptr"], ex["arcs"], classes)
+            plan = RoutingPlan._assemble(model, classes, kc, nc, ka, aa, ex["level"], self)
+            if len(cache) >= 4096:
+                cache.pop(next(iter(cache)))
+            cache[key] = plan
+        return plan
+
+    @staticmethod
+    def _assemble(model: TimeModel, classes: np.ndarray, kc: np.ndarray, nc: np.ndarray, ka: np.ndarray,
+                  aa: np.ndarray, level: np.ndarray, full: RoutingPlan | None) -> RoutingPlan:
+        net = model.net
+        k = classes.size
+        tail, head = np.asarray(net.arc_src), np.asarray(net.arc_dst)
         order = np.lexsort((nc, kc, level[nc]))
         kc, nc = kc[order], nc[order]
-        pair_of = np.full((k, n), -1, dtype=np.int64)
+        pair_of = np.full((k, net.n_nodes), -1, dtype=np.int64)
         pair_of[kc, nc] = np.arange(kc.size)
-        lv = level[nc]
-        level_pairs = tuple(np.flatnonzero(lv == L) for L in np.unique(lv))
-        # (class, arc) pairs with both ends relevant
-        ak, aa = [], []
-        for c in range(k):
-            m = rel[c, tail] & rel[c, head]
-            idx = np.flatnonzero(m)
-            ak.append(np.full(idx.size, c, dtype=np.int64))
-            aa.append(idx)
-        ak = np.concatenate(ak) if ak else np.zeros(0, dtype=np.int64)
-        aa = np.concatenate(aa) if aa else np.zeros(0, dtype=np.int64)
-        at = pair_of[ak, tail[aa]]
-        ah = pair_of[ak, head[aa]]
+        at = pair_of[ka, tail[aa]]
+        ah = pair_of[ka, head[aa]]
         order = np.lexsort((at, level[tail[aa]]))
-        ak, aa, at, ah = ak[order], aa[order], at[order], ah[order]
+        aa, at, ah = aa[order], at[order], ah[order]
         alev = level[tail[aa]]
         level_arcs = []
         for L in np.unique(alev):
@@ -161,21 +212,19 @@ class RoutingPlan:
             by_head = sel[np.argsort(ah[sel], kind="stable")]
             heads = ah[by_head]
             h_starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
-            # positions of by_head within sel, for reordering the per-arc flows
-            pos_in_sel = np.searchsorted(sel, by_head)
+            pos_in_sel = np.searchsorted(sel, by_head)  # by-head order within sel
             level_arcs.append((sel, t_starts, pos_in_sel, h_starts, heads[h_starts]))
         t = int(np.diff(model.class_target_ptr).max(initial=1))
         tp = np.full((k, t), -1, dtype=np.int64)
-        for c in range(k):
-            tl = model.class_target_list(c)
-            tp[c, : tl.size] = pair_of[c, tl]
-        sp = pair_of[np.arange(k), model.class_source]
+        tpos, tnode = _gather(model.class_target_ptr, model.class_targets, classes)
+        rank = np.arange(tpos.size) - np.searchsorted(tpos, tpos)
+        tp[tpos, rank] = pair_of[tpos, tnode]
+        sp = pair_of[np.arange(k), model.class_source[classes]]
         corder = np.argsort(kc, kind="stable")
         cstarts = np.searchsorted(kc[corder], np.arange(k))
-        plan = RoutingPlan(kc, nc, pair_of, level_pairs, ak, aa, at, ah, tuple(level_arcs), tp, sp, corder,
-                           cstarts)
-        object.__setattr__(model, "_routing_plan", plan)
-        return plan
+        full_pair = np.arange(kc.size) if full is None else full.pair_of[classes[kc], nc]
+        return RoutingPlan(classes, kc, nc, pair_of, full_pair, aa, at, ah, tuple(level_arcs), tp, sp,
+                           corder, cstarts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,17 +235,17 @@ class StateRoutes:
     delivered: np.ndarray  # (B, K) share of calls not dropped on the way
     pair_flow: np.ndarray  # (B, P) share of the class's calls arriving at each of its nodes (plan pairs)
     delay_h: np.ndarray  # (B, K) expected extra delay (buddy transfer, incident delays)
+    plan: RoutingPlan
 
     def cap_flow(self, model: TimeModel, i: int, caps: np.ndarray) -> np.ndarray:
         """(K, len(caps)) share of each class's calls arriving at capacity nodes ``caps`` in state ``i``."""
-        plan = RoutingPlan.of(model)
-        cp = plan.pair_of[:, model.cap_node[caps]]
+        cp = self.plan.pair_of[:, model.cap_node[caps]]
         return np.where(cp >= 0, self.pair_flow[i][np.maximum(cp, 0)], 0.0)
 
 
 def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node_drop: np.ndarray,
-                 node_delay_h: np.ndarray, window_active: np.ndarray, *, standby: bool = True
-                 ) -> StateRoutes:
+                 node_delay_h: np.ndarray, window_active: np.ndarray, *, standby: bool = True,
+                 classes: np.ndarray | None = None) -> StateRoutes:
     """Where calls go in each of a batch of states (see the module notes).
 
     Parameters
@@ -211,11 +260,15 @@ def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node
         Failover window of each standby group open.
     standby : bool
         Apply the standby rule (standby members idle while the primary serves).
+    classes : int array, optional
+        Route only these classes (results are then over them, in this order).
     """
     net = model.net
     plan = RoutingPlan.of(model)
+    if classes is not None:
+        plan = plan.restrict(model, classes)
     b = down.shape[0]
-    k = model.n_classes
+    k = plan.n_classes
     nc = net.node_component
     ac = net.arc_component
     has = nc >= 0
@@ -284,9 +337,9 @@ def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node
     delivered = np.where(routed, at_target * np.take_along_axis(keep_node[:, pn], safe, axis=1), 0.0)
     dl = (flow * node_delay_h[:, pn])[:, plan.class_order]
     delay = np.add.reduceat(dl, plan.class_starts, axis=1) if dl.shape[1] else np.zeros((b, k))
-    primary_room = model.class_targets[model.class_target_ptr[:-1]]
+    primary_room = model.class_targets[model.class_target_ptr[plan.classes]]
     delay = delay + np.where(chosen > 0, model.buddy_delay_h[primary_room][None, :], 0.0)
-    return StateRoutes(routed, delivered, flow, delay)
+    return StateRoutes(routed, delivered, flow, delay, plan)
 
 
 # ----------------------------------------------------------------------------- per-state traffic
@@ -392,29 +445,20 @@ class BlockingTable:
     states: list[StateTraffic]  # by row
     _cache: dict[tuple[int, float, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
-    def lookup(self, rows: np.ndarray, mult: np.ndarray, pset: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(cap loss (n, Qmax), fallback loss (n, L), Qmax) for attempts with these keys."""
-        um, m_idx = np.unique(mult, return_inverse=True)
-        npset = int(pset.max(initial=0)) + 1
-        code = (rows.astype(np.int64) * um.size + m_idx.reshape(-1)) * npset + pset.astype(np.int64)
-        uc, inv = np.unique(code, return_inverse=True)
-        inv = inv.reshape(-1)
-        ps_u = uc % npset
-        m_u = um[(uc // npset) % um.size]
-        r_u = uc // npset // um.size
-        todo = [i for i in range(uc.size) if (int(r_u[i]), float(m_u[i]), int(ps_u[i])) not in self._cache]
+    def values(self, rows: np.ndarray, mult: np.ndarray, pset: np.ndarray, qmax: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Attempt losses at capacity nodes (n, qmax) and fallback lines (n, L) for ``n`` distinct keys."""
+        keys = list(zip(rows.tolist(), mult.tolist(), pset.tolist(), strict=True))
+        todo = [i for i, k in enumerate(keys) if k not in self._cache]
         if todo:
-            self._compute(np.stack([r_u[todo].astype(float), m_u[todo], ps_u[todo].astype(float)], axis=1))
-        qmax = max((self.states[int(r)].cap.size for r in np.unique(r_u).tolist()), default=0)
-        nl = self.model.fallback_agents.size
-        cap = np.zeros((uc.size, qmax))
-        fb = np.zeros((uc.size, nl))
-        for i in range(uc.size):  # loop over distinct keys, not attempts
-            c, f = self._cache[(int(r_u[i]), float(m_u[i]), int(ps_u[i]))]
+            self._compute(np.stack([rows[todo].astype(float), mult[todo], pset[todo].astype(float)], axis=1))
+        cap = np.zeros((len(keys), qmax))
+        fb = np.zeros((len(keys), self.model.fallback_agents.size))
+        for i, k in enumerate(keys):  # one step per distinct (state, multiplier, caller set)
+            c, f = self._cache[k]
             cap[i, : c.size] = c
             fb[i] = f
-        return cap[inv], fb[inv], np.full(1, qmax)
+        return cap, fb
 
     def _compute(self, keys: np.ndarray) -> None:
         m = self.model
@@ -483,6 +527,16 @@ class CallOutcomes:
     @property
     def n(self) -> int:
         return int(self.year.size)
+
+
+def _profile_pieces(prof) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
+    """(number of pieces, time -> piece index) of a profile that is constant within whole hours."""
+    period = prof.period_hours
+    bounds = [s_.start_hour for s_ in prof.surges] + [s_.end_hour for s_ in prof.surges]
+    if float(period) != int(period) or any(float(b) != int(b) for b in bounds):
+        raise ValueError("the time engine needs an arrival profile that changes only on whole hours")
+    n = int(period)
+    return n, lambda t: np.floor(np.mod(t, period)).astype(np.int64) % n
 
 
 @dataclass(frozen=True, eq=False)
@@ -572,11 +626,13 @@ def simulate_calls(
     # calls per segment: NHPP of the affected demands' total rate
     local_a = seg_start - year_origin[seg_year] + profile_offset[seg_year]
     local_b = seg_end - year_origin[seg_year] + profile_offset[seg_year]
-    if seg_start.size:
-        times, counts = prof.sample_arrivals(rng, local_a, local_b, st.affected_rate[seg_local])
-    else:
-        times, counts = np.zeros(0), np.zeros(0, dtype=np.int64)
+    # inversion of the cumulative intensity (arrival order within a segment does not matter here)
+    width = np.asarray(prof.integrate(local_a, local_b), float).reshape(-1)
+    counts = rng.poisson(st.affected_rate[seg_local] * width)
     owner = np.repeat(np.arange(seg_start.size), counts)
+    y0 = np.asarray(prof.cumulative(local_a), float).reshape(-1)
+    times = np.asarray(prof.inverse_cumulative(y0[owner] + rng.random(owner.size) * width[owner]), float)
+    times = np.clip(times.reshape(-1), local_a[owner], local_b[owner])
     n = owner.size
     year = seg_year[owner]
     t0 = times - profile_offset[year] + year_origin[year]
@@ -607,6 +663,27 @@ def simulate_calls(
     t = t0.copy()
     live = np.arange(n)
     max_k = int(cs.max_attempts.max(initial=1))
+    # attempt losses by (state, profile piece, caller set), filled in as keys appear
+    pieces, piece_of = _profile_pieces(prof)
+    n_ps = cs.n
+    qmax = int(st.usage.shape[2])
+    dense = st.rows.size * pieces * n_ps <= 1 << 24
+    slot = np.full(st.rows.size * pieces * n_ps if dense else 0, -1, dtype=np.int64)
+    slot_of: dict[int, int] = {}
+    res = {"cap": np.zeros((0, qmax)), "fb": np.zeros((0, nl))}
+
+    def fill(uc: np.ndarray) -> np.ndarray:
+        """Compute the losses of new codes; return their slots."""
+        u_piece = uc % pieces
+        u_ps = (uc // pieces) % n_ps
+        u_row = st.rows[uc // pieces // n_ps]
+        mult = np.asarray(prof.rate_at(u_piece + 0.5), float).reshape(-1)
+        c_new, f_new = table.values(u_row, mult, u_ps, qmax)
+        first = res["cap"].shape[0]
+        res["cap"] = np.concatenate([res["cap"], c_new])
+        res["fb"] = np.concatenate([res["fb"], f_new])
+        return first + np.arange(uc.size)
+
     for k in range(max_k):  # one step per attempt number, all callers at once
         if not live.size:
             break
@@ -618,16 +695,30 @@ def simulate_calls(
         lr = st.local(np.where(dirty, r, st.rows[0] if st.rows.size else 0))
         if dirty.any():
             ii = np.flatnonzero(dirty)
-            mult = np.asarray(prof.rate_at(tl[ii] - year_origin[yl[ii]] + profile_offset[yl[ii]]), float)
-            cap_loss, fb_loss, _ = table.lookup(r[ii], mult, pset[live[ii]])
+            piece = piece_of(tl[ii] - year_origin[yl[ii]] + profile_offset[yl[ii]])
+            code = (lr[ii] * n_ps + pset[live[ii]]) * pieces + piece
+            if dense:
+                new = slot[code] < 0
+                if new.any():
+                    uc = np.unique(code[new])
+                    slot[uc] = fill(uc)
+                sl = slot[code]
+            else:  # long profile periods: a dictionary over this round's distinct codes
+                uc, inv = np.unique(code, return_inverse=True)
+                got = np.array([slot_of.get(c, -1) for c in uc.tolist()], dtype=np.int64)
+                miss = got < 0
+                if miss.any():
+                    got[miss] = fill(uc[miss])
+                    slot_of.update(zip(uc[miss].tolist(), got[miss].tolist(), strict=True))
+                sl = got[inv.reshape(-1)]
+            cap_res, fb_res = res["cap"], res["fb"]
             li, ci, di = lr[ii], cls[live[ii]], demand[live[ii]]
             okp = (~st.unreachable[li, di]) * st.delivered[li, ci]
-            q = cap_loss.shape[1]
-            if q:
-                okp = okp * np.prod(1 - st.usage[li, ci, :q] * cap_loss, axis=1)
+            if qmax:
+                okp = okp * np.prod(1 - st.usage[li, ci] * cap_res[sl], axis=1)
             if nl:
                 on_fb = line[live[ii]] >= 0
-                fbl = fb_loss[np.arange(ii.size), np.maximum(line[live[ii]], 0)]
+                fbl = fb_res[sl, np.maximum(line[live[ii]], 0)]
                 okp = np.where(on_fb, 1 - fbl, okp)
             p_ok[ii] = okp
         succ = rng.random(live.size) < p_ok

@@ -150,6 +150,24 @@ class Reference:
         self.out = {u: [] for u in range(net.n_nodes)}
         for a in range(net.n_arcs):
             self.out[int(net.arc_src[a])].append(a)
+        # each class only ever uses the nodes on some path from its source to one of its targets
+        full = nx.DiGraph()
+        full.add_nodes_from(range(net.n_nodes))
+        full.add_edges_from(zip(net.arc_src.tolist(), net.arc_dst.tolist(), strict=True))
+        rank = {u: i for i, u in enumerate(self.order)}
+        self.rel: list[list[int]] = []
+        for k in range(model.n_classes):
+            src = int(model.class_source[k])
+            fwd = nx.descendants(full, src) | {src}
+            back = set()
+            for t in model.class_target_list(k).tolist():
+                back |= nx.ancestors(full, t) | {t}
+            self.rel.append(sorted(fwd & back, key=rank.__getitem__))
+        self.rel_out = [{u: [a for a in self.out[u] if int(net.arc_dst[a]) in set(nodes)] for u in nodes}
+                        for nodes in self.rel]
+        self.demands_of = [[] for _ in range(model.n_classes)]
+        for d in range(net.n_demands):
+            self.demands_of[int(model.demand_class[d])].append(d)
         self.states: dict[frozenset, RefState] = {}
         assert not model.profile.surges and model.profile.period_hours == 168, "weekly profiles only"
         self.week = [float(x) for x in model.profile.rate_at(np.arange(168) + 0.5)]
@@ -199,14 +217,16 @@ class Reference:
         g.add_nodes_from(u for u in range(net.n_nodes) if node_up(u))
         g.add_edges_from((int(net.arc_src[a]), int(net.arc_dst[a])) for a in range(net.n_arcs)
                          if arc_up(a) and node_up(int(net.arc_src[a])) and node_up(int(net.arc_dst[a])))
+        reach_from: dict[int, set[int]] = {}
         unreachable = []
         for d in range(net.n_demands):
             if any(int(c) in down for c in net.prereq(d)):
                 unreachable.append(True)
                 continue
             s = int(net.demand_source[d])
-            ok = s in g and any(int(t) in g and nx.has_path(g, s, int(t)) for t in net.targets(d))
-            unreachable.append(not ok)
+            if s not in reach_from:
+                reach_from[s] = (nx.descendants(g, s) | {s}) if s in g else set()
+            unreachable.append(not any(int(t) in reach_from[s] for t in net.targets(d)))
         # routing: standby members idle while their primary serves
         idle_nodes, idle_arcs = set(), set()
         for gi in range(m.standby_primary.size):
@@ -222,8 +242,7 @@ class Reference:
         for k in range(m.n_classes):
             effects = (comp_keep, node_keep, node_delay, cap_index)
             res = self._route(k, node_up, arc_up, idle_nodes, idle_arcs, *effects)
-            if res[0] == 0.0 and not res[3] and any(not unreachable[d] for d in range(net.n_demands)
-                                                     if m.demand_class[d] == k):
+            if res[0] == 0.0 and not res[3] and any(not unreachable[d] for d in self.demands_of[k]):
                 res = self._route(k, node_up, arc_up, set(), set(), *effects)
             delivered.append(res[0])
             delays.append(res[1])
@@ -256,12 +275,14 @@ class Reference:
             return arc_up(a) and a not in idle_arcs
 
         chosen, reach = None, None
+        nodes = self.rel[k]
+        out = self.rel_out[k]
         for j, tgt in enumerate(targets):
             can = {tgt} if r_node(tgt) else set()
-            for u in reversed(self.order):
+            for u in reversed(nodes):
                 if u in can or not r_node(u):
                     continue
-                if any(r_arc(a) and int(net.arc_dst[a]) in can for a in self.out[u]):
+                if any(r_arc(a) and int(net.arc_dst[a]) in can for a in out[u]):
                     can.add(u)
             if src in can:
                 chosen, reach = j, can
@@ -270,13 +291,13 @@ class Reference:
             return 0.0, 0.0, {}, False
         target = targets[chosen]
         flow = {src: 1.0}
-        for u in self.order:
+        for u in nodes:
             f = flow.get(u, 0.0)
             if f == 0.0 or u == target:
                 continue
             c = int(net.node_component[u])
             f_out = f * node_keep.get(u, 1.0) * (comp_keep.get(c, 1.0) if c >= 0 else 1.0)
-            valid = [a for a in self.out[u] if r_arc(a) and int(net.arc_dst[a]) in reach]
+            valid = [a for a in out[u] if r_arc(a) and int(net.arc_dst[a]) in reach]
             total = sum(float(m.split_weight[a]) for a in valid)
             for a in valid:
                 ca = int(net.arc_component[a])

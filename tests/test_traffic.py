@@ -225,7 +225,7 @@ def test_blocking_table_is_the_redial_fixed_point_of_mmck():
     assert not st.clean and st.cap.size == 1 and tm.net.node_names[tm.cap_node[st.cap[0]]] == "bt_dr"
     cs = CallerSet.of_model(tm)
     bt = BlockingTable(tm, cs, table.traffic)
-    cap, _fb, _ = bt.lookup(np.array([sid]), np.array([1.3]), np.array([0]))
+    cap, _fb = bt.values(np.array([sid]), np.array([1.3]), np.array([0]), 1)
     a0 = 1.3 * st.base_erlang[0]
     c = tm.callers
     direct = redial_fixed_point(a0, lambda a: mmck_blocking(49, 99, a), c.redial_probability,
@@ -254,7 +254,7 @@ def test_fallback_line_load_includes_complying_callers():
     assert st.unreachable.all()
     cs = CallerSet.of_model(tm)
     bt = BlockingTable(tm, cs, table.traffic)
-    _cap, fb, _ = bt.lookup(np.array([sid]), np.array([1.0]), np.array([0]))
+    _cap, fb = bt.values(np.array([sid]), np.array([1.0]), np.array([0]), 0)
     # every police call fails: 101 gets compliance x police rate on top of its own load
     police = tm.services.index("police")
     rate = tm.demand_rate[tm.demand_service == police].sum()
