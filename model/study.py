@@ -25,7 +25,10 @@ from typing import Any
 from model.estimate import _jsonable, provenance
 from model.report import write_atomic
 
-__all__ = ["Study", "assumption_rows", "run_study", "study_parser"]
+__all__ = ["LAYER_NAMES", "Study", "assumption_rows", "network_diagram", "run_study", "study_parser"]
+
+LAYER_NAMES = ["Caller groups", "Originating networks", "Call-handling platforms", "Call-handling centres",
+               "Control rooms"]
 
 
 def study_parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -124,3 +127,25 @@ def _entity_source(s, name: str) -> str:
         if ent is not None:
             return ent.source
     return ""
+
+
+def network_diagram(net, first=None, title: str | None = None):
+    """Interactive layered diagram of a call network, nodes coloured by the share of
+    national demand their own outage cuts (N-1; computed when ``first`` is not given)."""
+    from model.contingency import n_minus_1
+    from model.network import LAYERS
+    from model.report import layered_network_figure
+
+    first = first if first is not None else n_minus_1(net)
+    share = {r.failed[0]: r.share_cut for r in first}
+    g = net.graph
+    value = {n: share.get(g.nodes[n].get("component") or "", None) for n in g.nodes}
+    hover = {}
+    for n, data in g.nodes(data=True):
+        extra = f"<br>{data['annual_calls']:,.0f} calls/yr" if data["kind"] == "caller_group" else ""
+        hover[n] = f"{data['label']} ({data['kind'].replace('_', ' ')}){extra}"
+    return layered_network_figure(
+        list(g.nodes), list(g.edges), {n: LAYERS[d["kind"]] for n, d in g.nodes(data=True)}, value,
+        {n: d["label"] for n, d in g.nodes(data=True)}, layer_names=LAYER_NAMES,
+        value_label="share of demand cut by its outage", value_format=".2%", hover_of=hover,
+        title=title or f"{net.scenario.label}: where a single outage cuts calls off")

@@ -17,14 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.contingency import n_minus_1, n_minus_2
-from model.network import LAYERS, build_network
-from model.report import Report, format_percent, layered_network_figure, ranked_bar
-from model.study import Study, assumption_rows, run_study, study_parser
+from model.network import build_network
+from model.report import Report, format_percent, ranked_bar
+from model.study import Study, assumption_rows, network_diagram, run_study, study_parser
 
 NAME = "single_points_of_failure"
-LAYER_NAMES = ["Caller groups", "Originating networks", "Call-handling platforms", "Call-handling centres",
-               "Control rooms"]
-
 
 def importance_rows(net, top: int) -> tuple[list[dict], str]:
     """Exact importance measures per component and common-cause event (Birnbaum first)."""
@@ -46,21 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     spof = [r for r in first if r.share_cut > 0]
     worst = first[0]
 
-    # values for the diagram: share of demand cut by each node's own outage
-    share = {r.failed[0]: r.share_cut for r in first}
-    g = net.graph
-    value = {n: share.get(g.nodes[n].get("component") or "", None) for n in g.nodes}
-    hover = {}
-    for n, data in g.nodes(data=True):
-        extra = ""
-        if data["kind"] == "caller_group":
-            extra = f"<br>{data['annual_calls']:,.0f} calls/yr"
-        hover[n] = f"{data['label']} ({data['kind'].replace('_', ' ')}){extra}"
-    fig = layered_network_figure(
-        list(g.nodes), list(g.edges), {n: LAYERS[d["kind"]] for n, d in g.nodes(data=True)}, value,
-        {n: d["label"] for n, d in g.nodes(data=True)}, layer_names=LAYER_NAMES,
-        value_label="share of demand cut by its outage", value_format=".2%", hover_of=hover,
-        title=f"{net.scenario.label}: where a single outage cuts calls off")
+    fig = network_diagram(net, first)
     top = first[:20]
     bar = ranked_bar([" + ".join(r.failed) for r in top], [r.share_cut for r in top],
                      title="Largest single outages (share of national genuine call demand cut)",
