@@ -35,10 +35,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     c = net.compiled
     res = None
     if args.method == "mc":
-        from model.montecarlo import crude_monte_carlo
+        from model.parallel import estimate_parallel
 
         groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
-        res = crude_monte_carlo(c, args.samples, args.seed, groups=groups)
+        res = estimate_parallel(c, args.samples, args.seed, groups=groups, **_run_options(args))
         est, method, reason = res.overall, "mc", "method mc requested"
     else:
         est, method, reason = solve(c, args.method, samples=args.samples, seed=args.seed)
@@ -105,10 +105,10 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from model.simulate import simulate
+    from model.parallel import simulate_parallel
 
     net = _load(args.scenario)
-    res = simulate(net, years=args.years, seed=args.seed)
+    res = simulate_parallel(net, args.years, args.seed, **_run_options(args))
     d = res.to_dict()
     if args.json:
         _print_json(d)
@@ -122,6 +122,43 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Backend, workers, checkpoint, stop-on-precision and progress options of a long run."""
+    if args.scheduler:
+        backend: Any = args.scheduler
+    elif args.workers == 1:
+        backend = "serial"
+    elif args.workers:
+        backend = "processes"
+    else:
+        backend = "auto"
+    return {"backend": backend, "workers": args.workers, "checkpoint": args.checkpoint,
+            "target_rse": args.target_rse, "quiet": args.quiet, "progress": None if not args.quiet else False}
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return v
+
+
+def _add_run_options(p: Any) -> None:
+    g = p.add_argument_group("running")
+    g.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes (default: all cores when the run is long enough; 1 = serial)")
+    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run on an existing Dask cluster (needs the 'dask' extra)")
+    g.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="resume from / save progress to FILE (same command resumes a killed run)")
+    g.add_argument("--target-rse", type=_positive_float, default=None, metavar="X",
+                   help="stop when the relative standard error reaches X")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 @extension
 def _register(sub: Any) -> None:
     e = sub.add_parser("estimate", help="probability that a genuine call is unreachable (with CI)")
@@ -130,6 +167,7 @@ def _register(sub: Any) -> None:
     e.add_argument("--samples", type=_positive_int, default=1_000_000)
     e.add_argument("--seed", type=_seed, default=0)
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
     r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list)")
@@ -148,4 +186,5 @@ def _register(sub: Any) -> None:
     s.add_argument("--years", type=_positive_int, default=1000)
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--json", action="store_true")
+    _add_run_options(s)
     s.set_defaults(func=cmd_simulate)

@@ -58,3 +58,28 @@ def test_reliability_bad_inputs_exit_2(run_cli, dodeca_file, tmp_path):
     assert code == 2 and "bad.txt" in err and "Traceback" not in err
     code, _, err = run_cli("reliability", tmp_path / "missing.graphml", "--source", "a", "--target", "b")
     assert code == 2 and "missing.graphml" in err
+
+
+def test_estimate_same_answer_serial_and_two_workers_and_after_resume(run_cli, tiny_path, tmp_path):
+    common = ("estimate", tiny_path, "--samples", "300000", "--seed", "11", "--json", "--quiet")
+    _, one, _ = run_cli(*common, "--workers", "1")
+    _, two, _ = run_cli(*common, "--workers", "2")
+    ckpt = tmp_path / "run.ckpt"
+    _, first, _ = run_cli(*common, "--workers", "1", "--checkpoint", ckpt)
+    assert ckpt.exists()
+    _, again, _ = run_cli(*common, "--workers", "1", "--checkpoint", ckpt)  # resumes from the finished run
+    values = [json.loads(x)["unreachable_probability"]["estimate"] for x in (one, two, first, again)]
+    assert len(set(values)) == 1, values
+
+
+def test_simulate_json_and_run_options(run_cli, tiny_path):
+    code, out, err = run_cli("simulate", tiny_path, "--years", "20", "--seed", "4", "--json",
+                             "--workers", "1")
+    assert code == 0, err
+    d = json.loads(out)
+    for key in ("unreachable_call_rate", "failed_calls_per_year", "failed_attempts_per_year",
+                "time_to_connect_s", "largest_incidents"):
+        assert key in d
+    assert set(d["failed_calls_per_year"]) >= {"mean", "p50", "p95", "p99"}
+    code, _, err = run_cli("simulate", tiny_path, "--years", "20", "--target-rse", "-1")
+    assert code == 2 and "target-rse" in err
