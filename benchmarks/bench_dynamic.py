@@ -1,0 +1,171 @@
+"""Year-long time simulation: the engine against the textbook event-by-event approach.
+
+The textbook approach (like a SimPy model, in plain Python): each simulated year,
+every event's up and down times are drawn one after the other; the start and end
+points are walked in time order and **at every state change** the state is
+evaluated from scratch — reachability of every demand with networkx
+(``nx.descendants`` from each source on the graph of up elements), the routes of
+the calls (which platform, centres, room or buddy) for the capacity model, and the
+capacity losses — and every call of an affected demand is followed one caller and
+one attempt at a time (redial, patience, public advice and fallback lines). It is
+the tests' reference simulator (``tests/reference_sim.py``) with its state memory
+switched off, so it computes the same estimates with the same model.
+
+The engine (:func:`model.simulate.simulate`) runs the same scenario. Both estimate
+the unreachable-call rate and the failed calls a year. "Same estimates" is checked
+twice: the engine re-run on the textbook's own outage intervals
+(:func:`model.simulate.run_intervals`) gives the same failed calls year by year
+within Monte Carlo noise (a paired comparison), and the engine's long run agrees
+with the textbook's years within their confidence intervals.
+
+The last line is ``years_per_second=<engine> speedup=<engine / textbook>``; the
+engine's rate is over the whole run from a cold start (every distinct state
+evaluated once, included).
+
+Usage::
+
+    python benchmarks/bench_dynamic.py                       # uk999 (tests/data/tiny.toml if it fails)
+    python benchmarks/bench_dynamic.py --baseline-years 3 --engine-years 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from reference_sim import Reference, RefState, reference_outages, reference_year  # noqa: E402
+
+from model.outages import Outages  # noqa: E402
+from model.simulate import run_intervals, simulate  # noqa: E402
+from model.timemodel import TimeModel, build_time_model  # noqa: E402
+
+
+class Textbook(Reference):
+    """The reference simulator without memory: every state change is evaluated from scratch."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.evaluations = 0
+
+    def evaluate(self, active: frozenset) -> RefState:
+        self.states.clear()
+        self.evaluations += 1
+        return super().evaluate(active)
+
+
+def load(name: str) -> tuple[TimeModel, str]:
+    try:
+        return build_time_model(name), name
+    except Exception as exc:  # the bundled scenario may be missing or broken in a checkout
+        print(f"# {name} did not load ({type(exc).__name__}: {exc}); using tests/data/tiny.toml")
+        path = ROOT / "tests" / "data" / "tiny.toml"
+        return build_time_model(path), "tiny"
+
+
+def ratio_ci(num: np.ndarray, den: np.ndarray) -> tuple[float, float, float]:
+    r = num.sum() / den.sum()
+    if num.size < 2 or num.sum() == 0:
+        return r, 0.0, (-math.log(0.05) / den.sum()) if num.sum() == 0 else math.inf
+    resid = num - r * den
+    se = math.sqrt(resid.var(ddof=1) / num.size) / den.mean()
+    return r, max(0.0, r - 1.96 * se), r + 1.96 * se
+
+
+def as_outages(ivs: list[list[tuple[int, float, float]]], horizon: float) -> Outages:
+    yy = np.concatenate([[y] * len(iv) for y, iv in enumerate(ivs)]).astype(np.int64)
+    ee = np.concatenate([[e for e, _, _ in iv] for iv in ivs]).astype(np.int64)
+    ss = np.concatenate([[a for _, a, _ in iv] for iv in ivs])
+    tt = np.concatenate([[b for _, _, b in iv] for iv in ivs])
+    o = np.lexsort((ee, ss, yy))
+    return Outages(yy[o], ee[o], ss[o], tt[o], len(ivs), horizon)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="uk999")
+    ap.add_argument("--baseline-years", type=int, default=4)
+    ap.add_argument("--engine-years", type=int, default=2000)
+    ap.add_argument("--chunk-years", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=2023)
+    ap.add_argument("--warmup-hours", type=float, default=200.0,
+                    help="textbook: processes start up this long before each year")
+    args = ap.parse_args(argv)
+
+    tm, name = load(args.scenario)
+    c = tm.callers
+    print(f"# machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    print(f"# scenario {name}: {tm.net.n_components} components, {tm.n_demands} demands, "
+          f"{tm.n_events} events, {tm.process.rate.sum() * 8766:.1f} outages a year on average")
+
+    # ---- textbook: event by event, networkx at every state change, call by call
+    tb = Textbook(tm, redial_probability=c.redial_probability, redial_delay_h=c.redial_delay_h,
+                  max_attempts=c.max_attempts, patience_h=c.patience_h, advice_delay_h=c.advice_delay_h,
+                  compliance=tm.fallback_compliance.tolist())
+    rng = np.random.default_rng(args.seed)
+    t0 = time.perf_counter()
+    ivs, rows = [], []
+    for _ in range(args.baseline_years):
+        iv = reference_outages(tm, rng, tm.horizon, args.warmup_hours)
+        ivs.append(iv)
+        rows.append(reference_year(tb, iv, tm.horizon, rng))
+    t_tb = time.perf_counter() - t0
+    tb_unre = np.array([r["unreachable"] for r in rows])
+    genuine = float(tm.demand_rate.sum()) * float(tm.profile.integrate(0.0, tm.horizon))
+    tb_rate = ratio_ci(tb_unre, np.full(tb_unre.size, genuine))
+    tb_yps = args.baseline_years / t_tb
+    print(f"textbook: {args.baseline_years} years in {t_tb:.1f} s = {tb_yps:.4g} years/s "
+          f"({tb.evaluations} state evaluations, {sum(r['simulated'] for r in rows):.0f} calls followed)")
+
+    # ---- same estimates, paired: the engine on the textbook's own outages
+    pair = run_intervals(tm, as_outages(ivs, tm.horizon), seed=args.seed + 1)
+    d = pair.column("unreachable") - tb_unre
+    se = d.std(ddof=1) / math.sqrt(d.size) if d.size > 1 else math.inf
+    z = d.mean() / se if se > 0 else 0.0
+    same_u = bool(np.allclose(pair.column("unavailability"), [r["unavailability"] for r in rows]))
+    print(f"same outages, failed callers a year: textbook {tb_unre.mean():.1f}, engine "
+          f"{pair.column('unreachable').mean():.1f} (paired difference z = {z:.2f}); failed attempts "
+          f"{np.mean([r['failed_attempts'] for r in rows]):.1f} vs "
+          f"{pair.column('failed_attempts').mean():.1f}; unavailability identical: {same_u}")
+
+    # ---- engine: cold start, long run
+    tm_cold, _ = load(args.scenario)  # a new model: its states are evaluated from scratch
+    t0 = time.perf_counter()
+    res = simulate(tm_cold, years=args.engine_years, seed=args.seed, chunk_years=args.chunk_years)
+    t_en = time.perf_counter() - t0
+    dd = res.to_dict()
+    en_yps = args.engine_years / t_en
+    t0 = time.perf_counter()
+    warm = simulate(tm_cold, years=args.engine_years, seed=args.seed + 7, chunk_years=args.chunk_years)
+    t_warm = time.perf_counter() - t0
+    print(f"engine: {args.engine_years} years in {t_en:.1f} s = {en_yps:.4g} years/s from a cold start "
+          f"({dd['states_evaluated']} distinct states); {args.engine_years / t_warm:.4g} years/s with the "
+          f"states already evaluated")
+    r = dd["unreachable_call_rate"]
+    f = dd["failed_calls_per_year"]
+    print(f"{'method':10s} {'years':>7s} {'unreachable-call rate [95% CI]':>36s} {'failed calls/yr':>16s}")
+    w = warm.to_dict()["unreachable_call_rate"]
+    for label, n, (est, lo, hi), per_year in (
+        ("textbook", args.baseline_years, tb_rate, f"{tb_unre.mean():16.1f}"),
+        ("engine", args.engine_years, (r["estimate"], r["ci_low"], r["ci_high"]), f"{f['mean']:16.1f}"),
+        ("engine #2", args.engine_years, (w["estimate"], w["ci_low"], w["ci_high"]), ""),
+    ):
+        print(f"{label:10s} {n:7d} {est:12.3e} [{lo:.2e}, {hi:.2e}] {per_year}")
+    overlap = tb_rate[1] <= r["ci_high"] and r["ci_low"] <= tb_rate[2]
+    print(f"confidence intervals overlap: {overlap}")
+    print(f"years_per_second={en_yps:.4g} speedup={en_yps / tb_yps:.4g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
