@@ -294,12 +294,13 @@ class StateTable:
                                                    self._peak))
         self.evaluations += b
 
-    def _route(self, down, comp_drop, node_drop, node_delay, window, unre) -> StateRoutes:
+    def _route(self, down, comp_drop, node_drop, node_delay, window, unre, *, every_class: bool = False
+               ) -> StateRoutes:
         """Routes of new states in the full plan: the normal state's, re-routed where the state changes them.
 
         Only the classes whose part of the graph holds a changed element are routed again
         (a control room's failure touches a dozen classes, not all); states that touch
-        the same classes are routed together.
+        the same classes are routed together. ``every_class`` re-routes all classes (a check).
         """
         m = self.model
         full = RoutingPlan.of(m)
@@ -325,7 +326,7 @@ class StateTable:
                 if (p >= 0 and down[i, p]) or window[i, g]:
                     nodes = np.r_[nodes, m.standby_nodes[m.standby_nodes_ptr[g]: m.standby_nodes_ptr[g + 1]]]
                     arcs = np.r_[arcs, m.standby_arcs[m.standby_arcs_ptr[g]: m.standby_arcs_ptr[g + 1]]]
-            cls = full.touched(nodes, arcs)
+            cls = np.arange(m.n_classes) if every_class else full.touched(nodes, arcs)
             if cls.size:
                 groups.setdefault(cls.tobytes(), []).append(i)
         cls_of_demand = m.demand_class
@@ -558,9 +559,9 @@ def _run_years(
             pset_of_year=pset_of_year, seg_index=np.searchsorted(pos, seg),
         )
         # expected calls of the affected demands in the non-clean segments (replaced by the simulated ones)
-        aff_rate = np.array([model.demand_rate[table.traffic[r].affected].sum() for r in np.unique(rows)])
         rate_of = np.zeros(table.n)
-        rate_of[np.unique(rows)] = aff_rate
+        ur = np.unique(rows)
+        rate_of[ur] = [table.traffic[r].affected_rate for r in ur.tolist()]
         la = tl.time[seg] - year_origin[seg_year] + profile_offset[seg_year]
         lb = tl.end[seg] - year_origin[seg_year] + profile_offset[seg_year]
         exp_aff = np.bincount(seg_year, weights=rate_of[rows] * np.asarray(model.profile.integrate(la, lb)),
@@ -591,15 +592,12 @@ def _run_years(
     if n_ep:
         score = ep_lost if model.has_traffic else (ep_end - ep_start)
         top = np.lexsort((ep_start, -(ep_end - ep_start), -score))[:TOP_INCIDENTS]
-        ep_states = [set() for _ in range(n_ep)]
-        sel_ep = set(top.tolist())
-        for p_i in np.flatnonzero(dirty).tolist():  # segments of the top incidents only
-            e_i = int(ep_of[p_i])
-            if e_i in sel_ep:
-                ep_states[e_i].add(int(ps[p_i]))
+        in_top = np.flatnonzero(dirty & np.isin(ep_of, top))  # segments of the top incidents only
+        pairs = np.unique(np.stack([ep_of[in_top], ps[in_top]], axis=1), axis=0)
         names = model.events.names
-        for e_i in top.tolist():
-            evs = sorted({names[x] for s_ in ep_states[e_i] for x in table.event_sets[s_].tolist()})
+        for e_i in top.tolist():  # at most TOP_INCIDENTS
+            states_i = pairs[pairs[:, 0] == e_i, 1].tolist()
+            evs = sorted({names[x] for s_ in states_i for x in table.event_sets[s_].tolist()})
             incidents.append({
                 "year": int(first_year + ep_year[e_i]),
                 "start_hour": float(ep_start[e_i] - ep_year[e_i] * tl.stride),

@@ -358,6 +358,7 @@ class StateTraffic:
     servers, places : float (Qs,) servers and total places (servers + queue) in this state
     affected : bool (D,) demands whose calls may fail or be delayed in this state
     clean : bool  nothing can fail or be delayed: every call connects first time
+    affected_rate : float  mean genuine calls per hour of the affected demands
     """
 
     unreachable: np.ndarray
@@ -370,6 +371,7 @@ class StateTraffic:
     places: np.ndarray
     affected: np.ndarray
     clean: bool
+    affected_rate: float = 0.0  # genuine calls per hour (mean) of the affected demands
 
     @staticmethod
     def build(model: TimeModel, unreachable: np.ndarray, routes: StateRoutes | None, i: int,
@@ -380,7 +382,7 @@ class StateTraffic:
             k = model.n_classes
             return StateTraffic(unreachable, np.ones(k), np.zeros(k), np.zeros(0, dtype=np.int64),
                                 np.zeros((k, 0)), np.zeros(0), np.zeros(0), np.zeros(0), aff,
-                                not bool(aff.any()))
+                                not bool(aff.any()), float(model.demand_rate[aff].sum()))
         cls = model.demand_class
         delivered = routes.delivered[i].copy()
         delay = routes.delay_h[i].copy()
@@ -399,7 +401,7 @@ class StateTraffic:
         affected = unreachable | (lossy_cls[cls] & (model.demand_rate > 0))
         affected &= model.demand_rate > 0
         return StateTraffic(unreachable, delivered, delay, cap, usage, base[cap], servers[cap], places[cap],
-                            affected, not bool(affected.any()))
+                            affected, not bool(affected.any()), float(model.demand_rate[affected].sum()))
 
 
 # ----------------------------------------------------------------------------- callers

@@ -307,3 +307,38 @@ def test_patience_limits_redials(tmp_path):
     # E[attempts] = 1 + sum_n P(Poisson(0.5) >= n) = 1 + 0.5 (max_attempts = 10 never binds)
     n = callers
     assert abs(attempts / n - 1.5) < 4 * math.sqrt(0.5 / n)
+
+
+def test_state_table_reroutes_only_touched_classes_correctly():
+    # the engine routes a new state by re-routing only the classes it touches on top of the normal
+    # state's routes; this must equal routing every class from scratch
+    from model.simulate import StateTable
+
+    tm = build_time_model("uk999")
+    table = StateTable(tm)
+    rng = np.random.default_rng(4)
+    comps = tm.net.n_components
+    b = 12
+    down = np.zeros((b, comps), dtype=bool)
+    drop = np.zeros((b, comps))
+    for i in range(b):
+        down[i, rng.choice(comps, size=rng.integers(1, 4), replace=False)] = True
+        if i % 3 == 0:
+            drop[i, rng.integers(comps)] = 0.4
+    down[0, list(tm.net.component_names).index("bt_primary")] = True  # standby takes over
+    n = tm.net.n_nodes
+    nd, de = np.zeros((b, n)), np.zeros((b, n))
+    win = np.zeros((b, 1), dtype=bool)
+    win[1] = True  # the failover window: the group's members are down
+    down[1, [list(tm.net.component_names).index(x) for x in ("bt_primary", "bt_dr")]] = True
+    from model.reachability import unreachable_sets
+
+    rows, cols = np.nonzero(down)
+    ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=b))]
+    unre = unreachable_sets(tm.net, (ptr, cols))
+    got = table._route(down, drop, nd, de, win, unre)
+    want = table._route(down, drop, nd, de, win, unre, every_class=True)
+    assert not np.array_equal(got.pair_flow[0], table._normal.pair_flow[0])  # the states do change routes
+    assert np.array_equal(got.routed, want.routed)
+    assert np.allclose(got.delivered, want.delivered) and np.allclose(got.delay_h, want.delay_h)
+    assert np.allclose(got.pair_flow, want.pair_flow)
