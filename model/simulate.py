@@ -1052,13 +1052,15 @@ def replay_incident(
     weekday, so the arrival profile is that of the day) with caller parameters
     drawn from ``overrides``: a number (fixed), a ``(low, high)`` tuple (uniform) or
     a list (one of them), for ``redial_probability``, ``redial_delay_s``,
-    ``max_attempts``, ``patience_s``, ``compliance`` (every fallback line) and
-    ``advice_hour``. The scenario's values are used for the rest. With
-    ``random_outages`` the network's random outages run beside the incident.
+    ``max_attempts``, ``patience_s``, ``compliance`` (every fallback line, or a
+    mapping line name -> value for each line) and ``advice_hour``. The scenario's
+    values are used for the rest. With ``random_outages`` the network's random
+    outages run beside the incident.
 
     Returns a dict with distributions (median, p05, p95, mean) of failed attempts,
     failed callers (unreachable), calls connected via fallback lines and after
-    redial, over the replications, plus the parameters drawn.
+    redial, over the replications, the parameters drawn, and every count and
+    parameter per replication (``per_replication``).
 
     Examples
     --------
@@ -1097,11 +1099,18 @@ def replay_incident(
         "patience_s": _sampled(overrides.get("patience_s", c.patience_h * 3600), rng, n, "patience_s"),
     }
     comp = overrides.get("compliance")
-    if comp is None:
-        compliance = np.broadcast_to(model.fallback_compliance, (n, model.fallback_compliance.size)).copy()
-    else:
-        compliance = np.repeat(_sampled(comp, rng, n, "compliance")[:, None], model.fallback_compliance.size,
-                               axis=1)
+    compliance = np.broadcast_to(model.fallback_compliance, (n, model.fallback_compliance.size)).copy()
+    if isinstance(comp, Mapping):  # per fallback line
+        unknown = set(comp) - set(model.fallback_names)
+        if unknown:
+            raise ValueError(f"overrides['compliance']: unknown fallback lines {sorted(unknown)}; "
+                             f"the scenario has: {', '.join(model.fallback_names) or 'none'}")
+        for line, value in comp.items():
+            li = model.fallback_names.index(line)
+            compliance[:, li] = _sampled(value, rng, n, f"compliance[{line}]")
+            par[f"compliance[{line}]"] = compliance[:, li]
+    elif comp is not None:
+        compliance[:] = _sampled(comp, rng, n, "compliance")[:, None]
         par["compliance"] = compliance[:, 0] if compliance.size else np.zeros(n)
     advice = inc.advice_hour if inc.advice_hour is not None else c.advice_delay_h
     adv = overrides.get("advice_hour", advice)
@@ -1144,7 +1153,11 @@ def replay_incident(
         "parameters": {k: dist(np.asarray(v, float)) for k, v in par.items()},
         "per_replication": {"failed_attempts": rec.failed_attempts.tolist(),
                             "failed_callers": rec.unreachable.tolist(),
-                            "connected_via_fallback": rec.via_fallback.tolist()},
+                            "connected_via_fallback": rec.via_fallback.tolist(),
+                            "connected_after_redial": rec.after_redial.tolist(),
+                            "genuine_calls": rec.genuine.tolist(),
+                            "simulated_calls": rec.simulated.tolist(),
+                            "parameters": {k: np.asarray(v, float).tolist() for k, v in par.items()}},
         "seconds": time.perf_counter() - t0,
         "calls_simulated": int(outcomes.n) if outcomes is not None else 0,
     }

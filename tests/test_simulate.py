@@ -288,6 +288,14 @@ def test_replay_with_uncertain_callers_on_uk999():
     drawn = out["parameters"]["redial_probability"]
     assert 0.5 <= drawn["p05"] <= drawn["median"] <= drawn["p95"] <= 0.95
     assert out["connected_via_fallback"]["mean"] > 0
+    per = out["per_replication"]
+    assert len(per["connected_after_redial"]) == 30 and len(per["parameters"]["redial_probability"]) == 30
+    lines = replay_incident("uk999", "bt_2023_06_25", replications=3, seed=2,
+                            overrides={"compliance": {"police_101": 1.0, "nhs_111": (0.0, 0.1)}})
+    assert lines["parameters"]["compliance[police_101]"]["mean"] == 1.0
+    assert lines["parameters"]["compliance[nhs_111]"]["p95"] <= 0.1
+    with pytest.raises(ValueError, match="unknown fallback lines"):
+        replay_incident("uk999", "bt_2023_06_25", replications=2, seed=1, overrides={"compliance": {"x": 1}})
     with pytest.raises(KeyError, match="no incident"):
         replay_incident("uk999", "nope", replications=2, seed=1)
     with pytest.raises(ValueError, match="unknown overrides"):
