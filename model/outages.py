@@ -243,6 +243,12 @@ class Outages:
 
     Sorted by year, then start. ``start`` may be negative (an outage in progress
     when the year begins) and ``end`` may exceed the horizon.
+
+    Examples
+    --------
+    >>> o = Outages(np.array([0, 1]), np.array([3, 3]), np.array([-1.0, 5.0]), np.array([2.0, 12.0]), 2, 10.0)
+    >>> o.clipped_durations().tolist()
+    [2.0, 5.0]
     """
 
     year: np.ndarray

@@ -262,6 +262,20 @@ def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node
         Apply the standby rule (standby members idle while the primary serves).
     classes : int array, optional
         Route only these classes (results are then over them, in this order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from model.timemodel import build_time_model
+    >>> tm = build_time_model("uk999")
+    >>> c, n = tm.net.n_components, tm.net.n_nodes
+    >>> down = np.zeros((2, c), dtype=bool)
+    >>> down[1, list(tm.net.component_names).index("bt_primary")] = True  # the DR takes the calls
+    >>> r = route_states(tm, down, np.zeros((2, c)), np.zeros((2, n)), np.zeros((2, n)),
+    ...                  np.zeros((2, 1), dtype=bool))
+    >>> dr = list(tm.cap_node).index(list(tm.net.node_names).index("bt_dr"))
+    >>> r.cap_flow(tm, 0, np.array([dr])).max(), r.cap_flow(tm, 1, np.array([dr])).min()
+    (np.float64(0.0), np.float64(1.0))
     """
     net = model.net
     plan = RoutingPlan.of(model)
