@@ -1,0 +1,87 @@
+"""The study scripts: --quick runs write a JSON and an HTML report that renders offline.
+
+Each report is opened in a real headless Chromium with every network request
+blocked (tests/browser.py): no console errors, every figure rendered, the key
+numbers present.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from browser import check_report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_study(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "studies" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def spof(tmp_path_factory):
+    out = tmp_path_factory.mktemp("spof")
+    assert load_study("single_points_of_failure").main(["--quick", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def flagship(tmp_path_factory):
+    out = tmp_path_factory.mktemp("flagship")
+    assert load_study("fallback_strategies").main(["--quick", "--out", str(out), "--seed", "7"]) == 0
+    return out
+
+
+def test_spof_json(spof):
+    d = json.loads((spof / "single_points_of_failure.json").read_text())
+    first = d["n_minus_1"]
+    assert first[0]["share_cut"] == 1.0  # a platform-wide common cause cuts every call
+    assert d["single_points_of_failure"] == sum(r["share_cut"] > 0 for r in first)
+    pair = next(r for r in d["n_minus_2"] if set(r["failed"]) == {"bt_primary", "bt_dr"})
+    assert pair["share_cut"] == 1.0
+    prov = d["provenance"]
+    assert prov["seed"] and len(prov["scenario_sha256"]) == 64 and prov["nines_version"]
+
+
+@pytest.mark.browser
+def test_spof_report_in_browser(spof):
+    check_report(spof / "single_points_of_failure.html", expect_figures=2,
+                 expect_keys=["spof_count", "worst_share", "n2_pairs", "components"])
+
+
+def test_flagship_json(flagship):
+    d = json.loads((flagship / "fallback_strategies.json").read_text())
+    rows = {r["name"]: r for r in d["strategies"]}
+    assert "automatic_failover+full_capacity_backup" in rows and "status_quo" not in rows
+    for r in d["strategies"]:
+        a = r["failed_calls_avoided_per_year"]
+        assert a["ci_low"] <= a["mean"] <= a["ci_high"]
+        assert r["worst_year_in_10"]["value"] <= r["worst_year_in_100"]["value"]
+    # common random numbers: paired intervals are narrower than independent ones for overlays
+    # that only change parameters of existing components
+    a = rows["automatic_failover"]["failed_calls_avoided_per_year"]
+    assert a["std_error"] < a["independent_std_error"]
+    assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
+    assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+
+
+@pytest.mark.browser
+def test_flagship_report_in_browser(flagship):
+    check_report(flagship / "fallback_strategies.html", expect_figures=5,
+                 expect_keys=["baseline_rate", "baseline_failed", "best_strategy", "crn_gain"])
+
+
+def test_studies_reject_bad_input_with_exit_2(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "studies" / "single_points_of_failure.py"), "--quick",
+                        "--scenario", str(tmp_path / "missing.toml"), "--out", str(tmp_path)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 2 and "missing.toml" in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.glob("*.html"))
