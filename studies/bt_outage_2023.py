@@ -18,8 +18,6 @@ Writes ``bt_outage_2023.html`` and ``bt_outage_2023.json``.
 Run: ``python studies/bt_outage_2023.py [--out DIR] [--quick] [--seed N] [--replications N]``
 """
 
-from __future__ import annotations
-
 import copy
 import html
 import math
@@ -76,6 +74,9 @@ QUICK_STRATA, QUICK_REPLICATIONS = 2, 12
 #: Tail after the last phase: callers still redialling when service returns (the longest patience
 #: drawn, 30 min, fits twice).
 TAIL_HOURS = 1.0
+#: Per-replication counts kept from every replay.
+COUNTS = ("failed_attempts", "failed_callers", "connected_via_fallback", "connected_after_redial",
+          "genuine_calls")
 
 
 # ----------------------------------------------------------------------------- uncertain inputs
@@ -130,12 +131,13 @@ CALLER_RANGES: dict[str, Range] = {
         "urgent caller then turns to other help (neighbours, driving to hospital); 30 min: a caller whose "
         "emergency can wait (a burglary discovered) keeps trying."),
     "compliance": Range(
-        "Share of advised callers who ring 101/111 instead", 0.30, 0.70, "uniform (same value for every "
-        "fallback line)", "0.5 (101, 111), 0.2 (SFRS direct numbers)",
+        "Share of advised callers who ring the fallback line (offset from each line's value)", -0.2, 0.2,
+        "uniform, drawn independently per line, clipped to 0-1",
+        "0.5 (101, 111), 0.2 (SFRS direct numbers)",
         "No data on how many callers followed the 2023 advice (A_FALLBACK, assumption). Advice went out "
-        "by police, NHS and news channels on a Sunday morning (COMPUTING_2023, M); half is the middle "
-        "and +/-0.2 the spread. replay_incident applies one value to every line, so the SFRS direct "
-        "lines (about 0.1 % of calls) get it too."),
+        "by police, NHS and news channels on a Sunday morning (COMPUTING_2023, M); the scenario's values "
+        "(half for the known numbers 101 and 111, a fifth for numbers announced that day) are the "
+        "middle and +/-0.2 the spread."),
     "advice_hour": Range(
         "Public advice to use 101/111 reaches callers (hours after 06:24)", 2.1, 2.6, "uniform",
         "2.1 h (08:30)",
@@ -207,15 +209,18 @@ class Counterfactual:
         The DR keeps the scenario's (uncertain) size; False when the strategy resizes it.
     advice_hour : float
         Earliest hour (after 06:24) the public advice to ring 101/111 reaches callers.
-    compliance_shift : float
-        Added to the compliance range (a strategy that makes the advice more followed).
+    compliance : dict of str to float
+        Centre of each fallback line's compliance range (the strategy's scenario values).
+    compliance_changed : bool
+        The strategy changes some line's compliance.
     """
 
     automatic_delay_h: float | None
     detect_immediately: bool
     dr_factor_applies: bool
     advice_hour: float
-    compliance_shift: float
+    compliance: dict[str, float]
+    compliance_changed: bool = False
 
     def describe(self, base_advice: float) -> str:
         parts = []
@@ -231,8 +236,9 @@ class Counterfactual:
                      else "DR sized by the strategy (no capacity uncertainty)")
         if self.advice_hour < base_advice - 1e-9:
             parts.append(f"public advice from {_clock(self.advice_hour)} instead of {_clock(base_advice)}")
-        if abs(self.compliance_shift) > 1e-9:
-            parts.append(f"compliance with the advice {self.compliance_shift:+.2f}")
+        if self.compliance_changed:
+            parts.append("compliance with the advice centred on " + ", ".join(
+                f"{k} {v:g}" for k, v in sorted(self.compliance.items())))
         return "; ".join(parts)
 
 
@@ -243,11 +249,6 @@ def _platform_group(scen: Scenario):
     return None
 
 
-def _mean_compliance(scen: Scenario) -> float:
-    lines = scen.spec.fallback_lines
-    return float(np.mean([ln.compliance for ln in lines.values()])) if lines else 0.0
-
-
 def counterfactual_of(scen: Scenario, base: Scenario, *, detect_immediately: bool = True) -> Counterfactual:
     """Read from a strategy's scenario how it changes the replayed incident.
 
@@ -256,7 +257,7 @@ def counterfactual_of(scen: Scenario, base: Scenario, *, detect_immediately: boo
     DR's concurrent calls fixes its size (no capacity uncertainty); the DR's queue
     limit is always the scenario's (50 in 2023, 420 or 1000 under strategies); public
     advice comes at the strategy's ``advice_delay_hours`` when that is earlier than in
-    2023; compliance shifts by the change of the lines' mean compliance.
+    2023; each fallback line's compliance range is centred on the strategy's value.
 
     Examples
     --------
@@ -278,8 +279,9 @@ def counterfactual_of(scen: Scenario, base: Scenario, *, detect_immediately: boo
     own, ref = scen.spec.callers, base.spec.callers
     if own is not None and ref is not None and own.advice_delay_hours < ref.advice_delay_hours:
         adv = min(base_adv, own.advice_delay_hours)
-    shift = _mean_compliance(scen) - _mean_compliance(base)
-    return Counterfactual(delay, detect_immediately, same_dr, float(adv), float(shift))
+    comp = {name: float(ln.compliance) for name, ln in scen.spec.fallback_lines.items()}
+    ref_comp = {name: float(ln.compliance) for name, ln in base.spec.fallback_lines.items()}
+    return Counterfactual(delay, detect_immediately, same_dr, float(adv), comp, comp != ref_comp)
 
 
 def _check_incident(raw: Mapping[str, Any]) -> None:
@@ -384,6 +386,41 @@ def paired_saving(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
     return out
 
 
+#: Display names of the uncertain inputs (per-replication parameter keys of replay_incident).
+INPUT_LABELS = {
+    "dr_capacity_factor": "DR platform capacity",
+    "phase1_drop_fraction": "Share of calls lost in phase 1",
+    "redial_probability": "Redial probability",
+    "redial_delay_s": "Redial delay",
+    "max_attempts": "Attempts before giving up",
+    "patience_s": "Patience",
+    "advice_hour": "Time the advice reaches callers",
+}
+
+
+def rank_correlations(inputs: Mapping[str, np.ndarray], output: np.ndarray) -> dict[str, float]:
+    """Spearman rank correlation of each varying input with the output, over replications.
+
+    Inputs that do not vary are left out.
+
+    Examples
+    --------
+    >>> x = np.arange(10.0)
+    >>> rho = rank_correlations({"a": x, "b": -x ** 3, "c": np.ones(10)}, 2 * x)
+    >>> {k: round(v, 6) for k, v in rho.items()}
+    {'a': 1.0, 'b': -1.0}
+    """
+    from scipy.stats import spearmanr
+
+    out = {}
+    y = np.asarray(output, float)
+    for name, v in inputs.items():
+        v = np.asarray(v, float)
+        if v.size == y.size and np.ptp(v) > 0 and np.ptp(y) > 0:
+            out[name] = float(spearmanr(v, y).statistic)
+    return out
+
+
 def _lhs_strata(k: int, seed: int) -> list[tuple[float, float]]:
     """(DR capacity factor, phase-1 drop) at the midpoints of k strata each, randomly paired."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1_000_003,)))
@@ -440,8 +477,8 @@ def _overrides(cf: Counterfactual) -> dict[str, Any]:
     """Caller ranges for replay_incident: the same structure for every strategy (paired draws)."""
     out = {k: r.override() for k, r in CALLER_RANGES.items() if k not in ("compliance", "advice_hour")}
     c = CALLER_RANGES["compliance"]
-    out["compliance"] = (min(max(c.low + cf.compliance_shift, 0.0), 1.0),
-                         min(max(c.high + cf.compliance_shift, 0.0), 1.0))
+    out["compliance"] = {line: (min(max(v + c.low, 0.0), 1.0), min(max(v + c.high, 0.0), 1.0))
+                         for line, v in sorted(cf.compliance.items())}
     a = CALLER_RANGES["advice_hour"]
     width = a.high - a.low
     out["advice_hour"] = (cf.advice_hour, cf.advice_hour + width)
@@ -462,23 +499,23 @@ def _run_strategy(base: Scenario, run: StrategyRun, strata: list[tuple[float, fl
                                                                    drop_fraction=drop, until=t)
     model = build_time_model(scen.extend({"incidents": incidents}, where="<bt_outage_2023 variants>"))
     ovr = _overrides(cf)
-    cols: dict[str, list[np.ndarray]] = {c: [] for c in ("failed_attempts", "failed_callers",
-                                                         "connected_via_fallback")}
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in COUNTS}
+    params: dict[str, list[np.ndarray]] = {}
     per_stratum = []
-    genuine = []
     for k, (cap, drop) in enumerate(strata):
         out = replay_incident(model, f"{INCIDENT}__s{k}", replications=reps[k], seed=seeds[k], overrides=ovr,
                               tail_hours=TAIL_HOURS)
+        per = out["per_replication"]
         for c in cols:
-            cols[c].append(np.asarray(out["per_replication"][c], float))
-        genuine.append(out["genuine_calls"]["mean"])
+            cols[c].append(np.asarray(per[c], float))
+        drawn = {**per["parameters"], "dr_capacity_factor": np.full(reps[k], cap),
+                 "phase1_drop_fraction": np.full(reps[k], drop)}
+        for name, v in drawn.items():
+            params.setdefault(name, []).append(np.asarray(v, float))
         per_stratum.append({
             "stratum": k, "dr_capacity_factor": cap, "phase1_drop_fraction": drop, "seed": seeds[k],
             "replications": reps[k], "failed_callers": out["failed_callers"],
-            "failed_attempts": out["failed_attempts"],
-            "connected_after_redial": out["connected_after_redial"],
-            "connected_via_fallback": out["connected_via_fallback"], "parameters": out["parameters"],
-            "calls_simulated": out["calls_simulated"],
+            "failed_attempts": out["failed_attempts"], "calls_simulated": out["calls_simulated"],
         })
     cumulative = None
     if trunc_edges:
@@ -489,13 +526,10 @@ def _run_strategy(base: Scenario, run: StrategyRun, strata: list[tuple[float, fl
                                       seed=seeds[k], overrides=ovr, tail_hours=TAIL_HOURS)
                 cumulative[j, k * trunc_reps:(k + 1) * trunc_reps] = out["per_replication"]["failed_attempts"]
     arrays = {c: np.concatenate(v) for c, v in cols.items()}
-    weights = np.asarray(reps, float) / sum(reps)
-    redial_mean = float(sum(w * s["connected_after_redial"]["mean"] for w, s in zip(weights, per_stratum,
-                                                                                    strict=True)))
     dr_cap = scen.spec.call_handling_platforms[DR].capacity
     return {
         "run": run, "scenario": scen, "counterfactual": cf, "arrays": arrays, "per_stratum": per_stratum,
-        "genuine_mean": float(np.dot(weights, genuine)), "after_redial_mean": redial_mean,
+        "parameters": {name: np.concatenate(v) for name, v in params.items()},
         "cumulative": cumulative, "seconds": time.perf_counter() - t0,
         "dr_concurrent": dr_cap.concurrent_calls if dr_cap else None,
         "dr_queue": dr_cap.queue_limit if dr_cap else None,
@@ -583,9 +617,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {run.key}: failed callers median {np.median(r['arrays']['failed_callers']):,.0f} "
               f"({r['seconds']:.1f} s)", file=sys.stderr)
     sq = results["status_quo"]
-    fc = summary(sq["arrays"]["failed_callers"])
-    fa = summary(sq["arrays"]["failed_attempts"])
-    fb = summary(sq["arrays"]["connected_via_fallback"])
 
     # per time bin and per phase (cumulative failed attempts at each cut, differenced)
     cum = sq["cumulative"]
@@ -637,8 +668,9 @@ def main(argv: list[str] | None = None) -> int:
         "loop over DR capacity and phase-1 drop", replications=reps_total, strata=n_strata,
         replications_per_stratum=reps, stratum_seeds=seeds, truncation_replications_per_stratum=trunc_reps,
         study_seconds=round(runtime, 2))
-    report_data = _results_json(args, base, inc, strata, seeds, reps, sq, fc, fa, fb, bins, phase_rows,
+    report_data = _results_json(args, base, inc, strata, seeds, reps, results, bins, phase_rows,
                                 strat_rows, prov)
+    fc, fa = report_data["predicted_failed_callers"], report_data["predicted_failed_attempts"]
     rep = _build_report(base, inc, report_data, results, strata)
     rep.provenance(prov)
     html_path, json_path = study.write(rep, report_data)
@@ -649,17 +681,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _results_json(args, base, inc, strata, seeds, reps, sq, fc, fa, fb, bins, phase_rows, strat_rows,
+def _results_json(args, base, inc, strata, seeds, reps, results, bins, phase_rows, strat_rows,
                   prov) -> dict[str, Any]:
-    draws = {}
-    for name in ("redial_probability", "redial_delay_s", "max_attempts", "patience_s", "compliance",
-                 "advice_hour"):
-        per = [s["parameters"].get(name) for s in sq["per_stratum"]]
-        if all(x is not None for x in per):
-            w = np.asarray(reps, float) / sum(reps)
-            draws[name] = {"mean": float(sum(wi * x["mean"] for wi, x in zip(w, per, strict=True))),
-                           "min_p05": float(min(x["p05"] for x in per)),
-                           "max_p95": float(max(x["p95"] for x in per))}
+    sq = results["status_quo"]
+    draws = {name: summary(v) for name, v in sq["parameters"].items()}
+    same = all(np.array_equal(r["parameters"][k], sq["parameters"][k]) for r in results.values()
+               for k in ("redial_probability", "redial_delay_s", "max_attempts", "patience_s",
+                         "dr_capacity_factor", "phase1_drop_fraction"))
     return {
         "study": NAME,
         "blind_prediction": True,
@@ -672,15 +700,11 @@ def _results_json(args, base, inc, strata, seeds, reps, sq, fc, fa, fb, bins, ph
                      "advice_hour": inc.advice_hour, "source": inc.source,
                      "phases": [{"start_hour": ph.start_hour, "end_hour": ph.end_hour, "label": ph.label}
                                 for ph in inc.phases]},
-        "predicted_failed_attempts": fa,
-        "predicted_failed_callers": fc,
-        "connected_via_fallback": fb,
-        "connected_after_redial": {
-            "mean": sq["after_redial_mean"],
-            "per_stratum": [s["connected_after_redial"] for s in sq["per_stratum"]],
-            "note": "replay_incident returns no per-replication values for this count, so pooled percentiles "
-                    "are not available; the mean is exact, the per-stratum summaries are replay_incident's"},
-        "genuine_calls_mean": sq["genuine_mean"],
+        "predicted_failed_attempts": summary(sq["arrays"]["failed_attempts"]),
+        "predicted_failed_callers": summary(sq["arrays"]["failed_callers"]),
+        "connected_via_fallback": summary(sq["arrays"]["connected_via_fallback"]),
+        "connected_after_redial": summary(sq["arrays"]["connected_after_redial"]),
+        "genuine_calls": summary(sq["arrays"]["genuine_calls"]),
         "per_phase": phase_rows,
         "time_bins": bins,
         "time_bins_replications": int(sq["cumulative"].shape[1]),
@@ -688,13 +712,15 @@ def _results_json(args, base, inc, strata, seeds, reps, sq, fc, fa, fb, bins, ph
                              "dr_capacity_factor": DR_CAPACITY_FACTOR.to_dict(),
                              "phase1_drop_fraction": PHASE1_DROP.to_dict()},
         "parameter_draws": {
-            "caller_parameters": draws,
+            "summary": draws,
+            "identical_across_strategies": same,
             "strata": [{"stratum": s["stratum"], "dr_capacity_factor": s["dr_capacity_factor"],
                         "dr_concurrent_calls": s["dr_capacity_factor"] * (sq["dr_concurrent"] or 0),
                         "phase1_drop_fraction": s["phase1_drop_fraction"], "seed": s["seed"],
-                        "replications": s["replications"], "parameters": s["parameters"],
-                        "failed_callers": s["failed_callers"]} for s in sq["per_stratum"]],
+                        "replications": s["replications"], "failed_callers": s["failed_callers"]}
+                       for s in sq["per_stratum"]],
         },
+        "input_rank_correlation": rank_correlations(sq["parameters"], sq["arrays"]["failed_callers"]),
         "strategies": strat_rows,
         "replications": int(sum(reps)),
         "strata": len(strata),
@@ -719,9 +745,8 @@ def _build_report(base: Scenario, inc, data: Mapping[str, Any], results, strata)
                    note="attempts by genuine callers that did not connect; median")
     rep.key_number("via_fallback", "Connected via 101/111 or direct lines", round(fb["median"]),
                    _dist_text(fb))
-    rep.key_number("after_redial", "Connected after redialling (mean)",
-                   round(data["connected_after_redial"]["mean"]),
-                   note="per-replication values not available from replay_incident")
+    ar = data["connected_after_redial"]
+    rep.key_number("after_redial", "Connected after redialling", round(ar["median"]), _dist_text(ar))
     for key, label in (("automatic_failover", "Saved by automatic failover"),
                        ("full_capacity_backup", "Saved by a full-capacity backup"),
                        ("automatic_failover+full_capacity_backup", "Saved by both together")):
@@ -773,6 +798,23 @@ def _build_report(base: Scenario, inc, data: Mapping[str, Any], results, strata)
                           value_format=",.0f"),
                caption="Per stratum of DR capacity (its phase-1 loss is paired at random, Latin hypercube): "
                        "median and 5th–95th percentiles over the caller draws.")
+
+    rho = data["input_rank_correlation"]
+    if rho:
+        names = sorted(rho, key=lambda k: -abs(rho[k]))
+        lines = base.spec.fallback_lines
+
+        def label(k: str) -> str:
+            if k.startswith("compliance[") and k[11:-1] in lines:
+                return f"Compliance with advice: {lines[k[11:-1]].number}"
+            return INPUT_LABELS.get(k, k)
+
+        rep.figure(ranked_bar([label(k) for k in names], [rho[k] for k in names], sort=False,
+                              title="Which uncertain input moves the prediction most",
+                              x_title="Spearman rank correlation with failed callers (status quo)",
+                              value_format="+.2f"),
+                   caption="Rank correlation over the replications between each input drawn and the failed "
+                           "callers: negative = more of the input, fewer failed callers.")
 
     rep.section("Strategies on the same day", "Each strategy replays the same incident with the same "
                 "strata, seeds and replications (common random numbers for caller parameters). Calls saved = "
