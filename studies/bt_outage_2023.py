@@ -585,7 +585,9 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"replications per strategy (default {FULL_REPLICATIONS}; "
                         f"{QUICK_REPLICATIONS} with --quick)")
     args = p.parse_args(argv)
-    reps_total = args.replications or (QUICK_REPLICATIONS if args.quick else FULL_REPLICATIONS)
+    reps_total = args.replications
+    if reps_total is None:
+        reps_total = QUICK_REPLICATIONS if args.quick else FULL_REPLICATIONS
     if reps_total < 2:
         raise ValueError(f"--replications {reps_total}: need at least 2 (percentiles of replications)")
     if args.seed < 0:
@@ -813,8 +815,10 @@ def _build_report(base: Scenario, inc, data: Mapping[str, Any], results, strata)
                               title="Which uncertain input moves the prediction most",
                               x_title="Spearman rank correlation with failed callers (status quo)",
                               value_format="+.2f"),
-                   caption="Rank correlation over the replications between each input drawn and the failed "
-                           "callers: negative = more of the input, fewer failed callers.")
+                   caption="Spearman rank correlation over the replications between each input drawn and "
+                           "the failed callers (negative: more of the input, fewer failed callers). DR "
+                           "capacity and the phase-1 loss take one value per stratum, paired at random, so "
+                           "a small correlation of one can be borrowed from the other.")
 
     rep.section("Strategies on the same day", "Each strategy replays the same incident with the same "
                 "strata, seeds and replications (common random numbers for caller parameters). Calls saved = "
