@@ -4,25 +4,30 @@ One long crude Monte Carlo run (the UK reference network ``uk999`` when it build
 else a large random layered network from :mod:`model.graphs`) is run
 
 1. serially in this process (the baseline: one worker, what ``crude_monte_carlo`` does),
-2. on 2 local worker processes, cold (fork server and workers started inside the timed
-   call, as a CLI run pays) and warm (fork server already running),
-3. on a ``dask.distributed.LocalCluster`` with 2 worker processes of one thread
-   (the cluster is started before the timed call, as ``--scheduler`` uses an existing one),
+2. on 2 local worker processes (``backend="processes"``: the pool is created inside the
+   timed call; the fork server, started once per Python process, is timed on its own),
+3. on a ``dask.distributed.LocalCluster`` with 2 worker processes of one thread each.
+   The cluster is started before the timed calls (``--scheduler`` uses an existing
+   cluster) and only after the serial and process runs, because its scheduler and
+   client threads live in this process and would slow the serial baseline,
 
-and every run must give the identical tally. The same is repeated with fine chunks
-(``2**16`` trials) to show the per-chunk overhead. Memory: peak Python heap
+each ``--repeats`` times (best time counts; serial and processes interleaved), and every
+run must give the identical tally. The same is repeated with fine chunks
+(``2**16`` trials) to show the per-task overhead. Memory: peak Python heap
 (tracemalloc) of a serial run and of the parent of a process run, for ``N`` and
-``4N`` trials. The last line is ``speedup_2_workers=<x> dask_overhead=<fraction>``
-(cold 2-process speedup over serial; Dask run time over the warm 2-process run,
-minus 1), both at the large chunk size.
+``4N`` trials. The last line is ``speedup_2_workers=<x> dask_overhead=<fraction>``:
+best serial time over best 2-process time, and best Dask time over best 2-process
+time minus 1, at the large chunk size.
 
 Timings are wall times on a shared machine: the load average is printed before and
-after; a busy machine lowers the speedup.
+after; a busy machine lowers the speedup. "chunk CPU" is the CPU time spent inside the
+chunk functions summed over workers (thread time, lowest of the repeats): equal to the
+serial one when parallel running costs no extra work, whatever the load.
 
 Usage::
 
     python benchmarks/bench_parallel.py               # ~20 s serial run, chunks of 2**20
-    python benchmarks/bench_parallel.py --seconds 60
+    python benchmarks/bench_parallel.py --seconds 60 --repeats 5
     python benchmarks/bench_parallel.py --quick       # a fast smoke run
 """
 
@@ -51,7 +56,7 @@ def load_network(name: str) -> tuple[str, CompiledNetwork]:
             from model.network import build_network
 
             return "uk999", build_network("uk999").compile()
-        except Exception as exc:  # the reference scenario may not be there yet
+        except Exception as exc:  # the reference scenario may not be there
             if name == "uk999":
                 raise
             print(f"uk999 unavailable ({type(exc).__name__}: {exc}); using a random layered network")
@@ -75,32 +80,45 @@ def loadavg() -> str:
         return "n/a"
 
 
-def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, cluster_client, label: str,
-            repeats: int):
-    """Serial, 2 processes and Dask on one plan, interleaved ``repeats`` times (best time of each)."""
-    plan = [chunk] * n_chunks
-    opts = {"progress": False, "seed": seed}
-    runs = {
-        "serial (1 worker)": {"backend": "serial"},
-        "2 processes": {"backend": "processes", "workers": 2},
-        "dask LocalCluster 2x1": {"backend": cluster_client},
-    }
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    tallies, infos = [], {}
+def best_of(net: CompiledNetwork, plan: list[int], runs: dict[str, dict], repeats: int, seed: int,
+            times: dict[str, list[float]], tallies: list, infos: dict) -> None:
+    """Run each configuration ``repeats`` times, interleaved, recording wall times and tallies."""
     for _ in range(repeats):
         for name, kw in runs.items():
-            (t, info), s = timed(run_chunks, run_chunk, net, plan, **kw, **opts)
-            times[name].append(s)
+            (t, info), s = timed(run_chunks, run_chunk, net, plan, seed, progress=False, **kw)
+            times.setdefault(name, []).append(s)
             tallies.append(t)
-            infos[name] = info
+            infos.setdefault(name, []).append(info)
+
+
+def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, repeats: int, label: str):
+    """Serial and 2 processes (no cluster alive), then Dask on a fresh LocalCluster; best time of each."""
+    from distributed import Client, LocalCluster
+
+    plan = [chunk] * n_chunks
+    times: dict[str, list[float]] = {}
+    tallies: list = []
+    infos: dict = {}
+    local = {"serial (1 worker)": {"backend": "serial"},
+             "2 processes": {"backend": "processes", "workers": 2}}
+    best_of(net, plan, local, repeats, seed, times, tallies, infos)
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
+        client.wait_for_workers(2)
+        started = time.perf_counter() - t0
+        best_of(net, plan, {"dask LocalCluster 2x1": {"backend": client}}, repeats, seed, times, tallies,
+                infos)
     same = all(t == tallies[0] for t in tallies)
     trials = chunk * n_chunks
-    print(f"[{label}] {n_chunks} chunks of {chunk:,} trials = {trials:,} trials; {repeats} interleaved "
-          f"repeats; identical tallies in all {len(tallies)} runs: {same}")
+    print(f"[{label}] {n_chunks} chunks of {chunk:,} trials = {trials:,} trials; {repeats} repeats; "
+          f"identical tallies in all {len(tallies)} runs: {same}; LocalCluster started in {started:.2f} s")
     best = {k: min(v) for k, v in times.items()}
+    cpu = {k: min(i.chunk_cpu_seconds for i in v) for k, v in infos.items()}
     for name, v in times.items():
-        tasks = infos[name].extra.get("tasks", n_chunks)
-        print(f"  {name:24s} best {best[name]:8.2f} s  {trials / best[name] / 1e6:8.2f} M trials/s  "
+        tasks = infos[name][-1].extra.get("tasks", n_chunks)
+        print(f"  {name:24s} best {best[name]:7.2f} s  {trials / best[name] / 1e6:7.2f} M trials/s  "
+              f"chunk CPU {cpu[name]:6.2f} s (x{cpu[name] / cpu['serial (1 worker)']:.2f} of serial)  "
               f"(all: {', '.join(f'{x:.2f}' for x in v)}; {tasks} tasks)")
     speed = best["serial (1 worker)"] / best["2 processes"]
     overhead = best["dask LocalCluster 2x1"] / best["2 processes"] - 1
@@ -123,13 +141,11 @@ def main() -> None:
     ap.add_argument("--network", default="auto", choices=("auto", "uk999", "layered"))
     ap.add_argument("--seconds", type=float, default=20.0, help="target serial time of the long run")
     ap.add_argument("--chunk-size", type=int, default=1 << 20)
-    ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats (best time counts)")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats of each configuration (best counts)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.repeats = 2.0, 1
-
-    from distributed import Client, LocalCluster
 
     name, net = load_network(args.network)
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, load average {loadavg()}")
@@ -140,26 +156,21 @@ def main() -> None:
     per_chunk = {}
     for size in (args.chunk_size, 1 << 16):
         run_chunk(net, 0, size, 1)
-        _, s = timed(lambda size=size: [run_chunk(net, i, size, 1) for i in range(1, 4)])
-        per_chunk[size] = s / 3
+        _, s = timed(lambda size=size: [run_chunk(net, i, size, 1) for i in range(1, 6)])
+        per_chunk[size] = s / 5
         print(f"serial: {per_chunk[size] * 1e3:.1f} ms per chunk of {size:,} trials")
 
-    # the fork server starts once per process: time it on its own (a CLI run pays it once)
+    # the fork server starts once per Python process: time it on its own (a CLI run pays it once)
     plan = [args.chunk_size] * 8
     _, cold = timed(run_chunks, run_chunk, net, plan, 1, backend="processes", workers=2, progress=False)
     _, warm = timed(run_chunks, run_chunk, net, plan, 1, backend="processes", workers=2, progress=False)
-    print(f"one-off start of the fork server and first pool: {cold - warm:.2f} s "
-          f"(8 chunks: {cold:.2f} s cold, {warm:.2f} s warm)")
+    print(f"one-off start of the fork server: {cold - warm:.2f} s "
+          f"(8 chunks on a new pool: {cold:.2f} s first, {warm:.2f} s after)")
 
-    t0 = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
-        client.wait_for_workers(2)
-        print(f"dask LocalCluster (2 workers x 1 thread) started in {time.perf_counter() - t0:.2f} s")
-        results = {}
-        for size, seconds in ((args.chunk_size, args.seconds), (1 << 16, args.seconds / 2)):
-            n = max(8, 2 * round(seconds / per_chunk[size] / 2))
-            results[size] = compare(net, size, n, 2025, client, f"chunks of {size:,}", args.repeats)
+    results = {}
+    for size, seconds in ((args.chunk_size, args.seconds), (1 << 16, args.seconds / 2)):
+        n = max(8, 2 * round(seconds / per_chunk[size] / 2))
+        results[size] = compare(net, size, n, 2025, args.repeats, f"chunks of {size:,}")
 
     small, large = 8, 32
     for backend in ("serial", "processes"):

@@ -177,6 +177,9 @@ class RunInfo:
         Wall time of this call.
     seconds_total : float
         Wall time including the runs a checkpoint was resumed from.
+    chunk_cpu_seconds : float
+        CPU time spent in the chunk functions of this call, summed over workers
+        (thread time; with ``seconds`` it shows parallel efficiency and contention).
     stopped_early : bool
         Stopped by ``target_rse`` before the end of the plan.
     target_rse : float or None
@@ -196,6 +199,7 @@ class RunInfo:
     workers: int
     seconds: float
     seconds_total: float
+    chunk_cpu_seconds: float
     stopped_early: bool
     target_rse: float | None = None
     checkpoint: str | None = None
@@ -313,6 +317,7 @@ def _short(x: Any) -> str:
 # ---------------------------------------------------------------------------- workers
 Payload = tuple[ChunkFn, Any, dict[str, Any], str]
 Batch = list[tuple[int, int]]  # (chunk index, chunk size) of consecutive chunks
+Done = tuple[list[Any], float, float]  # tallies of a batch, its wall seconds, its CPU seconds
 _PAYLOAD: Payload | None = None
 
 
@@ -336,20 +341,20 @@ def _version() -> str:
     return __version__
 
 
-def _call_batch(payload: Payload, batch: Batch, seed: int) -> tuple[list[Any], float]:
-    """Run consecutive chunks; return their tallies (not summed: the client adds in order) and the time."""
+def _call_batch(payload: Payload, batch: Batch, seed: int) -> Done:
+    """Run consecutive chunks: their tallies (not summed: the client adds them in order), wall, CPU time."""
     fn, task, kwargs, version = payload
     if version != _version():
         raise ChunkError(batch[0][0], f"this worker runs nines {_version()} but the run was started by "
                                       f"nines {version}; install the same version everywhere")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     out = []
     for index, size in batch:
         try:
             out.append(fn(task, index, size, seed, **kwargs))
         except Exception as exc:
             raise ChunkError(index, f"{type(exc).__name__}: {exc}", out) from exc
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, time.thread_time() - c0
 
 
 def _proc_init(payload: bytes) -> None:
@@ -358,12 +363,12 @@ def _proc_init(payload: bytes) -> None:
     _PAYLOAD = pickle.loads(payload)
 
 
-def _proc_run(batch: Batch, seed: int) -> tuple[list[Any], float]:
+def _proc_run(batch: Batch, seed: int) -> Done:
     assert _PAYLOAD is not None, "worker was not initialised"
     return _call_batch(_PAYLOAD, batch, seed)
 
 
-def _dask_run(payload: Payload, batch: Batch, seed: int) -> tuple[list[Any], float]:
+def _dask_run(payload: Payload, batch: Batch, seed: int) -> Done:
     return _call_batch(payload, batch, seed)
 
 
@@ -400,7 +405,7 @@ class _Pool:
         done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
-    def result(self, fut: cf.Future, first: int, n: int, running: Sequence[int]) -> tuple[list[Any], float]:
+    def result(self, fut: cf.Future, first: int, n: int, running: Sequence[int]) -> Done:
         exc = fut.exception()
         if exc is None:
             return fut.result()
@@ -452,7 +457,7 @@ class _Dask:
     def wait(self, futures: Sequence[Any]) -> list[Any]:
         return list(self.completed.next_batch(block=True))
 
-    def result(self, fut: Any, first: int, n: int, running: Sequence[int]) -> tuple[list[Any], float]:
+    def result(self, fut: Any, first: int, n: int, running: Sequence[int]) -> Done:
         try:
             return fut.result()
         except Exception as exc:
@@ -613,6 +618,7 @@ def run_chunks(
         backend = "serial" if (w_asked == 1 or n - k <= 1) else "processes"
     runner: _Pool | _Dask | None = None
     tasks = 0
+    chunk_cpu = 0.0  # CPU seconds spent in chunk functions (wherever they ran)
     if isinstance(backend, str) and backend == "serial":
         backend_name, n_workers = "serial", 1
     elif isinstance(backend, str) and backend == "processes":
@@ -655,20 +661,23 @@ def run_chunks(
     try:
         if auto and backend_name == "processes" and not stopped:
             # time one chunk here; a run that would end soon anyway is not worth starting workers
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 t = chunk_fn(task, k, plan[k], seed, **kwargs)
             except Exception as exc:
                 raise _chunk_error(k, n, exc) from exc
+            chunk_cpu += time.thread_time() - c0
             advance(t)
             if (time.perf_counter() - t0) * (n - k) < AUTO_SERIAL_SECONDS:
                 backend_name = "serial"
         if backend_name == "serial" and not stopped:
             while k < n and not stopped:
+                c0 = time.thread_time()
                 try:
                     t = chunk_fn(task, k, plan[k], seed, **kwargs)
                 except Exception as exc:
                     raise _chunk_error(k, n, exc) from exc
+                chunk_cpu += time.thread_time() - c0
                 advance(t)
                 save(force=False)
         elif k < n and not stopped:
@@ -707,7 +716,7 @@ def run_chunks(
                         running = [first, first + m - 1,
                                    *(f + j for f, mm in inflight.values() for j in (0, mm - 1))]
                         try:
-                            tallies, secs = runner.result(fut, first, n, running)
+                            tallies, secs, cpu = runner.result(fut, first, n, running)
                         except RuntimeError as exc:  # finish the chunks before it, then report it
                             cause = exc.__cause__
                             bad = cause.index if isinstance(cause, ChunkError) else first
@@ -717,6 +726,7 @@ def run_chunks(
                                 failure = (bad, exc)
                             continue
                         ready.update(zip(range(first, first + m), tallies, strict=True))
+                        chunk_cpu += cpu
                         per_chunk = secs / m if per_chunk == 0 else 0.8 * per_chunk + 0.2 * secs / m
                     before = k
                     while k in ready and not stopped:
@@ -743,7 +753,8 @@ def run_chunks(
         nines_version=prov["nines_version"], git_commit=prov["git_commit"], seed_entropy=seed,
         chunk_size=max(plan), n_chunks=n, chunks_run=k, chunks_resumed=resumed, units_planned=offsets[-1],
         units_done=offsets[k], backend=backend_name, workers=n_workers if backend_name != "serial" else 1,
-        seconds=seconds, seconds_total=seconds_before + seconds, stopped_early=k < n,
+        seconds=seconds, seconds_total=seconds_before + seconds, chunk_cpu_seconds=chunk_cpu,
+        stopped_early=k < n,
         target_rse=target_rse, checkpoint=None if checkpoint is None else str(checkpoint),
         extra=({"tasks": tasks} if backend_name != "serial" else {})
         | ({"start_method": _start_method()} if backend_name == "processes" else {}),
