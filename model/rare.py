@@ -113,6 +113,7 @@ __all__ = [
 METHOD = "pmc-turnip"
 GS_METHOD = "generalized-splitting"
 _GS_CHUNK = 128  # splitting runs per random stream
+_GS_AUTO_MAX_EVENTS = 300  # auto switches to splitting only up to this many uncertain events
 _CHUNK = 2048  # replications per random stream: fixed, so results do not depend on batching
 _ROW_BUDGET = 4_000_000  # array cells per processing batch (bounds memory on large networks)
 _MAX_BACKWARD = 16  # keep backward reach sets when there are at most this many target sets
@@ -636,7 +637,8 @@ def rare_unreachability(
         module notes). ``"gs"``: generalized splitting (:func:`generalized_splitting`),
         slower but robust where the turnip's replications are heavy-tailed.
         ``"auto"``: the turnip, then generalized splitting when the turnip flags
-        heavy tails (``details["switched_from"]`` then holds the turnip's result).
+        heavy tails and the network has at most 300 uncertain events
+        (``details["switched_from"]`` then holds the turnip's result).
 
     Returns
     -------
@@ -671,7 +673,8 @@ def rare_unreachability(
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     est = _finish(net, y, per, kept, METHOD, ss, cpu, wall, trace, confidence, {
         "estimator": "turnip (permutation Monte Carlo, relevance by forward/backward reachability)"})
-    if method == "auto" and "warning" in est.details and _servable(_plan(net)):
+    if (method == "auto" and "warning" in est.details and plan_events(net) <= _GS_AUTO_MAX_EVENTS
+            and _servable(_plan(net))):
         gs = generalized_splitting(net, max(100, samples // 50), ss.spawn(1)[0], trace=trace,
                                    confidence=confidence)
         gs.details["switched_from"] = {"method": METHOD, "estimate": est.value, "std_error": est.std_error,
@@ -681,6 +684,12 @@ def rare_unreachability(
 
 
 # ------------------------------------------------------------------ generalized splitting
+def plan_events(net: CompiledNetwork) -> int:
+    """Number of uncertain basic events (``0 < p < 1``): the dimension the samplers work in."""
+    p = np.concatenate([net.q, net.ccf_q])
+    return int(((p > 0) & (p < 1)).sum())
+
+
 class _GSPlan:
     """What generalized splitting needs beyond the turnip plan: component -> events."""
 
@@ -992,19 +1001,22 @@ def generalized_splitting(
 
 
 # ------------------------------------------------------------------ method choice
-def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, samples: int = 1_000_000,
+def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, time_budget: float = 60.0,
                   pilot: int = 1 << 16, seed: int = 0) -> tuple[str, str]:
     """Pick ``"exact"``, ``"mc"`` or ``"rare"`` for ``--method auto``, with the reason.
 
     ``"exact"`` when the network has at most ``exact_limit`` components plus
     common-cause events and the exact engine's own size check accepts it (its
     frontier BDD is built within its width and node limits, see
-    :class:`model.exact.ExactEngine`). Otherwise rarity decides: a crude Monte
-    Carlo pilot of ``pilot`` trials (milliseconds) estimates the unreachability
-    ``U``; crude Monte Carlo with ``samples`` trials then expects ``samples * U``
-    unreachable trials. With at least 400 of them (relative error <= 5%) ``"mc"``
-    is chosen, else ``"rare"``, whose relative error stays bounded however small
-    ``U`` is.
+    :class:`model.exact.ExactEngine`). Otherwise rarity decides, against the speed
+    of crude Monte Carlo on this network: crude pilots (``pilot`` trials, then 16
+    times more while they see fewer than 20 unreachable trials and the next one
+    would take under a second)
+    measure the trial rate, the unreachability ``U`` and its relative error, from
+    which follows the CPU time crude Monte Carlo needs for 5% relative error. Up
+    to one second that is ``"mc"``; otherwise a 256-replication turnip pilot
+    gives the rare-event estimator's time to the same precision, and the faster
+    one wins (crude Monte Carlo only within ``time_budget`` seconds).
 
     Examples
     --------
@@ -1032,11 +1044,30 @@ def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, samples: int 
         else:
             return "exact", f"{n_events} components and common-cause events; the exact engine accepts it"
     mean_down = float(np.concatenate([net.q, net.ccf_q]).sum())
-    est = crude_monte_carlo(net, pilot, seed).overall
-    expected = samples * est.value
-    head = (f"{why_not}; {mean_down:.3g} failed events per trial on average; a {pilot}-trial crude pilot "
-            f"gives U~{est.value:.3g} (upper bound {est.ci_high:.3g}), so crude MC with {samples} trials "
-            f"expects {expected:.3g} unreachable trials")
-    if expected >= 400:
-        return "mc", head + " (>= 400: relative error <= 5%)"
-    return "rare", head + " (< 400): the rare-event estimator keeps its relative error bounded"
+    n, total, cpu = pilot, 0, 0.0
+    while True:
+        c0 = time.process_time()
+        res = crude_monte_carlo(net, n, seed).overall
+        cpu += time.process_time() - c0
+        total += n
+        rate = total / max(cpu, 1e-9)
+        hits = int(res.details.get("unreachable_trials", res.details.get("nonzero_samples", 0)))
+        if hits >= 20 or 16 * n / rate > min(time_budget / 10, 1.0):
+            break
+        n, seed = 16 * n, seed + 1
+    head = (f"{why_not}; {mean_down:.3g} failed events per trial on average; a {n}-trial crude pilot "
+            f"({rate:.3g} trials/s) gives U~{res.value:.3g} from {hits} trials with unreachable calls")
+    need = n * (res.std_error / res.value / 0.05) ** 2 / rate if res.value > 0 else math.inf
+    if need <= 1.0:
+        return "mc", head + f", so crude MC reaches 5% relative error in about {need:.3g} s"
+    # compare with the turnip's own cost to 5% relative error, from a short pilot
+    turnip = rare_unreachability(net, 256, seed, trace=False, method="turnip")
+    d = turnip.details
+    rare_need = d["relative_variance"] / 0.05**2 * d["cpu_seconds"] / turnip.samples
+    crude_txt = f"about {need:.3g} s" if math.isfinite(need) else "far more than the pilots (it saw nothing)"
+    tail = f"; to 5% relative error crude MC needs {crude_txt}, the turnip about {rare_need:.3g} s"
+    if "warning" in d:
+        tail += " (its pilot is heavy-tailed: generalized splitting will take over)"
+    if need <= time_budget and (need <= rare_need or "warning" in d):
+        return "mc", head + tail
+    return "rare", head + tail + "; the rare-event estimator keeps its relative error bounded"
