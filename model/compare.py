@@ -21,7 +21,10 @@ Examples
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
+import multiprocessing as mp
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -165,6 +168,12 @@ def _outcome(name: str, label: str, cost: float | None, res) -> StrategyOutcome:
                            t.column("genuine"), res)
 
 
+def _simulate_one(scenario: Scenario, years: int, seed: int, chunk_years: int):
+    from model.simulate import simulate
+
+    return simulate(scenario, years=years, seed=seed, chunk_years=chunk_years)
+
+
 def compare_strategies(
     base: Scenario,
     strategy_sets: Sequence[Sequence[Strategy]],
@@ -173,27 +182,31 @@ def compare_strategies(
     *,
     chunk_years: int = 50,
     confidence: float = 0.95,
-    simulate_fn=None,
+    workers: int | None = 1,
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
 
     ``strategy_sets`` are lists of strategies applied in order (a combination is a
-    list of several). ``simulate_fn(scenario, years, seed, chunk_years)`` defaults to
-    :func:`model.simulate.simulate`; the parallel layer can pass its own.
+    list of several). With ``workers`` > 1 (None: all cores) the strategies run in
+    parallel processes; every run is fixed by its seed, so the result is identical.
     """
-    from model.simulate import simulate
-
-    run = simulate_fn or (lambda s, y, k, c: simulate(s, years=y, seed=k, chunk_years=c))
     t0 = time.perf_counter()
-    base_res = run(apply_strategies(base, []), years, seed, chunk_years)
-    baseline = _outcome(base.spec.name, "Status quo", 0.0, base_res)
-    outcomes = []
+    scenarios = [apply_strategies(base, [])]
     for sset in strategy_sets:
-        if not sset or all(st.is_status_quo for st in sset):
-            continue
-        scen = apply_strategies(base, sset)
-        res = run(scen, years, seed, chunk_years)
+        if sset and not all(st.is_status_quo for st in sset):
+            scenarios.append(apply_strategies(base, sset))
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n > 1 and len(scenarios) > 1:
+        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+        with cf.ProcessPoolExecutor(max_workers=min(n, len(scenarios)), mp_context=ctx) as pool:
+            futures = [pool.submit(_simulate_one, s, years, seed, chunk_years) for s in scenarios]
+            results = [f.result() for f in futures]
+    else:
+        results = [_simulate_one(s, years, seed, chunk_years) for s in scenarios]
+    baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
+    outcomes = []
+    for scen, res in zip(scenarios[1:], results[1:], strict=True):
         info = scen.spec.strategy
         outcomes.append(_outcome(scen.spec.name, info.label, info.annual_cost_gbp, res))
     return Comparison(baseline, tuple(outcomes), years, seed, time.perf_counter() - t0, confidence)

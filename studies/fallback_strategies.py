@@ -70,19 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = study_parser(NAME, __doc__.splitlines()[0])
     parser.add_argument("--years", type=int, default=None, help="simulated years per strategy")
     parser.add_argument("--outer", type=int, default=None, help="parameter draws for the uncertainty band")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     args = parser.parse_args(argv)
     if args.years is not None and args.years < 2:
         raise ValueError(f"--years must be at least 2, got {args.years}")
     study = Study(NAME, args)
     years = args.years or (40 if args.quick else 1000)
-    outer = args.outer if args.outer is not None else (2 if args.quick else 8)
-    outer_years = max(20, years // 10)
+    outer = args.outer if args.outer is not None else (2 if args.quick else 6)
+    outer_years = 20 if args.quick else max(20, years // 16)
     base = load_scenario(args.scenario)
     names = [n for n in bundled_strategies() if n != "status_quo"]
     sets = [[load_strategy(n)] for n in names]
     sets.append([load_strategy("automatic_failover"), load_strategy("full_capacity_backup")])
 
-    comp = compare_strategies(base, sets, years=years, seed=args.seed)
+    comp = compare_strategies(base, sets, years=years, seed=args.seed, workers=args.workers)
     result = comp.to_dict()
     ranking = comp.ranking()
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         for (path, *_rest), v in zip(UNCERTAIN, draws[k], strict=True):
             _deep_merge(overlay, _overlay(path, v))
         varied = base.extend(overlay, where=f"<parameter draw {k}>")
-        ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k)
+        ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k, workers=args.workers)
         band_rows[comp.baseline.name].append(float(ck.baseline.failed_calls.mean()))
         by_name = {o.name: o for o in ck.outcomes}
         for o in ranking:
