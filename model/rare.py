@@ -960,12 +960,13 @@ def generalized_splitting(
 
     Examples
     --------
-    >>> from model.graphs import dodecahedron, parallel
+    >>> from model.graphs import grid, parallel
     >>> from model.compiled import compile_graph
-    >>> g, s, t = parallel([dodecahedron(0.1)] * 2)
-    >>> est = generalized_splitting(compile_graph(g, s, t), 100, seed=3)
-    >>> exact = 0.0028796012533932836 ** 2
-    >>> abs(est.value - exact) < 4 * est.std_error, est.method
+    >>> from model.exact import exact_unreachability
+    >>> g, s, t = parallel([grid(3, 1e-4)] * 2)
+    >>> net = compile_graph(g, s, t)
+    >>> est = generalized_splitting(net, 64, seed=3)
+    >>> abs(est.value - exact_unreachability(net).value) < 4 * est.std_error, est.method
     (True, 'generalized-splitting')
     """
     if runs < 2:
