@@ -516,14 +516,43 @@ def _conditional_probabilities(lam: np.ndarray, steps: np.ndarray, crit: np.ndar
     return np.where(crit < 0, 1.0, np.minimum(per, 1.0))
 
 
+class _Moments:
+    """Running mean and standard error per column, summed around the first chunk's mean.
+
+    A column whose value never varies gets a standard error of exactly 0.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.ref = self.s1 = self.s2 = np.zeros(0)
+
+    def add(self, x: np.ndarray) -> None:
+        if self.n == 0:
+            self.ref = x.mean(axis=0)
+            self.s1, self.s2 = np.zeros_like(self.ref), np.zeros_like(self.ref)
+        d = x - self.ref
+        self.n += x.shape[0]
+        self.s1 += d.sum(axis=0)
+        self.s2 += (d * d).sum(axis=0)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.ref + self.s1 / self.n
+        if self.n < 2:
+            return mean, np.full(self.ref.shape, math.inf)
+        var = np.maximum(self.s2 - self.s1 * self.s1 / self.n, 0.0) / (self.n - 1)
+        return mean, np.sqrt(var / self.n)
+
+
 def rare_replications(net: CompiledNetwork, samples: int, seed: int | np.random.SeedSequence | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-replication values of the turnip estimator.
 
-    Returns ``(y, per_demand, kept)``: ``y`` (n,) the weighted unserved share of
-    each replication, ``per_demand`` (n, D') the conditional probabilities per
-    demand with positive weight, and ``kept`` the indices of those demands.
-    Replications ``i*2048 .. (i+1)*2048 - 1`` always use child ``i`` of the root
+    Returns ``(y, demand_mean, demand_se, kept)``: ``y`` (n,) the weighted
+    unserved share of each replication; the mean and standard error over the
+    replications of the conditional probability of each demand with positive
+    weight; and ``kept``, the indices of those demands. Per-demand values are
+    summed chunk by chunk, never stored for all replications. Replications
+    ``i*2048 .. (i+1)*2048 - 1`` always use child ``i`` of the root
     ``SeedSequence``, so a run is reproducible and a longer run extends a shorter one.
 
     Examples
@@ -531,9 +560,9 @@ def rare_replications(net: CompiledNetwork, samples: int, seed: int | np.random.
     >>> import networkx as nx
     >>> from model.compiled import compile_graph
     >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.5)
-    >>> y, per, kept = rare_replications(net, 4, seed=0)
-    >>> y.round(6).tolist()   # 1 - 0.5**2 whatever the order
-    [0.75, 0.75, 0.75, 0.75]
+    >>> y, mean, se, kept = rare_replications(net, 4, seed=0)
+    >>> y.round(6).tolist(), mean.round(6).tolist(), se.tolist()  # 1 - 0.5**2 whatever the order
+    ([0.75, 0.75, 0.75, 0.75], [0.75], [0.0])
     """
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
@@ -541,14 +570,15 @@ def rare_replications(net: CompiledNetwork, samples: int, seed: int | np.random.
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     n_chunks = -(-samples // _CHUNK)
     children = ss.spawn(n_chunks)
-    ys, pers = [], []
+    ys, moments = [], _Moments()
     for i, child in enumerate(children):
         B = min(_CHUNK, samples - i * _CHUNK)
         rng = np.random.default_rng(child)
         per = _conditional_probabilities(*_construct(plan, rng, B))
-        pers.append(per)
+        moments.add(per)
         ys.append(per @ plan.weights)
-    return np.concatenate(ys), np.concatenate(pers), plan.demand_index
+    mean, se = moments.result()
+    return np.concatenate(ys), mean, se, plan.demand_index
 
 
 def _trace(y: np.ndarray, z: float, points: int = 50) -> dict[str, list[float] | list[int]]:
@@ -569,18 +599,17 @@ def _trace(y: np.ndarray, z: float, points: int = 50) -> dict[str, list[float] |
     }
 
 
-def _finish(net: CompiledNetwork, y: np.ndarray, per: np.ndarray, kept: np.ndarray, method: str,
+def _finish(net: CompiledNetwork, y: np.ndarray, per_mean: np.ndarray, per_se: np.ndarray, kept: np.ndarray,
+            method: str,
             ss: np.random.SeedSequence, cpu: float, wall: float, trace: bool, confidence: float,
             extra: dict[str, Any]) -> Estimate:
-    """Estimate from i.i.d. unbiased run values ``y`` (and per-demand values ``per``)."""
+    """Estimate from i.i.d. unbiased run values ``y`` (and per-demand means and standard errors)."""
     n = y.size
     mean = float(y.mean())
     var = float(y.var(ddof=1)) if n > 1 else math.inf
     se = math.sqrt(var / n)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     entropy = ss.entropy if isinstance(ss.entropy, int) else None
-    per_mean = per.mean(axis=0)
-    per_se = per.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(per.shape[1], math.inf)
     details: dict[str, Any] = {
         "relative_error": se / mean if mean > 0 else math.inf,
         "wnrv": var * (cpu / n) / mean**2 if mean > 0 else math.inf,
@@ -669,9 +698,9 @@ def rare_unreachability(
     if method == "gs":
         return generalized_splitting(net, max(100, samples // 50), ss, trace=trace, confidence=confidence)
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    y, per, kept = rare_replications(net, samples, ss)
+    y, per_mean, per_se, kept = rare_replications(net, samples, ss)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    est = _finish(net, y, per, kept, METHOD, ss, cpu, wall, trace, confidence, {
+    est = _finish(net, y, per_mean, per_se, kept, METHOD, ss, cpu, wall, trace, confidence, {
         "estimator": "turnip (permutation Monte Carlo, relevance by forward/backward reachability)"})
     if (method == "auto" and "warning" in est.details and plan_events(net) <= _GS_AUTO_MAX_EVENTS
             and _servable(_plan(net))):
@@ -985,14 +1014,14 @@ def generalized_splitting(
     levels, probs = _gs_levels(gp, np.random.default_rng(children[0]), pilot, rho)
     splits = np.maximum(1, np.round(1.0 / probs[:-1])).astype(np.int64)
     stop = int(min(levels.size, max(1, math.ceil(finish * levels.size))))
-    ys, pers = [], []
+    ys, moments = [], _Moments()
     for i in range(n_chunks):
         k = min(_GS_CHUNK, runs - i * _GS_CHUNK)
         y, per = _gs_chunk(gp, levels, splits, stop, k, np.random.default_rng(children[i + 1]))
         ys.append(y)
-        pers.append(per)
+        moments.add(per)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    return _finish(net, np.concatenate(ys), np.concatenate(pers), plan.demand_index, GS_METHOD, ss, cpu, wall,
+    return _finish(net, np.concatenate(ys), *moments.result(), plan.demand_index, GS_METHOD, ss, cpu, wall,
                    trace, confidence, {
                        "estimator": "generalized splitting on exponential repair times (Gibbs sampler), "
                                     "finished by the turnip",
