@@ -1,4 +1,4 @@
-"""Rare-event unreachability: permutation Monte Carlo with the turnip.
+"""Rare-event unreachability: the turnip, and generalized splitting where it fails.
 
 Crude Monte Carlo needs about ``100 / U`` trials for 10% relative error, hopeless
 when the unreachability ``U`` is 1e-9. This module estimates ``U`` with bounded
@@ -72,7 +72,15 @@ parallel: 9-edge cuts), the repair order almost never leaves such a cut for last
 the replication values are extremely heavy-tailed and practical sample sizes give
 estimates that are far too low with a misleadingly small interval. The result
 then says so in ``details["warning"]`` (one replication carries a large share of
-the sum). Splitting methods (generalized splitting) would be needed there.
+the sum), and :func:`rare_unreachability` with ``method="auto"`` (the default)
+switches to :func:`generalized_splitting` (Botev, L'Ecuyer, Rubino, Simard and
+Tuffin 2013): a Gibbs sampler on the same repair times, levels placed by an
+adaptive pilot, states finished by the turnip. It is unbiased there with a
+relative error that does not grow as ``q -> 0``, at a much higher cost per run.
+
+:func:`choose_method` picks exact, crude Monte Carlo or this module for
+``--method auto`` from the exact engine's size check and the measured cost of
+crude Monte Carlo and of the turnip to 5% relative error.
 
 Examples
 --------
@@ -702,7 +710,7 @@ def rare_unreachability(
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     est = _finish(net, y, per_mean, per_se, kept, METHOD, ss, cpu, wall, trace, confidence, {
         "estimator": "turnip (permutation Monte Carlo, relevance by forward/backward reachability)"})
-    if (method == "auto" and "warning" in est.details and plan_events(net) <= _GS_AUTO_MAX_EVENTS
+    if (method == "auto" and "warning" in est.details and _uncertain_events(net) <= _GS_AUTO_MAX_EVENTS
             and _servable(_plan(net))):
         gs = generalized_splitting(net, max(100, samples // 50), ss.spawn(1)[0], trace=trace,
                                    confidence=confidence)
@@ -713,7 +721,7 @@ def rare_unreachability(
 
 
 # ------------------------------------------------------------------ generalized splitting
-def plan_events(net: CompiledNetwork) -> int:
+def _uncertain_events(net: CompiledNetwork) -> int:
     """Number of uncertain basic events (``0 < p < 1``): the dimension the samplers work in."""
     p = np.concatenate([net.q, net.ccf_q])
     return int(((p > 0) & (p < 1)).sum())
