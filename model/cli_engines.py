@@ -38,10 +38,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         from model.parallel import estimate_parallel
 
         groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
-        res = estimate_parallel(c, args.samples, args.seed, groups=groups, **_run_options(args))
+        res = estimate_parallel(c, _samples(args, "mc"), args.seed, groups=groups, **_run_options(args))
         est, method, reason = res.overall, "mc", "method mc requested"
     else:
-        est, method, reason = solve(c, args.method, samples=args.samples, seed=args.seed)
+        est, method, reason = solve(c, args.method, samples=_samples(args, args.method), seed=args.seed)
     out: dict[str, Any] = {
         "scenario": net.scenario.name,
         "unreachable_probability": _estimate_json(est, method, reason),
@@ -96,7 +96,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     net = compile_graph(g, s, t)
     if net.n_components == 0:
         raise UsageError(f"{args.graph}: no element carries a failure probability 'q'")
-    est, method, reason = solve(net, args.method, samples=args.samples, seed=args.seed)
+    est, method, reason = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed)
     if args.json:
         _print_json(_estimate_json(est, method, reason))
     else:
@@ -120,6 +120,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"failed genuine calls a year: mean {f['mean']:,.1f}, median {f['p50']:,.0f}, "
               f"p95 {f['p95']:,.0f}, p99 {f['p99']:,.0f}")
     return EXIT_OK
+
+
+def _samples(args: argparse.Namespace, method: str) -> int:
+    """The sample count: as given, else a default that suits the method."""
+    if args.samples is not None:
+        return args.samples
+    return 5_000 if method == "rare" else 1_000_000
 
 
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -164,7 +171,8 @@ def _register(sub: Any) -> None:
     e = sub.add_parser("estimate", help="probability that a genuine call is unreachable (with CI)")
     e.add_argument("scenario")
     e.add_argument("--method", choices=METHODS, default="mc")
-    e.add_argument("--samples", type=_positive_int, default=1_000_000)
+    e.add_argument("--samples", type=_positive_int, default=None,
+                   help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
     e.add_argument("--seed", type=_seed, default=0)
     e.add_argument("--json", action="store_true", help="print one JSON object")
     _add_run_options(e)
@@ -175,7 +183,8 @@ def _register(sub: Any) -> None:
     r.add_argument("--source", required=True)
     r.add_argument("--target", required=True)
     r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto")
-    r.add_argument("--samples", type=_positive_int, default=1_000_000)
+    r.add_argument("--samples", type=_positive_int, default=None,
+                   help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
     r.add_argument("--years", type=_positive_int, default=1000, help="simulated years (--method simulate)")
     r.add_argument("--seed", type=_seed, default=0)
     r.add_argument("--json", action="store_true")

@@ -56,10 +56,10 @@ def _overlay(path: str, value: float) -> dict:
 
 
 def parameter_draws(n: int, seed: int) -> np.ndarray:
-    """Outer-loop draws (n, d) in the parameter ranges: a scrambled Sobol' design."""
+    """Outer-loop draws (n, d) in the parameter ranges: a Latin hypercube design."""
     from scipy.stats import qmc
 
-    u = qmc.Sobol(d=len(UNCERTAIN), scramble=True, seed=np.random.default_rng(seed)).random(n)
+    u = qmc.LatinHypercube(d=len(UNCERTAIN), seed=np.random.default_rng(seed)).random(n)
     out = np.empty_like(u)
     for j, (_path, lo, hi, log, _why) in enumerate(UNCERTAIN):
         out[:, j] = np.exp(np.log(lo) + u[:, j] * np.log(hi / lo)) if log else lo + u[:, j] * (hi - lo)
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.figure(ecdf(series, complementary=True, log_y=True, title="Failed genuine calls in a year",
                     x_title="failed calls in a year", y_title="share of years exceeding"))
     rep.section("Parameter uncertainty", f"Two-level Monte Carlo: {outer} draws of the least certain "
-                f"inputs (scrambled Sobol' design), {outer_years} simulated years each, every strategy "
+                f"inputs (Latin hypercube design), {outer_years} simulated years each, every strategy "
                 "under each draw.")
     order = [comp.baseline.name] + [o.name for o in ranking]
     names_shown = ["Status quo", *labels]
