@@ -62,7 +62,7 @@ __all__ = [
     "tornado_data",
 ]
 
-Distribution = Literal["uniform", "loguniform"]
+Distribution = Literal["uniform", "loguniform", "discrete"]
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
@@ -82,12 +82,16 @@ class UncertainParameter:
         or the same rate for two platforms).
     low, high : float
         Range of the parameter (``low < high``).
-    distribution : {"uniform", "loguniform"}
-        How values are spread over the range (log-uniform needs ``low > 0``).
+    distribution : {"uniform", "loguniform", "discrete"}
+        How values are spread over the range (log-uniform needs ``low > 0``;
+        discrete: the ``levels``, equally likely).
     source : str
         Citation or ``"assumption: <why>"`` for the range.
     unit : str
         Unit shown in reports.
+    levels : tuple of float
+        The values of a discrete parameter, increasing, from ``low`` to ``high`` (for a
+        model that can only be evaluated at some values, e.g. replayed capacities).
 
     Examples
     --------
@@ -96,6 +100,9 @@ class UncertainParameter:
     (('common_cause_groups.g.beta',), 0.06)
     >>> round(float(UncertainParameter("rate", "a.b", 0.001, 0.1, "loguniform").ppf(0.5)), 4)
     0.01
+    >>> calls = UncertainParameter("calls", "a.c", 24, 98, "discrete", levels=(24, 49, 98))
+    >>> calls.ppf([0.1, 0.5, 0.9]).tolist()
+    [24.0, 49.0, 98.0]
     """
 
     name: str
@@ -105,6 +112,7 @@ class UncertainParameter:
     distribution: Distribution = "uniform"
     source: str = ""
     unit: str = ""
+    levels: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.path, list):
@@ -116,9 +124,19 @@ class UncertainParameter:
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"parameter {self.name!r}: need finite low < high, "
                              f"got [{self.low}, {self.high}]")
-        if self.distribution not in ("uniform", "loguniform"):
+        if self.distribution not in ("uniform", "loguniform", "discrete"):
             raise ValueError(f"parameter {self.name!r}: distribution {self.distribution!r} is not allowed; "
-                             "use 'uniform' or 'loguniform'")
+                             "use 'uniform', 'loguniform' or 'discrete'")
+        object.__setattr__(self, "levels", tuple(float(v) for v in self.levels))
+        if self.distribution == "discrete":
+            lv = np.asarray(self.levels)
+            if lv.size < 2 or not np.all(np.isfinite(lv)) or np.any(np.diff(lv) <= 0) \
+                    or lv[0] != lo or lv[-1] != hi:
+                raise ValueError(f"parameter {self.name!r}: a discrete parameter needs two or more "
+                                 f"increasing levels from low to high, got {self.levels} for "
+                                 f"[{self.low}, {self.high}]")
+        elif self.levels:
+            raise ValueError(f"parameter {self.name!r}: levels are only for distribution 'discrete'")
         if self.distribution == "loguniform" and lo <= 0:
             raise ValueError(f"parameter {self.name!r}: a log-uniform range needs low > 0, got {self.low}")
 
@@ -129,6 +147,9 @@ class UncertainParameter:
     @property
     def dist(self) -> Any:
         """The scipy frozen distribution of the parameter."""
+        if self.distribution == "discrete":
+            k = len(self.levels)
+            return stats.rv_discrete(values=(np.asarray(self.levels), np.full(k, 1.0 / k)))
         if self.distribution == "loguniform":
             return stats.loguniform(float(self.low), float(self.high))
         return stats.uniform(loc=float(self.low), scale=float(self.high) - float(self.low))
@@ -136,6 +157,9 @@ class UncertainParameter:
     def ppf(self, u: Any) -> np.ndarray:
         """Values at probabilities ``u`` (inverse of the distribution function)."""
         u = np.asarray(u, dtype=float)
+        if self.distribution == "discrete":
+            lv = np.asarray(self.levels)
+            return lv[np.clip(np.floor(u * lv.size).astype(np.int64), 0, lv.size - 1)]
         if self.distribution == "loguniform":
             return np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         return self.low + u * (self.high - self.low)
@@ -147,7 +171,7 @@ class UncertainParameter:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "paths": list(self.paths), "low": float(self.low),
                 "high": float(self.high), "distribution": self.distribution, "source": self.source,
-                "unit": self.unit}
+                "unit": self.unit, "levels": list(self.levels)}
 
 
 def parameter_table(params: Sequence[UncertainParameter]) -> list[dict[str, Any]]:

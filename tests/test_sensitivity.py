@@ -81,6 +81,22 @@ def test_linear_model_indices_are_weight_shares_and_first_equals_total():
     assert abs(res.output_mean[0] - (coef @ np.array([1.0, 99 / math.log(100), 0.0]))) < 0.05
 
 
+def test_discrete_parameter_indices():
+    """A parameter taking equally likely levels: Bernoulli(1/2) on {0, 2} has variance 1."""
+    params = [UncertainParameter("switch", "t.s", 0.0, 2.0, "discrete", levels=(0.0, 2.0)),
+              UncertainParameter("u", "t.u", 0.0, math.sqrt(12.0))]  # variance 1
+    res = sobol_indices(lambda x: x[0] + x[1], params, n=2048, seed=8)
+    for i in range(2):
+        assert _within(res.first_order[0, i], res.first_ci[0, i], 0.5)
+        assert _within(res.total_order[0, i], res.total_ci[0, i], 0.5)
+    t = tornado_data(lambda x: x[0] * 10 + x[1], params, base=[2.0, 1.0])
+    assert t.output_low.tolist() == [1.0, 20.0] and t.low_values.tolist() == [0.0, 0.0]
+    p3 = UncertainParameter("p", "t.p", 0.5, 0.95, "discrete", levels=(0.5, 0.7, 0.85, 0.95))
+    u = (np.arange(4000) + 0.5) / 4000
+    assert np.bincount(np.searchsorted(p3.levels, p3.ppf(u))).tolist() == [1000] * 4
+    assert p3.dist.ppf(0.5) == 0.7 and p3.to_dict()["levels"] == [0.5, 0.7, 0.85, 0.95]
+
+
 def test_sobol_is_reproducible_and_multi_output_and_loop_agree():
     a = sobol_indices(ishigami, PI3, n=256, seed=np.random.SeedSequence(5), n_resamples=200)
     b = sobol_indices(ishigami, PI3, n=256, seed=np.random.SeedSequence(5), n_resamples=200)
@@ -166,6 +182,12 @@ def test_parameter_validation():
         UncertainParameter("p", "a.b", 0.0, 1.0, "loguniform")
     with pytest.raises(ValueError, match="not allowed"):
         UncertainParameter("p", "a.b", 0.0, 1.0, "normal")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="increasing levels"):
+        UncertainParameter("p", "a.b", 0.0, 1.0, "discrete", levels=(0.0, 0.7))
+    with pytest.raises(ValueError, match="increasing levels"):
+        UncertainParameter("p", "a.b", 0.0, 1.0, "discrete", levels=(0.0, 0.8, 0.5, 1.0))
+    with pytest.raises(ValueError, match="only for distribution 'discrete'"):
+        UncertainParameter("p", "a.b", 0.0, 1.0, levels=(0.0, 1.0))
     with pytest.raises(ValueError, match="dotted key"):
         UncertainParameter("p", "", 0.0, 1.0)
     p = UncertainParameter("rate", ("x.a", "x.b"), 0.001, 0.1, "loguniform", source="S")
