@@ -27,6 +27,7 @@ import concurrent.futures as cf
 import dataclasses
 import math
 import multiprocessing as mp
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -82,6 +83,10 @@ QUICK = {
     "baseline_years": 30,
     "check_years": 0,
     "check_replicates": 1,
+    # values the backup's concurrent calls (fractions of the primary's) and the redial probability take
+    "cap_fractions": (0.25, 0.5, 1.0),
+    "redial_levels": (0.5, 0.95),
+    "check_point": (0.25, 0.5),  # (capacity fraction, redial) of the fourth whole-replay check
 }
 FULL = {
     "outages": 64,
@@ -91,6 +96,9 @@ FULL = {
     "baseline_years": 800,
     "check_years": 1500,
     "check_replicates": 2,
+    "cap_fractions": (0.25, 0.375, 0.5, 0.625, 0.75, 1.0),
+    "redial_levels": (0.5, 0.95),
+    "check_point": (0.625, 0.5),
 }
 
 #: Manual sweep: multipliers of the scenario's detection delay and switch time (means).
@@ -131,7 +139,7 @@ class Setup:
     repair: Any
     callers: CallerParams
     capacities: tuple[Capacity, ...]
-    cap_levels: tuple[int, ...]  # concurrent calls of the capacity levels at the scenario's queue limit
+    cap_levels: tuple[int, ...]  # the backup's concurrent calls replayed at the scenario's queue limit
     redial_levels: tuple[float, ...]
     params: tuple[UncertainParameter, ...]
     base: dict[str, float]
@@ -159,8 +167,19 @@ def _delay_param(
     return UncertainParameter(name, paths, low, high, "loguniform", source, "h")
 
 
-def make_setup(scenario: Scenario) -> Setup:
-    """Find the platform redundancy group and build the levels and uncertain parameters."""
+def make_setup(
+    scenario: Scenario,
+    cap_fractions: Sequence[float] = (0.25, 0.5, 1.0),
+    redial_levels: Sequence[float] = (0.5, 0.95),
+) -> Setup:
+    """Find the platform redundancy group and build the levels and uncertain parameters.
+
+    The backup's concurrent calls are replayed at ``cap_fractions`` of the primary's (and
+    at the scenario's own value), at the scenario's queue limit; the redial probability
+    at ``redial_levels`` and the scenario's own value. These are the values the uncertain
+    capacity and redial probability take (equally likely): the engine is not asked for
+    values in between.
+    """
     s = scenario.spec
     platforms = set(s.call_handling_platforms)
     group = next(
@@ -203,18 +222,21 @@ def make_setup(scenario: Scenario) -> Setup:
     auto_spec = parse_distribution(next(iter(auto.values()))["failover_delay"], "automatic_failover")
     gpath = f"redundancy_groups.{group}"
     q0 = int(cap_b.queue_limit) if cap_b.queue_limit is not None else 0
-    c_low = max(1, round(cap_p.concurrent_calls / 4))
     c0, cp = int(cap_b.concurrent_calls), int(cap_p.concurrent_calls)
     qp = int(cap_p.queue_limit) if cap_p.queue_limit is not None else 1000
+    levels = tuple(sorted({max(1, round(cp * f)) for f in cap_fractions} | {c0}))
     caps = [
-        Capacity("q0_low", f"{c_low} calls, queue {q0}", c_low, q0),
-        Capacity("status_quo", f"{c0} calls, queue {q0} (2023)", c0, q0),
-        Capacity("q0_full", f"{cp} calls, queue {q0}", cp, q0),
+        Capacity("status_quo", f"{c} calls, queue {q0} (2023)", c, q0)
+        if c == c0
+        else Capacity(f"dr_{c}", f"{c} calls, queue {q0}", c, q0)
+        for c in levels
+    ]
+    caps += [
         Capacity("queue_now", f"{c0} calls, queue {QUEUE_NOW} (since 2023)", c0, QUEUE_NOW),
         Capacity("full", f"{cp} calls, queue {qp} (= primary)", cp, qp),
     ]
     p0 = float(s.callers.redial_probability)
-    redial = tuple(sorted({0.5, p0, 0.95}))
+    redial = tuple(sorted({float(x) for x in redial_levels} | {p0}))
     rate = float(fp.failures_per_year)
     params = (
         _delay_param(
@@ -248,13 +270,14 @@ def make_setup(scenario: Scenario) -> Setup:
         UncertainParameter(
             "DR concurrent calls",
             f"call_handling_platforms.{backup}.capacity.concurrent_calls",
-            c_low,
-            cp,
-            "uniform",
-            "assumption: a quarter to all of the primary's capacity; 49 = "
-            "half is itself an assumption (A_DR_CAPACITY); queue limit kept at its 2023 value "
-            "(SIMWOOD_2024)",
+            levels[0],
+            levels[-1],
+            "discrete",
+            f"assumption: equally likely levels {', '.join(map(str, levels))} from a quarter to all of the "
+            f"primary's capacity; {c0} = half is itself an assumption (A_DR_CAPACITY); queue limit kept at "
+            "its 2023 value (SIMWOOD_2024)",
             "calls",
+            levels=levels,
         ),
         UncertainParameter(
             "platform failure rate",
@@ -280,11 +303,13 @@ def make_setup(scenario: Scenario) -> Setup:
         UncertainParameter(
             "redial probability",
             "callers.redial_probability",
-            0.5,
-            0.95,
-            "uniform",
-            "assumption: 0.85 is an uncalibrated example (GRAPHITTI_L); no published 999 redial "
-            "rate (traffic-and-capacity.md, Gaps)",
+            redial[0],
+            redial[-1],
+            "discrete",
+            f"assumption: equally likely levels {', '.join(f'{x:g}' for x in redial)}; {p0:g} is an "
+            "uncalibrated example (GRAPHITTI_L); no published 999 redial rate (traffic-and-capacity.md, "
+            "Gaps)",
+            levels=redial,
         ),
     )
     base = {
@@ -319,7 +344,7 @@ def make_setup(scenario: Scenario) -> Setup:
         repair=parse_distribution(fp.repair, f"call_handling_platforms.{primary}.failure.repair"),
         callers=CallerParams.from_scenario(s.callers),
         capacities=tuple(caps),
-        cap_levels=(c_low, c0, cp),
+        cap_levels=levels,
         redial_levels=redial,
         params=params,
         base=base,
@@ -412,12 +437,13 @@ def _windows(setup: Setup, design: Design) -> tuple[list[_Window], list[_Window]
             (float(kn[i]), float(ends[i])) for i in range(nk) if kn[i] >= SPLIT
         ]
         ap: list[list[tuple[str, int, int]]] = []
+        tat: dict[float, int] = {}  # total-outage tails alone, by the knot they start at
         for a, e in piece_bounds:
             w = add(total, j, [("total", a, min(e + tau, r))], a)
             part = [("t", w, 1)]
             if e < r:
-                ta = add(total, j, [("total", e, min(e + tau, r))], e)
-                part.append(("t", ta, -1))
+                tat[e] = add(total, j, [("total", e, min(e + tau, r))], e)
+                part.append(("t", tat[e], -1))
             ap.append(part)
         t["R"] = [x for part in ap for x in part]
         for m in range(nk):
@@ -428,12 +454,18 @@ def _windows(setup: Setup, design: Design) -> tuple[list[_Window], list[_Window]
             elif wm <= SPLIT:  # the whole window part in one replay, with the switch at wm
                 w = add(capw, j, [("total", 0.0, wm), ("dr", wm, min(wm + tau, r))], 0.0)
                 t[f"m{m}"] = [("c", w, 1), ("c", ta_dr[m], -1), *b]
-            else:  # persist pieces up to the previous knot, then the switch piece
-                prev = float(kn[m - 1])
-                n_before = 1 + sum(1 for i in range(nk) if SPLIT <= kn[i] < prev)
-                w = add(capw, j, [("total", prev, wm), ("dr", wm, min(wm + tau, r))], prev)
-                t[f"m{m}"] = [x for part in ap[:n_before] for x in part] + [
-                    ("c", w, 1),
+            else:
+                # persist pieces up to wm; only callers of the last patience before wm can reach the
+                # backup: their losses with the outage persisting (P) are replaced by those with the
+                # switch at wm (S)
+                n_upto = 1 + sum(1 for i in range(nk) if SPLIT <= kn[i] < wm)
+                a = wm - tau
+                p_w = add(total, j, [("total", a, min(wm + tau, r))], a)
+                s_w = add(capw, j, [("total", a, wm), ("dr", wm, min(wm + tau, r))], a)
+                t[f"m{m}"] = [x for part in ap[:n_upto] for x in part] + [
+                    ("t", p_w, -1),
+                    ("t", tat[wm], 1),
+                    ("c", s_w, 1),
                     ("c", ta_dr[m], -1),
                     *b,
                 ]
@@ -550,7 +582,7 @@ def knot_values(setup: Setup, design: Design, seed: np.random.SeedSequence, work
     jobs = [("total", scen["status_quo"], setup, total_w, design, levels, seed, 1000)]
     jobs += [(c.key, scen[c.key], setup, cap_w, design, levels, seed, 2000) for c in setup.capacities]
     results: dict[tuple, np.ndarray] = {}
-    if workers > 1:
+    if workers > 1 and _job.__module__ == "__main__":  # worker processes re-import the script by path
         ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
             for part in pool.map(_job, jobs):
@@ -664,15 +696,16 @@ def window_weights(kv: KnotValues, delays: np.ndarray, batch_elems: int = 1 << 2
     return out
 
 
-def _interp_weights(levels: Sequence[float], x: np.ndarray) -> np.ndarray:
-    """Piecewise-linear weights (len(x), len(levels)) of x over the levels (clamped)."""
+def _level_weights(levels: Sequence[float], x: np.ndarray, what: str) -> np.ndarray:
+    """One-hot weights (len(x), len(levels)) of values that must be replayed levels."""
     lv = np.asarray(levels, float)
-    x = np.clip(np.asarray(x, float), lv[0], lv[-1])
-    i = np.clip(np.searchsorted(lv, x, side="right") - 1, 0, lv.size - 2)
-    f = (x - lv[i]) / (lv[i + 1] - lv[i])
+    x = np.asarray(x, float).reshape(-1)
+    i = np.abs(x[:, None] - lv[None, :]).argmin(axis=1)
+    if np.any(np.abs(lv[i] - x) > 1e-9 * np.maximum(1.0, np.abs(x))):
+        bad = sorted(set(x[np.abs(lv[i] - x) > 1e-9 * np.maximum(1.0, np.abs(x))].tolist()))[:5]
+        raise ValueError(f"{what} {bad} not among the replayed levels {lv.tolist()}")
     w = np.zeros((x.size, lv.size))
-    w[np.arange(x.size), i] = 1 - f
-    w[np.arange(x.size), i + 1] += f
+    w[np.arange(x.size), i] = 1.0
     return w
 
 
@@ -694,17 +727,17 @@ class Model:
     ) -> np.ndarray:
         """Calls lost per primary outage for each outage of the design: (T, n).
 
-        ``cap_key`` names a capacity level; None interpolates the concurrent calls ``calls``
-        over the levels at the scenario's queue limit.
+        ``cap_key`` names a replayed capacity; None takes the backup's concurrent ``calls``
+        (one of the replayed levels at the scenario's queue limit) per parameter set.
         """
         s = self.setup
-        wp = _interp_weights(s.redial_levels, redial)  # (T, P)
+        wp = _level_weights(s.redial_levels, redial, "redial probability")  # (T, P)
         if cap_key is not None:
             keys = [cap_key]
             wc = np.ones((weights.shape[0], 1))
         else:
-            keys = ["q0_low", "status_quo", "q0_full"]
-            wc = _interp_weights(s.cap_levels, calls)
+            keys = [c.key for c in s.capacities[: len(s.cap_levels)]]
+            wc = _level_weights(s.cap_levels, calls, "backup concurrent calls")
         out = np.zeros(weights.shape[:2])
         for a, ck in enumerate(keys):
             for b, p in enumerate(s.redial_levels):
@@ -717,7 +750,7 @@ class Model:
 
     def full_outage(self, redial: np.ndarray, row: int = 0) -> np.ndarray:
         """Calls lost when no platform serves for the whole repair (common cause): (T, n)."""
-        wp = _interp_weights(self.setup.redial_levels, redial)
+        wp = _level_weights(self.setup.redial_levels, redial, "redial probability")
         kv = self.kv
         n = kv.knots.shape[0]
         out = np.zeros((wp.shape[0], n))
@@ -796,11 +829,15 @@ def direct_check(
     tag: int,
     predicted_policy: dict[str, Any],
     replicates: int = 1,
+    calls: float | None = None,
+    redial: float | None = None,
 ) -> dict[str, Any]:
     """Replay the design's outages whole, with switch delays drawn by the engine; compare with the estimator.
 
     Each outage is replayed ``replicates`` times (independent delays and calls); the
-    comparison is paired by outage.
+    comparison is paired by outage. ``cap_key`` names a replayed capacity, or is None to
+    take the backup's concurrent ``calls`` (a replayed level); ``redial`` defaults to the
+    scenario's (the replayed ``scenario`` must match both).
     """
     tm = time_model(scenario)
     ip, _ = _events(tm, setup)
@@ -825,15 +862,16 @@ def direct_check(
         d = manual_delays(model.dd, [predicted_policy["det"]], [predicted_policy["sw"]], [setup.p_fail])
     else:
         d = predicted_policy["auto"] * model.dd.auto[None, :]
-    pred = model.per_outage(
-        window_weights(model.kv, d), cap_key, None, np.array([setup.callers.redial_probability])
-    )[0]
+    p = setup.callers.redial_probability if redial is None else redial
+    c = None if calls is None else np.array([calls])
+    pred = model.per_outage(window_weights(model.kv, d), cap_key, c, np.array([p]))[0]
     diff = direct - pred
     se = float(diff.std(ddof=1) / math.sqrt(n))
     z = float(diff.mean() / se) if se > 0 else 0.0
     return {
         "check": label,
-        "capacity": cap_key,
+        "capacity": cap_key if cap_key is not None else f"{calls:g} calls",
+        "redial_probability": p,
         "direct_per_outage": float(direct.mean()),
         "direct_se": float(direct.std(ddof=1) / math.sqrt(n)),
         "estimator_per_outage": float(pred.mean()),
@@ -947,16 +985,17 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=None,
-        help="processes for the engine replays (default 1); results do not depend on it",
+        help="processes for the engine replays when run as a script (default: 2, or 1 on a single "
+        "core); results do not depend on it",
     )
     args = parser.parse_args(argv)
     study = Study(NAME, args)
     cfg = QUICK if args.quick else FULL
-    workers = args.workers if args.workers is not None else 1
+    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     scenario = load_scenario(args.scenario)
-    setup = make_setup(scenario)
+    setup = make_setup(scenario, cfg["cap_fractions"], cfg["redial_levels"])
     root = np.random.SeedSequence(args.seed)
     ss_design, ss_delay, ss_engine, ss_sobol, ss_band, ss_check, ss_base = root.spawn(7)
     timings: dict[str, float] = {}
@@ -1072,43 +1111,53 @@ def main(argv: list[str] | None = None) -> int:
     sq_pol = next(p for p in manual if p["factor"] == 1.0)
     auto_pol = {"policy": "automatic", "auto": setup.auto_shape.mean, "delay_h": setup.auto_shape.mean}
     auto_scen = apply_strategies(scenario, [load_strategy("automatic_failover")])
+    cap = {c.key: c for c in setup.capacities}
+    frac, check_redial = cfg["check_point"]
+    check_calls = max(1, round(setup.cap_levels[-1] * frac))
+    check_runs = [
+        (
+            "manual switch, 49/50 (status quo)",
+            capacity_scenario(setup, cap["status_quo"]),
+            "status_quo",
+            sq_pol,
+            None,
+            None,
+        ),
+        (
+            "automatic failover, 49/50",
+            capacity_scenario(setup, cap["status_quo"], auto_scen),
+            "status_quo",
+            auto_pol,
+            None,
+            None,
+        ),
+        ("manual switch, full capacity", capacity_scenario(setup, cap["full"]), "full", sq_pol, None, None),
+        # another replayed level of the capacity and the redial probability (the Sobol and band inputs)
+        (
+            f"manual switch, {check_calls} calls/queue {cap['status_quo'].queue}, redial {check_redial:g}",
+            apply_parameters(scenario, [setup.params[3], setup.params[6]], [check_calls, check_redial]),
+            None,
+            sq_pol,
+            check_calls,
+            check_redial,
+        ),
+    ]
     checks = [
         direct_check(
             setup,
             model,
             design,
-            capacity_scenario(setup, setup.capacities[1]),
-            "status_quo",
-            "manual switch, 49/50 (status quo)",
+            scen,
+            key,
+            label,
             ss_check,
-            1,
-            sq_pol,
+            i + 1,
+            pol,
             cfg["check_replicates"],
-        ),
-        direct_check(
-            setup,
-            model,
-            design,
-            capacity_scenario(setup, setup.capacities[1], auto_scen),
-            "status_quo",
-            "automatic failover, 49/50",
-            ss_check,
-            2,
-            auto_pol,
-            cfg["check_replicates"],
-        ),
-        direct_check(
-            setup,
-            model,
-            design,
-            capacity_scenario(setup, setup.capacities[4]),
-            "full",
-            "manual switch, full capacity",
-            ss_check,
-            3,
-            sq_pol,
-            cfg["check_replicates"],
-        ),
+            calls=calls,
+            redial=redial,
+        )
+        for i, (label, scen, key, pol, calls, redial) in enumerate(check_runs)
     ]
     plain = None
     if cfg["check_years"]:
@@ -1424,7 +1473,9 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
         f"failed calls a year (median {format_number(bd['median'])}; at the scenario's own values "
         f"{format_number(point)}: the log-uniform failure rate has median {rate_p.median:.2g}/yr, below "
         f"the point value {setup.rate_primary:.3g}). Monte Carlo noise of the conditional estimate is "
-        f"{100 * bd['share_noise']:.1f}% of the band's variance; the rest is parameter uncertainty."
+        f"{100 * bd['share_noise']:.1f}% of the band's variance; the rest is parameter uncertainty (the "
+        "same sampled outages serve every parameter draw, so that error shifts the band rather than "
+        "widening it)."
     )
 
     # heat map at base parameters: delay settings x all capacity levels
@@ -1574,7 +1625,7 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
         },
         caption="Calls lost per primary outage: the same sampled outages replayed whole by the engine, with "
         "switch delays drawn by the engine itself, against the conditional estimator (knots, "
-        "interpolation, delay integration). Paired difference and its z-score.",
+        "interpolation in w, delay integration). Paired difference and its z-score.",
     )
     base = res["baseline_rest_of_network"]
     text = (
@@ -1663,10 +1714,11 @@ each outage is cut into pieces at the knots; a piece is replayed with a tail of 
 the state that follows it, and a replay of the tail alone is subtracted, so every caller who arrived in \
 the piece meets exactly the states it would meet in the whole outage (the engine's capacity losses \
 depend only on the time of day and the state, not on history). Window parts up to 1 hour are replayed \
-whole, so the switch boundary (callers who redial onto the backup) is exact where it matters most. \
-Public advice starts at its scenario delay after the outage start in every piece. {runs} engine runs \
-took {secs:.1f} s. The same random numbers are used for every backup capacity, so differences between \
-capacities are sharp.
+whole; for longer windows the outage pieces are summed and only the callers of the last patience before \
+the switch (the only ones who can still reach the backup by redialling) are replayed again with the \
+switch, so the switch boundary is exact throughout. Public advice starts at its scenario delay after the \
+outage start in every piece. {runs} engine runs took {secs:.1f} s. The same random numbers are used for \
+every backup capacity, so differences between capacities are sharp.
 
 Switch policies. For a policy, the window is w = min(D, repair) with D the switch delay: for the manual \
 switch, detection plus switch attempts until one succeeds (each fails with the stated probability; after \
@@ -1679,18 +1731,20 @@ Uncertainty. Confidence intervals are Monte Carlo intervals at the scenario's pa
 spread of the per-outage results over the sampled outages (treated as independent; the scrambled design \
 makes this conservative). Bands are two-level Monte Carlo: outer draws of the uncertain inputs \
 (scrambled Sobol), the conditional estimate at each; they show the 5th–95th percentiles. Sobol indices \
-use scipy.stats.sobol_indices on the same estimator; the backup's concurrent calls and the redial \
-probability are interpolated linearly between the replayed levels. The rest of the network is simulated \
-in plain years with both platforms failure-free and added for the whole-network rate (its outages \
-overlap platform outages too rarely to matter)."""
+use scipy.stats.sobol_indices on the same estimator. The backup's concurrent calls and the redial \
+probability take the replayed levels only (equally likely), because the losses change steeply between \
+them (the backup stops losing calls once it covers the peak load) and interpolating would be wrong. The \
+rest of the network is simulated in plain years with both platforms failure-free and added for the \
+whole-network rate."""
 
-LIMITS_TEXT = """Assumptions and limits: a platform outage is treated on its own (other components' \
-outages during it, and a second platform failure within it, are ignored: about 1e-5 chance per outage); \
-losses between knots are interpolated; the backup's capacity and the redial probability between replayed \
-levels are interpolated; the common-cause repair time is the primary's; a single 2023 incident underlies \
-the switch parameters and the failure rate, which is why their ranges are wide. The engine's capacity \
-model is quasi-stationary (M/M/c/K with a redial fixed point at each hour's load), not a queue \
-simulation."""
+LIMITS_TEXT = """Assumptions and limits: a platform outage is replayed on its own. A second platform \
+failure within it is ignored (about 2e-5 chance per outage). Outages of other components that overlap it \
+(about 0.1 control-room outage per platform outage) are counted in the rest-of-network part as if the \
+platforms were up, so calls both would lose are counted twice: a small overstatement. Losses between \
+knots are interpolated linearly in w; the common-cause repair time is the primary's. A single 2023 \
+incident underlies the switch parameters and the failure rate, which is why their ranges are wide. The \
+engine's capacity model is quasi-stationary (M/M/c/K with a redial fixed point at each hour's load), not \
+a queue simulation."""
 
 
 if __name__ == "__main__":
