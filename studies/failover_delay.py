@@ -964,8 +964,8 @@ def sobol_figure(rows: Sequence[dict[str, Any]], title: str) -> go.Figure:
         height=int(70 + 48 * len(rows)),
         xaxis={"title": {"text": "Sobol index (share of variance)"}},
         yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": 1.08, "x": 0},
-        margin={"t": 80, "l": 200},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        margin={"t": 90, "l": 200},
     )
     return fig
 
@@ -1542,8 +1542,8 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
     )
     rep.figure(
         sobol_figure(sob["outputs"][out1]["indices"], f"Sobol indices: {out1}"),
-        caption="Given an outage, the failure rate and beta cannot matter (their indices are ~0: a check); "
-        "this ranks the levers.",
+        caption="Given an outage, the failure rate and beta cannot matter (their indices are exactly 0: a "
+        "check); this ranks the levers.",
     )
     t = res["tornado"]
     rows = t["rows"]
