@@ -63,7 +63,7 @@ class _Level:
     seeds: np.ndarray  # positions within heads that are a source's own row
 
 
-def _closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+def closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Nodes reachable from the ``start`` mask along arcs ``tail -> head`` (frontier BFS)."""
     seen = start.copy()
     frontier = seen.copy()
@@ -126,10 +126,10 @@ class ReachabilityKernel:
         for i, s in enumerate(sources):
             start = np.zeros(n_nodes, dtype=bool)
             start[s] = True
-            fwd = _closure(start, tail, head)
+            fwd = closure(start, tail, head)
             start = np.zeros(n_nodes, dtype=bool)
             start[sorted(targets_of[i])] = True
-            rel[i] = fwd & _closure(start, head, tail)
+            rel[i] = fwd & closure(start, head, tail)
         self.n_relevant = int(rel.any(axis=0).sum())
         n_rows = int(rel.sum())
         self.n_states = n_rows

@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.erlang import mmck_blocking, redial_fixed_point
+from model.reachability import closure as _closure
 from model.timemodel import CallerParams, TimeModel
 
 __all__ = [
@@ -75,17 +76,6 @@ OUTCOME_UNREACHABLE, OUTCOME_FIRST, OUTCOME_REDIAL, OUTCOME_FALLBACK = 0, 1, 2, 
 
 
 # ----------------------------------------------------------------------------- routing
-def _closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
-    seen = start.copy()
-    frontier = start.copy()
-    while frontier.any():
-        nxt = np.zeros_like(seen)
-        nxt[head[frontier[tail]]] = True
-        frontier = nxt & ~seen
-        seen |= frontier
-    return seen
-
-
 def _gather(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row position, value) of the CSR rows ``rows``, concatenated."""
     starts = ptr[rows]
