@@ -25,7 +25,15 @@ from typing import Any
 from model.estimate import _jsonable, provenance
 from model.report import write_atomic
 
-__all__ = ["LAYER_NAMES", "Study", "assumption_rows", "network_diagram", "run_study", "study_parser"]
+__all__ = [
+    "LAYER_NAMES",
+    "Study",
+    "assumption_rows",
+    "network_diagram",
+    "run_study",
+    "running_mean_figure",
+    "study_parser",
+]
 
 LAYER_NAMES = ["Caller groups", "Originating networks", "Call-handling platforms", "Call-handling centres",
                "Control rooms"]
@@ -149,3 +157,19 @@ def network_diagram(net, first=None, title: str | None = None):
         {n: d["label"] for n, d in g.nodes(data=True)}, layer_names=LAYER_NAMES,
         value_label="share of demand cut by its outage", value_format=".2%", hover_of=hover,
         title=title or f"{net.scenario.label}: where a single outage cuts calls off")
+
+
+def running_mean_figure(values, *, x_title: str, y_title: str, points: int = 40):
+    """Convergence figure: the running mean of i.i.d. per-sample values with a 95% interval."""
+    import numpy as np
+
+    from model.report import convergence_figure
+
+    x = np.asarray(values, dtype=float)
+    n = np.arange(1, x.size + 1)
+    mean = np.cumsum(x) / n
+    sq = np.cumsum(x * x) / n
+    se = np.sqrt(np.maximum(sq - mean**2, 0) / np.maximum(n - 1, 1))
+    pts = np.unique(np.geomspace(min(2, x.size), x.size, points).astype(int)) - 1
+    return convergence_figure(n[pts], mean[pts], mean[pts] - 1.96 * se[pts], mean[pts] + 1.96 * se[pts],
+                              x_title=x_title, y_title=y_title)

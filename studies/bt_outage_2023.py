@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from model.network import build_network
 from model.report import (
     PALETTE,
     Report,
@@ -49,7 +50,7 @@ from model.report import (
 from model.scenario import Scenario, load_scenario
 from model.simulate import replay_incident
 from model.strategies import apply_strategies, load_strategy
-from model.study import Study, run_study, study_parser
+from model.study import Study, network_diagram, run_study, running_mean_figure, study_parser
 from model.timemodel import build_time_model
 
 __all__ = [
@@ -869,12 +870,18 @@ def _build_report(base: Scenario, inc, data: Mapping[str, Any], results, strata)
         "assumptions (A_FALLBACK). Non-genuine calls (about half) load the platforms but are not followed, "
         "so failed attempts here are genuine callers' attempts only. Counterfactual timelines are rules, "
         "not history: an automatic switch that detects the fault at once is the strategy's own definition; "
-        "the sensitivity row keeps BT's 69-minute diagnosis. Mobile direct routing: the traffic model "
-        "splits calls over every working path in proportion to servers, so mobile calls also bypass the "
-        "under-sized DR in phase 3, not only during the phase-2 total outage; a rule that used the direct "
-        "links only while no call-handling platform works would save less. Backup queue 420: the queue "
+        "the sensitivity row keeps BT's 69-minute diagnosis. Mobile direct routing: the direct routes "
+        "are a standby used while BT's primary platform is down, so in phase 3 (primary down, DR serving) "
+        "mobile calls split between the DR and the direct routes in proportion to servers; a rule that "
+        "used them only while no call-handling platform works would save less. Backup queue 420: the queue "
         "holds calls rather than adding servers, and the model has no abandonment from the queue, so when "
         "the offered load exceeds the DR's servers a longer queue changes little.", note=True)
+    rep.section("The network", "Callers → originating networks → BT platforms → centres → control rooms; "
+                "colour: share of national demand a single outage of that element cuts.")
+    rep.figure(network_diagram(build_network(base)), height=720)
+    rep.convergence(running_mean_figure(fcs, x_title="replications (status quo)",
+                                        y_title="mean failed callers"),
+                    caption="Running mean of failed callers over the status-quo replications, 95% interval.")
     rep.assumptions(_assumption_rows(base, inc))
     return rep
 

@@ -43,6 +43,7 @@ import plotly.graph_objects as go
 from scipy.stats import qmc
 
 from model.distributions import parse_distribution
+from model.network import build_network
 from model.outages import Outages, failover_windows
 from model.report import (
     PALETTE,
@@ -63,7 +64,7 @@ from model.sensitivity import (
 )
 from model.simulate import run_intervals, simulate
 from model.strategies import apply_strategies, load_strategy
-from model.study import Study, run_study, study_parser
+from model.study import Study, network_diagram, run_study, running_mean_figure, study_parser
 from model.timemodel import CallerParams, TimeModel, build_time_model
 
 NAME = "failover_delay"
@@ -1012,14 +1013,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rate_par = setup.params[4]
     no_platform = apply_parameters(scenario, [rate_par], [0.0])
-    base_sim = simulate(
+    base_res = simulate(
         no_platform,
         years=cfg["baseline_years"],
         seed=_seed_of(ss_base, 0),
         chunk_years=max(10, cfg["baseline_years"] // 4),
-    ).to_dict()
+    )
+    base_sim = base_res.to_dict()
     genuine = float(base_sim["genuine_calls_per_year"])
-    baseline = base_sim["failed_calls_per_year"]
+    baseline = {**base_sim["failed_calls_per_year"], "yearly": base_res.tally.column("unreachable").tolist()}
     timings["baseline_years"] = time.perf_counter() - t0
 
     # 3. curves at the base parameters: manual sweep (detection and switch time scaled together) and automatic
@@ -1694,6 +1696,13 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
             s.callers.source,
         ),
     ]
+    rep.section("The network", "Callers → originating networks → BT platforms → centres → control rooms; "
+                "colour: share of national demand a single outage of that element cuts.")
+    rep.figure(network_diagram(build_network(setup.scenario)), height=720)
+    rep.convergence(running_mean_figure(res["baseline_rest_of_network"]["failed_calls_per_year"]["yearly"],
+                                        x_title="plain simulated years (rest of the network)",
+                                        y_title="failed calls a year"),
+                    caption="Running mean of the rest of the network's failed calls a year, 95% interval.")
     rep.assumptions(rows_a)
     rep.provenance(prov)
     return rep

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.compare import compare_strategies
 from model.network import build_network
-from model.report import Report, convergence_figure, ecdf, format_number, format_percent, ranked_bar
+from model.report import Report, ecdf, format_number, format_percent, ranked_bar
 from model.scenario import load_scenario
 from model.strategies import apply_strategies, bundled_strategies, load_strategy
-from model.study import Study, assumption_rows, network_diagram, run_study, study_parser
+from model.study import Study, assumption_rows, network_diagram, run_study, running_mean_figure, study_parser
 
 NAME = "fallback_strategies"
 
@@ -173,16 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.section("The network")
     net = build_network(apply_strategies(base, []))
     rep.figure(network_diagram(net), height=720)
-    # convergence of the status quo's failed calls a year
-    x = comp.baseline.failed_calls
-    n = np.arange(1, x.size + 1)
-    run_mean = np.cumsum(x) / n
-    run_sq = np.cumsum(x * x) / n
-    se = np.sqrt(np.maximum(run_sq - run_mean**2, 0) / np.maximum(n - 1, 1))
-    pts = np.unique(np.geomspace(2, x.size, 40).astype(int)) - 1
-    rep.convergence(convergence_figure(n[pts], run_mean[pts], run_mean[pts] - 1.96 * se[pts],
-                                       run_mean[pts] + 1.96 * se[pts], x_title="simulated years",
-                                       y_title="failed calls a year (status quo)"),
+    rep.convergence(running_mean_figure(comp.baseline.failed_calls, x_title="simulated years",
+                                        y_title="failed calls a year (status quo)"),
                     caption="Running mean with a 95% interval.")
     rep.paragraph(
         "How to read this: a strategy is an overlay of the reference scenario (files in "

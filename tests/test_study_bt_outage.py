@@ -204,7 +204,7 @@ def test_report_renders_offline_with_key_numbers(quick_run):
     out, d = quick_run
     keys = ["failed_callers", "failed_attempts", "via_fallback", "after_redial", "saved_automatic_failover",
             "saved_full_capacity_backup", "saved_automatic_failover_and_full_capacity_backup"]
-    res = check_report(out / "bt_outage_2023.html", expect_figures=6, expect_keys=keys)
+    res = check_report(out / "bt_outage_2023.html", expect_figures=8, expect_keys=keys)
     assert res["keys"]["failed_callers"] == format_number(round(d["predicted_failed_callers"]["median"]))
     assert res["keys"]["failed_attempts"] == format_number(round(d["predicted_failed_attempts"]["median"]))
     text = res["text"]

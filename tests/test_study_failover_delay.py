@@ -206,7 +206,7 @@ def test_bad_scenario_is_reported(tmp_path):
 @pytest.mark.browser
 def test_report_in_browser(quick_run):
     out, d = quick_run
-    info = check_report(out / "failover_delay.html", expect_figures=7,
+    info = check_report(out / "failover_delay.html", expect_figures=9,
                         expect_keys=["status_quo", "automatic", "full_capacity", "per_outage", "total_rate",
                                      "top_driver"])
     kn = d["key_numbers"]
