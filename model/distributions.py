@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -122,21 +123,24 @@ def _check_p(p: ArrayLike) -> np.ndarray:
     return arr
 
 
-class _Base:
+class _Base(ABC):
     """Shared implementation: E[min(X, Y)] and the dictionary form."""
 
     family: ClassVar[str]
     mean: float
     var: float
 
-    def sf(self, x: ArrayLike) -> float | np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def sf(self, x: ArrayLike) -> float | np.ndarray:
+        """P(X > x)."""
 
-    def quantile(self, p: ArrayLike) -> float | np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def quantile(self, p: ArrayLike) -> float | np.ndarray:
+        """The ``p`` quantile."""
 
-    def mean_min(self, d: ArrayLike) -> float | np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def mean_min(self, d: ArrayLike) -> float | np.ndarray:
+        """E[min(X, d)] for constants ``d``."""
 
     def mean_min_with(self, other: Distribution, *, method: str = "auto") -> float:
         """E[min(X, Y)] in hours for this ``X`` and an independent ``Y``.
