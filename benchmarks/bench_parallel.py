@@ -12,7 +12,9 @@ else a large random layered network from :mod:`model.graphs`) is run
    client threads live in this process and would slow the serial baseline; Dask runs
    alternate with 2-process runs, and the overhead compares those,
 
-each ``--repeats`` times (best time counts), and every run must give the identical tally.
+each ``--repeats`` times (best time counts; each repeat starts a new cluster, so all four
+configurations alternate in time and meet similar load), and every run must give the
+identical tally.
 The same is repeated with fine chunks (``2**16`` trials) to show the per-task overhead.
 Memory: peak Python heap (tracemalloc) of a serial run and of the parent of a process
 run, for ``N`` and ``4N`` trials. The last line is ``speedup_2_workers=<x> dask_overhead=<fraction>``:
@@ -92,7 +94,8 @@ def best_of(net: CompiledNetwork, plan: list[int], runs: dict[str, dict], repeat
 
 
 def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, repeats: int, label: str):
-    """Serial and 2 processes (no cluster alive), then Dask on a fresh LocalCluster; best time of each."""
+    """Per repeat: serial and 2 processes with no cluster alive, then 2 processes and Dask on a fresh
+    LocalCluster; best time of each configuration over the repeats."""
     from distributed import Client, LocalCluster
 
     plan = [chunk] * n_chunks
@@ -101,20 +104,23 @@ def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, repeats:
     infos: dict = {}
     local = {"serial (1 worker)": {"backend": "serial"},
              "2 processes": {"backend": "processes", "workers": 2}}
-    best_of(net, plan, local, repeats, seed, times, tallies, infos)
-    t0 = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
-        client.wait_for_workers(2)
-        started = time.perf_counter() - t0
-        # processes again, interleaved with Dask under the same load, for the overhead
-        near = {"2 processes (cluster alive)": {"backend": "processes", "workers": 2},
-                "dask LocalCluster 2x1": {"backend": client}}
-        best_of(net, plan, near, repeats, seed, times, tallies, infos)
+    starts = []
+    for _ in range(repeats):
+        best_of(net, plan, local, 1, seed, times, tallies, infos)
+        t0 = time.perf_counter()
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
+            client.wait_for_workers(2)
+            starts.append(time.perf_counter() - t0)
+            # processes again, alternating with Dask under the same load, for the overhead
+            near = {"2 processes (cluster alive)": {"backend": "processes", "workers": 2},
+                    "dask LocalCluster 2x1": {"backend": client}}
+            best_of(net, plan, near, 1, seed, times, tallies, infos)
     same = all(t == tallies[0] for t in tallies)
     trials = chunk * n_chunks
     print(f"[{label}] {n_chunks} chunks of {chunk:,} trials = {trials:,} trials; {repeats} repeats; "
-          f"identical tallies in all {len(tallies)} runs: {same}; LocalCluster started in {started:.2f} s")
+          f"identical tallies in all {len(tallies)} runs: {same}; LocalCluster started in "
+          f"{min(starts):.2f}-{max(starts):.2f} s")
     best = {k: min(v) for k, v in times.items()}
     cpu = {k: min(i.chunk_cpu_seconds for i in v) for k, v in infos.items()}
     for name, v in times.items():
@@ -122,6 +128,8 @@ def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, repeats:
         print(f"  {name:28s} best {best[name]:7.2f} s  {trials / best[name] / 1e6:7.2f} M trials/s  "
               f"chunk CPU {cpu[name]:6.2f} s (x{cpu[name] / cpu['serial (1 worker)']:.2f} of serial)  "
               f"(all: {', '.join(f'{x:.2f}' for x in v)}; {tasks} tasks)")
+    pairs = [a / b for a, b in zip(times["serial (1 worker)"], times["2 processes"], strict=True)]
+    print(f"  serial/2-process ratio of each repeat: {', '.join(f'{x:.2f}' for x in pairs)}")
     speed = best["serial (1 worker)"] / best["2 processes"]
     overhead = best["dask LocalCluster 2x1"] / best["2 processes (cluster alive)"] - 1
     print(f"  speedup 2 workers {speed:.3f}x; dask overhead vs processes (run alternately) {overhead:+.3f}")
