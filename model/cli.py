@@ -195,9 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
-    except (ValueError, OSError) as exc:  # bad files, graphs, sizes: the message names them
+    except (ValueError, OSError) as exc:  # bad files, graphs, sizes, unreachable schedulers
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as exc:  # an optional extra (dask) that is not installed
+        print(f"error: {exc}; install it with pip install 'nines[dask]'", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as exc:  # a failed worker or chunk: the run did not complete
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -49,6 +49,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         "expected_unreachable_calls_per_year": est.scaled(c.total_weight).to_dict(),
     }
     if res is not None:
+        out["provenance"] = res.provenance
         per_group = res.by_group()
         for by in BREAKDOWNS:
             out[f"by_{by}"] = {name.split(":", 1)[1]: e.to_dict() for name, e in per_group.items()
