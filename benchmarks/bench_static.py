@@ -29,6 +29,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from machine import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -253,14 +254,7 @@ def paired_check(net: CompiledNetwork, seed: int, chunk_size: int, max_trials: i
 
 # ------------------------------------------------------------------ helpers
 def machine_info() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return (f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
             f"numpy {np.__version__}, networkx {nx.__version__}")
 
