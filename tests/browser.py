@@ -21,6 +21,7 @@ missing the checks FAIL with a message saying how to install them; they never sk
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -119,13 +120,11 @@ def _close_shared() -> None:
     context = _SHARED.pop("context", None)
     pw = _SHARED.pop("playwright", None)
     profile = _SHARED.pop("profile", None)
-    try:
+    with contextlib.suppress(Exception):  # the browser may already be gone at exit; nothing to release
         if context is not None:
             context.close()
         if pw is not None:
             pw.stop()
-    except Exception:  # the browser may already be gone at exit; nothing left to release
-        pass
     if profile is not None:
         shutil.rmtree(profile, ignore_errors=True)
 
