@@ -74,6 +74,16 @@ class DistributionSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Maintenance:
+    """Planned maintenance: the component is down for a window every period (same every year)."""
+
+    period_hours: float = spec(doc="time between the starts of two windows", gt=0)
+    duration_hours: float = spec(doc="length of each window", ge=0)
+    offset_hours: float = spec(0.0, "start of the first window after the start of a year", ge=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Failure:
     """Failure parameters of a component.
 
@@ -86,6 +96,7 @@ class Failure:
     failures_per_year: float | None = spec(None, "rate of outages per year", ge=0)
     repair: DistributionSpec | None = spec(None, "time to restore service after an outage")
     drop_fraction: float = spec(1.0, "share of calls lost while down (1 = total outage)", ge=0, le=1)
+    maintenance: Maintenance | None = spec(None, "planned-maintenance windows (time engine)")
     source: str = spec("", "citation or 'assumption: <why>'")
 
     def steady_unavailability(self) -> float:
@@ -635,6 +646,12 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
                         eff.component, "undefined component")
     for path, dist in _distributions(s):
         _check_distribution(path, dist, bad)
+    for section in NODE_SECTIONS:
+        for name, node in getattr(s, section).items():
+            m = node.failure.maintenance if node.failure is not None else None
+            if m is not None and m.duration_hours > m.period_hours:
+                bad((section, name, "failure", "maintenance", "duration_hours"), m.duration_hours,
+                    f"must be <= period_hours ({m.period_hours:g})")
     if s.traffic.hourly_profile and len(s.traffic.hourly_profile) != 24:
         bad(("traffic", "hourly_profile"), len(s.traffic.hourly_profile), "needs exactly 24 values")
     if s.traffic.weekly_profile and len(s.traffic.weekly_profile) != 7:

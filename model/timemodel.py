@@ -321,7 +321,8 @@ def build_time_model(
     assumed_repair_hours : float
         Mean repair time given to components that only state an unavailability.
     maintenance : sequence of (component, period_hours, duration_hours, offset_hours)
-        Planned-maintenance windows (the same every year) taking a component down.
+        Planned-maintenance windows (the same every year) taking a component down, in
+        addition to those the scenario gives (``failure.maintenance`` of a component).
     horizon : float
         Length of a simulated year, hours (8766 = 365.25 days).
 
@@ -336,6 +337,11 @@ def build_time_model(
     if not isinstance(network, CallNetwork):
         network = build_network(network)
     s = network.scenario.spec
+    maintenance = [*maintenance, *(
+        (name, c.failure.maintenance.period_hours, c.failure.maintenance.duration_hours,
+         c.failure.maintenance.offset_hours)
+        for name, c in network.components.items()
+        if c.failure is not None and c.failure.maintenance is not None)]
     net = network.compiled
     assumptions: list[str] = []
     cidx = {c: i for i, c in enumerate(net.component_names)}

@@ -157,3 +157,28 @@ def test_json_schema_is_generated_from_the_code():
     unavail = schema["properties"]["call_handling_platforms"]["additionalProperties"]["properties"]["failure"]
     probs = unavail["properties"]["unavailability"]
     assert probs["anyOf"] if "anyOf" in probs else probs["maximum"] == 1
+
+
+def test_planned_maintenance_is_expressible_validated_and_simulated(tmp_path, tiny_path):
+    from model.simulate import simulate
+    from model.timemodel import build_time_model
+
+    window = "maintenance = { period_hours = 168.0, duration_hours = 2.0, offset_hours = 3.0 }"
+    overlay = write(tmp_path, "m.toml", f"""
+extends = "{tiny_path}"
+name = "tiny_maintenance"
+[call_handling_centres.c1]
+failure = {{ unavailability = 0.001, {window} }}
+[call_handling_centres.c2]
+failure = {{ unavailability = 0.001, {window} }}
+""")
+    tm = build_time_model(load_scenario(overlay))
+    assert sorted(tm.events.names[m.event] for m in tm.maintenance) == ["maintenance:c1", "maintenance:c2"]
+    # both centres out together for 2 h every week: at least 8766 / 168 * 2 h of total outage a year
+    with_m = simulate(tm, years=4, seed=1, chunk_years=4).to_dict()
+    without = simulate(tiny_path, years=4, seed=1, chunk_years=4).to_dict()
+    assert with_m["down_hours_per_year"]["mean"] >= 8766 / 168 * 2 - 2
+    assert with_m["unreachable_call_rate"]["estimate"] > without["unreachable_call_rate"]["estimate"]
+    bad = overlay.read_text().replace("period_hours = 168.0", "period_hours = 1.0", 1)
+    msgs = problems_of(write(tmp_path, "bad.toml", bad))
+    assert any("duration_hours = 2.0: must be <= period_hours (1)" in m for m in msgs), msgs
