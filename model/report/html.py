@@ -6,7 +6,7 @@ as ONE HTML file that opens without a network: plotly.js is embedded once
 (inline), no external URL is referenced, and a Content-Security-Policy forbids
 the page from fetching anything. Every user-supplied string is escaped: with
 :func:`html.escape` in markup, and figure JSON embedded in ``<script>`` has
-``<``, ``>``, ``&``, U+2028 and U+2029 replaced by ``\\uXXXX`` escapes, so a
+``<``, ``>``, ``&``, U+2028 and U+2029 replaced by ``\\u`` escapes (``\\u003c`` for ``<``), so a
 component named ``</script><script>alert(1)</script>`` is inert text.
 
 Markers for browser tests: every figure ``<div>`` has ``data-nines-figure``,
@@ -203,7 +203,7 @@ def script_json(data: Any) -> str:
 
     ``data`` may be a Plotly figure (serialised by Plotly's own encoder, numpy arrays
     included), a JSON string, or any ``json``-serialisable object. ``<``, ``>``, ``&``,
-    U+2028 and U+2029 are replaced by ``\\uXXXX`` escapes, which ``JSON.parse`` turns
+    U+2028 and U+2029 are replaced by ``\\u`` escapes (``\\u003c`` for ``<``), which ``JSON.parse`` turns
     back into the same characters.
 
     Examples
