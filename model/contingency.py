@@ -79,14 +79,21 @@ def what_if(net: CallNetwork, failed: Iterable[str]) -> Contingency:
         if name not in events:
             raise KeyError(f"unknown component {name!r}; see 'nines describe' for names")
         comps.extend(events[name])
-    return _evaluate(net, failed, net.compiled.unreachable_demands(comps))
+    return _evaluate(net, failed, _masks(net, [comps])[0])
+
+
+def _masks(net: CallNetwork, failed_sets: list[list[int]]) -> np.ndarray:
+    """Unreachable-demand masks of many failed sets at once (the bit-parallel kernel)."""
+    from model.reachability import unreachable_sets
+
+    return unreachable_sets(net.compiled, failed_sets)
 
 
 def n_minus_1(net: CallNetwork) -> list[Contingency]:
     """Every single component or common-cause event down, ranked by share of demand cut."""
     events = _basic_events(net)
-    c = net.compiled
-    rows = [_evaluate(net, (name,), c.unreachable_demands(comps)) for name, comps in events.items()]
+    masks = _masks(net, list(events.values()))
+    rows = [_evaluate(net, (name,), m) for name, m in zip(events, masks, strict=True)]
     rows.sort(key=lambda r: (-r.share_cut, r.failed))
     return rows
 
@@ -130,10 +137,10 @@ def n_minus_2(net: CallNetwork, candidates: int = 40, first: list[Contingency] |
         if name in single and name not in chosen:
             chosen.append(name)
     events = _basic_events(net)
-    c = net.compiled
+    pairs = list(itertools.combinations(chosen, 2))
+    masks = _masks(net, [events[a] + events[b] for a, b in pairs])
     rows = []
-    for a, b in itertools.combinations(chosen, 2):
-        mask = c.unreachable_demands(events[a] + events[b])
+    for (a, b), mask in zip(pairs, masks, strict=True):
         r = _evaluate(net, (a, b), mask)
         if r.share_cut > single[a].share_cut + single[b].share_cut + 1e-12:
             rows.append(r)
