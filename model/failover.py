@@ -13,7 +13,8 @@ fixed quasi-random design (deterministic, not a source of randomness in results)
 
 Examples
 --------
->>> from model.scenario import DistributionSpec, Failure, RedundancyGroup
+>>> from model.distributions import parse_distribution
+from model.scenario import DistributionSpec, Failure, RedundancyGroup
 >>> g = RedundancyGroup(members=("a", "b"), policy="automatic",
 ...                     failover_delay=DistributionSpec(distribution="fixed", value_hours=0.5))
 >>> f = Failure(failures_per_year=8.766, repair=DistributionSpec(distribution="fixed", value_hours=4.0))
@@ -26,38 +27,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 from scipy.stats import qmc
 
+from model.distributions import parse_distribution
 from model.scenario import DistributionSpec, Failure, RedundancyGroup
 
-__all__ = ["HOURS_PER_YEAR", "failover_unavailability", "frozen_distribution", "switch_delay_quantiles"]
+__all__ = ["HOURS_PER_YEAR", "failover_unavailability", "switch_delay_quantiles"]
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 _DESIGN_POINTS = 2**14
 
 
-def frozen_distribution(d: DistributionSpec):
-    """A scipy frozen distribution (hours) for a scenario's distribution table."""
-    if d.distribution == "fixed":
-        raise ValueError("a fixed duration has no scipy distribution; use its value_hours")
-    if d.distribution == "exponential":
-        return stats.expon(scale=float(d.mean_hours))
-    if d.distribution == "lognormal":
-        m, sd = float(d.mean_hours), float(d.sd_hours)
-        sigma2 = math.log1p((sd / m) ** 2)
-        return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(m) - sigma2 / 2))
-    if d.distribution == "weibull":
-        k = float(d.shape)
-        scale = d.scale_hours if d.scale_hours is not None else d.mean_hours / math.gamma(1 + 1 / k)
-        return stats.weibull_min(c=k, scale=float(scale))
-    raise ValueError(f"unknown distribution {d.distribution!r}")
-
-
 def _ppf(d: DistributionSpec, u: np.ndarray) -> np.ndarray:
-    if d.distribution == "fixed":
-        return np.full_like(u, float(d.value_hours or 0.0))
-    return frozen_distribution(d).ppf(u)
+    return np.asarray(parse_distribution(d, "failover").quantile(u), dtype=float)
 
 
 def switch_delay_quantiles(group: RedundancyGroup, u: np.ndarray) -> np.ndarray:
