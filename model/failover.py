@@ -13,8 +13,7 @@ fixed quasi-random design (deterministic, not a source of randomness in results)
 
 Examples
 --------
->>> from model.distributions import parse_distribution
-from model.scenario import DistributionSpec, Failure, RedundancyGroup
+>>> from model.scenario import DistributionSpec, Failure, RedundancyGroup
 >>> g = RedundancyGroup(members=("a", "b"), policy="automatic",
 ...                     failover_delay=DistributionSpec(distribution="fixed", value_hours=0.5))
 >>> f = Failure(failures_per_year=8.766, repair=DistributionSpec(distribution="fixed", value_hours=4.0))
