@@ -26,33 +26,29 @@ from model.compare import compare_strategies
 from model.network import build_network
 from model.report import Report, ecdf, format_number, format_percent, ranked_bar
 from model.scenario import load_scenario
+from model.sensitivity import UncertainParameter, apply_parameters
 from model.strategies import apply_strategies, bundled_strategies, load_strategy
 from model.study import Study, assumption_rows, network_diagram, run_study, running_mean_figure, study_parser
 
 NAME = "fallback_strategies"
 
 #: The least certain inputs, varied in the outer loop of the two-level Monte Carlo.
-#: (dotted scenario path, low, high, log-uniform?, why)
 UNCERTAIN = [
-    ("call_handling_platforms.bt_primary.failure.failures_per_year", 0.0006, 0.055, True,
-     "one platform-wide event in ~86 years: 90% interval of a Poisson rate from one event (uk999 comments)"),
-    ("redundancy_groups.bt_platforms.switch_failure_probability", 0.1, 0.7, False,
-     "one failed attempt out of two in 2023 (L); wide range"),
-    ("callers.redial_probability", 0.5, 0.95, False,
-     "no published 999 redial data; 0.85 is an uncalibrated example (traffic-and-capacity.md)"),
-    ("common_cause_groups.bt_platform_software.beta", 0.02, 0.10, False,
-     "beta factor 2-10 % typical (traffic-and-capacity.md, section 4)"),
+    UncertainParameter(
+        "platform failures a year", "call_handling_platforms.bt_primary.failure.failures_per_year",
+        0.0006, 0.055, "loguniform",
+        source="one platform-wide event in ~86 years: 90% interval of a Poisson rate from one event "
+               "(uk999 comments)"),
+    UncertainParameter(
+        "switch failure probability", "redundancy_groups.bt_platforms.switch_failure_probability",
+        0.1, 0.7, source="one failed attempt out of two in 2023 (L); wide range"),
+    UncertainParameter(
+        "redial probability", "callers.redial_probability", 0.5, 0.95,
+        source="no published 999 redial data; 0.85 is an uncalibrated example (traffic-and-capacity.md)"),
+    UncertainParameter(
+        "common-cause beta", "common_cause_groups.bt_platform_software.beta", 0.02, 0.10,
+        source="beta factor 2-10 % typical (traffic-and-capacity.md, section 4)"),
 ]
-
-
-def _overlay(path: str, value: float) -> dict:
-    out: dict = {}
-    node = out
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-    node[parts[-1]] = float(value)
-    return out
 
 
 def parameter_draws(n: int, seed: int) -> np.ndarray:
@@ -60,10 +56,7 @@ def parameter_draws(n: int, seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
     u = qmc.LatinHypercube(d=len(UNCERTAIN), seed=np.random.default_rng(seed)).random(n)
-    out = np.empty_like(u)
-    for j, (_path, lo, hi, log, _why) in enumerate(UNCERTAIN):
-        out[:, j] = np.exp(np.log(lo) + u[:, j] * np.log(hi / lo)) if log else lo + u[:, j] * (hi - lo)
-    return out
+    return np.column_stack([p.ppf(u[:, j]) for j, p in enumerate(UNCERTAIN)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,10 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     draws = parameter_draws(outer, args.seed)
     band_rows: dict[str, list[float]] = {o.name: [] for o in [comp.baseline, *ranking]}
     for k in range(outer):
-        overlay: dict = {}
-        for (path, *_rest), v in zip(UNCERTAIN, draws[k], strict=True):
-            _deep_merge(overlay, _overlay(path, v))
-        varied = base.extend(overlay, where=f"<parameter draw {k}>")
+        varied = apply_parameters(base, UNCERTAIN, draws[k])
         ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k, workers=args.workers)
         band_rows[comp.baseline.name].append(float(ck.baseline.failed_calls.mean()))
         by_name = {o.name: o for o in ck.outcomes}
@@ -167,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                           [bands[n]["p95"] for n in order], sort=False,
                           title="Failed genuine calls a year: median and 5-95% band over parameter draws",
                           x_title="genuine calls a year"))
-    rep.table([{"parameter": p, "low": lo, "high": hi, "scale": "log-uniform" if log else "uniform",
-                "why": why} for p, lo, hi, log, why in UNCERTAIN],
+    rep.table([{"parameter": p.name, "path": p.paths[0], "low": p.low, "high": p.high,
+                "scale": p.distribution, "why": p.source} for p in UNCERTAIN],
               caption="Uncertain inputs of the outer loop.")
     rep.section("The network")
     net = build_network(apply_strategies(base, []))
@@ -188,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                             strategies=[o.name for o in ranking])
     rep.provenance(prov)
     result["parameter_bands"] = bands
-    result["uncertain_parameters"] = [{"path": p, "low": lo, "high": hi, "log": log, "why": why}
-                                      for p, lo, hi, log, why in UNCERTAIN]
+    result["uncertain_parameters"] = [p.to_dict() for p in UNCERTAIN]
     result["provenance"] = prov
     html_path, json_path = study.write(rep, result)
     print(f"wrote {html_path} and {json_path}")
@@ -197,15 +186,6 @@ def main(argv: list[str] | None = None) -> int:
           f"(unreachable share {format_percent(rate['estimate'])}); best: {best.label} avoids "
           f"{best_avoid['mean']:,.1f} [{best_avoid['ci_low']:,.1f}, {best_avoid['ci_high']:,.1f}] a year")
     return 0
-
-
-def _deep_merge(a: dict, b: dict) -> dict:
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(a.get(k), dict):
-            _deep_merge(a[k], v)
-        else:
-            a[k] = v
-    return a
 
 
 if __name__ == "__main__":
