@@ -11,10 +11,10 @@ one attempt at a time (redial, patience, public advice and fallback lines). It i
 the tests' reference simulator (``tests/reference_sim.py``) with its state memory
 switched off, so it computes the same estimates with the same model.
 
-The engine (:func:`model.simulate.simulate`) runs the same scenario. Both estimate
+The engine (:func:`model.sim.engine.simulate`) runs the same scenario. Both estimate
 the unreachable-call rate and the failed calls a year. "Same estimates" is checked
 twice: the engine re-run on the textbook's own outage intervals
-(:func:`model.simulate.run_intervals`) gives the same failed calls year by year
+(:func:`model.sim.engine.run_intervals`) gives the same failed calls year by year
 within Monte Carlo noise (a paired comparison), and the engine's long run agrees
 with the textbook's years within their confidence intervals.
 
@@ -45,9 +45,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from reference_sim import Reference, RefState, reference_outages, reference_year  # noqa: E402
 
-from model.outages import Outages  # noqa: E402
-from model.simulate import run_intervals, simulate  # noqa: E402
-from model.timemodel import TimeModel, build_time_model  # noqa: E402
+from model.processes.outages import Outages  # noqa: E402
+from model.sim.engine import run_intervals, simulate  # noqa: E402
+from model.sim.timemodel import TimeModel, build_time_model  # noqa: E402
 
 
 class Textbook(Reference):

@@ -1,7 +1,7 @@
 """Parallel runner: speedup of 2 worker processes over 1, and the overhead of a Dask LocalCluster.
 
 One long crude Monte Carlo run (the UK reference network ``uk999`` when it builds,
-else a large random layered network from :mod:`model.graphs`) is run
+else a large random layered network from :mod:`model.network.graphs`) is run
 
 1. serially in this process (the baseline: one worker, what ``crude_monte_carlo`` does),
 2. on 2 local worker processes (``backend="processes"``: the pool is created inside the
@@ -47,22 +47,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.compiled import CompiledNetwork, compile_graph
-from model.montecarlo import run_chunk
-from model.parallel import run_chunks
+from model.network.compiled import CompiledNetwork, compile_graph
+from model.run.runner import run_chunks
+from model.static.montecarlo import run_chunk
 
 
 def load_network(name: str) -> tuple[str, CompiledNetwork]:
     if name in ("auto", "uk999"):
         try:
-            from model.network import build_network
+            from model.network.callnetwork import build_network
 
             return "uk999", build_network("uk999").compile()
         except Exception as exc:  # the reference scenario may not be there
             if name == "uk999":
                 raise
             print(f"uk999 unavailable ({type(exc).__name__}: {exc}); using a random layered network")
-    from model.graphs import random_layered
+    from model.network.graphs import random_layered
 
     g, dem = random_layered([300, 60, 14, 20, 144], np.random.default_rng(2024), out_degree=3,
                             q_node=2e-4, q_arc=1e-4, demands_per_source=4, alternatives=1)

@@ -1,11 +1,11 @@
 """Rare-event estimator (permutation Monte Carlo with the turnip) against crude Monte Carlo.
 
 For each benchmark graph and each q in 1e-2 ... 1e-6 the turnip runs a fixed
-number of replications; crude Monte Carlo (:func:`model.montecarlo.crude_monte_carlo`,
+number of replications; crude Monte Carlo (:func:`model.static.montecarlo.crude_monte_carlo`,
 the project's vectorised bit-packed engine) then gets the same CPU time. Reported
 for each: estimate, relative error (RE = standard error / estimate) and
 work-normalised relative variance (WNRV = variance of one run x CPU seconds per
-run / estimate**2), next to the exact value from :mod:`model.exact` and the
+run / estimate**2), next to the exact value from :mod:`model.static.exact` and the
 z-score of each estimate against it. When crude Monte Carlo sees no unreachable
 trial its own RE is undefined; its WNRV is then the theoretical one,
 ``(1 - U) / U`` x CPU seconds per trial with the exact ``U`` (marked ``theory``).
@@ -38,11 +38,11 @@ from machine import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.compiled import compile_graph
-from model.exact import exact_unreachability
-from model.graphs import dodecahedron, grid, parallel, series
-from model.montecarlo import crude_monte_carlo
-from model.rare import generalized_splitting, rare_unreachability
+from model.network.compiled import compile_graph
+from model.network.graphs import dodecahedron, grid, parallel, series
+from model.static.exact import exact_unreachability
+from model.static.montecarlo import crude_monte_carlo
+from model.static.rare import generalized_splitting, rare_unreachability
 
 QS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 GRAPHS = {

@@ -3,7 +3,7 @@
 The textbook approach, per trial: sample every component's state, remove the
 failed nodes and links from a networkx graph, and ask ``nx.has_path`` for every
 demand (source to any of its targets, after its prerequisite components). The
-engine (:func:`model.montecarlo.crude_monte_carlo`) computes the same estimate.
+engine (:func:`model.static.montecarlo.crude_monte_carlo`) computes the same estimate.
 Both run on the same network in one process; the ratio of trials per second is
 printed on the last line as ``speedup=<ratio>``. Also measured: engine scaling
 with the number of trials and with graph size (random UK-shaped networks up to
@@ -33,10 +33,12 @@ from machine import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.compiled import CompiledNetwork, csr_from_lists
-from model.montecarlo import chunk_rng, crude_monte_carlo, mean_failures_per_trial
-from model.reachability import kernel_for
-from model.sampling import sample_network_failures, unpack_bits
+from model.network.bits import unpack_bits
+from model.network.compiled import CompiledNetwork, csr_from_lists
+from model.network.reachability import kernel_for
+from model.run.seeds import chunk_rng
+from model.static.montecarlo import crude_monte_carlo, mean_failures_per_trial
+from model.static.sampling import sample_network_failures
 
 SERVICES = (("ambulance", 0.53), ("police", 0.44), ("fire", 0.03), ("coastguard", 0.005))
 ROOMS = {"ambulance": 14, "police": 45, "fire": 50, "coastguard": 35}  # 144 control rooms
@@ -149,7 +151,7 @@ def load_network(name: str) -> tuple[CompiledNetwork, str]:
     """``uk999`` (the bundled reference scenario), ``uk-like`` or ``uk-like-xN``."""
     if name in ("auto", "uk999"):
         try:
-            from model.network import build_network
+            from model.network.callnetwork import build_network
 
             return build_network("uk999").compile(), "uk999"
         except Exception as exc:  # the reference scenario is not there yet: say so, fall back

@@ -1,3 +1,5 @@
 """nines: probabilistic resilience modelling of emergency call networks."""
 
-__version__ = "0.1.0"
+from model.version import __version__
+
+__all__ = ["__version__"]

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from model.network import build_network
+from model.cli.study import Study, network_diagram, run_study, running_mean_figure, study_parser
+from model.network.callnetwork import build_network
 from model.report import (
     PALETTE,
     Report,
@@ -47,11 +48,10 @@ from model.report import (
     nines_template,
     ranked_bar,
 )
-from model.scenario import Scenario, load_scenario
-from model.simulate import replay_incident
-from model.strategies import apply_strategies, load_strategy
-from model.study import Study, network_diagram, run_study, running_mean_figure, study_parser
-from model.timemodel import build_time_model
+from model.scenario.loader import Scenario, load_scenario
+from model.scenario.strategies import apply_strategies, load_strategy
+from model.sim.engine import replay_incident
+from model.sim.timemodel import build_time_model
 
 __all__ = [
     "CALLER_RANGES",
@@ -94,7 +94,7 @@ class Range:
     values: tuple[float, ...] = ()
 
     def override(self, shift: float = 0.0) -> tuple[float, float] | list[float]:
-        """The value passed to :func:`model.simulate.replay_incident` (a range or a list)."""
+        """The value passed to :func:`model.sim.engine.replay_incident` (a range or a list)."""
         if self.values:
             return [float(v) + shift for v in self.values]
         return (self.low + shift, self.high + shift)
@@ -667,7 +667,8 @@ def main(argv: list[str] | None = None) -> int:
 
     runtime = time.perf_counter() - study.started
     prov = study.provenance(
-        base, method="incident replay (time engine, model.simulate.replay_incident) with an outer stratified "
+        base, method="incident replay (time engine, model.sim.engine.replay_incident) with an outer "
+        "stratified "
         "loop over DR capacity and phase-1 drop", replications=reps_total, strata=n_strata,
         replications_per_stratum=reps, stratum_seeds=seeds, truncation_replications_per_stratum=trunc_reps,
         study_seconds=round(runtime, 2))

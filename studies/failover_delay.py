@@ -42,9 +42,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import plotly.graph_objects as go
 from scipy.stats import qmc
 
-from model.distributions import parse_distribution
-from model.network import build_network
-from model.outages import Outages, failover_windows
+from model.cli.study import Study, network_diagram, run_study, running_mean_figure, study_parser
+from model.metrics.sensitivity import (
+    UncertainParameter,
+    apply_parameters,
+    propagate,
+    sobol_indices,
+    tornado_data,
+)
+from model.network.callnetwork import build_network
+from model.processes.distributions import parse_distribution
+from model.processes.outages import Outages, failover_windows
 from model.report import (
     PALETTE,
     Report,
@@ -54,18 +62,10 @@ from model.report import (
     nines_template,
     tornado,
 )
-from model.scenario import Scenario, load_scenario
-from model.sensitivity import (
-    UncertainParameter,
-    apply_parameters,
-    propagate,
-    sobol_indices,
-    tornado_data,
-)
-from model.simulate import run_intervals, simulate
-from model.strategies import apply_strategies, load_strategy
-from model.study import Study, network_diagram, run_study, running_mean_figure, study_parser
-from model.timemodel import CallerParams, TimeModel, build_time_model
+from model.scenario.loader import Scenario, load_scenario
+from model.scenario.strategies import apply_strategies, load_strategy
+from model.sim.engine import run_intervals, simulate
+from model.sim.timemodel import CallerParams, TimeModel, build_time_model
 
 NAME = "failover_delay"
 
@@ -496,7 +496,7 @@ def run_windows(
 
     Windows are grouped by the hour their episode begins (it fixes when public advice
     starts: ``advice_delay_hours`` after the outage start); each group is one
-    :func:`~model.simulate.run_intervals` call with its own seed.
+    :func:`~model.sim.engine.run_intervals` call with its own seed.
     """
     ip, iw = _events(model, setup)
     out = np.zeros((3, len(windows)))
@@ -646,7 +646,8 @@ def delay_design(setup: Setup, n: int, seed: np.random.SeedSequence) -> DelayDes
 def manual_delays(
     dd: DelayDesign, det_mean: np.ndarray, sw_mean: np.ndarray, p_fail: np.ndarray
 ) -> np.ndarray:
-    """Switch delays (n_theta, n_d) of the manual policy, as :func:`model.outages.switch_delays` draws them.
+    """Switch delays (n_theta, n_d) of the manual policy, as
+    :func:`model.processes.outages.switch_delays` draws them.
 
     Detection, then attempts until one succeeds (each fails with ``p_fail``); ``inf``
     when all ``max_attempts`` fail (traffic waits for the repair).

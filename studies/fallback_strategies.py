@@ -22,13 +22,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.compare import compare_strategies
-from model.network import build_network
+from model.cli.study import (
+    Study,
+    assumption_rows,
+    network_diagram,
+    run_study,
+    running_mean_figure,
+    study_parser,
+)
+from model.metrics.compare import compare_strategies
+from model.metrics.sensitivity import UncertainParameter, apply_parameters
+from model.network.callnetwork import build_network
 from model.report import Report, ecdf, format_number, format_percent, ranked_bar
-from model.scenario import load_scenario
-from model.sensitivity import UncertainParameter, apply_parameters
-from model.strategies import apply_strategies, bundled_strategies, load_strategy
-from model.study import Study, assumption_rows, network_diagram, run_study, running_mean_figure, study_parser
+from model.scenario.loader import load_scenario
+from model.scenario.strategies import apply_strategies, bundled_strategies, load_strategy
 
 NAME = "fallback_strategies"
 

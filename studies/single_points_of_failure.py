@@ -16,16 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.contingency import n_minus_1, n_minus_2
-from model.network import build_network
+from model.cli.study import Study, assumption_rows, network_diagram, run_study, study_parser
+from model.network.callnetwork import build_network
 from model.report import Report, format_percent, ranked_bar
-from model.study import Study, assumption_rows, network_diagram, run_study, study_parser
+from model.static.contingency import n_minus_1, n_minus_2
 
 NAME = "single_points_of_failure"
 
 def importance_rows(net, top: int) -> tuple[list[dict], str]:
     """Exact importance measures per component and common-cause event (Birnbaum first)."""
-    from model.importance import importance_measures
+    from model.static.importance import importance_measures
 
     table = importance_measures(net.compiled, "auto")
     keep = ("name", "kind", "q", "birnbaum", "criticality", "fussell_vesely", "raw", "rrw")

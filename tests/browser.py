@@ -305,7 +305,6 @@ def full_report(name: str = EVIL_NAME, seed: int = 7) -> Any:
     """
     import numpy as np
 
-    from model.estimate import binomial_estimate
     from model.report import (
         Report,
         band_chart,
@@ -317,6 +316,7 @@ def full_report(name: str = EVIL_NAME, seed: int = 7) -> Any:
         ranked_bar,
         tornado,
     )
+    from model.results.estimate import binomial_estimate
 
     rng = np.random.default_rng(seed)
     callers = [f"area {i} {t}" for i in range(6) for t in ("fixed", "mobile")]

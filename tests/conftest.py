@@ -17,7 +17,7 @@ def tiny_path() -> Path:
 @pytest.fixture
 def run_cli(capsys):
     """Run ``nines`` in-process; returns (exit code, stdout, stderr)."""
-    from model.cli import main
+    from model.cli.main import main
 
     def run(*argv: str):
         code = main([str(a) for a in argv])

@@ -1,6 +1,6 @@
 """A slow, obviously correct reference for the time engine: plain Python, event by event, call by call.
 
-It takes the model's *parameters* from a :class:`~model.timemodel.TimeModel`
+It takes the model's *parameters* from a :class:`~model.sim.timemodel.TimeModel`
 (rates, repair laws, switch policies, capacities, caller behaviour) and
 re-implements every *mechanism* the simplest way:
 
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from model.timemodel import TimeModel
-from model.traffic import BLOCKING_EPS
+from model.sim.timemodel import TimeModel
+from model.sim.traffic import BLOCKING_EPS
 
 
 # ----------------------------------------------------------------------------- outages

@@ -7,7 +7,7 @@ import json
 import networkx as nx
 import pytest
 
-from model.graphs import dodecahedron
+from model.network.graphs import dodecahedron
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.compare import compare_strategies, paired_difference, tail_quantile
-from model.scenario import load_scenario
-from model.simulate import simulate
-from model.strategies import apply_strategies, load_strategy
+from model.metrics.compare import compare_strategies, paired_difference, tail_quantile
+from model.scenario.loader import load_scenario
+from model.scenario.strategies import apply_strategies, load_strategy
+from model.sim.engine import simulate
 
 
 def test_paired_difference_by_hand():

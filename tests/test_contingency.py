@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.contingency import n_minus_1, n_minus_2, single_points_of_failure, what_if
-from model.network import build_network
+from model.network.callnetwork import build_network
+from model.static.contingency import n_minus_1, n_minus_2, single_points_of_failure, what_if
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for model.distributions: moments, cdf/quantile, E[min] and scenario parsing."""
+"""Tests for model.processes.distributions: moments, cdf/quantile, E[min] and scenario parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from model.distributions import (
+from model.processes.distributions import (
     FAMILIES,
     Distribution,
     Exponential,

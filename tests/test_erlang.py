@@ -1,4 +1,4 @@
-"""Tests for model.erlang: published values, exact cross-checks and monotonicity."""
+"""Tests for model.sim.erlang: published values, exact cross-checks and monotonicity."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from model.erlang import (
+from model.sim.erlang import (
     carried_and_lost,
     erlang_b,
     erlang_b_load,

@@ -12,16 +12,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from model.compiled import CompiledNetwork, compile_graph, csr_from_lists
-from model.cutsets import minimal_cut_sets, minimize, rare_event_approximation
-from model.exact import (
+from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
+from model.network.graphs import complete, dodecahedron, grid, parallel, series
+from model.static.cutsets import minimal_cut_sets, minimize, rare_event_approximation
+from model.static.exact import (
     ExactEngine,
     ExactTooLarge,
     brute_force_unreachability,
     demand_unreachability,
     exact_unreachability,
 )
-from model.graphs import complete, dodecahedron, grid, parallel, series
 
 QS = st.sampled_from([0.0, 1e-9, 0.1, 0.3, 0.5, 0.9, 1.0])
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,8 +8,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from model.compiled import compile_graph
-from model.graphs import (
+from model.network.compiled import compile_graph
+from model.network.graphs import (
     GraphFileError,
     complete,
     dodecahedron,

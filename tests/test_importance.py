@@ -10,10 +10,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from model.compiled import CompiledNetwork, compile_graph, csr_from_lists
-from model.exact import ExactTooLarge, exact_unreachability
-from model.graphs import grid
-from model.importance import MEASURES, importance_measures
+from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
+from model.network.graphs import grid
+from model.static.exact import ExactTooLarge, exact_unreachability
+from model.static.importance import MEASURES, importance_measures
 
 
 def series_parallel(ccf_q: float | None = None) -> CompiledNetwork:

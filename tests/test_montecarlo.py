@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.compiled import CompiledNetwork, compile_graph, csr_from_lists
-from model.graphs import dodecahedron
-from model.montecarlo import (
+from model.network.bits import unpack_bits
+from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
+from model.network.graphs import dodecahedron
+from model.network.reachability import kernel_for
+from model.static.montecarlo import (
     SHARE_BITS,
     Tally,
     chunk_plan,
@@ -24,8 +26,7 @@ from model.montecarlo import (
     make_result,
     run_chunk,
 )
-from model.reachability import kernel_for
-from model.sampling import sample_network_failures, unpack_bits
+from model.static.sampling import sample_network_failures
 
 # ----------------------------------------------------------------- exact by brute force
 _EXACT: dict[tuple[str, float], tuple[float, np.ndarray]] = {}
@@ -125,7 +126,7 @@ def test_agrees_with_brute_force_within_ci(make, q: float) -> None:
 
 
 def test_dodecahedron_against_exact_solver() -> None:
-    exact_mod = pytest.importorskip("model.exact")
+    exact_mod = pytest.importorskip("model.static.exact")
     for q in (0.1, 0.2):
         g, s, t = dodecahedron(q)
         net = compile_graph(g, s, t)

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from model.distributions import Exponential, Fixed, LogNormal, Weibull
-from model.failover import failover_unavailability
-from model.outages import (
+from model.processes.distributions import Exponential, Fixed, LogNormal, Weibull
+from model.processes.failover import failover_unavailability
+from model.processes.outages import (
     Maintenance,
     Mixture,
     OutageProcess,
@@ -22,7 +22,7 @@ from model.outages import (
     sample_outages,
     switch_delays,
 )
-from model.scenario import DistributionSpec, Failure, RedundancyGroup
+from model.scenario.loader import DistributionSpec, Failure, RedundancyGroup
 
 
 def _per_year_down(out: Outages, events=None) -> np.ndarray:
@@ -203,7 +203,7 @@ def test_failover_window_costs_lambda_times_expected_min(repair):
     share = _per_year_down(w)
     expected = lam * repair.mean_min_with(delay) / (1 + lam * repair.mean)
     assert abs(_z(share, expected)) < 4
-    # the static engines' value (model.failover) is the same quantity
+    # the static engines' value (model.processes.failover) is the same quantity
     spec = {"exponential": dict(mean_hours=4.0), "lognormal": dict(mean_hours=4.0, sd_hours=6.0),
             "fixed": dict(value_hours=4.0)}[repair.family]
     grp = RedundancyGroup(members=("p", "s"), policy="automatic",

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.compiled import compile_graph
-from model.graphs import random_layered
-from model.montecarlo import chunk_rng, crude_monte_carlo, run_chunk
-from model.parallel import estimate_parallel, fingerprint, run_chunks
+from model.network.compiled import compile_graph
+from model.network.graphs import random_layered
+from model.run.runner import fingerprint, run_chunks
+from model.run.seeds import chunk_rng
+from model.static.montecarlo import crude_monte_carlo, estimate_parallel, run_chunk
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -148,7 +149,7 @@ def test_kill_and_resume_gives_the_identical_result(net, tmp_path):
         import sys
         sys.path.insert(0, {str(TESTS)!r})
         from test_parallel import slow_chunk, small_net
-        from model.parallel import run_chunks
+        from model.run.runner import run_chunks
         run_chunks(slow_chunk, small_net(), [{size}] * {n_chunks}, {seed}, backend="serial",
                    checkpoint={str(ckpt)!r}, checkpoint_interval=0, chunk_kwargs={{"pause": {pause}}},
                    progress=False)
@@ -248,7 +249,7 @@ def test_a_chunk_that_raises_is_a_clear_error(net, backend, fail_at, cluster, tm
 
 
 def test_auto_backend_keeps_short_runs_here(net, monkeypatch):
-    import model.parallel as par
+    import model.run.runner as par
 
     ref = crude_monte_carlo(net, 8 * 1000, seed=6, chunk_size=1000)
     short = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
@@ -309,16 +310,16 @@ class InterruptAfter:
         self.k -= 1
         if self.k == 0:
             raise KeyboardInterrupt
-        from model.estimate import Estimate
+        from model.results.estimate import Estimate
 
         return Estimate(0.0, 0.0, 1.0, 1.0, 1, "test")
 
 
 def test_simulate_parallel_same_json_and_interrupt_resume(cluster, tiny_path, tmp_path):
-    import model.simulate as sim
-    from model.parallel import simulate_parallel
+    import model.sim.engine as sim
+    from model.sim.engine import simulate_parallel
 
-    model = sim._as_model(tiny_path)
+    model = sim.as_time_model(tiny_path)
     years, cy, seed = 120, 20, 8
 
     def js(res):

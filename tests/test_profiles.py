@@ -1,4 +1,4 @@
-"""Tests for model.profiles: exact integrals, inversion and Poisson arrivals."""
+"""Tests for model.processes.profiles: exact integrals, inversion and Poisson arrivals."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from model.profiles import (
+from model.processes.profiles import (
     UK999_HOURLY_FRACTIONS,
     UK999_NEW_YEAR_SURGES,
     UK999_PROFILE_SOURCE,

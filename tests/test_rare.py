@@ -1,9 +1,9 @@
-"""Tests for model.rare: the turnip against exact values, brute force and crude Monte Carlo.
+"""Tests for model.static.rare: the turnip against exact values, brute force and crude Monte Carlo.
 
-Exact references are computed here independently of :mod:`model.rare` (a frontier
+Exact references are computed here independently of :mod:`model.static.rare` (a frontier
 dynamic programme summing probabilities of partial edge states, and brute-force
 enumeration with the reference BFS of :class:`CompiledNetwork`), and cross-checked
-against :mod:`model.exact` and :mod:`model.montecarlo`.
+against :mod:`model.static.exact` and :mod:`model.static.montecarlo`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import linalg
 
-from model.compiled import CompiledNetwork, compile_graph, csr_from_lists
-from model.graphs import dodecahedron, grid, parallel, random_layered, series
-from model.rare import (
+from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
+from model.network.graphs import dodecahedron, grid, parallel, random_layered, series
+from model.static.rare import (
     _closed_form,
     _gibbs,
     _GSPlan,
@@ -111,7 +111,7 @@ def test_frontier_reference_matches_known_values():
 
 
 def test_frontier_reference_agrees_with_model_exact():
-    exact = pytest.importorskip("model.exact")
+    exact = pytest.importorskip("model.static.exact")
     for q in (0.1, 1e-4):
         g, s, t = dodecahedron(q)
         assert exact.exact_unreachability(compile_graph(g, s, t)).value == pytest.approx(
@@ -206,7 +206,7 @@ def test_random_small_networks_agree_with_brute_force(net):
 
 
 def test_common_cause_and_node_failures_on_layered_network():
-    exact_mod = pytest.importorskip("model.exact")
+    exact_mod = pytest.importorskip("model.static.exact")
     g, dem = random_layered([3, 4, 3, 2], np.random.default_rng(3), q_node=1e-3, q_arc=2e-3,
                             demands_per_source=2)
     net = compile_graph(g, demands=dem)
@@ -326,7 +326,7 @@ def test_variable_lengths_and_padding():
 
 # ----------------------------------------------------------------------------- other methods
 def test_cross_validation_with_crude_monte_carlo_at_q_01():
-    mc = pytest.importorskip("model.montecarlo")
+    mc = pytest.importorskip("model.static.montecarlo")
     g, s, t = dodecahedron(0.1)
     net = compile_graph(g, s, t)
     crude = mc.crude_monte_carlo(net, 200_000, seed=3).overall

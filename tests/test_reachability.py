@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.compiled import CompiledNetwork, compile_graph, csr_from_lists
-from model.graphs import dodecahedron, grid
-from model.reachability import ReachabilityKernel, kernel_for, unreachable_bits, unreachable_sets
-from model.sampling import pack_sets, unpack_bits
+from model.network.bits import pack_sets, unpack_bits
+from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
+from model.network.graphs import dodecahedron, grid
+from model.network.reachability import ReachabilityKernel, kernel_for, unreachable_bits, unreachable_sets
 
 
 @st.composite

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from plotly.offline import get_plotlyjs
 
 import model.report.html as report_html
-from model.estimate import binomial_estimate
 from model.report import (
     Report,
     band_chart,
@@ -33,6 +32,7 @@ from model.report import (
     tornado,
     write_atomic,
 )
+from model.results.estimate import binomial_estimate
 
 
 class _Collector(HTMLParser):

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import sampling
-from model.sampling import (
+from model.static import sampling
+from model.static.sampling import (
     DENSE_THRESHOLD,
     distinct_failed_sets,
     pack_sets,

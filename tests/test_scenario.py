@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from model.scenario import ScenarioError, load_scenario, scenario_json_schema
+from model.scenario.loader import ScenarioError, load_scenario, scenario_json_schema
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -160,8 +160,8 @@ def test_json_schema_is_generated_from_the_code():
 
 
 def test_planned_maintenance_is_expressible_validated_and_simulated(tmp_path, tiny_path):
-    from model.simulate import simulate
-    from model.timemodel import build_time_model
+    from model.sim.engine import simulate
+    from model.sim.timemodel import build_time_model
 
     window = "maintenance = { period_hours = 168.0, duration_hours = 2.0, offset_hours = 3.0 }"
     overlay = write(tmp_path, "m.toml", f"""

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.network import build_network
-from model.scenario import BUNDLED_DIR, load_scenario
-from model.schema import ScenarioError
+from model.network.callnetwork import build_network
+from model.scenario.loader import BUNDLED_DIR, load_scenario
+from model.scenario.schema import ScenarioError
 
 BASE = tomllib.loads((BUNDLED_DIR / "uk999.toml").read_text())
 

@@ -1,4 +1,4 @@
-"""Tests of model.sensitivity: Sobol indices vs analytic values, tornado, propagation, scenario variants."""
+"""Tests of model.metrics.sensitivity: Sobol indices vs analytic values, tornado, propagation, variants."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from model.scenario import load_scenario
-from model.schema import ScenarioError
-from model.sensitivity import (
+from model.metrics.sensitivity import (
     UncertainParameter,
     apply_parameters,
     parameter_table,
@@ -17,6 +15,8 @@ from model.sensitivity import (
     sobol_indices,
     tornado_data,
 )
+from model.scenario.loader import load_scenario
+from model.scenario.schema import ScenarioError
 
 
 def _within(est: float, ci: tuple[float, float], truth: float, z: float = 4.0) -> bool:

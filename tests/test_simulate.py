@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from reference_sim import Reference, reference_outages, reference_year
 
-from model.outages import HOURS_PER_YEAR, Outages, failover_windows, sample_outages
-from model.simulate import (
+from model.processes.outages import Outages, failover_windows, sample_outages
+from model.sim.engine import (
     TimeTally,
     build_timeline,
     replay_incident,
@@ -23,7 +23,8 @@ from model.simulate import (
     simulate_graph,
     state_table_for,
 )
-from model.timemodel import build_time_model
+from model.sim.timemodel import build_time_model
+from model.units import HOURS_PER_YEAR
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "time_small.toml"
@@ -183,8 +184,8 @@ members = ["primary", "standby"]
     'max_attempts = 2',
 ], ids=["automatic", "manual"])
 def test_failover_window_loses_lambda_times_expected_min(tmp_path, policy):
-    from model.failover import failover_unavailability
-    from model.scenario import load_scenario
+    from model.processes.failover import failover_unavailability
+    from model.scenario.loader import load_scenario
 
     path = tmp_path / "failover.toml"
     path.write_text(FAILOVER_TOML.replace("@POLICY@", policy))

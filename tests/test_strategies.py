@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.contingency import what_if
-from model.network import build_network
-from model.scenario import load_scenario
-from model.strategies import apply_strategies, bundled_strategies, load_strategy
+from model.network.callnetwork import build_network
+from model.scenario.loader import load_scenario
+from model.scenario.strategies import apply_strategies, bundled_strategies, load_strategy
+from model.static.contingency import what_if
 
 STRATEGIES = bundled_strategies()
 
@@ -88,7 +88,7 @@ def test_automatic_failover_shrinks_the_derived_failover_outage(base):
 def test_a_strategy_without_a_strategy_table_is_refused(tmp_path):
     p = tmp_path / "plain.toml"
     p.write_text('extends = "uk999"\nname = "plain"\n')
-    from model.schema import ScenarioError
+    from model.scenario.schema import ScenarioError
 
     with pytest.raises(ScenarioError, match="needs a \\[strategy\\] table"):
         load_strategy(p)

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from browser import check_report
 
+from model.cli.study import run_study
 from model.report import format_number
-from model.scenario import load_scenario
-from model.simulate import replay_incident
-from model.strategies import apply_strategies, load_strategy
-from model.study import run_study
-from model.timemodel import build_time_model
+from model.scenario.loader import load_scenario
+from model.scenario.strategies import apply_strategies, load_strategy
+from model.sim.engine import replay_incident
+from model.sim.timemodel import build_time_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 11

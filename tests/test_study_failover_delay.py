@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from browser import check_report
 
-from model.distributions import LogNormal
-from model.outages import SwitchPolicy, switch_delays
+from model.processes.distributions import LogNormal
+from model.processes.outages import SwitchPolicy, switch_delays
 from model.report import format_number
-from model.scenario import load_scenario
+from model.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 7
@@ -197,7 +197,7 @@ def test_window_weights_interpolate_linearly():
 def test_bad_scenario_is_reported(tmp_path):
     bad = tmp_path / "no_group.toml"
     bad.write_text('extends = "uk999"\nname = "no_group"\nremove = ["redundancy_groups.bt_platforms"]\n')
-    from model.study import run_study
+    from model.cli.study import run_study
 
     assert run_study(study.main, ["--quick", "--out", str(tmp_path / "o"), "--scenario", str(bad)]) == 2
     assert not (tmp_path / "o" / "failover_delay.json").exists()

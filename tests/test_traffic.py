@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from reference_sim import Reference, mmck_loss, with_redials
 
-from model.erlang import erlang_b, mmck_blocking, redial_fixed_point
-from model.simulate import replay_incident, state_table_for
-from model.timemodel import build_time_model
-from model.traffic import BlockingTable, CallerSet, RoutingPlan, route_states
+from model.sim.engine import replay_incident, state_table_for
+from model.sim.erlang import erlang_b, mmck_blocking, redial_fixed_point
+from model.sim.timemodel import build_time_model
+from model.sim.traffic import BlockingTable, CallerSet, RoutingPlan, route_states
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "time_small.toml"
@@ -215,8 +215,8 @@ def test_blocking_table_is_the_redial_fixed_point_of_mmck():
     table = state_table_for(tm)
     names = list(tm.events.names)
     # a state with the primary down and the failover over: all traffic on the DR (49 servers, 50 queue)
-    from model.outages import Outages
-    from model.simulate import run_intervals
+    from model.processes.outages import Outages
+    from model.sim.engine import run_intervals
 
     e = names.index("bt_primary")
     run_intervals(tm, Outages(np.array([0]), np.array([e]), np.array([10.0]), np.array([20.0]), 1, 100.0), 1)
@@ -241,8 +241,8 @@ def test_blocking_table_is_the_redial_fixed_point_of_mmck():
 def test_fallback_line_load_includes_complying_callers():
     tm = build_time_model(SMALL)
     table = state_table_for(tm)
-    from model.outages import Outages
-    from model.simulate import run_intervals
+    from model.processes.outages import Outages
+    from model.sim.engine import run_intervals
 
     names = list(tm.events.names)
     e = names.index("net_a")
@@ -312,7 +312,7 @@ def test_patience_limits_redials(tmp_path):
 def test_state_table_reroutes_only_touched_classes_correctly():
     # the engine routes a new state by re-routing only the classes it touches on top of the normal
     # state's routes; this must equal routing every class from scratch
-    from model.simulate import StateTable
+    from model.sim.engine import StateTable
 
     tm = build_time_model("uk999")
     table = StateTable(tm)
@@ -331,7 +331,7 @@ def test_state_table_reroutes_only_touched_classes_correctly():
     win = np.zeros((b, 1), dtype=bool)
     win[1] = True  # the failover window: the group's members are down
     down[1, [list(tm.net.component_names).index(x) for x in ("bt_primary", "bt_dr")]] = True
-    from model.reachability import unreachable_sets
+    from model.network.reachability import unreachable_sets
 
     rows, cols = np.nonzero(down)
     ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=b))]

@@ -16,9 +16,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from model.failover import HOURS_PER_YEAR, failover_unavailability
-from model.network import build_network
-from model.scenario import BUNDLED_DIR, DistributionSpec, Failure, Incident, load_scenario
+from model.network.callnetwork import build_network
+from model.processes.failover import failover_unavailability
+from model.scenario.loader import BUNDLED_DIR, DistributionSpec, Failure, Incident, load_scenario
+from model.units import HOURS_PER_YEAR
 
 UK_MID_2021 = 67_026_292  # ONS, Table A (S3, H)
 ENGLAND_REGIONS_MID_2021 = 56_536_419  # Table A note 3 (derived; ONS "56,536,000")

@@ -182,7 +182,7 @@ def _is_estimate(x: Any) -> bool:
 
 
 def _estimate_texts(e: Any, fmt: Callable[[Any], str]) -> tuple[str, str]:
-    """Value text and interval text for an :class:`~model.estimate.Estimate`-like object."""
+    """Value text and interval text for an :class:`~model.results.estimate.Estimate`-like object."""
     conf = getattr(e, "confidence", 0.95)
     if str(e.interval).endswith("-upper"):
         # nothing observed: a one-sided upper bound, never a bare "0"
@@ -358,7 +358,7 @@ class Report:
         label : str
             What the number is.
         value : number, str or Estimate
-            An :class:`~model.estimate.Estimate` supplies its own interval (and shows a
+            An :class:`~model.results.estimate.Estimate` supplies its own interval (and shows a
             one-sided bound as ``≤ x`` when nothing was observed).
         ci : (low, high) or str, optional
             Interval for a plain number, or ready-made interval text.
@@ -373,7 +373,7 @@ class Report:
 
         Examples
         --------
-        >>> from model.estimate import binomial_estimate
+        >>> from model.results.estimate import binomial_estimate
         >>> r = Report("t").key_number("p", "Unreachable share", binomial_estimate(0, 1000, method="mc"),
         ...                            fmt=format_percent)
         >>> "≤ 0.299%" in r.to_html()
@@ -563,7 +563,7 @@ class Report:
     # -- output -----------------------------------------------------------------------------
     def to_html(self) -> str:
         """The complete HTML document as a string."""
-        from model import __version__
+        from model.version import __version__
 
         parts: list[str] = []
         nav = list(self._sections)

@@ -1,0 +1,2 @@
+"""The ``nines`` command line and the plumbing the study scripts share (top layer: composes everything).
+"""

@@ -1,0 +1,283 @@
+"""The call network: a scenario built into a networkx graph with components and demands.
+
+The call path is callers → originating networks → call-handling platforms →
+call-handling centres → control rooms (then buddy control rooms). Each caller group
+(area × access type) reaches the originating networks its calls use; every
+originating network hands calls to every platform over interconnect links; every
+platform serves the centres whose agents work on it; and every centre transfers
+calls to any control room.
+
+A *demand* is the calls of one caller group, on one originating network, for one
+service, to one control room (the share of the area it serves), with its buddy
+rooms as alternatives. Its weight is genuine calls per year.
+
+Examples
+--------
+>>> from model.network.callnetwork import build_network
+>>> net = build_network("uk999")
+>>> net.graph.number_of_nodes() > 100
+True
+>>> compiled = net.compile()
+>>> round(compiled.total_weight / net.scenario.traffic.annual_calls, 3) == net.scenario.traffic.genuine_share
+True
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from model.network.compiled import CompiledNetwork, csr_from_lists
+from model.processes.failover import failover_unavailability
+from model.scenario.loader import KIND_OF_SECTION, NODE_SECTIONS, Failure, Scenario, load_scenario
+
+__all__ = ["LAYERS", "CallNetwork", "Component", "Demand", "build_network"]
+
+LAYERS = {
+    "caller_group": 0,
+    "originating_network": 1,
+    "call_handling_platform": 2,
+    "call_handling_centre": 3,
+    "control_room": 4,
+}
+
+
+@dataclass(frozen=True)
+class Component:
+    """Anything that can fail: a node or a link (or a group of links sharing one cause)."""
+
+    name: str
+    kind: str
+    label: str
+    q: float
+    failure: Failure | None
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Calls from one caller group on one network for one service to one control room."""
+
+    area: str
+    access: str
+    network: str
+    service: str
+    control_room: str
+    targets: tuple[str, ...]
+    annual_calls: float
+    prereq: tuple[str, ...]
+
+    @property
+    def caller_group(self) -> str:
+        return f"{self.area}:{self.access}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.area}:{self.access}:{self.network}:{self.service}>{self.control_room}"
+
+
+@dataclass(frozen=True)
+class CommonCauseEvent:
+    """A basic event that takes down several components at once."""
+
+    name: str
+    kind: str  # "beta", "shared" or "failover"
+    q: float
+    members: tuple[str, ...]
+
+
+class CallNetwork:
+    """A scenario as a graph: query ``graph`` with networkx, or :meth:`compile` it for the engines."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        s = scenario.spec
+        g = nx.DiGraph(name=s.name)
+        comps: dict[str, Component] = {}
+
+        def add_component(name: str, kind: str, label: str, failure: Failure | None) -> str | None:
+            if failure is None:
+                return None
+            if name not in comps:
+                comps[name] = Component(name, kind, label, failure.steady_unavailability(), failure)
+            return name
+
+        for section in NODE_SECTIONS:
+            kind = KIND_OF_SECTION[section]
+            for nid, node in getattr(s, section).items():
+                comp = add_component(nid, kind, node.label, node.failure)
+                attrs = dict(kind=kind, label=node.label, layer=LAYERS[kind], component=comp)
+                if section == "control_rooms":
+                    attrs["service"] = node.service
+                g.add_node(nid, **attrs)
+        # caller groups and access links
+        demands: list[Demand] = []
+        area_calls = self._area_calls()
+        genuine = s.traffic.genuine_share
+        for a, area in s.areas.items():
+            for t, acc in s.access.items():
+                if acc.share <= 0:
+                    continue
+                cg = f"{a}:{t}"
+                g.add_node(cg, kind="caller_group", label=f"{area.label} {t}", layer=0, component=None,
+                           area=a, access=t, annual_calls=area_calls[a] * acc.share)
+                for n, share in acc.networks.items():
+                    if share <= 0:
+                        continue
+                    link = add_component(f"access:{a}:{t}:{n}", "access_link", f"{area.label} {t} → {n}",
+                                         acc.link)
+                    g.add_edge(cg, n, component=link, share=share)
+                    for sv, service in s.services.items():
+                        if service.share <= 0:
+                            continue
+                        for r, room in s.control_rooms.items():
+                            cr_share = room.areas.get(a, 0.0) if room.service == sv else 0.0
+                            if cr_share <= 0:
+                                continue
+                            calls = area_calls[a] * genuine * acc.share * share * service.share * cr_share
+                            demands.append(Demand(a, t, n, sv, r, (r, *room.buddies), calls,
+                                                  (link,) if link else ()))
+        # originating network -> platform (interconnect), platform -> centre, centre -> control room
+        for n in s.originating_networks:
+            for p in s.call_handling_platforms:
+                link = add_component(f"interconnect:{n}>{p}", "interconnect", f"{n} → {p}",
+                                     s.topology.interconnect)
+                g.add_edge(n, p, component=link)
+        for c, centre in s.call_handling_centres.items():
+            for p in centre.platforms or tuple(s.call_handling_platforms):
+                g.add_edge(p, c, component=None)
+            for r in s.control_rooms:
+                g.add_edge(c, r, component=None)
+        for lid, link in s.links.items():
+            ends_from = _expand_ends(link.from_, s)
+            ends_to = _expand_ends(link.to, s)
+            for u in ends_from:
+                for v in ends_to:
+                    if u == v:
+                        continue
+                    name = lid if link.shared else f"{lid}:{u}>{v}"
+                    comp = add_component(name, "link", name, link.failure)
+                    g.add_edge(u, v, component=comp, link=lid)
+        # common causes: beta factor, explicit shared causes, failover windows of standby groups
+        events: list[CommonCauseEvent] = []
+        for cid, ccf in s.common_cause_groups.items():
+            if ccf.beta is not None:
+                qs = [comps[m].q for m in ccf.members if m in comps]
+                q_event = ccf.beta * float(np.mean(qs)) if qs else 0.0
+                for m in ccf.members:
+                    if m in comps:
+                        c = comps[m]
+                        comps[m] = Component(c.name, c.kind, c.label, (1 - ccf.beta) * c.q, c.failure)
+                events.append(CommonCauseEvent(f"ccf:{cid}", "beta", q_event, tuple(ccf.members)))
+            elif ccf.failure is not None:
+                events.append(CommonCauseEvent(f"ccf:{cid}", "shared", ccf.failure.steady_unavailability(),
+                                               tuple(ccf.members)))
+        for gid, grp in s.redundancy_groups.items():
+            if grp.policy == "active-active":
+                continue
+            primary = comps.get(grp.members[0])
+            if primary is None or primary.failure is None:
+                continue
+            q_fo = failover_unavailability(grp, primary.failure)
+            if q_fo > 0:
+                events.append(CommonCauseEvent(f"failover:{gid}", "failover", q_fo, tuple(grp.members)))
+        for name, c in comps.items():
+            if g.has_node(name):
+                g.nodes[name]["q"] = c.q
+        for _u, _v, data in g.edges(data=True):
+            if data.get("component"):
+                data["q"] = comps[data["component"]].q
+        self.graph = g
+        self.components: dict[str, Component] = comps
+        self.demands: tuple[Demand, ...] = tuple(demands)
+        self.common_cause_events: tuple[CommonCauseEvent, ...] = tuple(events)
+
+    # ------------------------------------------------------------------ helpers
+    def _area_calls(self) -> dict[str, float]:
+        s = self.scenario.spec
+        explicit = {a: ar.annual_calls for a, ar in s.areas.items() if ar.annual_calls is not None}
+        rest = s.traffic.annual_calls - sum(explicit.values())
+        pop = {a: ar.population for a, ar in s.areas.items() if a not in explicit}
+        total_pop = sum(pop.values())
+        out = dict(explicit)
+        for a, p in pop.items():
+            out[a] = max(rest, 0.0) * p / total_pop if total_pop else 0.0
+        return out
+
+    @property
+    def annual_genuine_calls(self) -> float:
+        return float(sum(d.annual_calls for d in self.demands))
+
+    @cached_property
+    def compiled(self) -> CompiledNetwork:
+        return self.compile()
+
+    def compile(self) -> CompiledNetwork:
+        """The array form for the engines (built once; see :mod:`model.network.compiled`)."""
+        g = self.graph
+        nodes = list(g.nodes)
+        nidx = {n: i for i, n in enumerate(nodes)}
+        cnames = list(self.components)
+        cidx = {c: i for i, c in enumerate(cnames)}
+        node_comp = np.array([cidx.get(g.nodes[n].get("component") or "", -1) for n in nodes], dtype=np.int64)
+        src, dst, acomp = [], [], []
+        for u, v, data in g.edges(data=True):
+            if g.nodes[u]["kind"] == "caller_group":
+                continue  # access links are demand prerequisites; demands start at the network
+            src.append(nidx[u])
+            dst.append(nidx[v])
+            acomp.append(cidx.get(data.get("component") or "", -1))
+        tptr, tind = csr_from_lists([[nidx[t] for t in d.targets] for d in self.demands])
+        pptr, pind = csr_from_lists([[cidx[p] for p in d.prereq] for d in self.demands])
+        mptr, mind = csr_from_lists([[cidx[m] for m in e.members if m in cidx]
+                                     for e in self.common_cause_events])
+        return CompiledNetwork(
+            component_names=tuple(cnames),
+            component_kind=tuple(self.components[c].kind for c in cnames),
+            q=np.array([self.components[c].q for c in cnames], dtype=np.float64),
+            node_names=tuple(nodes),
+            node_component=node_comp,
+            arc_src=np.array(src, dtype=np.int64),
+            arc_dst=np.array(dst, dtype=np.int64),
+            arc_component=np.array(acomp, dtype=np.int64),
+            demand_names=tuple(d.name for d in self.demands),
+            demand_source=np.array([nidx[d.network] for d in self.demands], dtype=np.int64),
+            demand_prereq_ptr=pptr,
+            demand_prereq=pind,
+            demand_target_ptr=tptr,
+            demand_targets=tind,
+            demand_weight=np.array([d.annual_calls for d in self.demands], dtype=np.float64),
+            ccf_names=tuple(e.name for e in self.common_cause_events),
+            ccf_q=np.array([e.q for e in self.common_cause_events], dtype=np.float64),
+            ccf_member_ptr=mptr,
+            ccf_members=mind,
+        )
+
+    def demand_groups(self, by: str) -> dict[str, np.ndarray]:
+        """Demand indices grouped by ``area``, ``access``, ``network``, ``service``,
+        ``control_room`` or ``caller_group`` (for per-group estimates)."""
+        out: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(self.demands):
+            out[getattr(d, by)].append(i)
+        return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def _expand_ends(ends: tuple[str, ...], s) -> list[str]:
+    out: list[str] = []
+    for e in ends:
+        if e.startswith("all:"):
+            out.extend(getattr(s, e[4:]))
+        else:
+            out.append(e)
+    return out
+
+
+def build_network(scenario: Scenario | str | Path) -> CallNetwork:
+    """Build the call network of a scenario (a :class:`Scenario`, bundled name or path)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return CallNetwork(scenario)

@@ -1,0 +1,2 @@
+"""Stochastic processes of the network: duration distributions, call profiles, outage processes, failover.
+"""

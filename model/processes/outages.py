@@ -1,0 +1,673 @@
+"""Outage processes: when each basic event is down, for many simulated years at once.
+
+A *basic event* is anything that takes components down for a while: a component's
+own failures, a common-cause event (beta factor or an explicit shared cause), a
+planned-maintenance window, or a failover window derived from a primary's outage
+(DESIGN idea 2). Each random event is an **alternating renewal process**: up times
+with the event's failure rate, down times from its repair distribution
+(:mod:`model.processes.distributions`: exponential, lognormal, Weibull, fixed).
+
+How the years are generated in bulk
+-----------------------------------
+Exponential up times make the failures a Poisson process *in the event's own up
+time*. So :func:`sample_outages` draws, for each event, the Poisson number of
+failure points over all simulated years at once, scatters them uniformly over
+(year, up-time position), draws one repair time per point, and converts up time
+into real time with one sorted, segmented cumulative sum of the repair times:
+``t_k = s_k + Σ_{j<k} D_j``. Points whose real time falls beyond the horizon are
+dropped. Work is proportional to the number of outages, not to years × events,
+and no top-up is ever needed. Non-exponential up times (fixed, Weibull, ...) are
+generated as renewal sequences in blocks with a vectorised cumulative sum, topping
+up the rare rows that need more cycles.
+
+Clock groups ("no ageing while down")
+-------------------------------------
+Events in one *clock group* age only while no member of the group is down — the
+classic "no ageing while the system is down" rule for a series system
+(ReliaWiki's deterministic example). The same cumulative sum does it: the members'
+failure points are merged in the group's common up-time clock and every repair
+shifts all later points of the group.
+
+Start state
+-----------
+``start="up"`` starts every event up at ``t = 0``; one exponential item then has
+the textbook point unavailability ``q(t) = λ/(λ+μ) (1 - e^{-(λ+μ) t})``.
+``start="stationary"`` (the default of the engine) starts each event in its
+long-run state: down with probability ``E[D]/(E[U]+E[D])``, and then in the
+middle of a repair whose total length is drawn from the *length-biased* repair
+distribution and whose elapsed share is uniform (exact renewal-theory
+equilibrium; closed forms for every family). The window of each simulated year is
+then stationary from its first hour, with no warm-up to pay for. ``warmup_hours``
+starts the processes that much earlier instead, for either start state.
+
+Examples
+--------
+>>> import numpy as np
+>>> from model.processes.distributions import Exponential
+>>> from model.processes.outages import OutageProcess, sample_outages
+>>> proc = OutageProcess(("pump",), rate=np.array([1 / 100.0]), repair=(Exponential(10.0),))
+>>> out = sample_outages(proc, n_years=2000, horizon=1000.0, rng=np.random.default_rng(1),
+...                      start="stationary")
+>>> down = np.minimum(out.end, 1000.0) - np.maximum(out.start, 0.0)
+>>> round(float(down.sum() / (2000 * 1000.0)), 2)   # MTTR / (MTBF + MTTR) = 10 / 110
+0.09
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from model.processes.distributions import Distribution, Exponential, Fixed, LogNormal, Weibull
+
+__all__ = [
+    "Maintenance",
+    "Mixture",
+    "OutageProcess",
+    "Outages",
+    "SwitchPolicy",
+    "failover_windows",
+    "length_biased",
+    "maintenance_windows",
+    "merge_intervals",
+    "sample_outages",
+    "switch_delays",
+]
+
+Start = Literal["up", "stationary"]
+
+
+# ----------------------------------------------------------------------------- distributions
+@dataclass(frozen=True)
+class Mixture:
+    """An equal-weight mixture of duration distributions (a beta-factor event's repair).
+
+    A common-cause event of members with different repair distributions is
+    repaired like a member chosen at random.
+
+    Examples
+    --------
+    >>> from model.processes.distributions import Fixed
+    >>> m = Mixture((Fixed(1.0), Fixed(3.0)))
+    >>> m.mean, sorted(set(m.sample(np.random.default_rng(0), 50).tolist()))
+    (2.0, [1.0, 3.0])
+    """
+
+    parts: tuple[Distribution, ...]
+    family = "mixture"
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("Mixture needs at least one distribution")
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean([p.mean for p in self.parts]))
+
+    @property
+    def var(self) -> float:
+        m = self.mean
+        return float(np.mean([p.var + p.mean**2 for p in self.parts]) - m * m)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        if len(self.parts) == 1:
+            return self.parts[0].sample(rng, size)
+        which = rng.integers(0, len(self.parts), size)
+        out = np.empty(size)
+        for i, p in enumerate(self.parts):
+            sel = which == i
+            out[sel] = p.sample(rng, int(sel.sum()))
+        return out
+
+
+def _simplify(d: Distribution | Mixture) -> Distribution | Mixture:
+    if isinstance(d, Mixture) and len(set(d.parts)) == 1:
+        return d.parts[0]
+    return d
+
+
+def length_biased(d: Distribution | Mixture, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Draw from the length-biased version of ``d`` (density ``x f(x) / E[X]``).
+
+    It is the law of the duration that covers a fixed instant of a stationary
+    renewal process; the elapsed share of it is uniform. Closed forms: exponential
+    → Gamma(2, mean); lognormal(μ, σ) → lognormal(μ + σ², σ); Weibull(k, λ) →
+    ``λ G^{1/k}`` with ``G ~ Gamma(1 + 1/k)``; fixed → itself; a mixture picks a
+    part with probability proportional to its mean.
+
+    Examples
+    --------
+    >>> from model.processes.distributions import Exponential
+    >>> x = length_biased(Exponential(2.0), np.random.default_rng(0), 200_000)
+    >>> round(float(x.mean()), 1)   # E[X^2] / E[X] = 2 mean
+    4.0
+    """
+    if isinstance(d, Mixture):
+        w = np.array([p.mean for p in d.parts], dtype=float)
+        which = rng.choice(len(d.parts), size=size, p=w / w.sum())
+        out = np.empty(size)
+        for i, p in enumerate(d.parts):
+            sel = which == i
+            out[sel] = length_biased(p, rng, int(sel.sum()))
+        return out
+    if isinstance(d, Exponential):
+        return rng.gamma(2.0, d.mean, size)
+    if isinstance(d, LogNormal):
+        return rng.lognormal(d.mu + d.sigma**2, d.sigma, size)
+    if isinstance(d, Weibull):
+        return d.scale * rng.gamma(1.0 + 1.0 / d.shape, 1.0, size) ** (1.0 / d.shape)
+    if isinstance(d, Fixed):
+        return np.full(size, float(d.value))
+    raise TypeError(f"no length-biased form for {type(d).__name__}; use start='up' with a warm-up")
+
+
+# ----------------------------------------------------------------------------- processes
+@dataclass(frozen=True, eq=False)
+class OutageProcess:
+    """Alternating renewal processes of basic events (one entry per event).
+
+    Attributes
+    ----------
+    names : tuple of str
+    rate : float array (E,)
+        Failures per hour of up time when the up time is exponential (``up[e]`` is
+        None); 0 means the event never happens at random.
+    repair : tuple of distributions (E,)
+        Down-time (repair) distribution of each event, hours.
+    up : tuple of (distribution or None) (E,), optional
+        Non-exponential up-time distributions (fixed, Weibull, ...); None keeps
+        the exponential with ``rate``.
+    clock : int array (E,), optional
+        Clock group of each event: events sharing a group age only while none of
+        them is down. Default: every event has its own clock.
+    """
+
+    names: tuple[str, ...]
+    rate: np.ndarray
+    repair: tuple[Distribution | Mixture, ...]
+    up: tuple[Distribution | None, ...] = ()
+    clock: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        e = len(self.names)
+        rate = np.asarray(self.rate, dtype=np.float64)
+        object.__setattr__(self, "rate", rate)
+        if not self.up:
+            object.__setattr__(self, "up", (None,) * e)
+        clock = np.asarray(self.clock, dtype=np.int64)
+        if clock.size == 0:
+            clock = np.arange(e, dtype=np.int64)
+        object.__setattr__(self, "clock", clock)
+        object.__setattr__(self, "repair", tuple(_simplify(r) for r in self.repair))
+        if rate.shape != (e,) or len(self.repair) != e or len(self.up) != e or clock.shape != (e,):
+            raise ValueError("OutageProcess: names, rate, repair, up and clock need one entry per event")
+        if np.any(~np.isfinite(rate) | (rate < 0)):
+            raise ValueError("OutageProcess: rates must be finite and >= 0")
+
+    @property
+    def n_events(self) -> int:
+        return len(self.names)
+
+    def mean_up(self, e: int) -> float:
+        """Mean up time of event ``e`` in hours (inf when it never fails)."""
+        u = self.up[e]
+        if u is not None:
+            return float(u.mean)
+        return 1.0 / self.rate[e] if self.rate[e] > 0 else math.inf
+
+    def active(self) -> np.ndarray:
+        """Events that can happen at random."""
+        return np.array([self.up[e] is not None or self.rate[e] > 0 for e in range(self.n_events)],
+                        dtype=bool)
+
+    def steady_unavailability(self) -> np.ndarray:
+        """Long-run share of time each event is down (own clock): E[D] / (E[U] + E[D])."""
+        out = np.zeros(self.n_events)
+        for e in range(self.n_events):
+            mu = self.mean_up(e)
+            if math.isfinite(mu):
+                md = self.repair[e].mean
+                out[e] = md / (mu + md)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Outages:
+    """Down intervals ``[start, end)`` (hours) of events, per simulated year.
+
+    Sorted by year, then start. ``start`` may be negative (an outage in progress
+    when the year begins) and ``end`` may exceed the horizon.
+
+    Examples
+    --------
+    >>> o = Outages(np.array([0, 1]), np.array([3, 3]), np.array([-1.0, 5.0]), np.array([2.0, 12.0]), 2, 10.0)
+    >>> o.clipped_durations().tolist()
+    [2.0, 5.0]
+    """
+
+    year: np.ndarray
+    event: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    n_years: int
+    horizon: float
+
+    def __post_init__(self) -> None:
+        for name, dt in (("year", np.int64), ("event", np.int64), ("start", np.float64),
+                         ("end", np.float64)):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=dt))
+
+    @property
+    def size(self) -> int:
+        return int(self.year.size)
+
+    @staticmethod
+    def empty(n_years: int, horizon: float) -> Outages:
+        z = np.zeros(0)
+        return Outages(z, z, z, z, n_years, horizon)
+
+    def concat(self, *others: Outages) -> Outages:
+        """All intervals of ``self`` and ``others`` (same years and horizon), re-sorted."""
+        parts = (self, *others)
+        for o in others:
+            if o.n_years != self.n_years or o.horizon != self.horizon:
+                raise ValueError("cannot concatenate outages of different years or horizons")
+        y = np.concatenate([p.year for p in parts])
+        e = np.concatenate([p.event for p in parts])
+        s = np.concatenate([p.start for p in parts])
+        t = np.concatenate([p.end for p in parts])
+        order = np.lexsort((e, s, y))
+        return Outages(y[order], e[order], s[order], t[order], self.n_years, self.horizon)
+
+    def select(self, mask: np.ndarray) -> Outages:
+        return Outages(self.year[mask], self.event[mask], self.start[mask], self.end[mask],
+                       self.n_years, self.horizon)
+
+    def clipped_durations(self) -> np.ndarray:
+        """Length of each interval inside ``[0, horizon)``."""
+        return np.maximum(np.minimum(self.end, self.horizon) - np.maximum(self.start, 0.0), 0.0)
+
+
+def _segment_starts(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """Boolean mask: first element of each run of equal key tuples (arrays already sorted)."""
+    n = keys[0].size
+    new = np.zeros(n, dtype=bool)
+    if n:
+        new[0] = True
+        for k in keys:
+            new[1:] |= k[1:] != k[:-1]
+    return new
+
+
+def _general_points(up: Distribution, first: np.ndarray, length: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Renewal points in up time, in ``[0, length)``, for rows whose first point is ``first``.
+
+    Returns (row, position). Drawn in blocks, with a top-up for rows still short.
+    """
+    mean = float(up.mean)
+    sd = math.sqrt(max(float(up.var), 0.0))
+    need = length / mean
+    block = max(1, math.ceil(need + 4.0 * math.sqrt(max(need, 1.0)) * (sd / mean + 0.1) + 2))
+    last = first.copy()
+    live = np.flatnonzero(last < length)
+    out_rows, out_pos = [], []
+    # first points
+    keep = first < length
+    out_rows.append(np.flatnonzero(keep))
+    out_pos.append(first[keep])
+    while live.size:  # rarely more than one round: rows that outran the block are topped up
+        inc = up.sample(rng, (live.size, block))
+        p = last[live, None] + np.cumsum(inc, axis=1)
+        m = p < length
+        rr = np.broadcast_to(live[:, None], p.shape)
+        out_rows.append(rr[m])
+        out_pos.append(p[m])
+        last[live] = p[:, -1]
+        live = live[last[live] < length]
+    return np.concatenate(out_rows), np.concatenate(out_pos)
+
+
+def event_streams(seed: int, chunk_index: int, names: Sequence[str], tag: int
+                  ) -> Callable[[int], np.random.Generator]:
+    """One random stream per named event: ``SeedSequence(seed, spawn_key=(chunk, tag, key(name)))``.
+
+    Streams keyed by *name* give common random numbers across scenario variants: a
+    strategy that adds or changes some events leaves every other event's outage
+    history exactly as it was.
+
+    Examples
+    --------
+    >>> a = event_streams(1, 0, ["x", "y"], 1)
+    >>> b = event_streams(1, 0, ["new", "x", "y"], 1)
+    >>> float(a(0).random()) == float(b(1).random())
+    True
+    """
+    keys = [stable_key(n) for n in names]
+    cache: dict[int, np.random.Generator] = {}
+
+    def get(e: int) -> np.random.Generator:
+        g = cache.get(e)
+        if g is None:
+            ss = np.random.SeedSequence(entropy=seed, spawn_key=(int(chunk_index), int(tag), keys[e]))
+            g = cache[e] = np.random.default_rng(ss)
+        return g
+
+    return get
+
+
+def stable_key(name: str) -> int:
+    """A 63-bit key of a name, the same in every process and Python session."""
+    return int.from_bytes(hashlib.blake2b(str(name).encode(), digest_size=8).digest(), "little") >> 1
+
+
+def _stream(rng: np.random.Generator | Callable[[int], np.random.Generator]
+            ) -> Callable[[int], np.random.Generator]:
+    if isinstance(rng, np.random.Generator):
+        return lambda _e: rng
+    return rng
+
+
+def sample_outages(
+    process: OutageProcess,
+    n_years: int,
+    horizon: float,
+    rng: np.random.Generator | Callable[[int], np.random.Generator],
+    *,
+    start: Start = "up",
+    warmup_hours: float = 0.0,
+) -> Outages:
+    """Down intervals of every event in ``n_years`` independent windows ``[0, horizon)``.
+
+    Parameters
+    ----------
+    process : OutageProcess
+    n_years : int
+        Independent windows (simulated years, or replications).
+    horizon : float
+        Window length in hours (8766 for a year).
+    rng : numpy.random.Generator
+    start : {"up", "stationary"}
+        State at the start of the process (see the module notes). Clock groups
+        with several members need ``"up"``.
+    warmup_hours : float
+        Start the processes this many hours before the window.
+
+    Returns
+    -------
+    Outages
+        Intervals that overlap ``[0, horizon)`` (or end after 0), sorted.
+
+    Examples
+    --------
+    >>> from model.processes.distributions import Fixed
+    >>> proc = OutageProcess(("a",), rate=np.zeros(1), repair=(Fixed(10.0),), up=(Fixed(100.0),))
+    >>> out = sample_outages(proc, 1, 300.0, np.random.default_rng(0))
+    >>> out.start.tolist(), out.end.tolist()
+    ([100.0, 210.0], [110.0, 220.0])
+    """
+    if n_years < 1:
+        raise ValueError("n_years must be >= 1")
+    if not horizon > 0:
+        raise ValueError("horizon must be > 0 hours")
+    if start not in ("up", "stationary"):
+        raise ValueError(f"start = {start!r} is not allowed; use 'up' or 'stationary'")
+    if warmup_hours < 0:
+        raise ValueError("warmup_hours must be >= 0")
+    E = process.n_events
+    length = horizon + warmup_hours
+    clock = process.clock
+    group_size = np.bincount(clock, minlength=int(clock.max(initial=-1)) + 1)
+    shared_clock = group_size[clock] > 1
+    if start == "stationary" and np.any(shared_clock & process.active()):
+        raise ValueError("start='stationary' is not available for shared clock groups; use start='up'")
+
+    init_year, init_event, init_start, init_end = [], [], [], []
+    offset = {}  # event -> (years, residual) for events down at t=0
+    first_general: dict[int, np.ndarray] = {}
+    active = process.active()
+    stationary = start == "stationary"
+    R = _stream(rng)
+    if stationary:
+        q = process.steady_unavailability()
+        for e in np.flatnonzero(active):  # loop over event types, vectorised over years
+            rng = R(int(e))
+            down = np.flatnonzero(rng.random(n_years) < q[e])
+            total = length_biased(process.repair[e], rng, down.size)
+            elapsed = total * rng.random(down.size)
+            res = total - elapsed
+            init_year.append(down)
+            init_event.append(np.full(down.size, e))
+            init_start.append(-elapsed)
+            init_end.append(res)
+            off = np.zeros(n_years)
+            off[down] = res
+            offset[int(e)] = off
+            if process.up[e] is not None:  # first failure: residual up time, or a full one after repair
+                first = length_biased(process.up[e], rng, n_years) * rng.random(n_years)
+                first[down] = process.up[e].sample(rng, down.size)  # (shifted by res below)
+                first_general[int(e)] = first
+    # failure points in up time: exponential events (Poisson), general events (renewal)
+    ev_parts, yr_parts, s_parts = [], [], []
+    expo = np.array([process.up[e] is None for e in range(E)], dtype=bool) & (process.rate > 0)
+    for e in np.flatnonzero(expo):  # loop over event types, vectorised over years and failures
+        rng = R(int(e))
+        count = int(rng.poisson(process.rate[e] * length * n_years))
+        ev_parts.append(np.full(count, e))
+        yr_parts.append(rng.integers(0, n_years, count))
+        s_parts.append(rng.random(count) * length)
+    for e in range(E):
+        up = process.up[e]
+        if up is None:
+            continue
+        rng = R(e)
+        first = first_general.get(e)
+        if first is None:
+            first = up.sample(rng, n_years).astype(float)
+        rows, pos = _general_points(up, np.asarray(first, float), length, rng)
+        ev_parts.append(np.full(rows.size, e))
+        yr_parts.append(rows)
+        s_parts.append(pos)
+    ev = np.concatenate(ev_parts) if ev_parts else np.zeros(0, dtype=np.int64)
+    yr = np.concatenate(yr_parts) if yr_parts else np.zeros(0, dtype=np.int64)
+    s = np.concatenate(s_parts) if s_parts else np.zeros(0)
+    ev = ev.astype(np.int64)
+    yr = yr.astype(np.int64)
+    # repair time of every point, drawn per event type
+    order = np.argsort(ev, kind="stable")
+    ev, yr, s = ev[order], yr[order], s[order]
+    d = np.empty(ev.size)
+    bounds = np.searchsorted(ev, np.arange(E + 1))
+    for e in range(E):
+        lo, hi = bounds[e], bounds[e + 1]
+        if hi > lo:
+            d[lo:hi] = process.repair[e].sample(R(e), hi - lo)
+    # real time: up-time position + repairs of earlier points of the same clock group and year
+    g = clock[ev]
+    order = np.lexsort((s, yr, g))
+    ev, yr, s, d, g = ev[order], yr[order], s[order], d[order], g[order]
+    first = _segment_starts((g, yr))
+    run = np.cumsum(first) - 1
+    cs = np.cumsum(d)
+    before = (cs - d)[first]
+    t = s + (cs - d) - before[run]
+    if offset:
+        off = np.zeros(ev.size)
+        for e, o in offset.items():
+            sel = ev == e
+            off[sel] = o[yr[sel]]
+        t = t + off
+    keep = t < length
+    starts = np.concatenate([*init_start, t[keep]]) - warmup_hours
+    ends = np.concatenate([*init_end, (t + d)[keep]]) - warmup_hours
+    years = np.concatenate([*init_year, yr[keep]]).astype(np.int64)
+    events = np.concatenate([*init_event, ev[keep]]).astype(np.int64)
+    live = ends > 0
+    order = np.lexsort((events[live], starts[live], years[live]))
+    return Outages(years[live][order], events[live][order], starts[live][order], ends[live][order],
+                   n_years, float(horizon))
+
+
+def merge_intervals(year: np.ndarray, start: np.ndarray, end: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of intervals per year (input sorted by year, then start).
+
+    Examples
+    --------
+    >>> merge_intervals(np.array([0, 0, 0, 1]), np.array([1., 2., 5., 1.]), np.array([3., 4., 6., 2.]))
+    (array([0, 0, 1]), array([1., 5., 1.]), array([4., 6., 2.]))
+    """
+    if year.size == 0:
+        return year.copy(), start.copy(), end.copy()
+    span = float(np.max(end) - np.min(start)) + 1.0
+    base = year.astype(np.float64) * span * 4.0  # make times increase across years
+    e = end - np.min(start) + base
+    st = start - np.min(start) + base
+    run_end = np.maximum.accumulate(e)
+    new = np.ones(year.size, dtype=bool)
+    new[1:] = st[1:] > run_end[:-1]
+    new[1:] |= year[1:] != year[:-1]
+    idx = np.flatnonzero(new)
+    ends = np.maximum.reduceat(end, idx)  # union end: the largest end within each run
+    return year[idx], start[idx], ends
+
+
+# ----------------------------------------------------------------------------- failover
+@dataclass(frozen=True)
+class SwitchPolicy:
+    """How a standby redundancy group switches to its standby (a derived outage).
+
+    ``window_event`` is the event id given to the windows; ``primary_events`` are
+    the events that take the primary down. ``policy`` "automatic": delay ~
+    ``delay``. "manual": ``detection`` then attempts of length ``switch_time``,
+    each failing with ``p_fail``; after ``max_attempts`` failures the group waits
+    for the primary's repair.
+    """
+
+    window_event: int
+    primary_events: tuple[int, ...]
+    policy: Literal["automatic", "manual"]
+    delay: Distribution | None = None
+    detection: Distribution | None = None
+    switch_time: Distribution | None = None
+    p_fail: float = 0.0
+    max_attempts: int = 1
+
+    def __post_init__(self) -> None:
+        if self.policy == "automatic" and self.delay is None:
+            raise ValueError("an automatic switch needs a delay distribution")
+        if self.policy == "manual" and (self.detection is None or self.switch_time is None):
+            raise ValueError("a manual switch needs detection and switch_time distributions")
+        if not 0 <= self.p_fail <= 1 or self.max_attempts < 1:
+            raise ValueError("p_fail must lie in [0, 1] and max_attempts be >= 1")
+
+
+def switch_delays(policy: SwitchPolicy, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Switch delays in hours for ``n`` primary outages (``inf`` when every attempt fails).
+
+    Examples
+    --------
+    >>> from model.processes.distributions import Fixed
+    >>> p = SwitchPolicy(0, (1,), "manual", detection=Fixed(1.0), switch_time=Fixed(0.5),
+    ...                  p_fail=0.5, max_attempts=2)
+    >>> d = switch_delays(p, np.random.default_rng(0), 100_000)
+    >>> sorted(set(np.round(d, 6).tolist()))
+    [1.5, 2.0, inf]
+    >>> round(float(np.mean(np.isinf(d))), 2)   # both attempts fail: 0.5 ** 2
+    0.25
+    """
+    if policy.policy == "automatic":
+        return np.asarray(policy.delay.sample(rng, n), dtype=float)
+    det = np.asarray(policy.detection.sample(rng, n), dtype=float)
+    k = policy.max_attempts
+    fails = rng.random((n, k)) < policy.p_fail
+    # attempts made: up to and including the first success, or all k
+    succeeded = ~fails
+    first_ok = np.where(succeeded.any(axis=1), np.argmax(succeeded, axis=1), k)
+    made = np.minimum(first_ok + 1, k)
+    durations = policy.switch_time.sample(rng, (n, k))
+    total = det + np.sum(np.where(np.arange(k)[None, :] < made[:, None], durations, 0.0), axis=1)
+    return np.where(first_ok >= k, np.inf, total)
+
+
+def failover_windows(outages: Outages, policies: Sequence[SwitchPolicy],
+                     rng: np.random.Generator | Callable[[int], np.random.Generator]) -> Outages:
+    """Derived outages of standby groups: from each primary outage's start until the switch.
+
+    Each union of the primary's down intervals (from any of ``primary_events``)
+    makes the group unavailable on ``[a, a + min(D, b - a))`` with ``D`` drawn per
+    outage by :func:`switch_delays`: the window ends when the switch completes or
+    the primary is back, whichever comes first.
+
+    Examples
+    --------
+    >>> from model.processes.distributions import Fixed
+    >>> out = Outages(np.array([0, 0]), np.array([0, 0]), np.array([10., 50.]), np.array([12., 50.2]),
+    ...               1, 100.0)
+    >>> pol = SwitchPolicy(window_event=5, primary_events=(0,), policy="automatic", delay=Fixed(0.5))
+    >>> w = failover_windows(out, [pol], np.random.default_rng(0))
+    >>> w.event.tolist(), w.start.tolist(), np.round(w.end, 6).tolist()
+    ([5, 5], [10.0, 50.0], [10.5, 50.2])
+    """
+    parts = []
+    R = _stream(rng)
+    for k, pol in enumerate(policies):  # one pass per redundancy group (stream k: see event_streams)
+        sel = np.isin(outages.event, np.asarray(pol.primary_events, dtype=np.int64))
+        if not sel.any():
+            continue
+        y, a, b = merge_intervals(outages.year[sel], outages.start[sel], outages.end[sel])
+        d = switch_delays(pol, R(k), y.size)
+        end = a + np.minimum(d, b - a)
+        keep = end > np.maximum(a, 0.0)
+        parts.append(Outages(y[keep], np.full(int(keep.sum()), pol.window_event), a[keep], end[keep],
+                             outages.n_years, outages.horizon))
+    if not parts:
+        return Outages.empty(outages.n_years, outages.horizon)
+    return parts[0].concat(*parts[1:])
+
+
+# ----------------------------------------------------------------------------- maintenance
+@dataclass(frozen=True)
+class Maintenance:
+    """Planned maintenance: event ``event`` is down ``duration_hours`` every ``period_hours``.
+
+    The first window starts at ``offset_hours``; windows are the same in every year.
+    """
+
+    event: int
+    period_hours: float
+    duration_hours: float
+    offset_hours: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.period_hours > 0 and 0 <= self.duration_hours <= self.period_hours
+                and self.offset_hours >= 0):
+            raise ValueError("maintenance needs period > 0, 0 <= duration <= period, offset >= 0")
+
+
+def maintenance_windows(plans: Sequence[Maintenance], n_years: int, horizon: float) -> Outages:
+    """The planned windows of every year.
+
+    Examples
+    --------
+    >>> w = maintenance_windows([Maintenance(3, 100.0, 2.0, 10.0)], 2, 250.0)
+    >>> w.year.tolist(), w.start.tolist()
+    ([0, 0, 0, 1, 1, 1], [10.0, 110.0, 210.0, 10.0, 110.0, 210.0])
+    """
+    parts = []
+    for p in plans:
+        starts = np.arange(p.offset_hours, horizon, p.period_hours)
+        if p.duration_hours == 0 or starts.size == 0:
+            continue
+        n = starts.size
+        parts.append(Outages(np.repeat(np.arange(n_years), n), np.full(n * n_years, p.event),
+                             np.tile(starts, n_years), np.tile(starts + p.duration_hours, n_years),
+                             n_years, horizon))
+    if not parts:
+        return Outages.empty(n_years, horizon)
+    return parts[0].concat(*parts[1:])

@@ -1,0 +1,2 @@
+"""Scenario files: schema, loading (``extends``, ``remove``), strategies as overlays.
+"""

@@ -1,0 +1,731 @@
+"""Scenario files: TOML documents that describe a call network, validated in full.
+
+A scenario may start from another with ``extends = "<bundled name or path>"`` and
+override or add parts: tables merge key by key, any other value replaces the
+inherited one, and ``remove = ["section.id", ...]`` deletes inherited entries.
+Strategies and what-ifs are therefore small files.
+
+Loading reports *every* problem at once (unknown keys, wrong types, undefined
+references, values out of range, duplicate names, demands with no route, cycles of
+``extends``) as a :class:`~model.scenario.schema.ScenarioError`; never a traceback.
+
+Examples
+--------
+>>> from model.scenario.loader import load_scenario
+>>> s = load_scenario("uk999")
+>>> s.name
+'uk999'
+>>> sorted(s.services)
+['ambulance', 'coastguard', 'fire', 'police']
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from model.scenario.schema import NOVALUE, Problem, ScenarioError, convert, json_schema, spec
+from model.units import HOURS_PER_YEAR
+
+__all__ = [
+    "BUNDLED_DIR",
+    "Scenario",
+    "ScenarioError",
+    "bundled_scenarios",
+    "load_scenario",
+    "scenario_json_schema",
+]
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
+STRATEGY_DIR = BUNDLED_DIR / "strategies"
+ACCESS_TYPES = ("fixed", "mobile", "voip")
+
+# ----------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistributionSpec:
+    """A duration distribution in hours: exponential, lognormal, weibull or fixed."""
+
+    distribution: Literal["exponential", "lognormal", "weibull", "fixed"] = spec(
+        doc="family of the distribution")
+    mean_hours: float | None = spec(None, "mean (exponential, lognormal, weibull)", gt=0)
+    sd_hours: float | None = spec(None, "standard deviation (lognormal)", gt=0)
+    shape: float | None = spec(None, "Weibull shape k", gt=0)
+    scale_hours: float | None = spec(None, "Weibull scale", gt=0)
+    value_hours: float | None = spec(None, "the fixed duration", ge=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+    def mean(self) -> float:
+        """Mean duration in hours."""
+        if self.distribution == "fixed":
+            return float(self.value_hours or 0.0)
+        if self.mean_hours is not None:
+            return float(self.mean_hours)
+        if self.distribution == "weibull" and self.shape and self.scale_hours:
+            return float(self.scale_hours * math.gamma(1 + 1 / self.shape))
+        return math.nan
+
+
+@dataclass(frozen=True, kw_only=True)
+class Maintenance:
+    """Planned maintenance: the component is down for a window every period (same every year)."""
+
+    period_hours: float = spec(doc="time between the starts of two windows", gt=0)
+    duration_hours: float = spec(doc="length of each window", ge=0)
+    offset_hours: float = spec(0.0, "start of the first window after the start of a year", ge=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    """Failure parameters of a component.
+
+    The static engines use ``unavailability`` (or, when absent, the long-run value
+    MTTR/(MTBF+MTTR) from ``failures_per_year`` and ``repair``); the time engine uses
+    ``failures_per_year`` and ``repair``.
+    """
+
+    unavailability: float | None = spec(None, "steady-state probability of being down", ge=0, le=1)
+    failures_per_year: float | None = spec(None, "rate of outages per year", ge=0)
+    repair: DistributionSpec | None = spec(None, "time to restore service after an outage")
+    drop_fraction: float = spec(1.0, "share of calls lost while down (1 = total outage)", ge=0, le=1)
+    maintenance: Maintenance | None = spec(None, "planned-maintenance windows (time engine)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+    def steady_unavailability(self) -> float:
+        if self.unavailability is not None:
+            return float(self.unavailability)
+        if self.failures_per_year is not None and self.repair is not None:
+            lam = self.failures_per_year / HOURS_PER_YEAR
+            mttr = self.repair.mean()
+            return lam * mttr / (1 + lam * mttr)
+        return 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capacity:
+    """How much traffic a component can carry at once."""
+
+    concurrent_calls: int | None = spec(None, "calls served at once (agents or trunks)", ge=0)
+    queue_limit: int | None = spec(None, "calls that may wait at once beyond those served", ge=0)
+    handling_time_s: float | None = spec(None, "mean time a call occupies a server, seconds", gt=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    """An emergency service callers ask for."""
+
+    label: str = spec(doc="display name")
+    share: float = spec(doc="share of genuine calls that ask for this service", ge=0, le=1)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Area:
+    """A caller area (nation, region or police-force area)."""
+
+    label: str = spec(doc="display name")
+    nation: str = spec("", "UK nation")
+    population: int = spec(doc="residents", ge=0)
+    annual_calls: float | None = spec(None, "calls per year; default: national calls by population share",
+                                      ge=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Access:
+    """An access type (fixed, mobile, VoIP): its share of calls and originating networks."""
+
+    share: float = spec(doc="share of calls made with this access type", ge=0, le=1)
+    networks: dict[str, float] = spec(doc="originating network -> share of this access type's calls",
+                                      ref="originating_networks")
+    link: Failure | None = spec(None, "failure of one area's access to one originating network")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    """A network element that can fail (originating network, platform, centre)."""
+
+    label: str = spec(doc="display name")
+    failure: Failure | None = spec(None, "failure parameters; none = never fails")
+    capacity: Capacity | None = spec(None, "traffic capacity; none = unlimited")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Centre:
+    """A BT call-handling centre (agents' site)."""
+
+    label: str = spec(doc="display name")
+    platforms: tuple[str, ...] = spec((), "platforms its agents can work on (default: all)",
+                                      ref="call_handling_platforms")
+    failure: Failure | None = spec(None, "failure parameters; none = never fails")
+    capacity: Capacity | None = spec(None, "agents and handling time")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlRoom:
+    """An emergency-authority control room."""
+
+    label: str = spec(doc="display name")
+    service: str = spec(doc="service it answers", ref="services")
+    areas: dict[str, float] = spec(doc="area -> share of that area's calls for the service it answers",
+                                   ref="areas")
+    buddies: tuple[str, ...] = spec((), "control rooms that take its calls when it is unavailable",
+                                    ref="control_rooms")
+    buddy_delay_s: float = spec(0.0, "seconds before an unanswered call moves to a buddy", ge=0)
+    failure: Failure | None = spec(None, "failure parameters (room and its lines)")
+    capacity: Capacity | None = spec(None, "call takers and handling time")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    """Extra links: every ``from`` element connects to every ``to`` element."""
+
+    from_: tuple[str, ...] = spec(doc="element ids (or 'all:<section>')", key="from")
+    to: tuple[str, ...] = spec(doc="element ids (or 'all:<section>')")
+    failure: Failure | None = spec(None, "failure parameters of each generated link")
+    shared: bool = spec(False, "one component for all generated links (a shared duct or switch)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topology:
+    """Failure parameters of the links the standard call path generates."""
+
+    interconnect: Failure | None = spec(None, "originating network -> platform link")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedundancyGroup:
+    """Alternatives with a failover policy; the first member is the primary."""
+
+    members: tuple[str, ...] = spec(doc="component ids, primary first")
+    policy: Literal["active-active", "automatic", "manual"] = spec(doc="how traffic moves")
+    failover_delay: DistributionSpec | None = spec(None, "automatic standby: delay to switch")
+    detection_delay: DistributionSpec | None = spec(None, "manual standby: time to decide to switch")
+    switch_time: DistributionSpec | None = spec(None, "manual standby: duration of one switch attempt")
+    switch_failure_probability: float = spec(0.0, "chance that one switch attempt fails", ge=0, le=1)
+    max_attempts: int = spec(3, "switch attempts before giving up until repair", ge=1)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommonCauseGroup:
+    """Components that fail together from one cause (beta factor or an explicit shared cause)."""
+
+    members: tuple[str, ...] = spec(doc="component ids")
+    beta: float | None = spec(None, "beta factor: share of each member's failures that hit all", ge=0, le=1)
+    failure: Failure | None = spec(None, "an explicit shared cause (one configuration, one power feed)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FallbackLine:
+    """A line callers can turn to (101, 111, direct control-room numbers)."""
+
+    number: str = spec(doc="what callers dial")
+    label: str = spec("", "display name")
+    services: tuple[str, ...] = spec(doc="services it can help with", ref="services")
+    agents: int = spec(doc="call takers across the line", ge=0)
+    handling_time_s: float = spec(doc="mean call duration, seconds", gt=0)
+    normal_calls_per_hour: float = spec(0.0, "its own traffic", ge=0)
+    queue_limit: int = spec(0, "calls that may wait at once", ge=0)
+    compliance: float = spec(doc="share of advised callers who use it", ge=0, le=1)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Traffic:
+    """National call volumes and their shape over time."""
+
+    annual_calls: float = spec(doc="999/112 calls a year, all kinds", ge=0)
+    genuine_share: float = spec(doc="share of calls that are genuine requests for help", ge=0, le=1)
+    hourly_profile: tuple[float, ...] = spec((), "24 multipliers of the mean hourly rate (mean 1)")
+    weekly_profile: tuple[float, ...] = spec((), "7 multipliers Monday..Sunday (mean 1)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Callers:
+    """How callers behave when a call fails."""
+
+    redial_probability: float = spec(doc="chance a caller tries again after a failed attempt", ge=0, le=1)
+    redial_delay_s: float = spec(doc="mean time before redialling, seconds", ge=0)
+    max_attempts: int = spec(doc="attempts before giving up", ge=1)
+    patience_s: float = spec(doc="how long a genuine caller keeps trying, seconds", gt=0)
+    advice_delay_hours: float = spec(2.0, "time from outage start to public advice to use fallbacks", ge=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effect:
+    """What an incident phase does to one component."""
+
+    component: str = spec(doc="component id")
+    state: Literal["down", "degraded", "capacity"] = spec(doc="down, dropping calls, or capacity-limited")
+    drop_fraction: float = spec(1.0, "share of calls lost (degraded)", ge=0, le=1)
+    capacity_factor: float = spec(1.0, "multiplier of concurrent calls (capacity)", ge=0)
+    queue_limit: int | None = spec(None, "queue limit during the phase", ge=0)
+    extra_delay_s: float = spec(0.0, "added connection delay, seconds", ge=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phase:
+    """A period of an incident."""
+
+    start_hour: float = spec(doc="hours after the incident's start time", ge=0)
+    end_hour: float = spec(doc="hours after the incident's start time", ge=0)
+    label: str = spec("", "what happened")
+    effects: tuple[Effect, ...] = spec((), "component effects")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incident:
+    """A prescribed timeline of component states, for replays."""
+
+    label: str = spec(doc="display name")
+    date: str = spec("", "ISO date")
+    start_clock: str = spec("00:00", "local clock time of hour 0 (HH:MM)")
+    weekday: int = spec(0, "day of week of hour 0, Monday = 0", ge=0, le=6)
+    advice_hour: float | None = spec(None, "hour public advice to use fallbacks began", ge=0)
+    phases: tuple[Phase, ...] = spec((), "phases in time order")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategyInfo:
+    """Metadata of a strategy overlay."""
+
+    label: str = spec(doc="display name")
+    description: str = spec("", "what it changes")
+    annual_cost_gbp: float | None = spec(None, "annual cost, pounds", ge=0)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioFile:
+    """A nines scenario file (after merging ``extends``)."""
+
+    name: str = spec(doc="identifier")
+    title: str = spec("", "display title")
+    description: str = spec("", "what this scenario represents")
+    extends: str | None = spec(None, "bundled scenario name or path this file starts from")
+    remove: tuple[str, ...] = spec((), "dotted ids of inherited entries to delete, e.g. 'links.x'")
+    strategy: StrategyInfo | None = spec(None, "set when the file is a strategy overlay")
+    sources: dict[str, str] = spec(default_factory=dict, doc="citation keys -> references")
+    traffic: Traffic = spec(doc="national call volumes")
+    callers: Callers | None = spec(None, "caller behaviour on failure")
+    services: dict[str, Service] = spec(default_factory=dict, doc="services by id")
+    areas: dict[str, Area] = spec(default_factory=dict, doc="caller areas by id")
+    access: dict[str, Access] = spec(default_factory=dict, doc="access types: fixed, mobile, voip")
+    originating_networks: dict[str, Node] = spec(default_factory=dict, doc="originating networks by id")
+    call_handling_platforms: dict[str, Node] = spec(default_factory=dict, doc="platforms by id")
+    call_handling_centres: dict[str, Centre] = spec(default_factory=dict, doc="centres by id")
+    control_rooms: dict[str, ControlRoom] = spec(default_factory=dict, doc="control rooms by id")
+    topology: Topology = spec(default_factory=Topology, doc="generated links")
+    links: dict[str, Link] = spec(default_factory=dict, doc="extra links by id")
+    redundancy_groups: dict[str, RedundancyGroup] = spec(default_factory=dict, doc="failover groups")
+    common_cause_groups: dict[str, CommonCauseGroup] = spec(default_factory=dict, doc="common causes")
+    fallback_lines: dict[str, FallbackLine] = spec(default_factory=dict, doc="101, 111 and direct lines")
+    incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
+
+
+NODE_SECTIONS = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
+KIND_OF_SECTION = {
+    "originating_networks": "originating_network",
+    "call_handling_platforms": "call_handling_platform",
+    "call_handling_centres": "call_handling_centre",
+    "control_rooms": "control_room",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated, immutable scenario.
+
+    Build its graph with :func:`model.network.callnetwork.build_network`.
+    """
+
+    spec: ScenarioFile
+    files: tuple[str, ...]  # the extends chain, base first
+    raw: Mapping[str, Any] = field(repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("spec", "files", "raw"):
+            raise AttributeError(name)
+        return getattr(self.spec, name)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the merged document: identifies the exact scenario in provenance."""
+        blob = json.dumps(self.raw, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    @property
+    def label(self) -> str:
+        if self.spec.strategy is not None:
+            return self.spec.strategy.label
+        return self.spec.title or self.spec.name
+
+    def extend(self, overlay: Mapping[str, Any], where: str = "<overlay>") -> Scenario:
+        """A new scenario with ``overlay`` (a parsed scenario table) merged on top."""
+        origins: dict[tuple[str, ...], str] = {}
+        _record_origins(self.raw, (), self.files[-1] if self.files else "<scenario>", origins)
+        merged = _merge(copy.deepcopy(dict(self.raw)), dict(overlay), (), where, origins)
+        merged.pop("extends", None)
+        problems: list[Problem] = []
+        merged = _apply_remove(merged, where, problems)
+        return _finish(merged, (*self.files, where), origins, problems)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped with nines (usable wherever a path is)."""
+    return sorted(p.stem for p in BUNDLED_DIR.glob("*.toml"))
+
+
+def _resolve(ref: str, relative_to: Path | None) -> Path:
+    p = Path(ref)
+    if p.suffix == ".toml" or "/" in ref or "\\" in ref:
+        if not p.is_absolute() and relative_to is not None and not p.exists():
+            p = relative_to.parent / p
+        return p
+    for d in (BUNDLED_DIR, STRATEGY_DIR):
+        cand = d / f"{ref}.toml"
+        if cand.exists():
+            return cand
+    return p
+
+
+def _read_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any] | None:
+    if not path.exists():
+        bundled = ", ".join(bundled_scenarios())
+        problems.append(Problem(shown, (), NOVALUE,
+                                f"no such file or bundled scenario (bundled: {bundled})"))
+        return None
+    if path.is_dir():
+        problems.append(Problem(shown, (), NOVALUE, "is a directory; give a .toml scenario file"))
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(shown, (), NOVALUE, f"cannot be read: {exc.strerror}"))
+        return None
+    if b"\x00" in data:
+        problems.append(Problem(shown, (), NOVALUE, "is a binary file, not TOML text"))
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append(Problem(shown, (), NOVALUE, "is not UTF-8 text"))
+        return None
+    if not text.strip():
+        problems.append(Problem(shown, (), NOVALUE, "is empty; a scenario needs at least name and traffic"))
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(shown, (), NOVALUE, f"is not valid TOML: {exc}"))
+        return None
+
+
+def _record_origins(doc: Any, path: tuple[str, ...], file: str, origins: dict) -> None:
+    origins[path] = file
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            _record_origins(v, (*path, k), file, origins)
+
+
+def _merge(base: dict, over: dict, path: tuple[str, ...], file: str, origins: dict) -> dict:
+    for k, v in over.items():
+        p = (*path, k)
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            origins[p] = file
+            base[k] = _merge(base[k], v, p, file, origins)
+        else:
+            base[k] = v
+            _record_origins(v, p, file, origins)
+    return base
+
+
+def _apply_remove(doc: dict, file: str, problems: list[Problem]) -> dict:
+    removals = doc.pop("remove", [])
+    if not isinstance(removals, list):
+        problems.append(Problem(file, ("remove",), removals, "must be a list of dotted ids"))
+        return doc
+    for i, dotted in enumerate(removals):
+        parts = str(dotted).split(".")
+        node: Any = doc
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or parts[-1] not in node:
+            problems.append(Problem(file, ("remove", str(i)), dotted,
+                                    "names nothing inherited; use 'section.id' of an existing entry"))
+            continue
+        del node[parts[-1]]
+    return doc
+
+
+def _load_chain(ref: str, relative_to: Path | None, seen: tuple[str, ...], problems: list[Problem],
+                origins: dict) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    path = _resolve(ref, relative_to)
+    shown = str(path) if path.exists() else ref
+    key = str(path.resolve()) if path.exists() else ref
+    if key in seen:
+        chain = " -> ".join([*seen, key])
+        problems.append(Problem(shown, ("extends",), ref, f"cycle of extends: {chain}"))
+        return None, ()
+    doc = _read_toml(path, problems, shown)
+    if doc is None:
+        return None, ()
+    parent = doc.get("extends")
+    if parent is None:
+        _record_origins(doc, (), shown, origins)
+        return _apply_remove(doc, shown, problems), (shown,)
+    if not isinstance(parent, str):
+        problems.append(Problem(shown, ("extends",), parent, "must be a bundled name or a path (string)"))
+        return None, ()
+    n_before = len(problems)
+    base, files = _load_chain(parent, path, (*seen, key), problems, origins)
+    if base is None:
+        if len(problems) == n_before + 0:
+            problems.append(Problem(shown, ("extends",), parent, "could not be loaded"))
+        elif problems[-1].path == ():
+            last = problems.pop()
+            problems.append(Problem(shown, ("extends",), parent, f"{last.file} {last.message}"))
+        return None, ()
+    merged = _merge(base, doc, (), shown, origins)
+    merged.pop("extends", None)
+    return _apply_remove(merged, shown, problems), (*files, shown)
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """Load, merge (``extends``) and validate a scenario.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A bundled name (see :func:`bundled_scenarios`) or a path to a ``.toml`` file.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found, each naming file, key path, value and what is allowed.
+    """
+    problems: list[Problem] = []
+    origins: dict[tuple[str, ...], str] = {}
+    doc, files = _load_chain(str(ref), None, (), problems, origins)
+    if doc is None:
+        raise ScenarioError(problems)
+    return _finish(doc, files, origins, problems)
+
+
+def _finish(doc: dict, files: tuple[str, ...], origins: dict, problems: list[Problem]) -> Scenario:
+    fallback = files[-1] if files else "<scenario>"
+
+    def origin(path: tuple[str, ...]) -> str:
+        for i in range(len(path), -1, -1):
+            if path[:i] in origins:
+                return origins[path[:i]]
+        return fallback
+
+    sf = convert(ScenarioFile, doc, (), problems, origin)
+    if not problems:
+        _check_references(sf, problems, origin)
+    if problems:
+        raise ScenarioError(problems)
+    return Scenario(sf, files, doc)
+
+
+# ----------------------------------------------------------------------------- cross-checks
+
+
+def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
+    def bad(path: tuple[str, ...], value: Any, msg: str) -> None:
+        problems.append(Problem(origin(path), path, value, msg))
+
+    def ids(section: str) -> set[str]:
+        return set(getattr(s, section))
+
+    # duplicate names across sections (component names must be unique)
+    owner: dict[str, str] = {}
+    for section in (*NODE_SECTIONS, "links", "fallback_lines"):
+        for name in getattr(s, section):
+            if name in owner:
+                bad((section, name), name, f"duplicate name: also defined in [{owner[name]}]")
+            owner[name] = section
+    for section in ("services", "areas", "access"):
+        for name in getattr(s, section):
+            if name in owner and section != "access":
+                bad((section, name), name, f"duplicate name: also defined in [{owner[name]}]")
+    components = set(owner) - set(s.fallback_lines)
+
+    def check_refs(path: tuple[str, ...], values: Any, section: str) -> None:
+        known = ids(section)
+        for v in values:
+            if v not in known:
+                choices = ", ".join(sorted(known)[:12]) + (" ..." if len(known) > 12 else "")
+                bad(path, v, f"undefined reference; must be one of [{section}]: {choices}")
+
+    for a in s.access:
+        if a not in ACCESS_TYPES:
+            bad(("access", a), a, f"unknown access type; allowed: {', '.join(ACCESS_TYPES)}")
+    for a, acc in s.access.items():
+        check_refs(("access", a, "networks"), acc.networks, "originating_networks")
+        total = sum(acc.networks.values())
+        if acc.networks and abs(total - 1) > 1e-6:
+            bad(("access", a, "networks"), round(total, 9), "network shares must add up to 1")
+        for n, v in acc.networks.items():
+            if not 0 <= v <= 1:
+                bad(("access", a, "networks", n), v, "must be in [0, 1]")
+    if s.access:
+        total = sum(acc.share for acc in s.access.values())
+        if abs(total - 1) > 1e-6:
+            bad(("access",), round(total, 9), "access shares must add up to 1")
+    if s.services:
+        total = sum(sv.share for sv in s.services.values())
+        if abs(total - 1) > 1e-6:
+            bad(("services",), round(total, 9), "service shares must add up to 1")
+    for c, centre in s.call_handling_centres.items():
+        check_refs(("call_handling_centres", c, "platforms"), centre.platforms, "call_handling_platforms")
+    for r, room in s.control_rooms.items():
+        check_refs(("control_rooms", r, "service"), [room.service], "services")
+        check_refs(("control_rooms", r, "areas"), room.areas, "areas")
+        check_refs(("control_rooms", r, "buddies"), room.buddies, "control_rooms")
+        for a, v in room.areas.items():
+            if not 0 <= v <= 1:
+                bad(("control_rooms", r, "areas", a), v, "must be in [0, 1]")
+        if r in room.buddies:
+            bad(("control_rooms", r, "buddies"), r, "a control room cannot be its own buddy")
+    for name, link in s.links.items():
+        for end in ("from", "to"):
+            for v in getattr(link, "from_" if end == "from" else "to"):
+                if v.startswith("all:"):
+                    if v[4:] not in NODE_SECTIONS:
+                        bad(("links", name, end), v, f"'all:' must name one of {', '.join(NODE_SECTIONS)}")
+                elif v not in components:
+                    bad(("links", name, end), v, "undefined reference; must be a node id or 'all:<section>'")
+    for g, grp in s.redundancy_groups.items():
+        for v in grp.members:
+            if v not in components:
+                bad(("redundancy_groups", g, "members"), v, "undefined component")
+        if len(grp.members) < 2:
+            bad(("redundancy_groups", g, "members"), list(grp.members), "needs at least two members")
+        if grp.policy == "automatic" and grp.failover_delay is None:
+            bad(("redundancy_groups", g, "failover_delay"), NOVALUE, "required for policy 'automatic'")
+        if grp.policy == "manual" and (grp.detection_delay is None or grp.switch_time is None):
+            bad(("redundancy_groups", g), NOVALUE,
+                "policy 'manual' needs detection_delay and switch_time")
+    for g, grp in s.common_cause_groups.items():
+        for v in grp.members:
+            if v not in components:
+                bad(("common_cause_groups", g, "members"), v, "undefined component")
+        if (grp.beta is None) == (grp.failure is None):
+            bad(("common_cause_groups", g), NOVALUE, "give exactly one of beta or failure")
+    for f, line in s.fallback_lines.items():
+        check_refs(("fallback_lines", f, "services"), line.services, "services")
+    for i_name, inc in s.incidents.items():
+        for k, ph in enumerate(inc.phases):
+            if ph.end_hour < ph.start_hour:
+                bad(("incidents", i_name, "phases", str(k), "end_hour"), ph.end_hour, "must be >= start_hour")
+            for j, eff in enumerate(ph.effects):
+                if eff.component not in components:
+                    bad(("incidents", i_name, "phases", str(k), "effects", str(j), "component"),
+                        eff.component, "undefined component")
+    for path, dist in _distributions(s):
+        _check_distribution(path, dist, bad)
+    for section in NODE_SECTIONS:
+        for name, node in getattr(s, section).items():
+            m = node.failure.maintenance if node.failure is not None else None
+            if m is not None and m.duration_hours > m.period_hours:
+                bad((section, name, "failure", "maintenance", "duration_hours"), m.duration_hours,
+                    f"must be <= period_hours ({m.period_hours:g})")
+    if s.traffic.hourly_profile and len(s.traffic.hourly_profile) != 24:
+        bad(("traffic", "hourly_profile"), len(s.traffic.hourly_profile), "needs exactly 24 values")
+    if s.traffic.weekly_profile and len(s.traffic.weekly_profile) != 7:
+        bad(("traffic", "weekly_profile"), len(s.traffic.weekly_profile), "needs exactly 7 values")
+    profiles = (("hourly_profile", s.traffic.hourly_profile), ("weekly_profile", s.traffic.weekly_profile))
+    for key, prof in profiles:
+        if any(v < 0 for v in prof):
+            bad(("traffic", key), list(prof), "multipliers must be >= 0")
+    if not problems:
+        _check_routes(s, bad)
+
+
+def _distributions(s: ScenarioFile):
+    def from_failure(path, f: Failure | None):
+        if f is not None and f.repair is not None:
+            yield (*path, "failure", "repair"), f.repair
+
+    for section in NODE_SECTIONS:
+        for name, node in getattr(s, section).items():
+            yield from from_failure((section, name), node.failure)
+    for name, link in s.links.items():
+        yield from from_failure(("links", name), link.failure)
+    for g, grp in s.redundancy_groups.items():
+        for key in ("failover_delay", "detection_delay", "switch_time"):
+            d = getattr(grp, key)
+            if d is not None:
+                yield ("redundancy_groups", g, key), d
+
+
+def _check_distribution(path, d: DistributionSpec, bad) -> None:
+    need = {
+        "exponential": ("mean_hours",),
+        "lognormal": ("mean_hours", "sd_hours"),
+        "fixed": ("value_hours",),
+    }.get(d.distribution)
+    if d.distribution == "weibull":
+        if d.shape is None or (d.scale_hours is None and d.mean_hours is None):
+            bad(path, NOVALUE, "weibull needs shape and scale_hours (or mean_hours)")
+        return
+    for k in need or ():
+        if getattr(d, k) is None:
+            bad((*path, k), NOVALUE, f"required for a {d.distribution} distribution")
+
+
+def _check_routes(s: ScenarioFile, bad) -> None:
+    """Every (area, service) with calls needs control rooms whose shares add to 1."""
+    if not s.areas or not s.services:
+        return
+    for a in s.areas:
+        for sv, service in s.services.items():
+            if service.share <= 0:
+                continue
+            total = sum(r.areas.get(a, 0.0) for r in s.control_rooms.values() if r.service == sv)
+            if total == 0:
+                bad(("control_rooms",), f"{a}/{sv}", "demand with no route: no control room answers "
+                    f"{sv} calls from area {a!r} (give one an areas entry for it)")
+            elif abs(total - 1) > 1e-6:
+                bad(("control_rooms",), f"{a}/{sv}", f"control-room shares for {sv} in area {a!r} add up to "
+                    f"{total:.6g}, must be 1")
+    if not s.call_handling_platforms or not s.call_handling_centres:
+        bad(("call_handling_platforms",), NOVALUE,
+            "demand with no route: need at least one platform and centre")
+    for a, acc in s.access.items():
+        if acc.share > 0 and not acc.networks:
+            bad(("access", a, "networks"), NOVALUE, "demand with no route: no originating network")
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files, generated from the dataclasses above."""
+    out = json_schema(ScenarioFile)
+    out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    out["title"] = "nines scenario file"
+    return out

@@ -1,0 +1,620 @@
+"""The time engine's view of a network: scenario or graph → the arrays the engine needs.
+
+A :class:`TimeModel` is built once (:func:`build_time_model` from a scenario's
+:class:`~model.network.callnetwork.CallNetwork`, :func:`time_model_from_graph` from a plain
+graph whose edges carry ``mtbf``/``mttr``) and is immutable and picklable. It
+holds
+
+* the **event table**: every basic event that can change the network's state —
+  each component's own failures, common-cause events (beta factor and explicit
+  shared causes), the failover windows of standby groups, planned maintenance and
+  the effects of prescribed incidents — with what each does while active (take
+  its member components down, make them drop a share of calls, change a capacity,
+  add delay) and a fixed random 64-bit hash (the state key of a set of active
+  events is the sum of their hashes);
+* the **outage process** of the random events (:mod:`model.processes.outages`) and the
+  **switch policies** that derive failover windows;
+* the **traffic**: genuine calls per hour of each demand, the arrival profile
+  (:mod:`model.processes.profiles`), route classes (demands sharing source and targets route
+  alike), capacity-limited nodes, fallback lines and caller behaviour;
+* the **routing structure** used to find where calls go in a state
+  (:mod:`model.sim.traffic`).
+
+Modelling choices (also listed in ``assumptions`` of each model)
+-----------------------------------------------------------------
+* A component given only a steady ``unavailability`` q (no rate) gets an assumed
+  exponential repair of ``assumed_repair_hours`` and the rate that keeps its
+  long-run unavailability: ``λ = q / ((1 - q) MTTR)``.
+* Beta factor β: one shared event at ``β × mean member rate`` repaired like a
+  randomly chosen member; each member's own rate is scaled by ``1 - β``.
+* Platforms, centres and originating networks carry every call, genuine or not
+  (their load is genuine calls / ``genuine_share``); control rooms only genuine
+  calls. A capacity with no ``queue_limit`` has an unlimited queue (calls are lost
+  only when the load exceeds the servers).
+* The arrival profile is the scenario's hourly × weekly profile (flat when none is
+  given); every simulated year starts on Monday 00:00 of the profile.
+
+Examples
+--------
+>>> from model.sim.timemodel import build_time_model
+>>> tm = build_time_model("uk999")
+>>> tm.n_events >= tm.process.n_events > 0
+True
+>>> round(float(tm.demand_rate.sum() * 8766) / 1e6, 2)   # genuine calls a year, millions
+17.5
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from model.network.callnetwork import CallNetwork, build_network
+from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
+from model.processes.distributions import Distribution, Exponential, Fixed, parse_distribution
+from model.processes.outages import Maintenance, Mixture, OutageProcess, SwitchPolicy
+from model.processes.profiles import ArrivalProfile
+from model.scenario.loader import Failure, Incident, Scenario
+from model.units import HOURS_PER_YEAR
+
+__all__ = [
+    "DEFAULT_ASSUMED_REPAIR_HOURS",
+    "EVENT_KINDS",
+    "CallerParams",
+    "EventTable",
+    "TimeModel",
+    "build_time_model",
+    "time_model_from_graph",
+]
+
+DEFAULT_ASSUMED_REPAIR_HOURS = 4.0
+EVENT_KINDS = ("failure", "common_cause", "failover", "maintenance", "incident")
+_HASH_SEED = 0x6E696E6573  # fixed: state keys must not depend on the run's seed
+
+
+@dataclass(frozen=True)
+class CallerParams:
+    """How callers behave when an attempt fails (times in hours).
+
+    Examples
+    --------
+    >>> CallerParams.from_scenario(None).max_attempts
+    1
+    """
+
+    redial_probability: float = 0.0
+    redial_delay_h: float = 30.0 / 3600
+    max_attempts: int = 1
+    patience_h: float = 600.0 / 3600
+    advice_delay_h: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.redial_probability <= 1:
+            raise ValueError("redial_probability must lie in [0, 1]")
+        if (self.max_attempts < 1 or self.redial_delay_h < 0 or self.patience_h <= 0
+                or self.advice_delay_h < 0):
+            raise ValueError("need max_attempts >= 1, redial_delay >= 0, patience > 0, advice_delay >= 0")
+
+    @classmethod
+    def from_scenario(cls, callers) -> CallerParams:
+        if callers is None:
+            return cls()
+        return cls(float(callers.redial_probability), float(callers.redial_delay_s) / 3600,
+                   int(callers.max_attempts), float(callers.patience_s) / 3600,
+                   float(callers.advice_delay_hours))
+
+
+@dataclass(frozen=True, eq=False)
+class EventTable:
+    """Every basic event and what it does while active (one entry per event).
+
+    ``structural`` events take their member components down; the others leave them
+    up and make them drop ``drop`` of the calls through them, scale the capacity
+    of their member nodes by ``cap_factor`` (with ``queue`` places, NaN = keep),
+    or add ``delay_h`` hours to calls through them.
+    """
+
+    names: tuple[str, ...]
+    kind: np.ndarray  # index into EVENT_KINDS
+    member_ptr: np.ndarray
+    members: np.ndarray  # component indices
+    structural: np.ndarray
+    drop: np.ndarray
+    cap_factor: np.ndarray
+    queue: np.ndarray
+    delay_h: np.ndarray
+    node_ptr: np.ndarray  # nodes an effect applies to (capacity, delay, drop of never-failing nodes)
+    nodes: np.ndarray
+    hash: np.ndarray  # uint64
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def member_list(self, e: int) -> np.ndarray:
+        return self.members[self.member_ptr[e]: self.member_ptr[e + 1]]
+
+    def node_list(self, e: int) -> np.ndarray:
+        return self.nodes[self.node_ptr[e]: self.node_ptr[e + 1]]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"no event named {name!r}") from None
+
+
+@dataclass(frozen=True, eq=False)
+class TimeModel:
+    """Everything the time engine needs, as arrays (see the module notes)."""
+
+    net: CompiledNetwork
+    events: EventTable
+    process: OutageProcess  # random events: event ids 0 .. process.n_events - 1
+    switch_policies: tuple[SwitchPolicy, ...]
+    maintenance: tuple[Maintenance, ...]
+    horizon: float
+    # traffic
+    demand_rate: np.ndarray  # (D,) genuine calls per hour (long-run mean)
+    demand_class: np.ndarray  # (D,) route class
+    demand_service: np.ndarray  # (D,) service index
+    services: tuple[str, ...]
+    class_source: np.ndarray  # (K,) node
+    class_target_ptr: np.ndarray
+    class_targets: np.ndarray  # nodes, primary first
+    profile: ArrivalProfile  # mean rate 1: a multiplier of the demand rates
+    callers: CallerParams
+    # capacity-limited nodes
+    cap_node: np.ndarray  # (Q,) node index
+    cap_servers: np.ndarray  # (Q,) concurrent calls
+    cap_queue: np.ndarray  # (Q,) queue places (inf = unlimited)
+    cap_aht_h: np.ndarray  # (Q,) mean holding time, hours
+    cap_scale: np.ndarray  # (Q,) all calls / genuine calls carried by the node
+    # fallback lines
+    fallback_names: tuple[str, ...]
+    fallback_agents: np.ndarray
+    fallback_aht_h: np.ndarray
+    fallback_queue: np.ndarray
+    fallback_normal_per_h: np.ndarray
+    fallback_compliance: np.ndarray
+    fallback_services: np.ndarray  # (L, S) bool
+    # routing
+    buddy_delay_h: np.ndarray  # (N,) delay before a call for this node's room moves to a buddy
+    split_weight: np.ndarray  # (A,) relative share of an arc among its tail's valid out-arcs
+    standby_primary: np.ndarray  # (G,) component of each standby group's primary (-1: never fails)
+    standby_window: np.ndarray  # (G,) failover-window event of the group (-1: none)
+    standby_nodes_ptr: np.ndarray
+    standby_nodes: np.ndarray  # non-primary member nodes, excluded from routing while the primary serves
+    standby_arcs_ptr: np.ndarray
+    standby_arcs: np.ndarray
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    incident_events: dict[str, tuple[tuple[int, float, float], ...]] = field(default_factory=dict)
+    name: str = ""
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def n_events(self) -> int:
+        return self.events.n
+
+    @property
+    def n_demands(self) -> int:
+        return self.net.n_demands
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.class_source.size)
+
+    @property
+    def has_traffic(self) -> bool:
+        return bool(self.demand_rate.sum() > 0)
+
+    def class_target_list(self, k: int) -> np.ndarray:
+        return self.class_targets[self.class_target_ptr[k]: self.class_target_ptr[k + 1]]
+
+    def peak_multiplier(self) -> float:
+        """Largest value of the arrival-profile multiplier."""
+        p = self.profile
+        t = np.arange(0.0, p.period_hours, 0.25) + 0.125
+        return float(np.max(p.rate_at(t)))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _rate_and_repair(f: Failure | None, where: str, assumed_repair_hours: float,
+                     assumptions: list[str]) -> tuple[float, Distribution | None]:
+    """Failures per hour and repair distribution of a Failure table (0, None: never fails)."""
+    if f is None:
+        return 0.0, None
+    if f.failures_per_year is not None and f.repair is not None:
+        return f.failures_per_year / HOURS_PER_YEAR, parse_distribution(f.repair, where)
+    q = f.steady_unavailability()
+    if q <= 0:
+        return 0.0, None
+    q = min(q, 1 - 1e-12)
+    assumptions.append(f"{where}: only an unavailability ({q:g}) is given; assumed exponential repair of "
+                       f"{assumed_repair_hours:g} h and rate q/((1-q) MTTR)")
+    return q / ((1 - q) * assumed_repair_hours), Exponential(assumed_repair_hours)
+
+
+def _hashes(n: int) -> np.ndarray:
+    rng = np.random.default_rng(np.random.SeedSequence(_HASH_SEED))
+    return rng.integers(1, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+
+
+@dataclass
+class _EventBuilder:
+    names: list[str] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    members: list[list[int]] = field(default_factory=list)
+    nodes: list[list[int]] = field(default_factory=list)
+    structural: list[bool] = field(default_factory=list)
+    drop: list[float] = field(default_factory=list)
+    cap_factor: list[float] = field(default_factory=list)
+    queue: list[float] = field(default_factory=list)
+    delay_h: list[float] = field(default_factory=list)
+
+    def add(self, name: str, kind: str, members: Sequence[int], *, nodes: Sequence[int] = (),
+            drop: float = 1.0, cap_factor: float = 1.0, queue: float = math.nan, delay_h: float = 0.0,
+            structural: bool | None = None) -> int:
+        self.names.append(name)
+        self.kind.append(EVENT_KINDS.index(kind))
+        self.members.append([int(m) for m in members])
+        self.nodes.append([int(n) for n in nodes])
+        if structural is None:
+            structural = drop >= 1.0
+        self.structural.append(bool(structural))
+        self.drop.append(0.0 if structural else float(drop))
+        self.cap_factor.append(float(cap_factor))
+        self.queue.append(float(queue))
+        self.delay_h.append(float(delay_h))
+        return len(self.names) - 1
+
+    def table(self) -> EventTable:
+        mptr, mem = csr_from_lists(self.members)
+        nptr, nod = csr_from_lists(self.nodes)
+        return EventTable(tuple(self.names), np.array(self.kind, dtype=np.int8), mptr, mem,
+                          np.array(self.structural, dtype=bool), np.array(self.drop),
+                          np.array(self.cap_factor), np.array(self.queue), np.array(self.delay_h),
+                          nptr, nod, _hashes(len(self.names)))
+
+
+def _routing_weights(net: CompiledNetwork, node_servers: np.ndarray) -> np.ndarray:
+    """Split weight of each arc: its head's servers when the head has a capacity, else 1."""
+    w = np.ones(net.n_arcs)
+    head = node_servers[net.arc_dst]
+    has = np.isfinite(head) & (head > 0)
+    w[has] = head[has]
+    return w
+
+
+def _classes(net: CompiledNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    keys: dict[tuple, int] = {}
+    demand_class = np.empty(net.n_demands, dtype=np.int64)
+    for d in range(net.n_demands):
+        key = (int(net.demand_source[d]), tuple(int(t) for t in net.targets(d)))
+        demand_class[d] = keys.setdefault(key, len(keys))
+    src = np.array([k[0] for k in keys], dtype=np.int64)
+    tptr, tind = csr_from_lists([list(k[1]) for k in keys])
+    return demand_class, src, tptr, tind
+
+
+# ----------------------------------------------------------------------------- scenario
+
+
+def build_time_model(
+    network: CallNetwork | Scenario | str | Path,
+    *,
+    assumed_repair_hours: float = DEFAULT_ASSUMED_REPAIR_HOURS,
+    maintenance: Sequence[tuple[str, float, float, float]] = (),
+    horizon: float = HOURS_PER_YEAR,
+) -> TimeModel:
+    """The time model of a scenario.
+
+    Parameters
+    ----------
+    network : CallNetwork, Scenario, bundled name or path
+    assumed_repair_hours : float
+        Mean repair time given to components that only state an unavailability.
+    maintenance : sequence of (component, period_hours, duration_hours, offset_hours)
+        Planned-maintenance windows (the same every year) taking a component down, in
+        addition to those the scenario gives (``failure.maintenance`` of a component).
+    horizon : float
+        Length of a simulated year, hours (8766 = 365.25 days).
+
+    Examples
+    --------
+    >>> tm = build_time_model("uk999", maintenance=[("glasgow", 24 * 7, 1.0, 2.0)])
+    >>> tm.events.names[tm.maintenance[0].event]
+    'maintenance:glasgow'
+    >>> [p.policy for p in tm.switch_policies]
+    ['manual']
+    """
+    if not isinstance(network, CallNetwork):
+        network = build_network(network)
+    s = network.scenario.spec
+    maintenance = [*maintenance, *(
+        (name, c.failure.maintenance.period_hours, c.failure.maintenance.duration_hours,
+         c.failure.maintenance.offset_hours)
+        for name, c in network.components.items()
+        if c.failure is not None and c.failure.maintenance is not None)]
+    net = network.compiled
+    assumptions: list[str] = []
+    cidx = {c: i for i, c in enumerate(net.component_names)}
+    nidx = {n: i for i, n in enumerate(net.node_names)}
+    ev = _EventBuilder()
+    rates: list[float] = []
+    repairs: list[Distribution | Mixture] = []
+    # own failures
+    own_rate = np.zeros(net.n_components)
+    own_repair: list[Distribution | None] = [None] * net.n_components
+    for i, name in enumerate(net.component_names):
+        comp = network.components[name]
+        r, rep = _rate_and_repair(comp.failure, f"{name}.failure", assumed_repair_hours, assumptions)
+        own_rate[i] = r
+        own_repair[i] = rep
+    # common causes (scale the members' own rates first)
+    ccf_specs = []
+    for cid, ccf in s.common_cause_groups.items():
+        members = [cidx[m] for m in ccf.members if m in cidx]
+        if ccf.beta is not None:
+            mem_rates = [own_rate[m] for m in members if own_rate[m] > 0]
+            reps = tuple(own_repair[m] for m in members if own_repair[m] is not None)
+            rate = ccf.beta * float(np.mean(mem_rates)) if mem_rates else 0.0
+            for m in members:
+                own_rate[m] *= 1 - ccf.beta
+            ccf_specs.append((f"ccf:{cid}", members, rate, Mixture(reps) if reps else Fixed(1.0), 1.0))
+        elif ccf.failure is not None:
+            r, rep = _rate_and_repair(ccf.failure, f"common_cause_groups.{cid}.failure",
+                                      assumed_repair_hours, assumptions)
+            ccf_specs.append((f"ccf:{cid}", members, r, rep or Fixed(1.0), ccf.failure.drop_fraction))
+    for i, name in enumerate(net.component_names):
+        f = network.components[name].failure
+        ev.add(name, "failure", [i], drop=f.drop_fraction if f is not None else 1.0)
+        rates.append(float(own_rate[i]))
+        repairs.append(own_repair[i] or Fixed(1.0))
+    for name, members, rate, rep, drop in ccf_specs:
+        ev.add(name, "common_cause", members, drop=drop)
+        rates.append(float(rate))
+        repairs.append(rep)
+    process = OutageProcess(tuple(ev.names), np.array(rates), tuple(repairs))
+    # failover windows of standby groups; routing exclusions of standby members
+    policies = []
+    sb_primary, sb_window, sb_nodes, sb_arcs = [], [], [], []
+    for gid, grp in s.redundancy_groups.items():
+        if grp.policy == "active-active":
+            continue
+        primary = cidx.get(grp.members[0], -1)
+        members = [cidx[m] for m in grp.members if m in cidx]
+        window = -1
+        if primary >= 0:
+            prim_events = tuple(e for e in range(len(ev.names))
+                                if ev.structural[e] and primary in ev.members[e])
+            window = ev.add(f"failover:{gid}", "failover", members)
+            where = f"redundancy_groups.{gid}"
+            if grp.policy == "automatic":
+                pol = SwitchPolicy(window, prim_events, "automatic",
+                                   delay=parse_distribution(grp.failover_delay, f"{where}.failover_delay"))
+            else:
+                det = parse_distribution(grp.detection_delay, f"{where}.detection_delay")
+                pol = SwitchPolicy(window, prim_events, "manual", detection=det,
+                                   switch_time=parse_distribution(grp.switch_time, f"{where}.switch_time"),
+                                   p_fail=grp.switch_failure_probability, max_attempts=grp.max_attempts)
+            policies.append(pol)
+        others = grp.members[1:]
+        sb_primary.append(primary)
+        sb_window.append(window)
+        sb_nodes.append([nidx[m] for m in others if m in nidx])
+        other_comp = {cidx[m] for m in others if m in cidx}
+        sb_arcs.append([a for a in range(net.n_arcs) if int(net.arc_component[a]) in other_comp])
+    # maintenance
+    plans = []
+    for comp, period, duration, offset in maintenance:
+        if comp not in cidx:
+            raise KeyError(f"maintenance: no component named {comp!r}")
+        e = ev.add(f"maintenance:{comp}", "maintenance", [cidx[comp]])
+        plans.append(Maintenance(e, float(period), float(duration), float(offset)))
+    # capacity-limited nodes
+    node_servers = np.full(net.n_nodes, np.inf)
+    cap_rows = []
+    genuine = s.traffic.genuine_share if s.traffic.genuine_share > 0 else 1.0
+    sections = (("originating_networks", 1 / genuine), ("call_handling_platforms", 1 / genuine),
+                ("call_handling_centres", 1 / genuine), ("control_rooms", 1.0))
+    buddy_delay = np.zeros(net.n_nodes)
+    for section, scale in sections:
+        for nid, node in getattr(s, section).items():
+            if section == "control_rooms":
+                buddy_delay[nidx[nid]] = node.buddy_delay_s / 3600
+            cap = node.capacity
+            if cap is None or cap.concurrent_calls is None:
+                continue
+            if cap.handling_time_s is None:
+                assumptions.append(f"{section}.{nid}.capacity: no handling_time_s; capacity ignored")
+                continue
+            q = math.inf if cap.queue_limit is None else float(cap.queue_limit)
+            cap_rows.append((nidx[nid], float(cap.concurrent_calls), q, cap.handling_time_s / 3600, scale))
+            node_servers[nidx[nid]] = float(cap.concurrent_calls)
+    # incidents as events (used by replays)
+    incident_events: dict[str, tuple[tuple[int, float, float], ...]] = {}
+    for iname, inc in s.incidents.items():
+        rows = []
+        for k, ph in enumerate(inc.phases):
+            for j, eff in enumerate(ph.effects):
+                comp = cidx.get(eff.component, -1)
+                node = nidx.get(eff.component, -1)
+                name = f"incident:{iname}:{k}:{j}:{eff.component}"
+                mem = [comp] if comp >= 0 else []
+                nodes = [node] if node >= 0 else []
+                if eff.state == "down":
+                    if comp < 0:
+                        assumptions.append(f"{name}: {eff.component} is not a component; 'down' ignored")
+                    e = ev.add(name, "incident", mem, nodes=nodes, structural=True,
+                               delay_h=eff.extra_delay_s / 3600)
+                elif eff.state == "degraded":
+                    e = ev.add(name, "incident", mem, nodes=nodes, drop=min(eff.drop_fraction, 1.0),
+                               structural=eff.drop_fraction >= 1.0 and comp >= 0,
+                               delay_h=eff.extra_delay_s / 3600)
+                else:
+                    q = math.nan if eff.queue_limit is None else float(eff.queue_limit)
+                    e = ev.add(name, "incident", mem, nodes=nodes, structural=False, drop=0.0,
+                               cap_factor=eff.capacity_factor, queue=q, delay_h=eff.extra_delay_s / 3600)
+                rows.append((e, float(ph.start_hour), float(ph.end_hour)))
+        incident_events[iname] = tuple(rows)
+    # traffic
+    demand_class, csrc, ctptr, ctind = _classes(net)
+    services = tuple(s.services)
+    demand_service = np.array([services.index(d.service) for d in network.demands], dtype=np.int64)
+    tr = s.traffic
+    profile = ArrivalProfile(daily=tr.hourly_profile or (1.0,) * 24, weekly=tr.weekly_profile or (1.0,) * 7,
+                             mean_rate=1.0, source=tr.source)
+    if not tr.hourly_profile and not tr.weekly_profile:
+        assumptions.append("traffic: no hourly or weekly profile given; calls arrive at a constant rate")
+    callers = CallerParams.from_scenario(s.callers)
+    if s.callers is None:
+        assumptions.append("callers: not given; a failed call is not redialled")
+    lines = tuple(s.fallback_lines)
+    fb = [s.fallback_lines[n] for n in lines]
+    fb_services = np.array([[sv in line.services for sv in services] for line in fb], dtype=bool).reshape(
+        len(fb), len(services))
+    cap = np.array(cap_rows, dtype=float).reshape(-1, 5)
+    return TimeModel(
+        net=net,
+        events=ev.table(),
+        process=process,
+        switch_policies=tuple(policies),
+        maintenance=tuple(plans),
+        horizon=float(horizon),
+        demand_rate=net.demand_weight / HOURS_PER_YEAR,
+        demand_class=demand_class,
+        demand_service=demand_service,
+        services=services,
+        class_source=csrc,
+        class_target_ptr=ctptr,
+        class_targets=ctind,
+        profile=profile,
+        callers=callers,
+        cap_node=cap[:, 0].astype(np.int64),
+        cap_servers=cap[:, 1],
+        cap_queue=cap[:, 2],
+        cap_aht_h=cap[:, 3],
+        cap_scale=cap[:, 4],
+        fallback_names=lines,
+        fallback_agents=np.array([float(x.agents) for x in fb]),
+        fallback_aht_h=np.array([x.handling_time_s / 3600 for x in fb]),
+        fallback_queue=np.array([float(x.queue_limit) for x in fb]),
+        fallback_normal_per_h=np.array([float(x.normal_calls_per_hour) for x in fb]),
+        fallback_compliance=np.array([float(x.compliance) for x in fb]),
+        fallback_services=fb_services,
+        buddy_delay_h=buddy_delay,
+        split_weight=_routing_weights(net, node_servers),
+        standby_primary=np.array(sb_primary, dtype=np.int64),
+        standby_window=np.array(sb_window, dtype=np.int64),
+        standby_nodes_ptr=csr_from_lists(sb_nodes)[0],
+        standby_nodes=csr_from_lists(sb_nodes)[1],
+        standby_arcs_ptr=csr_from_lists(sb_arcs)[0],
+        standby_arcs=csr_from_lists(sb_arcs)[1],
+        incidents=dict(s.incidents),
+        incident_events=incident_events,
+        name=s.name,
+        assumptions=tuple(assumptions),
+    )
+
+
+# ----------------------------------------------------------------------------- plain graphs
+
+
+def time_model_from_graph(
+    graph: nx.Graph,
+    source: Hashable,
+    target: Hashable | Sequence[Hashable],
+    *,
+    repair: str = "exponential",
+    up: str = "exponential",
+    shared_clock: bool = False,
+    horizon: float = HOURS_PER_YEAR,
+) -> TimeModel:
+    """The time model of a plain graph whose edges (and optionally nodes) carry ``mtbf``/``mttr`` (hours).
+
+    Elements with ``mtbf`` and ``mttr`` fail and are repaired; elements with only
+    ``q`` get the assumed repair of :data:`DEFAULT_ASSUMED_REPAIR_HOURS`; the others
+    never fail.
+
+    Parameters
+    ----------
+    repair, up : {"exponential", "fixed"}
+        Law of repair and up times with the given means.
+    shared_clock : bool
+        Elements age only while no element is down ("no ageing while the system is
+        down" — exact for a series system).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.Graph()
+    >>> g.add_edge("s", "t", mtbf=990.0, mttr=10.0)
+    >>> tm = time_model_from_graph(g, "s", "t")
+    >>> tm.process.rate.tolist(), tm.process.repair[0].mean
+    ([0.00101010101010101], 10.0)
+    """
+    for kind in (repair, up):
+        if kind not in ("exponential", "fixed"):
+            raise ValueError(f"repair/up = {kind!r} is not allowed; use 'exponential' or 'fixed'")
+    g = graph.copy()
+    for _u, _v, data in g.edges(data=True):
+        data.setdefault("q", 0.0)
+    net = compile_graph(g, source, target)
+    assumptions: list[str] = []
+    attrs: dict[str, dict] = {}
+    for n, data in graph.nodes(data=True):
+        attrs[str(n)] = data
+    for u, v, data in graph.edges(data=True):
+        attrs[f"{u}-{v}"] = data
+    ev = _EventBuilder()
+    rates, reps, ups = [], [], []
+    law = {"exponential": Exponential, "fixed": Fixed}
+    for i, name in enumerate(net.component_names):
+        data = attrs.get(name, {})
+        ev.add(name, "failure", [i])
+        if "mtbf" in data and "mttr" in data:
+            mtbf, mttr = float(data["mtbf"]), float(data["mttr"])
+        elif float(data.get("q", 0.0)) > 0:
+            q = min(float(data["q"]), 1 - 1e-12)
+            mttr = DEFAULT_ASSUMED_REPAIR_HOURS
+            mtbf = (1 - q) * mttr / q
+            assumptions.append(f"{name}: only q given; assumed MTTR {mttr:g} h")
+        else:
+            rates.append(0.0)
+            reps.append(Fixed(1.0))
+            ups.append(None)
+            continue
+        reps.append(law[repair](mttr))
+        if up == "exponential":
+            rates.append(1.0 / mtbf)
+            ups.append(None)
+        else:
+            rates.append(0.0)
+            ups.append(Fixed(mtbf))
+    clock = np.zeros(len(rates), dtype=np.int64) if shared_clock else np.arange(len(rates))
+    process = OutageProcess(tuple(ev.names), np.array(rates), tuple(reps), tuple(ups), clock)
+    z = np.zeros(0)
+    zi = np.zeros(0, dtype=np.int64)
+    e1 = np.zeros(1, dtype=np.int64)
+    return TimeModel(
+        net=net, events=ev.table(), process=process, switch_policies=(), maintenance=(),
+        horizon=float(horizon),
+        demand_rate=np.zeros(net.n_demands), demand_class=np.zeros(net.n_demands, dtype=np.int64),
+        demand_service=np.zeros(net.n_demands, dtype=np.int64), services=("calls",),
+        class_source=net.demand_source[:1].copy(), class_target_ptr=net.demand_target_ptr[:2].copy(),
+        class_targets=net.targets(0).copy(), profile=ArrivalProfile.flat(1.0), callers=CallerParams(),
+        cap_node=zi, cap_servers=z, cap_queue=z, cap_aht_h=z, cap_scale=z,
+        fallback_names=(), fallback_agents=z, fallback_aht_h=z, fallback_queue=z, fallback_normal_per_h=z,
+        fallback_compliance=z, fallback_services=np.zeros((0, 1), dtype=bool),
+        buddy_delay_h=np.zeros(net.n_nodes), split_weight=np.ones(net.n_arcs),
+        standby_primary=zi, standby_window=zi, standby_nodes_ptr=e1, standby_nodes=zi, standby_arcs_ptr=e1,
+        standby_arcs=zi, name=str(graph.name or "graph"), assumptions=tuple(assumptions),
+    )

@@ -1,0 +1,763 @@
+"""Calls in a failed state: where they go, what capacity they meet, and how callers react.
+
+Three layers, each vectorised:
+
+**Routing** (:func:`route_states`) — for a batch of network states and every route
+class (demands sharing source and targets), the share of the class's calls that
+passes each capacity-limited node, the share delivered past components that drop
+calls, and the extra delay. Calls go to the demand's control room or, when it
+cannot be reached, to the first reachable buddy (after its ``buddy_delay_s``). At
+each node they split over the out-arcs that still lead there, in proportion to the
+servers of the next node (equally when it has no capacity) — so traffic
+concentrates on whatever survives. While a standby group's primary serves (it is
+up and no failover window is open), its standby members carry nothing; the flow
+is a sum over paths of products of ``(1 - drop)``. Capacity nodes record the flow
+that *arrives*, so calls dropped upstream do not load them.
+
+**Capacity** (:class:`BlockingTable`) — at a call rate multiplier ``m`` (the
+arrival profile at that time), node ``q`` is offered ``m × base_q`` Erlangs of fresh
+calls; redials add to it through the retrial fixed point
+(:func:`model.sim.erlang.redial_fixed_point`), and the loss of an attempt is the
+M/M/c/K blocking (:func:`model.sim.erlang.mmck_blocking`) at the total load: servers
+``c`` (× an incident's capacity factor), ``c + queue_limit`` places (unlimited queue:
+loss only above ``c`` Erlangs). A call through several limited nodes is lost at
+each independently (exact for nodes in series; first order for split routes).
+Fallback lines are offered their normal load plus the complying share of failing
+callers, with the same fixed point. Results are cached per (state, multiplier,
+caller-parameter set).
+
+**Callers** (:func:`simulate_calls`) — calls arriving in affected segments are
+simulated together, one loop step per *attempt number*, never per call. Each
+attempt looks up the network state at its time, succeeds with probability
+``P(reachable) × P(not dropped) × P(not blocked)``, else the caller (from the
+public-advice time on, once) may turn to a fallback line with probability
+``compliance``, or redials with ``redial_probability`` after an exponential delay
+of mean ``redial_delay_s``; callers give up after ``max_attempts`` or when the next
+attempt would come later than ``patience_s`` after the first. Each caller ends
+connected (first try, after redial, via a fallback, with its time to connect) or
+unreachable; failed attempts are counted separately.
+
+Examples
+--------
+>>> import numpy as np
+>>> from model.sim.traffic import CallerSet
+>>> cs = CallerSet.single(redial_probability=0.85, redial_delay_h=30 / 3600, max_attempts=5,
+...                       patience_h=600 / 3600, advice_delay_h=2.0, compliance=np.array([0.5]))
+>>> cs.n, cs.max_attempts.tolist()
+(1, [5])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.network.reachability import closure as _closure
+from model.sim.erlang import mmck_blocking, redial_fixed_point
+from model.sim.timemodel import CallerParams, TimeModel
+
+__all__ = [
+    "BLOCKING_EPS",
+    "BlockingTable",
+    "CallOutcomes",
+    "CallerSet",
+    "RoutingPlan",
+    "StateTraffic",
+    "route_states",
+    "simulate_calls",
+]
+
+#: A capacity node whose attempt loss at the profile's peak is below this is treated as lossless in
+#: that state (its calls connect first time): bounds the error at BLOCKING_EPS per call.
+BLOCKING_EPS = 1e-9
+OUTCOME_UNREACHABLE, OUTCOME_FIRST, OUTCOME_REDIAL, OUTCOME_FALLBACK = 0, 1, 2, 3
+
+
+# ----------------------------------------------------------------------------- routing
+def _gather(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row position, value) of the CSR rows ``rows``, concatenated."""
+    starts = ptr[rows]
+    counts = ptr[rows + 1] - starts
+    pos = np.repeat(np.arange(rows.size), counts)
+    offs = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pos, values[np.repeat(starts, counts) + offs]
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingPlan:
+    """Route classes' own parts of the graph, as flat (class, node) and (class, arc) pairs.
+
+    Only nodes and arcs on some path from a class's source to one of its targets
+    matter; the pairs are grouped by the topological level of the node (the tail for
+    arcs), so :func:`route_states` runs a handful of numpy operations per level,
+    whatever the number of classes. :meth:`of` covers every class of a model;
+    :meth:`restrict` a subset (the classes a state can change), cached.
+    """
+
+    classes: np.ndarray  # (k,) model classes covered, local class i = classes[i]
+    pair_class: np.ndarray  # (P,) local class of each (class, node) pair, sorted by level
+    pair_node: np.ndarray
+    pair_of: np.ndarray  # (k, N) pair index or -1
+    full_pair: np.ndarray  # (P,) the same pair in the model's full plan
+    arc: np.ndarray  # (R,) (class, arc) pairs sorted by tail level, then tail pair
+    arc_tail: np.ndarray  # pair index of the tail
+    arc_head: np.ndarray
+    level_arcs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+    target_pair: np.ndarray  # (k, T) pair of each target position, -1 padded
+    source_pair: np.ndarray  # (k,)
+    class_order: np.ndarray  # pairs sorted by class
+    class_starts: np.ndarray  # start of each class in class_order
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.classes.size)
+
+    @staticmethod
+    def of(model: TimeModel) -> RoutingPlan:
+        cache = model.__dict__.get("_routing_plan")
+        if cache is not None:
+            return cache
+        net = model.net
+        if not net.is_dag:
+            raise ValueError("traffic routing needs an acyclic call network "
+                             "(the scenario's links form a cycle)")
+        n, k = net.n_nodes, model.n_classes
+        tail, head = np.asarray(net.arc_src), np.asarray(net.arc_dst)
+        level = np.zeros(n, dtype=np.int64)
+        for u in net.topological_order.tolist():
+            nxt = head[tail == u]
+            level[nxt] = np.maximum(level[nxt], level[u] + 1)
+        rel = np.zeros((k, n), dtype=bool)
+        for c in range(k):  # once per class at build time
+            st = np.zeros(n, dtype=bool)
+            st[model.class_source[c]] = True
+            fwd = _closure(st, tail, head)
+            st = np.zeros(n, dtype=bool)
+            st[model.class_target_list(c)] = True
+            rel[c] = fwd & _closure(st, head, tail)
+        rel_arc = rel[:, tail] & rel[:, head]
+        kc, nc = np.nonzero(rel)
+        ka, aa = np.nonzero(rel_arc)
+        nptr = np.searchsorted(kc, np.arange(k + 1))
+        aptr = np.searchsorted(ka, np.arange(k + 1))
+        # inverse maps: node / arc -> classes whose part contains it (what a change there can touch)
+        by_node = np.lexsort((kc, nc))
+        by_arc = np.lexsort((ka, aa))
+        extras = {
+            "level": level, "nptr": nptr, "nodes": nc, "aptr": aptr, "arcs": aa,
+            "node_cls_ptr": np.searchsorted(nc[by_node], np.arange(n + 1)), "node_cls": kc[by_node],
+            "arc_cls_ptr": np.searchsorted(aa[by_arc], np.arange(net.n_arcs + 1)), "arc_cls": ka[by_arc],
+            "restricted": {},
+        }
+        plan = RoutingPlan._assemble(model, np.arange(k), kc, nc, ka, aa, level, None)
+        object.__setattr__(plan, "_extras", extras)
+        object.__setattr__(model, "_routing_plan", plan)
+        return plan
+
+    def touched(self, nodes: np.ndarray, arcs: np.ndarray) -> np.ndarray:
+        """Model classes whose part of the graph contains any of these nodes or arcs (full plan only)."""
+        ex = self.__dict__["_extras"]
+        _, a = _gather(ex["node_cls_ptr"], ex["node_cls"], np.asarray(nodes, dtype=np.int64))
+        _, b = _gather(ex["arc_cls_ptr"], ex["arc_cls"], np.asarray(arcs, dtype=np.int64))
+        return np.unique(np.concatenate([a, b]))
+
+    def restrict(self, model: TimeModel, classes: np.ndarray) -> RoutingPlan:
+        """The plan of a subset of the model's classes (full plan only; cached per subset)."""
+        ex = self.__dict__["_extras"]
+        key = np.asarray(classes, dtype=np.int64).tobytes()
+        cache = ex["restricted"]
+        plan = cache.get(key)
+        if plan is None:
+            classes = np.asarray(classes, dtype=np.int64)
+            kc, nc = _gather(ex["nptr"], ex["nodes"], classes)
+            ka, aa = _gather(ex["aptr"], ex["arcs"], classes)
+            plan = RoutingPlan._assemble(model, classes, kc, nc, ka, aa, ex["level"], self)
+            if len(cache) >= 4096:
+                cache.pop(next(iter(cache)))
+            cache[key] = plan
+        return plan
+
+    @staticmethod
+    def _assemble(model: TimeModel, classes: np.ndarray, kc: np.ndarray, nc: np.ndarray, ka: np.ndarray,
+                  aa: np.ndarray, level: np.ndarray, full: RoutingPlan | None) -> RoutingPlan:
+        net = model.net
+        k = classes.size
+        tail, head = np.asarray(net.arc_src), np.asarray(net.arc_dst)
+        order = np.lexsort((nc, kc, level[nc]))
+        kc, nc = kc[order], nc[order]
+        pair_of = np.full((k, net.n_nodes), -1, dtype=np.int64)
+        pair_of[kc, nc] = np.arange(kc.size)
+        at = pair_of[ka, tail[aa]]
+        ah = pair_of[ka, head[aa]]
+        order = np.lexsort((at, level[tail[aa]]))
+        aa, at, ah = aa[order], at[order], ah[order]
+        alev = level[tail[aa]]
+        level_arcs = []
+        for L in np.unique(alev):
+            sel = np.flatnonzero(alev == L)
+            tails = at[sel]
+            t_starts = np.flatnonzero(np.r_[True, tails[1:] != tails[:-1]])
+            by_head = sel[np.argsort(ah[sel], kind="stable")]
+            heads = ah[by_head]
+            h_starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
+            pos_in_sel = np.searchsorted(sel, by_head)  # by-head order within sel
+            level_arcs.append((sel, t_starts, pos_in_sel, h_starts, heads[h_starts]))
+        t = int(np.diff(model.class_target_ptr).max(initial=1))
+        tp = np.full((k, t), -1, dtype=np.int64)
+        tpos, tnode = _gather(model.class_target_ptr, model.class_targets, classes)
+        rank = np.arange(tpos.size) - np.searchsorted(tpos, tpos)
+        tp[tpos, rank] = pair_of[tpos, tnode]
+        sp = pair_of[np.arange(k), model.class_source[classes]]
+        corder = np.argsort(kc, kind="stable")
+        cstarts = np.searchsorted(kc[corder], np.arange(k))
+        full_pair = np.arange(kc.size) if full is None else full.pair_of[classes[kc], nc]
+        return RoutingPlan(classes, kc, nc, pair_of, full_pair, aa, at, ah, tuple(level_arcs), tp, sp,
+                           corder, cstarts)
+
+
+@dataclass(frozen=True, eq=False)
+class StateRoutes:
+    """Routing results of a batch of states (``B`` states, ``K`` classes, ``Q`` capacity nodes)."""
+
+    routed: np.ndarray  # (B, K) bool: some target reachable along the routing rules
+    delivered: np.ndarray  # (B, K) share of calls not dropped on the way
+    pair_flow: np.ndarray  # (B, P) share of the class's calls arriving at each of its nodes (plan pairs)
+    delay_h: np.ndarray  # (B, K) expected extra delay (buddy transfer, incident delays)
+    plan: RoutingPlan
+
+    def cap_flow(self, model: TimeModel, i: int, caps: np.ndarray) -> np.ndarray:
+        """(K, len(caps)) share of each class's calls arriving at capacity nodes ``caps`` in state ``i``."""
+        cp = self.plan.pair_of[:, model.cap_node[caps]]
+        return np.where(cp >= 0, self.pair_flow[i][np.maximum(cp, 0)], 0.0)
+
+
+def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node_drop: np.ndarray,
+                 node_delay_h: np.ndarray, window_active: np.ndarray, *, standby: bool = True,
+                 classes: np.ndarray | None = None) -> StateRoutes:
+    """Where calls go in each of a batch of states (see the module notes).
+
+    Parameters
+    ----------
+    down : bool (B, C)
+        Components down (structurally).
+    comp_drop : float (B, C)
+        Share of calls each (structurally up) component drops.
+    node_drop, node_delay_h : float (B, N)
+        Extra drop share and delay (hours) at nodes (effects on never-failing nodes).
+    window_active : bool (B, G)
+        Failover window of each standby group open.
+    standby : bool
+        Apply the standby rule (standby members idle while the primary serves).
+    classes : int array, optional
+        Route only these classes (results are then over them, in this order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from model.sim.timemodel import build_time_model
+    >>> tm = build_time_model("uk999")
+    >>> c, n = tm.net.n_components, tm.net.n_nodes
+    >>> down = np.zeros((2, c), dtype=bool)
+    >>> down[1, list(tm.net.component_names).index("bt_primary")] = True  # the DR takes the calls
+    >>> r = route_states(tm, down, np.zeros((2, c)), np.zeros((2, n)), np.zeros((2, n)),
+    ...                  np.zeros((2, 1), dtype=bool))
+    >>> dr = list(tm.cap_node).index(list(tm.net.node_names).index("bt_dr"))
+    >>> r.cap_flow(tm, 0, np.array([dr])).max(), r.cap_flow(tm, 1, np.array([dr])).min()
+    (np.float64(0.0), np.float64(1.0))
+    """
+    net = model.net
+    plan = RoutingPlan.of(model)
+    if classes is not None:
+        plan = plan.restrict(model, classes)
+    b = down.shape[0]
+    k = plan.n_classes
+    nc = net.node_component
+    ac = net.arc_component
+    has = nc >= 0
+    has_a = ac >= 0
+    node_up = np.ones((b, net.n_nodes), dtype=bool)
+    node_up[:, has] = ~down[:, nc[has]]
+    arc_up = np.ones((b, net.n_arcs), dtype=bool)
+    arc_up[:, has_a] = ~down[:, ac[has_a]]
+    if standby:
+        for g in range(model.standby_primary.size):
+            p = model.standby_primary[g]
+            serving = ~down[:, p] if p >= 0 else np.ones(b, dtype=bool)
+            if model.standby_window[g] >= 0:
+                serving &= ~window_active[:, g]
+            nodes = model.standby_nodes[model.standby_nodes_ptr[g]: model.standby_nodes_ptr[g + 1]]
+            arcs = model.standby_arcs[model.standby_arcs_ptr[g]: model.standby_arcs_ptr[g + 1]]
+            if nodes.size:
+                node_up[np.ix_(serving, nodes)] = False
+            if arcs.size:
+                arc_up[np.ix_(serving, arcs)] = False
+    keep_node = (1 - node_drop) * np.where(has[None, :], 1 - comp_drop[:, np.maximum(nc, 0)], 1.0)
+    keep_arc = np.where(has_a[None, :], 1 - comp_drop[:, np.maximum(ac, 0)], 1.0)
+    pn, pc = plan.pair_node, plan.pair_class
+    p_up = node_up[:, pn]  # (B, P)
+    a_up = arc_up[:, plan.arc]  # (B, R)
+    # reverse pass per target position; calls go to the first reachable target
+    n_pos = plan.target_pair.shape[1]
+    reach = np.zeros((n_pos, b, pn.size), dtype=bool)
+    for j in range(n_pos):
+        tp = plan.target_pair[:, j]
+        tp = tp[tp >= 0]
+        r = reach[j]
+        r[:, tp] = p_up[:, tp]
+        for sel, t_starts, _pos, _hs, _heads in plan.level_arcs[::-1]:
+            via = np.logical_or.reduceat(a_up[:, sel] & r[:, plan.arc_head[sel]], t_starts, axis=1)
+            tails = plan.arc_tail[sel][t_starts]
+            r[:, tails] |= via & p_up[:, tails]
+    src_reach = reach[:, :, plan.source_pair]  # (T, B, K)
+    chosen = np.full((b, k), -1, dtype=np.int64)
+    for j in range(n_pos - 1, -1, -1):
+        chosen = np.where(src_reach[j], j, chosen)
+    routed = chosen >= 0
+    ch_pair = np.maximum(chosen, 0)[:, pc]  # (B, P) chosen position of each pair's class
+    reach_sel = np.take_along_axis(reach.transpose(1, 2, 0), ch_pair[:, :, None], axis=2)[:, :, 0]
+    reach_sel &= routed[:, pc]
+    tgt_pair = np.where(routed, plan.target_pair[np.arange(k)[None, :], np.maximum(chosen, 0)], -1)
+    is_target = np.zeros((b, pn.size), dtype=bool)
+    bb, kk = np.nonzero(routed)
+    is_target[bb, tgt_pair[bb, kk]] = True
+    flow = np.zeros((b, pn.size))
+    flow[:, plan.source_pair] = routed
+    w_arc = model.split_weight[plan.arc]
+    for sel, t_starts, pos, h_starts, heads in plan.level_arcs:
+        tails_all = plan.arc_tail[sel]
+        out = flow[:, tails_all] * keep_node[:, pn[tails_all]] * ~is_target[:, tails_all]
+        valid = a_up[:, sel] & reach_sel[:, plan.arc_head[sel]]
+        w = valid * w_arc[sel]
+        tot = np.add.reduceat(w, t_starts, axis=1)
+        cnt = np.diff(np.r_[t_starts, sel.size])
+        tot_arc = np.repeat(tot, cnt, axis=1)
+        share = np.divide(w, tot_arc, out=np.zeros_like(w), where=tot_arc > 0)
+        moved = out * share * keep_arc[:, plan.arc[sel]]
+        flow[:, heads] += np.add.reduceat(moved[:, pos], h_starts, axis=1)
+    safe = np.maximum(tgt_pair, 0)
+    at_target = np.take_along_axis(flow, safe, axis=1)
+    delivered = np.where(routed, at_target * np.take_along_axis(keep_node[:, pn], safe, axis=1), 0.0)
+    dl = (flow * node_delay_h[:, pn])[:, plan.class_order]
+    delay = np.add.reduceat(dl, plan.class_starts, axis=1) if dl.shape[1] else np.zeros((b, k))
+    primary_room = model.class_targets[model.class_target_ptr[plan.classes]]
+    delay = delay + np.where(chosen > 0, model.buddy_delay_h[primary_room][None, :], 0.0)
+    return StateRoutes(routed, delivered, flow, delay, plan)
+
+
+# ----------------------------------------------------------------------------- per-state traffic
+@dataclass(frozen=True, eq=False)
+class StateTraffic:
+    """What calls meet in one network state (built by the engine's state table).
+
+    Attributes
+    ----------
+    unreachable : bool (D,)
+    delivered : float (K,)
+    delay_h : float (K,)
+    cap : int (Qs,) capacity nodes that can lose calls in this state (indices into the model's)
+    usage : float (K, Qs) share of each class's calls arriving at them
+    base_erlang : float (Qs,) fresh offered load at multiplier 1 (all calls, Erlangs)
+    servers, places : float (Qs,) servers and total places (servers + queue) in this state
+    affected : bool (D,) demands whose calls may fail or be delayed in this state
+    clean : bool  nothing can fail or be delayed: every call connects first time
+    affected_rate : float  mean genuine calls per hour of the affected demands
+    """
+
+    unreachable: np.ndarray
+    delivered: np.ndarray
+    delay_h: np.ndarray
+    cap: np.ndarray
+    usage: np.ndarray
+    base_erlang: np.ndarray
+    servers: np.ndarray
+    places: np.ndarray
+    affected: np.ndarray
+    clean: bool
+    affected_rate: float = 0.0  # genuine calls per hour (mean) of the affected demands
+
+    @staticmethod
+    def build(model: TimeModel, unreachable: np.ndarray, routes: StateRoutes | None, i: int,
+              cap_factor: np.ndarray, cap_queue: np.ndarray, peak: float) -> StateTraffic:
+        """State ``i`` of a routed batch (``routes`` None: no traffic model)."""
+        if routes is None or not model.has_traffic:
+            aff = unreachable.copy()
+            k = model.n_classes
+            return StateTraffic(unreachable, np.ones(k), np.zeros(k), np.zeros(0, dtype=np.int64),
+                                np.zeros((k, 0)), np.zeros(0), np.zeros(0), np.zeros(0), aff,
+                                not bool(aff.any()), float(model.demand_rate[aff].sum()))
+        cls = model.demand_class
+        delivered = routes.delivered[i].copy()
+        delay = routes.delay_h[i].copy()
+        plan = RoutingPlan.of(model)
+        rate_cls = np.bincount(cls, weights=model.demand_rate * ~unreachable, minlength=model.n_classes)
+        # fresh load of every capacity node at m = 1: class rates times the share arriving there
+        node_rate = np.bincount(plan.pair_node, weights=rate_cls[plan.pair_class] * routes.pair_flow[i],
+                                minlength=model.net.n_nodes)
+        base = node_rate[model.cap_node] * model.cap_scale * model.cap_aht_h  # Erlangs at m = 1
+        servers = model.cap_servers * cap_factor
+        places = servers + np.where(np.isnan(cap_queue), model.cap_queue, cap_queue)
+        loss_peak = np.asarray(mmck_blocking(servers, places, peak * base), float) if base.size else base
+        cap = np.flatnonzero(loss_peak > BLOCKING_EPS)
+        usage = routes.cap_flow(model, i, cap)
+        lossy_cls = (delivered < 1 - 1e-12) | (delay > 0) | (usage > 0).any(axis=1)
+        affected = unreachable | (lossy_cls[cls] & (model.demand_rate > 0))
+        affected &= model.demand_rate > 0
+        return StateTraffic(unreachable, delivered, delay, cap, usage, base[cap], servers[cap], places[cap],
+                            affected, not bool(affected.any()), float(model.demand_rate[affected].sum()))
+
+
+# ----------------------------------------------------------------------------- callers
+@dataclass(frozen=True, eq=False)
+class CallerSet:
+    """Caller behaviour for ``n`` parameter sets (one per replication in a replay; one in a run).
+
+    Times in hours; ``compliance`` is (n, L) for the fallback lines.
+    """
+
+    redial_probability: np.ndarray
+    redial_delay_h: np.ndarray
+    max_attempts: np.ndarray
+    patience_h: np.ndarray
+    advice_delay_h: np.ndarray
+    compliance: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.redial_probability.size)
+
+    @staticmethod
+    def single(*, redial_probability: float, redial_delay_h: float, max_attempts: int, patience_h: float,
+               advice_delay_h: float, compliance: np.ndarray) -> CallerSet:
+        return CallerSet(np.array([redial_probability], float), np.array([redial_delay_h], float),
+                         np.array([max_attempts], np.int64), np.array([patience_h], float),
+                         np.array([advice_delay_h], float), np.asarray(compliance, float).reshape(1, -1))
+
+    @staticmethod
+    def of_model(model: TimeModel, callers: CallerParams | None = None) -> CallerSet:
+        c = callers or model.callers
+        return CallerSet.single(redial_probability=c.redial_probability, redial_delay_h=c.redial_delay_h,
+                                max_attempts=c.max_attempts, patience_h=c.patience_h,
+                                advice_delay_h=c.advice_delay_h, compliance=model.fallback_compliance)
+
+
+@dataclass
+class BlockingTable:
+    """Attempt losses per (state row, multiplier, caller set), computed on demand and cached."""
+
+    model: TimeModel
+    callers: CallerSet
+    states: list[StateTraffic]  # by row
+    _cache: dict[tuple[int, float, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def values(self, rows: np.ndarray, mult: np.ndarray, pset: np.ndarray, qmax: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Attempt losses at capacity nodes (n, qmax) and fallback lines (n, L) for ``n`` distinct keys."""
+        keys = list(zip(rows.tolist(), mult.tolist(), pset.tolist(), strict=True))
+        todo = [i for i, k in enumerate(keys) if k not in self._cache]
+        if todo:
+            self._compute(np.stack([rows[todo].astype(float), mult[todo], pset[todo].astype(float)], axis=1))
+        cap = np.zeros((len(keys), qmax))
+        fb = np.zeros((len(keys), self.model.fallback_agents.size))
+        for i, k in enumerate(keys):  # one step per distinct (state, multiplier, caller set)
+            c, f = self._cache[k]
+            cap[i, : c.size] = c
+            fb[i] = f
+        return cap, fb
+
+    def _compute(self, keys: np.ndarray) -> None:
+        m = self.model
+        cs = self.callers
+        rows = keys[:, 0].astype(np.int64)
+        mult = keys[:, 1]
+        ps = keys[:, 2].astype(np.int64)
+        qmax = max((self.states[r].cap.size for r in rows), default=0)
+        n = rows.size
+        load = np.zeros((n, max(qmax, 1)))
+        servers = np.ones((n, max(qmax, 1)))
+        places = np.ones((n, max(qmax, 1)))
+        for i, r in enumerate(rows):
+            st = self.states[r]
+            q = st.cap.size
+            load[i, :q] = mult[i] * st.base_erlang
+            servers[i, :q] = st.servers
+            places[i, :q] = st.places
+        p = cs.redial_probability[ps][:, None]
+        ka = cs.max_attempts[ps][:, None].astype(float)
+        sol = redial_fixed_point(load, lambda a: mmck_blocking(servers, places, a),
+                                 np.broadcast_to(p, load.shape), max_attempts=np.broadcast_to(ka, load.shape))
+        cap_loss = np.asarray(sol.blocking)
+        nl = m.fallback_agents.size
+        fb_loss = np.zeros((n, nl))
+        if nl:
+            # failing first attempts per service, at this multiplier: P(fail) of each demand
+            cls = m.demand_class
+            fail = np.zeros((n, len(m.services)))
+            for i, r in enumerate(rows):
+                st = self.states[r]
+                ok = (~st.unreachable) * st.delivered[cls]
+                if st.cap.size:
+                    ok = ok * np.prod(1 - st.usage[cls] * cap_loss[i, : st.cap.size][None, :], axis=1)
+                fail[i] = np.bincount(m.demand_service, weights=m.demand_rate * mult[i] * (1 - ok),
+                                      minlength=len(m.services))
+            n_lines = m.fallback_services.sum(axis=0)  # lines per service
+            per_line = np.where(n_lines > 0, 1.0 / np.maximum(n_lines, 1), 0.0)
+            diverted = (fail * per_line[None, :]) @ m.fallback_services.T.astype(float)  # (n, L)
+            diverted = diverted * cs.compliance[ps]
+            fresh = (diverted + mult[:, None] * m.fallback_normal_per_h[None, :]) * m.fallback_aht_h[None, :]
+            agents = np.broadcast_to(m.fallback_agents, fresh.shape)
+            placesf = agents + np.broadcast_to(m.fallback_queue, fresh.shape)
+            solf = redial_fixed_point(fresh, lambda a: mmck_blocking(agents, placesf, a),
+                                      np.broadcast_to(p, fresh.shape),
+                                      max_attempts=np.broadcast_to(ka, fresh.shape))
+            fb_loss = np.asarray(solf.blocking)
+        for i in range(n):
+            r = int(rows[i])
+            self._cache[(r, float(mult[i]), int(ps[i]))] = (cap_loss[i, : self.states[r].cap.size].copy(),
+                                                            fb_loss[i].copy())
+
+
+@dataclass(frozen=True, eq=False)
+class CallOutcomes:
+    """What happened to each simulated caller (arrays over callers)."""
+
+    year: np.ndarray
+    segment: np.ndarray  # arrival segment (boundary index)
+    demand: np.ndarray
+    outcome: np.ndarray  # 0 unreachable, 1 first try, 2 after redial, 3 via a fallback line
+    connect_s: np.ndarray  # time to connect in seconds (NaN when unreachable)
+    failed_attempts: np.ndarray
+    attempts: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.year.size)
+
+
+def _profile_pieces(prof) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
+    """(number of pieces, time -> piece index) of a profile that is constant within whole hours."""
+    period = prof.period_hours
+    bounds = [s_.start_hour for s_ in prof.surges] + [s_.end_hour for s_ in prof.surges]
+    if float(period) != int(period) or any(float(b) != int(b) for b in bounds):
+        raise ValueError("the time engine needs an arrival profile that changes only on whole hours")
+    n = int(period)
+    return n, lambda t: np.floor(np.mod(t, period)).astype(np.int64) % n
+
+
+@dataclass(frozen=True, eq=False)
+class _Stack:
+    """Per-state arrays of the state rows a chunk uses, stacked for vectorised lookups."""
+
+    rows: np.ndarray  # global row ids, sorted
+    unreachable: np.ndarray  # (R, D)
+    delivered: np.ndarray  # (R, K)
+    delay_h: np.ndarray  # (R, K)
+    usage: np.ndarray  # (R, K, Qmax)
+    affected_rate: np.ndarray  # (R,)
+    cat_demand: np.ndarray  # affected demands of every row, concatenated
+    cat_cum: np.ndarray  # running cumulative rate over cat_demand
+    cat_lo: np.ndarray  # (R,) first position of each row in cat_*
+    cat_hi: np.ndarray  # (R,) last position
+    cat_base: np.ndarray  # (R,) cumulative rate before the row
+
+    @staticmethod
+    def of(model: TimeModel, states: list[StateTraffic], rows: np.ndarray) -> _Stack:
+        rows = np.unique(rows)
+        k = model.n_classes
+        qmax = max((states[r].cap.size for r in rows.tolist()), default=0)
+        unre = np.zeros((rows.size, model.n_demands), dtype=bool)
+        deliv = np.ones((rows.size, k))
+        delay = np.zeros((rows.size, k))
+        usage = np.zeros((rows.size, k, qmax))
+        dem_parts, cum_parts = [], []
+        lo = np.zeros(rows.size, dtype=np.int64)
+        hi = np.zeros(rows.size, dtype=np.int64)
+        base = np.zeros(rows.size)
+        rate = np.zeros(rows.size)
+        pos, acc = 0, 0.0
+        for i, r in enumerate(rows.tolist()):  # one step per distinct state
+            st = states[r]
+            unre[i] = st.unreachable
+            deliv[i] = st.delivered
+            delay[i] = st.delay_h
+            usage[i, :, : st.cap.size] = st.usage
+            dem = np.flatnonzero(st.affected)
+            w = model.demand_rate[dem]
+            dem_parts.append(dem)
+            cum_parts.append(acc + np.cumsum(w))
+            lo[i], hi[i], base[i], rate[i] = pos, pos + max(dem.size - 1, 0), acc, w.sum()
+            pos += dem.size
+            acc += float(w.sum())
+        cat_d = np.concatenate(dem_parts) if dem_parts else np.zeros(0, dtype=np.int64)
+        cat_c = np.concatenate(cum_parts) if cum_parts else np.zeros(0)
+        return _Stack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base)
+
+    def local(self, r: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.rows, r)
+
+
+def simulate_calls(
+    model: TimeModel,
+    rng: np.random.Generator,
+    *,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    seg_row: np.ndarray,
+    seg_year: np.ndarray,
+    seg_advice: np.ndarray,
+    year_origin: np.ndarray,
+    profile_offset: np.ndarray,
+    boundary_time: np.ndarray,
+    boundary_row: np.ndarray,
+    year_end: np.ndarray,
+    states: list[StateTraffic],
+    table: BlockingTable,
+    pset_of_year: np.ndarray,
+    seg_index: np.ndarray,
+) -> CallOutcomes:
+    """Simulate every genuine call of the affected demands arriving in the given segments.
+
+    Segments are given in global engine time (``year_origin[year] + local hours``);
+    ``seg_row`` is the state row of each segment (into ``states``), ``seg_advice`` the
+    global time public advice starts for calls arriving in it (``inf``: never).
+    ``boundary_time``/``boundary_row`` describe the whole timeline (state row after
+    each change point, ``-1`` = a clean state), used to look up the state at each
+    redial. ``profile_offset[year]`` is the arrival-profile time of the year's hour 0.
+    """
+    cs = table.callers
+    prof = model.profile
+    st = _Stack.of(model, states, np.concatenate([seg_row, boundary_row[boundary_row >= 0]]))
+    seg_local = st.local(seg_row)
+    # calls per segment: NHPP of the affected demands' total rate
+    local_a = seg_start - year_origin[seg_year] + profile_offset[seg_year]
+    local_b = seg_end - year_origin[seg_year] + profile_offset[seg_year]
+    # inversion of the cumulative intensity (arrival order within a segment does not matter here)
+    width = np.asarray(prof.integrate(local_a, local_b), float).reshape(-1)
+    counts = rng.poisson(st.affected_rate[seg_local] * width)
+    owner = np.repeat(np.arange(seg_start.size), counts)
+    y0 = np.asarray(prof.cumulative(local_a), float).reshape(-1)
+    times = np.asarray(prof.inverse_cumulative(y0[owner] + rng.random(owner.size) * width[owner]), float)
+    times = np.clip(times.reshape(-1), local_a[owner], local_b[owner])
+    n = owner.size
+    year = seg_year[owner]
+    t0 = times - profile_offset[year] + year_origin[year]
+    lrow0 = seg_local[owner]
+    # demand of each call: categorical over the state's affected demands, weights = rates
+    demand = np.zeros(n, dtype=np.int64)
+    if n:
+        u = st.cat_base[lrow0] + rng.random(n) * st.affected_rate[lrow0]
+        idx = np.searchsorted(st.cat_cum, u, side="right")
+        demand = st.cat_demand[np.clip(idx, st.cat_lo[lrow0], st.cat_hi[lrow0])]
+    cls = model.demand_class[demand]
+    svc = model.demand_service[demand]
+    pset = pset_of_year[year]
+    advice = seg_advice[owner]
+    # fallback lines by service (padded table)
+    nl = model.fallback_agents.size
+    n_lines = model.fallback_services.sum(axis=0).astype(np.int64)
+    lines_pad = np.zeros((len(model.services), max(int(n_lines.max(initial=0)), 1)), dtype=np.int64)
+    for sv in range(len(model.services)):
+        ls = np.flatnonzero(model.fallback_services[:, sv])
+        lines_pad[sv, : ls.size] = ls
+    outcome = np.zeros(n, dtype=np.int8)
+    connect = np.full(n, np.nan)
+    failed = np.zeros(n, dtype=np.int64)
+    attempts = np.zeros(n, dtype=np.int64)
+    line = np.full(n, -1, dtype=np.int64)
+    decided = np.zeros(n, dtype=bool)
+    t = t0.copy()
+    live = np.arange(n)
+    max_k = int(cs.max_attempts.max(initial=1))
+    # attempt losses by (state, profile piece, caller set), filled in as keys appear
+    pieces, piece_of = _profile_pieces(prof)
+    n_ps = cs.n
+    qmax = int(st.usage.shape[2])
+    dense = st.rows.size * pieces * n_ps <= 1 << 24
+    slot = np.full(st.rows.size * pieces * n_ps if dense else 0, -1, dtype=np.int64)
+    slot_of: dict[int, int] = {}
+    res = {"cap": np.zeros((0, qmax)), "fb": np.zeros((0, nl))}
+
+    def fill(uc: np.ndarray) -> np.ndarray:
+        """Compute the losses of new codes; return their slots."""
+        u_piece = uc % pieces
+        u_ps = (uc // pieces) % n_ps
+        u_row = st.rows[uc // pieces // n_ps]
+        mult = np.asarray(prof.rate_at(u_piece + 0.5), float).reshape(-1)
+        c_new, f_new = table.values(u_row, mult, u_ps, qmax)
+        first = res["cap"].shape[0]
+        res["cap"] = np.concatenate([res["cap"], c_new])
+        res["fb"] = np.concatenate([res["fb"], f_new])
+        return first + np.arange(uc.size)
+
+    for k in range(max_k):  # one step per attempt number, all callers at once
+        if not live.size:
+            break
+        yl = year[live]
+        tl = np.minimum(t[live], year_end[yl] - 1e-9)
+        r = boundary_row[np.searchsorted(boundary_time, tl, side="right") - 1]
+        p_ok = np.ones(live.size)
+        dirty = r >= 0
+        lr = st.local(np.where(dirty, r, st.rows[0] if st.rows.size else 0))
+        if dirty.any():
+            ii = np.flatnonzero(dirty)
+            piece = piece_of(tl[ii] - year_origin[yl[ii]] + profile_offset[yl[ii]])
+            code = (lr[ii] * n_ps + pset[live[ii]]) * pieces + piece
+            if dense:
+                new = slot[code] < 0
+                if new.any():
+                    uc = np.unique(code[new])
+                    slot[uc] = fill(uc)
+                sl = slot[code]
+            else:  # long profile periods: a dictionary over this round's distinct codes
+                uc, inv = np.unique(code, return_inverse=True)
+                got = np.array([slot_of.get(c, -1) for c in uc.tolist()], dtype=np.int64)
+                miss = got < 0
+                if miss.any():
+                    got[miss] = fill(uc[miss])
+                    slot_of.update(zip(uc[miss].tolist(), got[miss].tolist(), strict=True))
+                sl = got[inv.reshape(-1)]
+            cap_res, fb_res = res["cap"], res["fb"]
+            li, ci, di = lr[ii], cls[live[ii]], demand[live[ii]]
+            okp = (~st.unreachable[li, di]) * st.delivered[li, ci]
+            if qmax:
+                okp = okp * np.prod(1 - st.usage[li, ci] * cap_res[sl], axis=1)
+            if nl:
+                on_fb = line[live[ii]] >= 0
+                fbl = fb_res[sl, np.maximum(line[live[ii]], 0)]
+                okp = np.where(on_fb, 1 - fbl, okp)
+            p_ok[ii] = okp
+        succ = rng.random(live.size) < p_ok
+        attempts[live] += 1
+        s_idx = live[succ]
+        if s_idx.size:
+            via_fb = line[s_idx] >= 0
+            extra = np.where(dirty[succ] & ~via_fb, st.delay_h[lr[succ], cls[s_idx]], 0.0)
+            connect[s_idx] = (t[s_idx] - t0[s_idx] + extra) * 3600.0
+            outcome[s_idx] = np.where(via_fb, OUTCOME_FALLBACK, OUTCOME_FIRST if k == 0 else OUTCOME_REDIAL)
+        f_idx = live[~succ]
+        failed[f_idx] += 1
+        if not f_idx.size:
+            live = f_idx
+            break
+        ps = pset[f_idx]
+        # public advice: once per caller, from the advice time, a share turns to a fallback line
+        just = np.zeros(f_idx.size, dtype=bool)
+        if nl:
+            can = (~decided[f_idx]) & (t[f_idx] >= advice[f_idx]) & (n_lines[svc[f_idx]] > 0)
+            if can.any():
+                ci = np.flatnonzero(can)
+                decided[f_idx[ci]] = True
+                sv = svc[f_idx[ci]]
+                pick = np.floor(rng.random(ci.size) * n_lines[sv]).astype(np.int64)
+                pick = np.minimum(pick, n_lines[sv] - 1)
+                chosen = lines_pad[sv, pick]
+                go = rng.random(ci.size) < cs.compliance[ps[ci], chosen]
+                line[f_idx[ci[go]]] = chosen[go]
+                just[ci[go]] = True
+        again = just | (rng.random(f_idx.size) < cs.redial_probability[ps])
+        t_next = t[f_idx] + rng.exponential(1.0, f_idx.size) * cs.redial_delay_h[ps]
+        again &= (attempts[f_idx] < cs.max_attempts[ps]) & (t_next - t0[f_idx] <= cs.patience_h[ps])
+        t[f_idx] = t_next
+        live = f_idx[again]
+    return CallOutcomes(year, seg_index[owner], demand, outcome, connect, failed, attempts)
