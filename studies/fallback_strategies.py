@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in bundled_strategies() if n != "status_quo"]
     sets = [[load_strategy(n)] for n in names]
     sets.append([load_strategy("automatic_failover"), load_strategy("full_capacity_backup")])
+    sets.append([load_strategy("faster_detection"), load_strategy("emergency_alert_advice")])
 
     comp = compare_strategies(base, sets, years=years, seed=args.seed, workers=args.workers)
     result = comp.to_dict()
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     result["parameter_bands"] = bands
     result["uncertain_parameters"] = [p.to_dict() for p in UNCERTAIN]
     result["provenance"] = prov
-    result["compliance"] = study.compliance(rep, base)
+    result["compliance"] = study.compliance(rep, base, strategies=sets)
     html_path, json_path = study.write(rep, result)
     print(f"wrote {html_path} and {json_path}")
     print(f"status quo: {format_number(fc['mean'])} failed genuine calls a year "

@@ -73,6 +73,7 @@ from model.processes.outages import (
     OutageProcess,
     event_streams,
     failover_windows,
+    latent_windows,
     maintenance_windows,
     sample_outages,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "Rule",
     "answer_time",
     "check_compliance",
+    "compliance_by_strategy",
     "monthly_availability",
     "notification",
     "route_diversity",
@@ -237,6 +239,8 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
         out = sample_outages(sub, n, tm.horizon, streams, start="stationary")
         out = type(out)(out.year, ids[out.event], out.start, out.end, out.n_years, out.horizon)
         parts = [failover_windows(out, tm.switch_policies, event_streams(seed, chunk, window_names, tag=2))]
+        if tm.tests:
+            parts.append(latent_windows(out, tm.tests, event_streams(seed, chunk, tm.test_stream_names(), tag=3)))
         if tm.maintenance:
             parts.append(maintenance_windows(tm.maintenance, n, tm.horizon))
         out = out.concat(*parts)
@@ -645,3 +649,16 @@ def rules_changed(base: ComplianceReport, other: ComplianceReport) -> list[str]:
         if a.verdict != b.verdict or not math.isclose(a.figure, b.figure, rel_tol=1e-9, abs_tol=1e-12):
             out.append(a.key)
     return out
+
+
+def compliance_by_strategy(base: Scenario, strategy_sets: Sequence[Sequence[Any]], *, years: int = 20_000,
+                           seed: int = 20230625) -> tuple[ComplianceReport, list[ComplianceReport]]:
+    """The rules for the status quo and for each set of strategies applied to it (same seed).
+
+    Returns ``(baseline, [report per set])``; :func:`rules_changed` tells which rules a set moves.
+    """
+    from model.scenario.strategies import apply_strategies
+
+    baseline = check_compliance(base, years=years, seed=seed)
+    return baseline, [check_compliance(apply_strategies(base, list(st)), years=years, seed=seed)
+                      for st in strategy_sets]

@@ -34,7 +34,14 @@ import numpy as np
 
 from model.network.compiled import CompiledNetwork, csr_from_lists
 from model.processes.failover import failover_unavailability
-from model.scenario.loader import KIND_OF_SECTION, NODE_SECTIONS, Failure, Scenario, load_scenario
+from model.scenario.loader import (
+    KIND_OF_SECTION,
+    NODE_SECTIONS,
+    Failure,
+    Scenario,
+    load_scenario,
+    standby_group,
+)
 
 __all__ = ["LAYERS", "CallNetwork", "Component", "Demand", "build_network"]
 
@@ -165,17 +172,27 @@ class CallNetwork:
         # common causes: beta factor, explicit shared causes, failover windows of standby groups
         events: list[CommonCauseEvent] = []
         for cid, ccf in s.common_cause_groups.items():
-            if ccf.beta is not None:
-                qs = [comps[m].q for m in ccf.members if m in comps]
+            if ccf.beta is not None:  # the beta factor splits the members' own (revealed) failures only
+                qs = [_own_q(comps[m]) for m in ccf.members if m in comps]
                 q_event = ccf.beta * float(np.mean(qs)) if qs else 0.0
                 for m in ccf.members:
                     if m in comps:
                         c = comps[m]
-                        comps[m] = Component(c.name, c.kind, c.label, (1 - ccf.beta) * c.q, c.failure)
+                        own = _own_q(c)
+                        hidden = 1.0 - (1.0 - c.q) / (1.0 - own) if own < 1 else 0.0
+                        q_new = 1.0 - (1.0 - (1 - ccf.beta) * own) * (1.0 - hidden)
+                        comps[m] = Component(c.name, c.kind, c.label, q_new, c.failure)
                 events.append(CommonCauseEvent(f"ccf:{cid}", "beta", q_event, tuple(ccf.members)))
             elif ccf.failure is not None:
                 events.append(CommonCauseEvent(f"ccf:{cid}", "shared", ccf.failure.steady_unavailability(),
                                                tuple(ccf.members)))
+        for name, c in comps.items():  # outages that periodic tests of a standby cause (its whole group)
+            lat = c.failure.latent if c.failure is not None else None
+            if lat is not None and lat.test_outage_unavailability() > 0:
+                sb = standby_group(s, name)
+                members = tuple(sb[1].members) if sb else (name,)
+                events.append(CommonCauseEvent(f"test_outage:{name}", "shared", lat.test_outage_unavailability(),
+                                               members))
         for gid, grp in s.redundancy_groups.items():
             if grp.policy == "active-active":
                 continue
@@ -264,6 +281,13 @@ class CallNetwork:
         for i, d in enumerate(self.demands):
             out[getattr(d, by)].append(i)
         return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def _own_q(c: Component) -> float:
+    """A component's unavailability from its own failures, without latent ones (beta factors split these)."""
+    if c.failure is None or c.failure.latent is None:
+        return c.q
+    return c.failure.own_unavailability()
 
 
 def _expand_ends(ends: tuple[str, ...], s) -> list[str]:

@@ -31,12 +31,13 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
-from model.report.sections import compliance_section
+from model.report.sections import compliance_changes_section, compliance_section
 
 __all__ = [
     "PALETTE",
     "Report",
     "band_chart",
+    "compliance_changes_section",
     "compliance_section",
     "convergence_figure",
     "ecdf",

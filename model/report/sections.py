@@ -11,11 +11,13 @@ True
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from model.report.html import Report
 
-__all__ = ["compliance_section"]
+__all__ = ["compliance_changes_section", "compliance_section"]
 
 _SHOWN = 6
 
@@ -42,4 +44,30 @@ def compliance_section(report: Report, check: Any, *, title: str = "Compliance w
         rows.append({"rule": r.title, "verdict": r.verdict.upper(), "figure": r.figure_text,
                      "limit": r.limit_text, "responsible": shown or "-", "source": r.source})
     report.table(rows, caption="Rules, figures and verdicts", sortable=False)
+    return report
+
+
+def compliance_changes_section(report: Report, baseline: Any, others: Sequence[Any], *,
+                               title: str = "Which rules each strategy changes") -> Report:
+    """Add a table: one row per strategy, one column per rule (verdict and figure), changes marked.
+
+    ``baseline`` and ``others`` are :class:`~model.metrics.compliance.ComplianceReport` objects
+    of the status quo and of each strategy (the same rules in the same order).
+    """
+    keys = [r.key for r in baseline.rules]
+    titles = {r.key: r.title for r in baseline.rules}
+    report.section(title, "Each rule's verdict and figure under each strategy; a star marks a rule whose "
+                          "figure or verdict differs from the status quo.")
+    rows = []
+    for rep in (baseline, *others):
+        row: dict[str, Any] = {"strategy": rep.label}
+        for key in keys:
+            r, b = rep.rule(key), baseline.rule(key)
+            changed = rep is not baseline and (r.verdict != b.verdict or not math.isclose(
+                r.figure, b.figure, rel_tol=1e-9, abs_tol=1e-12))
+            row[key] = f"{r.verdict.upper()} {r.figure:.3g}{' *' if changed else ''}"
+        rows.append(row)
+    report.table(rows, columns=["strategy", *keys], labels={k: titles[k] for k in keys},
+                 caption="Figures: breaching months a year; worst service level; single points of failure; "
+                         "rooms without shared-risk-disjoint paths; P(advice later than 30 min).")
     return report

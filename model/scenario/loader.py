@@ -41,6 +41,7 @@ __all__ = [
     "bundled_scenarios",
     "load_scenario",
     "scenario_json_schema",
+    "standby_group",
 ]
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -85,6 +86,56 @@ class Maintenance:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LatentFailure:
+    """Silent failures of an idle standby, found only by a periodic test or when it is needed.
+
+    Tests happen every ``test_interval_hours`` from ``test_offset_hours`` on; a latent
+    failure stays hidden (the component is down without anyone knowing) until the next
+    test, or until the primary's failure makes the standby needed, then it is repaired.
+    Each test makes the component unavailable for ``test_duration_hours`` and, with
+    ``test_outage_probability``, causes an outage of its redundancy group (primary and
+    standby) lasting ``test_outage``.
+    """
+
+    failures_per_year: float = spec(doc="rate of silent failures while idle", ge=0)
+    test_interval_hours: float = spec(doc="time between two tests (failover exercises)", gt=0)
+    test_offset_hours: float = spec(0.0, "time of the first test after the start of a year", ge=0)
+    test_duration_hours: float = spec(0.0, "the component is unavailable during each test", ge=0)
+    test_outage_probability: float = spec(0.0, "chance that a test itself causes an outage of the group",
+                                          ge=0, le=1)
+    test_outage: DistributionSpec | None = spec(None, "duration of an outage a test causes")
+    repair: DistributionSpec | None = spec(None, "time to repair once found (default: the component's repair)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+    def mean_unavailability(self, default_repair_hours: float = 0.0) -> float:
+        """Long-run share of time down from latent failures and tests (static engines).
+
+        ``1 - (1 - e^{-λT})/(λT)`` undetected (≈ λT/2 for λT ≪ 1), plus the repair after
+        each detection, ``(1 - e^{-λT}) r / T``, plus the test windows ``τ / T``. Detection
+        on demand (earlier than the test) is ignored here: an upper bound.
+
+        Examples
+        --------
+        >>> lat = LatentFailure(failures_per_year=8.766, test_interval_hours=100.0)
+        >>> round(lat.mean_unavailability(), 6)   # λT = 0.1: 1 - (1 - e^-0.1)/0.1 ≈ λT/2
+        0.048374
+        """
+        lam = self.failures_per_year / HOURS_PER_YEAR
+        t = self.test_interval_hours
+        x = lam * t
+        hidden = 0.0 if x == 0 else 1.0 - (-math.expm1(-x)) / x
+        r = self.repair.mean() if self.repair is not None else default_repair_hours
+        found = -math.expm1(-x) * (r if math.isfinite(r) else 0.0) / t
+        return min(1.0, hidden + found + self.test_duration_hours / t)
+
+    def test_outage_unavailability(self) -> float:
+        """Long-run share of time the group is down because a test went wrong: ``p E[D] / T``."""
+        if self.test_outage_probability <= 0 or self.test_outage is None:
+            return 0.0
+        return min(1.0, self.test_outage_probability * self.test_outage.mean() / self.test_interval_hours)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Failure:
     """Failure parameters of a component.
 
@@ -98,9 +149,20 @@ class Failure:
     repair: DistributionSpec | None = spec(None, "time to restore service after an outage")
     drop_fraction: float = spec(1.0, "share of calls lost while down (1 = total outage)", ge=0, le=1)
     maintenance: Maintenance | None = spec(None, "planned-maintenance windows (time engine)")
+    latent: LatentFailure | None = spec(None, "silent failures while idle, found by periodic tests or on demand")
     source: str = spec("", "citation or 'assumption: <why>'")
 
     def steady_unavailability(self) -> float:
+        """Long-run unavailability: own failures, and latent failures and tests when given."""
+        own = self.own_unavailability()
+        if self.latent is None:
+            return own
+        mttr = self.repair.mean() if self.repair is not None else 0.0
+        lat = self.latent.mean_unavailability(mttr)
+        return 1.0 - (1.0 - own) * (1.0 - lat)
+
+    def own_unavailability(self) -> float:
+        """Unavailability from the component's own (revealed) failures only."""
         if self.unavailability is not None:
             return float(self.unavailability)
         if self.failures_per_year is not None and self.repair is not None:
@@ -656,6 +718,18 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             if m is not None and m.duration_hours > m.period_hours:
                 bad((section, name, "failure", "maintenance", "duration_hours"), m.duration_hours,
                     f"must be <= period_hours ({m.period_hours:g})")
+            lat = node.failure.latent if node.failure is not None else None
+            if lat is not None:
+                where = (section, name, "failure", "latent")
+                if lat.test_duration_hours > lat.test_interval_hours:
+                    bad((*where, "test_duration_hours"), lat.test_duration_hours,
+                        f"must be <= test_interval_hours ({lat.test_interval_hours:g})")
+                if lat.test_outage_probability > 0 and lat.test_outage is None:
+                    bad((*where, "test_outage"), NOVALUE,
+                        "required when test_outage_probability > 0 (how long an outage a test causes lasts)")
+                if lat.repair is None and node.failure.repair is None:
+                    bad((*where, "repair"), NOVALUE,
+                        "required when the component has no failure.repair (time to repair once found)")
     if s.traffic.hourly_profile and len(s.traffic.hourly_profile) != 24:
         bad(("traffic", "hourly_profile"), len(s.traffic.hourly_profile), "needs exactly 24 values")
     if s.traffic.weekly_profile and len(s.traffic.weekly_profile) != 7:
@@ -676,6 +750,11 @@ def _distributions(s: ScenarioFile):
     for section in NODE_SECTIONS:
         for name, node in getattr(s, section).items():
             yield from from_failure((section, name), node.failure)
+            lat = node.failure.latent if node.failure is not None else None
+            for key in ("repair", "test_outage"):
+                d = getattr(lat, key) if lat is not None else None
+                if d is not None:
+                    yield (section, name, "failure", "latent", key), d
     for name, link in s.links.items():
         yield from from_failure(("links", name), link.failure)
     for g, grp in s.redundancy_groups.items():
@@ -721,6 +800,14 @@ def _check_routes(s: ScenarioFile, bad) -> None:
     for a, acc in s.access.items():
         if acc.share > 0 and not acc.networks:
             bad(("access", a, "networks"), NOVALUE, "demand with no route: no originating network")
+
+
+def standby_group(s: ScenarioFile, component: str) -> tuple[str, RedundancyGroup] | None:
+    """The first standby redundancy group (automatic or manual) in which ``component`` is a standby."""
+    for gid, grp in s.redundancy_groups.items():
+        if grp.policy != "active-active" and component in grp.members[1:]:
+            return gid, grp
+    return None
 
 
 def scenario_json_schema() -> dict[str, Any]:

@@ -60,6 +60,7 @@ from model.processes.outages import (
     Outages,
     event_streams,
     failover_windows,
+    latent_windows,
     maintenance_windows,
     sample_outages,
 )
@@ -677,6 +678,9 @@ def run_chunk(
     out = sample_outages(model.process, n_years, model.horizon, outage_streams, start=start,
                          warmup_hours=warmup_hours)
     parts = [failover_windows(out, model.switch_policies, switch_streams)]
+    if model.tests:
+        parts.append(latent_windows(out, model.tests,
+                                    event_streams(seed, chunk_index, model.test_stream_names(), tag=3)))
     if model.maintenance:
         parts.append(maintenance_windows(model.maintenance, n_years, model.horizon))
     out = out.concat(*parts)

@@ -57,9 +57,9 @@ import numpy as np
 from model.network.callnetwork import CallNetwork, build_network
 from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
 from model.processes.distributions import Distribution, Exponential, Fixed, parse_distribution
-from model.processes.outages import Maintenance, Mixture, OutageProcess, SwitchPolicy
+from model.processes.outages import Maintenance, Mixture, OutageProcess, PeriodicTest, SwitchPolicy
 from model.processes.profiles import ArrivalProfile
-from model.scenario.loader import Failure, Incident, Scenario
+from model.scenario.loader import Failure, Incident, Scenario, standby_group
 from model.units import HOURS_PER_YEAR
 
 __all__ = [
@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 DEFAULT_ASSUMED_REPAIR_HOURS = 4.0
-EVENT_KINDS = ("failure", "common_cause", "failover", "maintenance", "incident")
+EVENT_KINDS = ("failure", "common_cause", "failover", "maintenance", "incident", "latent", "test")
 _HASH_SEED = 0x6E696E6573  # fixed: state keys must not depend on the run's seed
 
 
@@ -196,6 +196,11 @@ class TimeModel:
     incident_events: dict[str, tuple[tuple[int, float, float], ...]] = field(default_factory=dict)
     name: str = ""
     assumptions: tuple[str, ...] = ()
+    tests: tuple[PeriodicTest, ...] = ()  # standbys with latent failures found by periodic tests
+
+    def test_stream_names(self) -> list[str]:
+        """Names keying the random streams of :attr:`tests` (one per tested standby)."""
+        return [self.events.names[t.event] for t in self.tests]
 
     @property
     def n_events(self) -> int:
@@ -233,7 +238,7 @@ def _rate_and_repair(f: Failure | None, where: str, assumed_repair_hours: float,
         return 0.0, None
     if f.failures_per_year is not None and f.repair is not None:
         return f.failures_per_year / HOURS_PER_YEAR, parse_distribution(f.repair, where)
-    q = f.steady_unavailability()
+    q = f.own_unavailability()
     if q <= 0:
         return 0.0, None
     q = min(q, 1 - 1e-12)
@@ -419,6 +424,34 @@ def build_time_model(
             raise KeyError(f"maintenance: no component named {comp!r}")
         e = ev.add(f"maintenance:{comp}", "maintenance", [cidx[comp]])
         plans.append(Maintenance(e, float(period), float(duration), float(offset)))
+    # latent failures of standbys, periodic tests and the outages tests cause
+    tests = []
+    for i, name in enumerate(net.component_names):
+        f = network.components[name].failure
+        lat = f.latent if f is not None else None
+        if lat is None:
+            continue
+        where = f"{name}.failure.latent"
+        e = ev.add(f"latent:{name}", "latent", [i])
+        rep = parse_distribution(lat.repair, f"{where}.repair") if lat.repair is not None else own_repair[i]
+        sb = standby_group(s, name)
+        reveal: tuple[int, ...] = ()
+        if sb is not None and sb[1].members[0] in cidx:
+            p_idx = cidx[sb[1].members[0]]
+            reveal = tuple(x for x in range(len(ev.names)) if ev.structural[x] and p_idx in ev.members[x]
+                           and EVENT_KINDS[ev.kind[x]] in ("failure", "common_cause"))
+        out_e, out_d = -1, None
+        if lat.test_outage_probability > 0 and lat.test_outage is not None:
+            members = [cidx[m] for m in sb[1].members if m in cidx] if sb is not None else [i]
+            out_e = ev.add(f"test_outage:{name}", "test", members)
+            out_d = parse_distribution(lat.test_outage, f"{where}.test_outage")
+        if lat.test_duration_hours > 0:
+            te = ev.add(f"test:{name}", "test", [i])
+            plans.append(Maintenance(te, float(lat.test_interval_hours), float(lat.test_duration_hours),
+                                     float(lat.test_offset_hours)))
+        tests.append(PeriodicTest(e, lat.failures_per_year / HOURS_PER_YEAR, float(lat.test_interval_hours),
+                                  float(lat.test_offset_hours), rep, reveal, out_e,
+                                  float(lat.test_outage_probability), out_d))
     # capacity-limited nodes
     node_servers = np.full(net.n_nodes, np.inf)
     cap_rows = []
@@ -522,6 +555,7 @@ def build_time_model(
         incident_events=incident_events,
         name=s.name,
         assumptions=tuple(assumptions),
+        tests=tuple(tests),
     )
 
 
