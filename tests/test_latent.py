@@ -32,7 +32,8 @@ def _yearly_down(w: Outages, event: int) -> np.ndarray:
 
 
 # test intervals that divide the year: with tests at fixed times a year holds whole cycles only then
-@pytest.mark.parametrize(("lam", "t"), [(1 / 1000.0, YEAR / 90), (1 / 50_000.0, YEAR / 12), (1 / 500.0, YEAR / 4)])
+@pytest.mark.parametrize(("lam", "t"), [(1 / 1000.0, YEAR / 90), (1 / 50_000.0, YEAR / 12),
+                                        (1 / 500.0, YEAR / 4)])
 def test_mean_unavailability_of_a_tested_standby(lam, t):
     pt = PeriodicTest(event=0, rate=lam, interval_hours=t, offset_hours=17.0)
     w = latent_windows(Outages.empty(3000, YEAR), [pt], np.random.default_rng(7))
@@ -105,7 +106,8 @@ def test_time_engine_matches_the_static_unavailability_of_a_tested_room():
     lat_spec = scen.spec.control_rooms["police_psni"].failure.latent
     static = lat_spec.mean_unavailability(3.0) - 12.0 / YEAR  # test windows are maintenance events
     se = per_year.std(ddof=1) / math.sqrt(per_year.size)
-    assert abs(per_year.mean() - static) < 4 * se + 2e-5  # + failures during a repair, merged (λ r ≈ 7e-4 of it)
+    # + 2e-5: failures during a repair are merged in time, added in the static sum (λ r ≈ 7e-4 of it)
+    assert abs(per_year.mean() - static) < 4 * se + 2e-5
     (plan,) = [m for m in tm.maintenance if tm.events.names[m.event] == "test:police_psni"]
     assert (plan.period_hours, plan.duration_hours) == (YEAR / 12, 1.0)
 

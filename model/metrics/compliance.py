@@ -240,7 +240,8 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
         out = type(out)(out.year, ids[out.event], out.start, out.end, out.n_years, out.horizon)
         parts = [failover_windows(out, tm.switch_policies, event_streams(seed, chunk, window_names, tag=2))]
         if tm.tests:
-            parts.append(latent_windows(out, tm.tests, event_streams(seed, chunk, tm.test_stream_names(), tag=3)))
+            test_streams = event_streams(seed, chunk, tm.test_stream_names(), tag=3)
+            parts.append(latent_windows(out, tm.tests, test_streams))
         if tm.maintenance:
             parts.append(maintenance_windows(tm.maintenance, n, tm.horizon))
         out = out.concat(*parts)

@@ -191,8 +191,8 @@ class CallNetwork:
             if lat is not None and lat.test_outage_unavailability() > 0:
                 sb = standby_group(s, name)
                 members = tuple(sb[1].members) if sb else (name,)
-                events.append(CommonCauseEvent(f"test_outage:{name}", "shared", lat.test_outage_unavailability(),
-                                               members))
+                q_test = lat.test_outage_unavailability()
+                events.append(CommonCauseEvent(f"test_outage:{name}", "shared", q_test, members))
         for gid, grp in s.redundancy_groups.items():
             if grp.policy == "active-active":
                 continue

@@ -703,7 +703,8 @@ class PeriodicTest:
     def __post_init__(self) -> None:
         if not (self.interval_hours > 0 and self.rate >= 0 and self.offset_hours >= 0
                 and 0 <= self.outage_probability <= 1):
-            raise ValueError("a periodic test needs interval > 0, rate >= 0, offset >= 0, probability in [0, 1]")
+            raise ValueError("a periodic test needs interval > 0, rate >= 0, offset >= 0 and a probability "
+                             "in [0, 1]")
         if self.outage_probability > 0 and (self.outage_event < 0 or self.outage_duration is None):
             raise ValueError("a test that can cause an outage needs its event and duration distribution")
 

@@ -104,7 +104,8 @@ class LatentFailure:
     test_outage_probability: float = spec(0.0, "chance that a test itself causes an outage of the group",
                                           ge=0, le=1)
     test_outage: DistributionSpec | None = spec(None, "duration of an outage a test causes")
-    repair: DistributionSpec | None = spec(None, "time to repair once found (default: the component's repair)")
+    repair: DistributionSpec | None = spec(None, "time to repair once found (default: the component's "
+                                                 "repair)")
     source: str = spec("", "citation or 'assumption: <why>'")
 
     def mean_unavailability(self, default_repair_hours: float = 0.0) -> float:
@@ -149,7 +150,8 @@ class Failure:
     repair: DistributionSpec | None = spec(None, "time to restore service after an outage")
     drop_fraction: float = spec(1.0, "share of calls lost while down (1 = total outage)", ge=0, le=1)
     maintenance: Maintenance | None = spec(None, "planned-maintenance windows (time engine)")
-    latent: LatentFailure | None = spec(None, "silent failures while idle, found by periodic tests or on demand")
+    latent: LatentFailure | None = spec(None, "silent failures while idle, found by periodic tests or on "
+                                              "demand")
     source: str = spec("", "citation or 'assumption: <why>'")
 
     def steady_unavailability(self) -> float:
