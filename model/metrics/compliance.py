@@ -488,7 +488,7 @@ def route_diversity(net: CallNetwork, *, max_paths: int = 400) -> dict[str, Any]
     sources: dict[str, set[str]] = {}
     for d in net.demands:
         if d.annual_calls > 0:
-            sources.setdefault(d.control_room, set()).add(d.network)
+            sources.setdefault(d.control_room, set()).add(d.source)
     not_plain: dict[str, list[str]] = {}
     not_shared: dict[str, list[str]] = {}
     methods = set()

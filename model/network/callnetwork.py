@@ -18,8 +18,8 @@ Examples
 >>> net.graph.number_of_nodes() > 100
 True
 >>> compiled = net.compile()
->>> round(compiled.total_weight / net.scenario.traffic.annual_calls, 3) == net.scenario.traffic.genuine_share
-True
+>>> round(compiled.total_weight / 1e6, 2)   # genuine voice calls (35 m x 0.5) + 20,000 emergency texts
+17.52
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ __all__ = ["LAYERS", "CallNetwork", "Component", "Demand", "build_network"]
 LAYERS = {
     "caller_group": 0,
     "originating_network": 1,
+    "relay_centre": 1,
     "call_handling_platform": 2,
     "call_handling_centre": 3,
     "control_room": 4,
@@ -77,6 +78,12 @@ class Demand:
     targets: tuple[str, ...]
     annual_calls: float
     prereq: tuple[str, ...]
+    via: str = ""  # a relay centre the calls start from (the network is then a prerequisite)
+
+    @property
+    def source(self) -> str:
+        """The node the calls' path starts from: the relay centre, else the originating network."""
+        return self.via or self.network
 
     @property
     def caller_group(self) -> str:
@@ -125,19 +132,30 @@ class CallNetwork:
         demands: list[Demand] = []
         area_calls = self._area_calls()
         genuine = s.traffic.genuine_share
+        pop_total = sum(ar.population for ar in s.areas.values())
         for a, area in s.areas.items():
             for t, acc in s.access.items():
-                if acc.share <= 0:
+                if acc.annual_calls is not None:  # a demand class of its own: genuine calls by population
+                    group_calls = acc.annual_calls * area.population / pop_total if pop_total else 0.0
+                    group_genuine = group_calls
+                else:
+                    group_calls = area_calls[a] * acc.share
+                    group_genuine = group_calls * genuine
+                if group_calls <= 0:
                     continue
                 cg = f"{a}:{t}"
                 g.add_node(cg, kind="caller_group", label=f"{area.label} {t}", layer=0, component=None,
-                           area=a, access=t, annual_calls=area_calls[a] * acc.share)
+                           area=a, access=t, annual_calls=group_calls)
+                if acc.relay is not None:
+                    g.add_edge(cg, acc.relay, component=None)
                 for n, share in acc.networks.items():
                     if share <= 0:
                         continue
                     link = add_component(f"access:{a}:{t}:{n}", "access_link", f"{area.label} {t} → {n}",
                                          acc.link)
                     g.add_edge(cg, n, component=link, share=share)
+                    via_net = n if acc.relay is not None else None  # relayed: the network is in series
+                    prereq = tuple(x for x in (link, via_net) if x and x in comps)
                     for sv, service in s.services.items():
                         if service.share <= 0:
                             continue
@@ -145,10 +163,13 @@ class CallNetwork:
                             cr_share = room.areas.get(a, 0.0) if room.service == sv else 0.0
                             if cr_share <= 0:
                                 continue
-                            calls = area_calls[a] * genuine * acc.share * share * service.share * cr_share
-                            demands.append(Demand(a, t, n, sv, r, (r, *room.buddies), calls,
-                                                  (link,) if link else ()))
+                            calls = group_genuine * share * service.share * cr_share
+                            demands.append(Demand(a, t, n, sv, r, (r, *room.buddies), calls, prereq,
+                                                  acc.relay or ""))
         # originating network -> platform (interconnect), platform -> centre, centre -> control room
+        for rc in s.relay_centres:  # relay centres hand their calls to every platform
+            for p in s.call_handling_platforms:
+                g.add_edge(rc, p, component=None)
         for n in s.originating_networks:
             for p in s.call_handling_platforms:
                 link = add_component(f"interconnect:{n}>{p}", "interconnect", f"{n} → {p}",
@@ -262,7 +283,7 @@ class CallNetwork:
             arc_dst=np.array(dst, dtype=np.int64),
             arc_component=np.array(acomp, dtype=np.int64),
             demand_names=tuple(d.name for d in self.demands),
-            demand_source=np.array([nidx[d.network] for d in self.demands], dtype=np.int64),
+            demand_source=np.array([nidx[d.source] for d in self.demands], dtype=np.int64),
             demand_prereq_ptr=pptr,
             demand_prereq=pind,
             demand_target_ptr=tptr,

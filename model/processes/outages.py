@@ -753,8 +753,8 @@ def latent_windows(outages: Outages, tests: Sequence[PeriodicTest],
             u = -np.log1p(g.random(n_f) * -p_fail) / test.rate
             start = grid[cyc] + u
             found = grid[cyc + 1].copy()
-            if test.reveal_events and outages.size:
-                sel = np.isin(outages.event, np.asarray(test.reveal_events, dtype=np.int64))
+            sel = np.isin(outages.event, np.asarray(test.reveal_events, dtype=np.int64))
+            if sel.any():
                 stride = horizon * 4.0 + 4.0 * t + 1.0
                 key = np.sort(outages.year[sel] * stride + outages.start[sel])
                 pos = np.searchsorted(key, yr * stride + start, side="right")

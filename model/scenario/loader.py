@@ -46,7 +46,7 @@ __all__ = [
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 STRATEGY_DIR = BUNDLED_DIR / "strategies"
-ACCESS_TYPES = ("fixed", "mobile", "voip")
+ACCESS_TYPES = ("fixed", "mobile", "voip", "text_relay")
 
 # ----------------------------------------------------------------------------- schema
 
@@ -209,9 +209,15 @@ class Area:
 class Access:
     """An access type (fixed, mobile, VoIP): its share of calls and originating networks."""
 
-    share: float = spec(doc="share of calls made with this access type", ge=0, le=1)
+    share: float = spec(0.0, "share of calls made with this access type (0 when annual_calls is given)",
+                        ge=0, le=1)
+    annual_calls: float | None = spec(None, "genuine calls a year of this access type, spread over the "
+                                            "areas by population, outside the shares (a demand class of its "
+                                            "own)", ge=0)
     networks: dict[str, float] = spec(doc="originating network -> share of this access type's calls",
                                       ref="originating_networks")
+    relay: str | None = spec(None, "relay centre the calls pass through before the call-handling platforms",
+                             ref="relay_centres")
     link: Failure | None = spec(None, "failure of one area's access to one originating network")
     source: str = spec("", "citation or 'assumption: <why>'")
 
@@ -397,6 +403,7 @@ class ScenarioFile:
     areas: dict[str, Area] = spec(default_factory=dict, doc="caller areas by id")
     access: dict[str, Access] = spec(default_factory=dict, doc="access types: fixed, mobile, voip")
     originating_networks: dict[str, Node] = spec(default_factory=dict, doc="originating networks by id")
+    relay_centres: dict[str, Node] = spec(default_factory=dict, doc="text relay centres by id")
     call_handling_platforms: dict[str, Node] = spec(default_factory=dict, doc="platforms by id")
     call_handling_centres: dict[str, Centre] = spec(default_factory=dict, doc="centres by id")
     control_rooms: dict[str, ControlRoom] = spec(default_factory=dict, doc="control rooms by id")
@@ -408,9 +415,11 @@ class ScenarioFile:
     incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
 
 
-NODE_SECTIONS = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
+NODE_SECTIONS = ("originating_networks", "relay_centres", "call_handling_platforms", "call_handling_centres",
+                 "control_rooms")
 KIND_OF_SECTION = {
     "originating_networks": "originating_network",
+    "relay_centres": "relay_centre",
     "call_handling_platforms": "call_handling_platform",
     "call_handling_centres": "call_handling_centre",
     "control_rooms": "control_room",
@@ -658,10 +667,18 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
         for n, v in acc.networks.items():
             if not 0 <= v <= 1:
                 bad(("access", a, "networks", n), v, "must be in [0, 1]")
-    if s.access:
-        total = sum(acc.share for acc in s.access.values())
+    for a, acc in s.access.items():
+        if acc.relay is not None:
+            check_refs(("access", a, "relay"), [acc.relay], "relay_centres")
+        if acc.annual_calls is not None and acc.share > 0:
+            bad(("access", a, "share"), acc.share, "give share or annual_calls, not both (annual_calls are "
+                "a demand class outside the shares)")
+    shared = [acc for acc in s.access.values() if acc.annual_calls is None]
+    if shared:
+        total = sum(acc.share for acc in shared)
         if abs(total - 1) > 1e-6:
-            bad(("access",), round(total, 9), "access shares must add up to 1")
+            bad(("access",), round(total, 9),
+                "access shares must add up to 1 (access types without annual_calls)")
     if s.services:
         total = sum(sv.share for sv in s.services.values())
         if abs(total - 1) > 1e-6:
@@ -800,7 +817,7 @@ def _check_routes(s: ScenarioFile, bad) -> None:
         bad(("call_handling_platforms",), NOVALUE,
             "demand with no route: need at least one platform and centre")
     for a, acc in s.access.items():
-        if acc.share > 0 and not acc.networks:
+        if (acc.share > 0 or (acc.annual_calls or 0) > 0) and not acc.networks:
             bad(("access", a, "networks"), NOVALUE, "demand with no route: no originating network")
 
 

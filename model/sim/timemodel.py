@@ -40,8 +40,8 @@ Examples
 >>> tm = build_time_model("uk999")
 >>> tm.n_events >= tm.process.n_events > 0
 True
->>> round(float(tm.demand_rate.sum() * 8766) / 1e6, 2)   # genuine calls a year, millions
-17.5
+>>> round(float(tm.demand_rate.sum() * 8766) / 1e6, 2)   # genuine calls and texts a year, millions
+17.52
 """
 
 from __future__ import annotations
@@ -456,7 +456,8 @@ def build_time_model(
     node_servers = np.full(net.n_nodes, np.inf)
     cap_rows = []
     genuine = s.traffic.genuine_share if s.traffic.genuine_share > 0 else 1.0
-    sections = (("originating_networks", 1 / genuine), ("call_handling_platforms", 1 / genuine),
+    sections = (("originating_networks", 1 / genuine), ("relay_centres", 1.0),
+                ("call_handling_platforms", 1 / genuine),
                 ("call_handling_centres", 1 / genuine), ("control_rooms", 1.0))
     buddy_delay = np.zeros(net.n_nodes)
     for section, scale in sections:
