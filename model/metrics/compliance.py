@@ -30,7 +30,8 @@
 * **Route diversity** in the style of FCC 47 CFR 9.19: every control room reachable
   from every originating network that sends it calls by two paths sharing no
   intermediate node or link; and, stricter, sharing no shared-risk group either
-  (common-cause groups, whose members fail together). Exact by enumerating simple
+  (sites, and common-cause groups with an explicit shared cause such as a power feed;
+  a beta factor for shared software is a common cause, not a shared route). Exact by enumerating simple
   paths (up to ``max_paths`` per pair; beyond that Menger's theorem for the plain
   rule and a single-group cut screen for shared risks).
 * **Detection and notification** (FCC 47 CFR 4.9: notify within 30 minutes): for
@@ -78,7 +79,7 @@ from model.processes.outages import (
     sample_outages,
 )
 from model.results.estimate import Estimate, binomial_estimate, mean_estimate, provenance
-from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario
+from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario, shared_causes
 from model.sim.engine import build_timeline, state_table_for
 from model.sim.erlang import queue_outcomes
 from model.sim.timemodel import TimeModel, build_time_model
@@ -433,9 +434,11 @@ def _risk_graph(net: CallNetwork) -> tuple[nx.DiGraph, dict[str, set[str]]]:
             continue
         g.add_edge(u, v, risk=data.get("component") or f"{u}>{v}")
     srg: dict[str, set[str]] = {}
-    for cid, grp in net.scenario.spec.common_cause_groups.items():
+    for name, grp in shared_causes(net.scenario.spec):  # physical shared risks: sites, explicit shared causes
+        if grp.failure is None:
+            continue  # a beta factor (shared software) is a common cause, not a shared route
         for m in grp.members:
-            srg.setdefault(m, set()).add(f"ccf:{cid}")
+            srg.setdefault(m, set()).add(name)
     return g, srg
 
 
@@ -481,7 +484,7 @@ def route_diversity(net: CallNetwork, *, max_paths: int = 400) -> dict[str, Any]
     Examples
     --------
     >>> out = route_diversity(build_network("uk999"))
-    >>> len(out["not_diverse"]), len(out["not_risk_diverse"]) == out["rooms"]   # one software, both platforms
+    >>> len(out["not_diverse"]), len(out["not_risk_diverse"]) == out["rooms"]   # one site per network
     (0, True)
     """
     g, srg = _risk_graph(net)

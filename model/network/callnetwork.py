@@ -40,6 +40,7 @@ from model.scenario.loader import (
     Failure,
     Scenario,
     load_scenario,
+    shared_causes,
     standby_group,
 )
 
@@ -192,7 +193,7 @@ class CallNetwork:
                     g.add_edge(u, v, component=comp, link=lid)
         # common causes: beta factor, explicit shared causes, failover windows of standby groups
         events: list[CommonCauseEvent] = []
-        for cid, ccf in s.common_cause_groups.items():
+        for ename, ccf in shared_causes(s):  # ccf:<id> groups, then site:<id> sites
             if ccf.beta is not None:  # the beta factor splits the members' own (revealed) failures only
                 qs = [_own_q(comps[m]) for m in ccf.members if m in comps]
                 q_event = ccf.beta * float(np.mean(qs)) if qs else 0.0
@@ -203,9 +204,9 @@ class CallNetwork:
                         hidden = 1.0 - (1.0 - c.q) / (1.0 - own) if own < 1 else 0.0
                         q_new = 1.0 - (1.0 - (1 - ccf.beta) * own) * (1.0 - hidden)
                         comps[m] = Component(c.name, c.kind, c.label, q_new, c.failure)
-                events.append(CommonCauseEvent(f"ccf:{cid}", "beta", q_event, tuple(ccf.members)))
+                events.append(CommonCauseEvent(ename, "beta", q_event, tuple(ccf.members)))
             elif ccf.failure is not None:
-                events.append(CommonCauseEvent(f"ccf:{cid}", "shared", ccf.failure.steady_unavailability(),
+                events.append(CommonCauseEvent(ename, "shared", ccf.failure.steady_unavailability(),
                                                tuple(ccf.members)))
         for name, c in comps.items():  # outages that periodic tests of a standby cause (its whole group)
             lat = c.failure.latent if c.failure is not None else None

@@ -39,8 +39,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "bundled_scenarios",
+    "generated_components",
     "load_scenario",
     "scenario_json_schema",
+    "shared_causes",
     "standby_group",
 ]
 
@@ -304,6 +306,20 @@ class CommonCauseGroup:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Site:
+    """A site or shared-risk group (an exchange, a data centre, a power feed, a duct) that fails as a whole.
+
+    Its ``members`` are component ids, generated ones included (``interconnect:<network>><platform>``,
+    ``access:<area>:<access type>:<network>``); while the site is down they all are.
+    """
+
+    label: str = spec("", "display name")
+    members: tuple[str, ...] = spec(doc="component ids housed at (or depending on) the site")
+    failure: Failure = spec(doc="outages of the site as a whole")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
 class FallbackLine:
     """A line callers can turn to (101, 111, direct control-room numbers)."""
 
@@ -411,6 +427,7 @@ class ScenarioFile:
     links: dict[str, Link] = spec(default_factory=dict, doc="extra links by id")
     redundancy_groups: dict[str, RedundancyGroup] = spec(default_factory=dict, doc="failover groups")
     common_cause_groups: dict[str, CommonCauseGroup] = spec(default_factory=dict, doc="common causes")
+    sites: dict[str, Site] = spec(default_factory=dict, doc="sites and shared-risk groups failing as a whole")
     fallback_lines: dict[str, FallbackLine] = spec(default_factory=dict, doc="101, 111 and direct lines")
     incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
 
@@ -717,6 +734,16 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
         for v in grp.members:
             if v not in components:
                 bad(("common_cause_groups", g, "members"), v, "undefined component")
+    generated = generated_components(s)
+    for g, site in s.sites.items():
+        for v in site.members:
+            if v not in components and v not in generated:
+                bad(("sites", g, "members"), v, "undefined component; must be a node or link id, "
+                    "'interconnect:<network>><platform>' or 'access:<area>:<access type>:<network>'")
+        if not site.members:
+            bad(("sites", g, "members"), [], "needs at least one member")
+        if site.failure.failures_per_year is None and site.failure.unavailability is None:
+            bad(("sites", g, "failure"), NOVALUE, "give failures_per_year and repair (or an unavailability)")
         if (grp.beta is None) == (grp.failure is None):
             bad(("common_cause_groups", g), NOVALUE, "give exactly one of beta or failure")
     for f, line in s.fallback_lines.items():
@@ -776,6 +803,8 @@ def _distributions(s: ScenarioFile):
                     yield (section, name, "failure", "latent", key), d
     for name, link in s.links.items():
         yield from from_failure(("links", name), link.failure)
+    for name, site in s.sites.items():
+        yield from from_failure(("sites", name), site.failure)
     for g, grp in s.redundancy_groups.items():
         for key in ("failover_delay", "detection_delay", "switch_time"):
             d = getattr(grp, key)
@@ -819,6 +848,21 @@ def _check_routes(s: ScenarioFile, bad) -> None:
     for a, acc in s.access.items():
         if (acc.share > 0 or (acc.annual_calls or 0) > 0) and not acc.networks:
             bad(("access", a, "networks"), NOVALUE, "demand with no route: no originating network")
+
+
+def shared_causes(s: ScenarioFile) -> list[tuple[str, CommonCauseGroup]]:
+    """Every common cause with its event name: ``ccf:<id>`` groups, then ``site:<id>`` sites."""
+    out = [(f"ccf:{cid}", grp) for cid, grp in s.common_cause_groups.items()]
+    out += [(f"site:{sid}", CommonCauseGroup(members=site.members, failure=site.failure, source=site.source))
+            for sid, site in s.sites.items()]
+    return out
+
+
+def generated_components(s: ScenarioFile) -> set[str]:
+    """Names of the components the standard call path generates (interconnects and access links)."""
+    out = {f"interconnect:{n}>{p}" for n in s.originating_networks for p in s.call_handling_platforms}
+    out |= {f"access:{a}:{t}:{n}" for a in s.areas for t, acc in s.access.items() for n in acc.networks}
+    return out
 
 
 def standby_group(s: ScenarioFile, component: str) -> tuple[str, RedundancyGroup] | None:

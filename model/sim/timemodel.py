@@ -59,7 +59,7 @@ from model.network.compiled import CompiledNetwork, compile_graph, csr_from_list
 from model.processes.distributions import Distribution, Exponential, Fixed, parse_distribution
 from model.processes.outages import Maintenance, Mixture, OutageProcess, PeriodicTest, SwitchPolicy
 from model.processes.profiles import ArrivalProfile
-from model.scenario.loader import Failure, Incident, Scenario, standby_group
+from model.scenario.loader import Failure, Incident, Scenario, shared_causes, standby_group
 from model.units import HOURS_PER_YEAR
 
 __all__ = [
@@ -365,7 +365,7 @@ def build_time_model(
         own_repair[i] = rep
     # common causes (scale the members' own rates first)
     ccf_specs = []
-    for cid, ccf in s.common_cause_groups.items():
+    for ename, ccf in shared_causes(s):  # ccf:<id> groups, then site:<id> sites
         members = [cidx[m] for m in ccf.members if m in cidx]
         if ccf.beta is not None:
             mem_rates = [own_rate[m] for m in members if own_rate[m] > 0]
@@ -373,11 +373,10 @@ def build_time_model(
             rate = ccf.beta * float(np.mean(mem_rates)) if mem_rates else 0.0
             for m in members:
                 own_rate[m] *= 1 - ccf.beta
-            ccf_specs.append((f"ccf:{cid}", members, rate, Mixture(reps) if reps else Fixed(1.0), 1.0))
+            ccf_specs.append((ename, members, rate, Mixture(reps) if reps else Fixed(1.0), 1.0))
         elif ccf.failure is not None:
-            r, rep = _rate_and_repair(ccf.failure, f"common_cause_groups.{cid}.failure",
-                                      assumed_repair_hours, assumptions)
-            ccf_specs.append((f"ccf:{cid}", members, r, rep or Fixed(1.0), ccf.failure.drop_fraction))
+            r, rep = _rate_and_repair(ccf.failure, f"{ename}.failure", assumed_repair_hours, assumptions)
+            ccf_specs.append((ename, members, r, rep or Fixed(1.0), ccf.failure.drop_fraction))
     for i, name in enumerate(net.component_names):
         f = network.components[name].failure
         ev.add(name, "failure", [i], drop=f.drop_fraction if f is not None else 1.0)
