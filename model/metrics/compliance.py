@@ -70,17 +70,10 @@ import numpy as np
 
 from model.network.callnetwork import CallNetwork, build_network
 from model.processes.distributions import parse_distribution
-from model.processes.outages import (
-    OutageProcess,
-    event_streams,
-    failover_windows,
-    latent_windows,
-    maintenance_windows,
-    sample_outages,
-)
+from model.processes.outages import OutageProcess, event_streams, sample_outages
 from model.results.estimate import Estimate, binomial_estimate, mean_estimate, provenance
 from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario, shared_causes
-from model.sim.engine import build_timeline, state_table_for
+from model.sim.engine import build_timeline, state_table_for, with_derived_outages
 from model.sim.erlang import queue_outcomes
 from model.sim.timemodel import TimeModel, build_time_model
 from model.static.contingency import n_minus_1
@@ -233,19 +226,12 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
     breaches_per_year: list[np.ndarray] = []
     down_per_month: list[np.ndarray] = []
     blame: dict[int, float] = {}
-    window_names = [tm.events.names[p.window_event] for p in tm.switch_policies]
     for chunk, lo in enumerate(range(0, years, chunk_years)):  # one step per chunk of years
         n = min(chunk_years, years - lo)
         streams = event_streams(seed, chunk, sub.names, tag=1)
         out = sample_outages(sub, n, tm.horizon, streams, start="stationary")
         out = type(out)(out.year, ids[out.event], out.start, out.end, out.n_years, out.horizon)
-        parts = [failover_windows(out, tm.switch_policies, event_streams(seed, chunk, window_names, tag=2))]
-        if tm.tests:
-            test_streams = event_streams(seed, chunk, tm.test_stream_names(), tag=3)
-            parts.append(latent_windows(out, tm.tests, test_streams))
-        if tm.maintenance:
-            parts.append(maintenance_windows(tm.maintenance, n, tm.horizon))
-        out = out.concat(*parts)
+        out = with_derived_outages(tm, out, seed, chunk)
         out = out.select(keep[out.event])
         tl = build_timeline(out, tm.events.hash)
         sid = table.resolve(tl)

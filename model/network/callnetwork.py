@@ -33,6 +33,7 @@ import networkx as nx
 import numpy as np
 
 from model.network.compiled import CompiledNetwork, csr_from_lists
+from model.processes.crews import crew_unavailability
 from model.processes.failover import failover_unavailability
 from model.scenario.loader import (
     KIND_OF_SECTION,
@@ -43,6 +44,7 @@ from model.scenario.loader import (
     shared_causes,
     standby_group,
 )
+from model.units import HOURS_PER_YEAR
 
 __all__ = ["LAYERS", "CallNetwork", "Component", "Demand", "build_network"]
 
@@ -191,6 +193,19 @@ class CallNetwork:
                     name = lid if link.shared else f"{lid}:{u}>{v}"
                     comp = add_component(name, "link", name, link.failure)
                     g.add_edge(u, v, component=comp, link=lid)
+        # repair crews: a member is down longer while it waits for a crew (machine-repair steady state)
+        for crew in s.repair_crews.values():
+            mem = [comps[m] for m in crew.members if m in comps and comps[m].failure is not None
+                   and comps[m].failure.failures_per_year]
+            if not mem:
+                continue
+            lam = float(np.mean([c.failure.failures_per_year for c in mem])) / HOURS_PER_YEAR
+            mttr = float(np.mean([c.failure.repair.mean() for c in mem]))
+            free = float(np.mean([c.q for c in mem]))
+            shared = crew_unavailability(len(mem), crew.crews, lam, mttr)
+            for c in mem:  # exact for identical members with exponential repairs; scaled otherwise
+                q_new = min(1.0, c.q * shared / free) if free > 0 else c.q
+                comps[c.name] = Component(c.name, c.kind, c.label, q_new, c.failure)
         # common causes: beta factor, explicit shared causes, failover windows of standby groups
         events: list[CommonCauseEvent] = []
         for ename, ccf in shared_causes(s):  # ccf:<id> groups, then site:<id> sites

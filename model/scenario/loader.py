@@ -320,6 +320,15 @@ class Site:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RepairCrews:
+    """Components whose repairs share ``crews`` crews: a failure waits when every crew is busy."""
+
+    members: tuple[str, ...] = spec(doc="component ids (each with failures_per_year and repair)")
+    crews: int = spec(doc="crews working at once", ge=1)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
 class FallbackLine:
     """A line callers can turn to (101, 111, direct control-room numbers)."""
 
@@ -428,6 +437,7 @@ class ScenarioFile:
     redundancy_groups: dict[str, RedundancyGroup] = spec(default_factory=dict, doc="failover groups")
     common_cause_groups: dict[str, CommonCauseGroup] = spec(default_factory=dict, doc="common causes")
     sites: dict[str, Site] = spec(default_factory=dict, doc="sites and shared-risk groups failing as a whole")
+    repair_crews: dict[str, RepairCrews] = spec(default_factory=dict, doc="repair crews shared by components")
     fallback_lines: dict[str, FallbackLine] = spec(default_factory=dict, doc="101, 111 and direct lines")
     incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
 
@@ -744,6 +754,20 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             bad(("sites", g, "members"), [], "needs at least one member")
         if site.failure.failures_per_year is None and site.failure.unavailability is None:
             bad(("sites", g, "failure"), NOVALUE, "give failures_per_year and repair (or an unavailability)")
+    crew_of: dict[str, str] = {}
+    failures = {n: f for n, f in _component_failures(s)}
+    for g, crew in s.repair_crews.items():
+        for v in crew.members:
+            if v not in components and v not in generated:
+                bad(("repair_crews", g, "members"), v, "undefined component")
+            elif v in crew_of:
+                bad(("repair_crews", g, "members"), v, f"already repaired by crew group {crew_of[v]!r}")
+            else:
+                crew_of[v] = g
+                f = failures.get(v)
+                if v in failures and (f is None or f.failures_per_year is None or f.repair is None):
+                    bad(("repair_crews", g, "members"), v,
+                        "a crew-repaired component needs failure.failures_per_year and failure.repair")
         if (grp.beta is None) == (grp.failure is None):
             bad(("common_cause_groups", g), NOVALUE, "give exactly one of beta or failure")
     for f, line in s.fallback_lines.items():
@@ -786,6 +810,15 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             bad(("traffic", key), list(prof), "multipliers must be >= 0")
     if not problems:
         _check_routes(s, bad)
+
+
+def _component_failures(s: ScenarioFile):
+    """(name, failure) of every declared node and link."""
+    for section in NODE_SECTIONS:
+        for name, node in getattr(s, section).items():
+            yield name, node.failure
+    for name, link in s.links.items():
+        yield name, link.failure
 
 
 def _distributions(s: ScenarioFile):
