@@ -57,6 +57,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -220,7 +221,8 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
         raise ValueError("years must be >= 1")
     keep = _scoped_events(tm, kinds)
     sub, ids = _sub_process(tm.process, keep)
-    table = state_table_for(tm)
+    # structure only: the same model without traffic, so new states are not routed (shares need no routes)
+    table = state_table_for(dataclasses.replace(tm, demand_rate=np.zeros_like(tm.demand_rate)))
     month_h = tm.horizon / 12
     edges = np.arange(13) * month_h
     breaches_per_year: list[np.ndarray] = []
