@@ -89,6 +89,18 @@ class Study:
         return {**check.to_dict(), "strategies": [{**o.to_dict(), "changed": rules_changed(check, o)}
                                                   for o in others]}
 
+    def recovery(self, report, scenario, strategies) -> list[dict[str, Any]]:
+        """Add recovery curves and expected-unserved metrics of the status quo and each set of
+        strategies (:func:`model.report.recovery_section`; national-scale outages, 10 % of demand or
+        more; 300 simulated years with ``--quick``, 10,000 otherwise) and return them for the JSON."""
+        from model.metrics.recovery import outages_by_strategy
+        from model.report import recovery_section
+
+        rows = outages_by_strategy(scenario, strategies, years=300 if self.args.quick else 10_000,
+                                   seed=self.args.seed, min_share=0.1)
+        recovery_section(report, rows)
+        return [{"strategy": label, **r} for label, r in rows]
+
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)
         try:

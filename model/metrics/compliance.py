@@ -57,7 +57,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
@@ -69,12 +68,11 @@ from typing import Any, Literal
 import networkx as nx
 import numpy as np
 
+from model.metrics.recovery import structural_segments
 from model.network.callnetwork import CallNetwork, build_network
 from model.processes.distributions import parse_distribution
-from model.processes.outages import OutageProcess, event_streams, sample_outages
 from model.results.estimate import Estimate, binomial_estimate, mean_estimate, provenance
 from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario, shared_causes
-from model.sim.engine import build_timeline, state_table_for, with_derived_outages
 from model.sim.erlang import queue_outcomes
 from model.sim.timemodel import TimeModel, build_time_model
 from model.static.contingency import n_minus_1
@@ -187,13 +185,6 @@ def _scoped_events(tm: TimeModel, kinds: Sequence[str]) -> np.ndarray:
     return np.array([bool(in_kind[ev.member_list(e)].any()) for e in range(ev.n)], dtype=bool)
 
 
-def _sub_process(proc: OutageProcess, keep: np.ndarray) -> tuple[OutageProcess, np.ndarray]:
-    ids = np.flatnonzero(keep[: proc.n_events])
-    sub = OutageProcess(tuple(proc.names[i] for i in ids), proc.rate[ids], tuple(proc.repair[i] for i in ids),
-                        tuple(proc.up[i] for i in ids), np.unique(proc.clock[ids], return_inverse=True)[1])
-    return sub, ids
-
-
 def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path, *, years: int = 20_000,
                          seed: int = 20230625, chunk_years: int = 2_000,
                          limit: float = AVAILABILITY_LIMIT, kinds: Sequence[str] = CHA_KINDS
@@ -220,24 +211,14 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
     if years < 1:
         raise ValueError("years must be >= 1")
     keep = _scoped_events(tm, kinds)
-    sub, ids = _sub_process(tm.process, keep)
-    # structure only: the same model without traffic, so new states are not routed (shares need no routes)
-    table = state_table_for(dataclasses.replace(tm, demand_rate=np.zeros_like(tm.demand_rate)))
     month_h = tm.horizon / 12
     edges = np.arange(13) * month_h
     breaches_per_year: list[np.ndarray] = []
     down_per_month: list[np.ndarray] = []
     blame: dict[int, float] = {}
-    for chunk, lo in enumerate(range(0, years, chunk_years)):  # one step per chunk of years
-        n = min(chunk_years, years - lo)
-        streams = event_streams(seed, chunk, sub.names, tag=1)
-        out = sample_outages(sub, n, tm.horizon, streams, start="stationary")
-        out = type(out)(out.year, ids[out.event], out.start, out.end, out.n_years, out.horizon)
-        out = with_derived_outages(tm, out, seed, chunk)
-        out = out.select(keep[out.event])
-        tl = build_timeline(out, tm.events.hash)
-        sid = table.resolve(tl)
-        share = np.asarray(table.share)
+    table = None
+    for n, tl, sid, share, tbl in structural_segments(tm, years, seed, chunk_years=chunk_years, keep=keep):
+        table = tbl
         pos = np.flatnonzero((sid >= 0) & (tl.length > 0))
         pos = pos[share[sid[pos]] > 0]
         start = tl.time[pos] - tl.year[pos] * tl.stride

@@ -34,7 +34,7 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
-from model.report.sections import compliance_changes_section, compliance_section
+from model.report.sections import compliance_changes_section, compliance_section, recovery_section
 
 __all__ = [
     "PALETTE",
@@ -53,6 +53,7 @@ __all__ = [
     "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "recovery_section",
     "script_json",
     "sobol_bars",
     "tornado",
