@@ -53,8 +53,12 @@ def test_spof_json(spof):
 
 @pytest.mark.browser
 def test_spof_report_in_browser(spof):
-    check_report(spof / "single_points_of_failure.html", expect_figures=2,
-                 expect_keys=["spof_count", "worst_share", "n2_pairs", "components"])
+    state = check_report(spof / "single_points_of_failure.html", expect_figures=3, quick=True,
+                         expect_keys=["spof_count", "worst_risk", "worst_share", "n2_pairs", "components"])
+    assert "single_points_of_failure.json" in state["links"]
+    assert "single_points_of_failure.table-1.csv" in state["links"]
+    assert "ccf:bt_platform_software" not in state["text"]  # readable names, not internal ids
+    assert "Sources" in state["text"] and "Confidence:" in state["text"]
 
 
 def test_flagship_json(flagship):

@@ -377,6 +377,8 @@ def ranked_bar(
     >>> fig = ranked_bar(["a", "b", "c"], [1.0, 3.0, 2.0], [0.5, 2.5, 1.0], [1.5, 3.5, 3.0])
     >>> list(fig.layout.yaxis.ticktext), fig.data[0].error_x.array.tolist()
     (['b', 'c', 'a'], [0.5, 1.0, 0.5])
+    >>> ranked_bar(["a"], [0.25], value_format=".1%").layout.xaxis.tickformat  # percent axis for shares
+    '.1%'
     """
     vals = _arr(values, "values")
     labels = [str(s) for s in names]
@@ -414,8 +416,9 @@ def ranked_bar(
     ))
     _layout(
         fig, title, height=int(np.clip(28 * len(vals) + 130, 260, 2400)), bargap=0.3,
-        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
-        yaxis={"tickvals": pos, "ticktext": [_short(s) for s in labels], "autorange": "reversed",
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear",
+               **({"tickformat": value_format.replace(".3g", "")} if value_format.endswith("%") else {})},
+        yaxis={"tickvals": pos, "ticktext": [_short(s, 48) for s in labels], "autorange": "reversed",
                "showgrid": False, "ticks": ""},
     )
     return fig

@@ -197,10 +197,12 @@ def component_table(net: CallNetwork) -> list[dict]:
     >>> sorted({r["kind"] for r in rows})[:3]
     ['access link', 'call-handling centre', 'call-handling platform']
     """
-    rows = [{"name": c.name, "label": c.label, "kind": kind_label(c.kind), "q": float(c.q), "members": []}
+    rows = [{"name": c.name, "label": c.label, "kind": kind_label(c.kind), "q": float(c.q), "members": [],
+             "takes_down": ""}
             for c in net.components.values()]
     for e in net.common_cause_events:
-        rows.append({"name": e.name, "label": _event_label(e), "kind": f"common cause ({e.kind})",
+        rows.append({"name": e.name, "label": e.label or _event_label(e), "kind": f"common cause ({e.kind})",
+                     "takes_down": e.members_label,
                      "q": float(e.q), "members": list(e.members)})
     return rows
 
