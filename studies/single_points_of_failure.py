@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.key_number("n2_pairs", "Pairs that hide a dependency", len(second),
                    note="joint outage cuts more than the two alone")
     rep.key_number("components", "Components screened", len(first))
-    rep.section("The network", "Callers → originating networks → shared causes → BT platforms → centres "
-                "→ control rooms (grouped by service). Colour: risk, the expected genuine calls a year cut off "
-                "by that element's own outages; grey: never fails or cuts nothing alone.")
+    rep.section("The network", "Callers → originating networks → shared causes → BT platforms → "
+                "centres → control rooms (grouped by service). Colour: risk, the expected genuine calls a "
+                "year cut off by that element's own outages; grey: never fails or cuts nothing alone.")
     rep.figure(fig, height=720,
                caption="Hover for names; drag to zoom. Buddy control rooms are alternatives of each room.")
     rep.section("N-1: every single outage, ranked by risk")

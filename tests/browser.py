@@ -153,7 +153,8 @@ _PAGE_STATE_JS = """
   const overflow = Array.from(document.querySelectorAll('.table-wrap')).filter(
     w => w.scrollWidth > w.clientWidth + 2).map(w => {
       const c = w.querySelector('caption'); return c ? c.textContent.slice(0, 80) : '(table)'; });
-  const banners = Array.from(document.querySelectorAll('[data-banner]')).map(b => b.getAttribute('data-banner'));
+  const banners = Array.from(document.querySelectorAll('[data-banner]')).map(
+    b => b.getAttribute('data-banner'));
   return {figures: figs, keys: keys, rendered: window.ninesRendered, title: document.title,
           text: document.body ? document.body.innerText : '', links: links, overflow: overflow,
           banners: banners};

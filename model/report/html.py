@@ -173,7 +173,7 @@ def format_odds(p: Any) -> str:
     if p >= 1:
         return "every one"
     n = 1.0 / p
-    digits = max(0, int(math.floor(math.log10(n))) - 1)
+    digits = max(0, math.floor(math.log10(n)) - 1)
     rounded = round(n, -digits) if digits else round(n)
     return f"about 1 in {rounded:,.0f}"
 
