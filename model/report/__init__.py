@@ -16,12 +16,14 @@ from model.report.figures import (
     PALETTE,
     band_chart,
     convergence_figure,
+    cost_effectiveness_figure,
     ecdf,
     histogram,
     layered_network_figure,
     nines_template,
     ranked_bar,
     tornado,
+    uk_hex_map,
 )
 from model.report.html import (
     Report,
@@ -38,6 +40,7 @@ __all__ = [
     "Report",
     "band_chart",
     "convergence_figure",
+    "cost_effectiveness_figure",
     "ecdf",
     "format_ci",
     "format_number",
@@ -49,5 +52,6 @@ __all__ = [
     "ranked_bar",
     "script_json",
     "tornado",
+    "uk_hex_map",
     "write_atomic",
 ]
