@@ -57,7 +57,8 @@ def test_spof_report_in_browser(spof):
                          expect_keys=["spof_count", "worst_risk", "worst_share", "n2_pairs", "components"])
     assert "single_points_of_failure.json" in state["links"]
     assert "single_points_of_failure.table-1.csv" in state["links"]
-    assert "ccf:bt_platform_software" not in state["text"]  # readable names, not internal ids
+    ranking = state["text"].split("N-1: every single outage, ranked by risk\n")[-1].split("N-2:")[0]
+    assert "Virgin Media O2" in ranking and "ccf:" not in ranking  # readable names, not internal ids
     assert "Sources" in state["text"] and "Confidence:" in state["text"]
 
 
