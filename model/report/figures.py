@@ -897,7 +897,7 @@ def uk_hex_map(
     Examples
     --------
     >>> fig = uk_hex_map({"scotland": 0.1, "wales": 0.3, "atlantis": 0.2}, value_label="share")
-    >>> sorted(fig.data[0].customdata.tolist())
+    >>> sorted(fig.data[0].customdata)
     ['atlantis', 'scotland', 'wales']
     """
     names = list(values)
