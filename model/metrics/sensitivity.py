@@ -338,8 +338,8 @@ class SobolIndices:
     output_variance: np.ndarray
     output_mean: np.ndarray
     method: str = ("scipy.stats.sobol_indices (Saltelli 2010 first-order and total estimators, scrambled "
-                   "Sobol A/B design), percentile bootstrap over the n base rows, intervals clipped to "
-                   "[0, 1]")
+                   "Sobol A/B design), percentile bootstrap over the n base rows; estimates and intervals "
+                   "clipped to [0, 1], the indices' range")
 
     def rows(self, output: int = 0) -> list[dict[str, Any]]:
         """Per-parameter rows for one output, largest total index first."""
@@ -449,6 +449,7 @@ def sobol_indices(
     f_a, f_b = f[:, :n], f[:, n: 2 * n]
     f_ab = np.moveaxis(f[:, 2 * n:].reshape(s, d, n), 1, 0)  # (d, s, n)
     first, total = _saltelli(f_a, f_b, f_ab)
+    first, total = np.clip(first, 0.0, 1.0), np.clip(total, 0.0, 1.0)  # the indices' range
 
     def statistic(rows: np.ndarray) -> np.ndarray:
         fi, ti = _saltelli(f_a[:, rows], f_b[:, rows], f_ab[..., rows])

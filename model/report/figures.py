@@ -932,6 +932,8 @@ def uk_hex_map(
     _layout(fig, title, height=560,
             xaxis={"visible": False, "range": [-0.8, 4.3]},
             yaxis={"visible": False, "scaleanchor": "x", "range": [-6.9 if extra else -5.2, 0.8]})
+    return fig
+
 
 def log_heatmap(x_labels: Sequence[Any], y_labels: Sequence[Any], z: Any, title: str, *,
                 x_title: str = "", y_title: str = "", value_label: str = "value",
