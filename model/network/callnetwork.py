@@ -105,6 +105,8 @@ class CommonCauseEvent:
     kind: str  # "beta", "shared" or "failover"
     q: float
     members: tuple[str, ...]
+    label: str = ""  # display name, in words
+    members_label: str = ""  # the members' display names, in words
 
 
 class CallNetwork:
@@ -154,8 +156,9 @@ class CallNetwork:
                 for n, share in acc.networks.items():
                     if share <= 0:
                         continue
-                    link = add_component(f"access:{a}:{t}:{n}", "access_link", f"{area.label} {t} → {n}",
-                                         acc.link)
+                    net_label = s.originating_networks[n].label if n in s.originating_networks else n
+                    link = add_component(f"access:{a}:{t}:{n}", "access_link",
+                                         f"{area.label} {t} callers' access to {net_label}", acc.link)
                     g.add_edge(cg, n, component=link, share=share)
                     via_net = n if acc.relay is not None else None  # relayed: the network is in series
                     prereq = tuple(x for x in (link, via_net) if x and x in comps)
@@ -175,8 +178,8 @@ class CallNetwork:
                 g.add_edge(rc, p, component=None)
         for n in s.originating_networks:
             for p in s.call_handling_platforms:
-                link = add_component(f"interconnect:{n}>{p}", "interconnect", f"{n} → {p}",
-                                     s.topology.interconnect)
+                ends = f"{s.originating_networks[n].label} → {s.call_handling_platforms[p].label}"
+                link = add_component(f"interconnect:{n}>{p}", "interconnect", ends, s.topology.interconnect)
                 g.add_edge(n, p, component=link)
         for c, centre in s.call_handling_centres.items():
             for p in centre.platforms or tuple(s.call_handling_platforms):
@@ -208,7 +211,15 @@ class CallNetwork:
                 comps[c.name] = Component(c.name, c.kind, c.label, q_new, c.failure)
         # common causes: beta factor, explicit shared causes, failover windows of standby groups
         events: list[CommonCauseEvent] = []
+
+        def members_text(members) -> str:
+            names = [comps[m].label if m in comps else m for m in members] or ["nothing"]
+            return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+        site_labels = {f"site:{k}": (v.label or k.replace("_", " ")) for k, v in s.sites.items()}
         for ename, ccf in shared_causes(s):  # ccf:<id> groups, then site:<id> sites
+            label = (f"Site: {site_labels[ename]}" if ename in site_labels
+                     else f"Shared cause: {ename[4:].replace('_', ' ')}")
             if ccf.beta is not None:  # the beta factor splits the members' own (revealed) failures only
                 qs = [_own_q(comps[m]) for m in ccf.members if m in comps]
                 q_event = ccf.beta * float(np.mean(qs)) if qs else 0.0
@@ -219,17 +230,20 @@ class CallNetwork:
                         hidden = 1.0 - (1.0 - c.q) / (1.0 - own) if own < 1 else 0.0
                         q_new = 1.0 - (1.0 - (1 - ccf.beta) * own) * (1.0 - hidden)
                         comps[m] = Component(c.name, c.kind, c.label, q_new, c.failure)
-                events.append(CommonCauseEvent(ename, "beta", q_event, tuple(ccf.members)))
+                events.append(CommonCauseEvent(ename, "beta", q_event, tuple(ccf.members), label,
+                                               members_text(ccf.members)))
             elif ccf.failure is not None:
                 events.append(CommonCauseEvent(ename, "shared", ccf.failure.steady_unavailability(),
-                                               tuple(ccf.members)))
+                                               tuple(ccf.members), label, members_text(ccf.members)))
         for name, c in comps.items():  # outages that periodic tests of a standby cause (its whole group)
             lat = c.failure.latent if c.failure is not None else None
             if lat is not None and lat.test_outage_unavailability() > 0:
                 sb = standby_group(s, name)
                 members = tuple(sb[1].members) if sb else (name,)
                 q_test = lat.test_outage_unavailability()
-                events.append(CommonCauseEvent(f"test_outage:{name}", "shared", q_test, members))
+                events.append(CommonCauseEvent(f"test_outage:{name}", "shared", q_test, members,
+                                               f"Outage caused by a test of {c.label}",
+                                               members_text(members)))
         for gid, grp in s.redundancy_groups.items():
             if grp.policy == "active-active":
                 continue
@@ -238,7 +252,9 @@ class CallNetwork:
                 continue
             q_fo = failover_unavailability(grp, primary.failure)
             if q_fo > 0:
-                events.append(CommonCauseEvent(f"failover:{gid}", "failover", q_fo, tuple(grp.members)))
+                events.append(CommonCauseEvent(
+                    f"failover:{gid}", "failover", q_fo, tuple(grp.members),
+                    f"Failover window: {gid.replace('_', ' ')}", members_text(grp.members)))
         for name, c in comps.items():
             if g.has_node(name):
                 g.nodes[name]["q"] = c.q
