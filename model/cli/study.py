@@ -101,7 +101,9 @@ class Study:
         rows = outages_by_strategy(scenario, strategies, years=300 if self.args.quick else 10_000,
                                    seed=self.args.seed, min_share=0.1)
         recovery_section(report, rows)
-        return [{"strategy": label, **r} for label, r in rows]
+        return [{"strategy": label, **r,
+                 "unreachable_calls_per_year": r["unreachable_calls_per_year"].to_dict()}
+                for label, r in rows]
 
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)
