@@ -107,7 +107,8 @@ def return_level(values: np.ndarray, weights: np.ndarray | None, period: float,
     ``ci_low``/``ci_high`` (inverted exceedance interval; ``ci_high`` is ``inf``
     when even the largest value seen may lie below the level), ``tail_probability``
     and ``tail_rse`` (estimate and relative standard error of ``P(X >= value)``),
-    and ``years_at_or_above``.
+    ``years_at_or_above`` and ``max_year_share`` (the largest share of the tail
+    probability carried by one year: near 1 the interval cannot be trusted).
 
     Examples
     --------
@@ -134,7 +135,9 @@ def return_level(values: np.ndarray, weights: np.ndarray | None, period: float,
     else:
         hi = lo = float(levels[k])
     p_k, se_k = float(p_incl[k]), float(c["std_error"][k])
+    top = w[x >= levels[k]]
+    share = float(top.max() / top.sum()) if top.size and top.sum() > 0 else 1.0
     return {"period": float(period), "value": float(levels[k]), "ci_low": min(lo, float(levels[k])),
             "ci_high": max(hi, float(levels[k])), "tail_probability": p_k,
             "tail_rse": se_k / p_k if p_k > 0 else math.inf, "years": n,
-            "years_at_or_above": int(c["years_at_or_above"][k])}
+            "years_at_or_above": int(c["years_at_or_above"][k]), "max_year_share": share}

@@ -196,11 +196,16 @@ def _task(model: TimeModel, bias: FailureBias) -> _BiasedTask:
                        real_sub.steady_unavailability(), sub.steady_unavailability())
 
 
-def _log_weights(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, start: str) -> np.ndarray:
-    """Log likelihood ratio (real / biased) of each year of a chunk, from a re-draw of the biased events."""
+def _log_weights(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, start: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Log likelihood ratio (real / biased) of each year of a chunk, from a re-draw of the biased events.
+
+    Also returns the failures of each biased event that start in each year, ``(n_years, k)``.
+    """
     logw = np.zeros(n_years)
+    counts = np.zeros((n_years, task.sub.n_events))
     if not task.sub.n_events:
-        return logw
+        return logw, counts
     h = task.model.horizon
     out = sample_outages(task.sub, n_years, h, event_streams(seed, chunk_index, task.sub.names, tag=1),
                          start=start)
@@ -209,13 +214,14 @@ def _log_weights(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, s
         sel = out.event == k
         y, st = out.year[sel], out.start[sel]
         n = np.bincount(y, weights=st >= 0, minlength=n_years)
+        counts[:, k] = n
         down = np.bincount(y, weights=dur[sel], minlength=n_years)
         logw += -n * math.log(beta) + (beta - 1.0) * task.rate[k] * (h - down)
         if start == "stationary":
             init = np.bincount(y, weights=st < 0, minlength=n_years) > 0
             q0, q1 = float(task.q_real[k]), float(task.q_biased[k])
             logw += np.where(init, math.log(q0 / q1), math.log1p(-q0) - math.log1p(-q1))
-    return logw
+    return logw, counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,12 +233,15 @@ class WeightedTally:
 
     tally: TimeTally = field(default_factory=TimeTally)
     log_weight: dict[int, np.ndarray] = field(default_factory=dict)
+    counts: dict[int, np.ndarray] = field(default_factory=dict)  # (years, biased events) failures
 
     def __add__(self, other: WeightedTally) -> WeightedTally:
         if not isinstance(other, WeightedTally):
             return NotImplemented
         merged = {**self.log_weight, **other.log_weight}
-        return WeightedTally(self.tally + other.tally, dict(sorted(merged.items())))
+        counts = {**self.counts, **other.counts}
+        return WeightedTally(self.tally + other.tally, dict(sorted(merged.items())),
+                             dict(sorted(counts.items())))
 
     @property
     def years(self) -> int:
@@ -244,14 +253,23 @@ class WeightedTally:
             return np.zeros(0)
         return np.exp(np.concatenate([self.log_weight[k] for k in sorted(self.log_weight)]))
 
+    def event_counts(self) -> np.ndarray:
+        """Failures of each biased event starting in each year ``(years, k)``, in chunk order."""
+        if not self.counts:
+            return np.zeros((0, 0))
+        return np.concatenate([self.counts[k] for k in sorted(self.counts)])
+
     def to_dict(self) -> dict[str, Any]:
         return {"tally": self.tally.to_dict(),
-                "log_weight": {str(k): v.tolist() for k, v in self.log_weight.items()}}
+                "log_weight": {str(k): v.tolist() for k, v in self.log_weight.items()},
+                "counts": {str(k): v.tolist() for k, v in self.counts.items()}}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> WeightedTally:
-        return WeightedTally(TimeTally.from_dict(d["tally"]),
-                             {int(k): np.asarray(v, dtype=np.float64) for k, v in d["log_weight"].items()})
+        lw = {int(k): np.asarray(v, dtype=np.float64) for k, v in d["log_weight"].items()}
+        counts = {int(k): np.asarray(v, dtype=np.float64).reshape(lw[int(k)].size, -1)
+                  for k, v in d["counts"].items()}
+        return WeightedTally(TimeTally.from_dict(d["tally"]), lw, counts)
 
 
 def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, *,
@@ -265,7 +283,8 @@ def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: in
     """
     tally = run_chunk(task.model, chunk_index, n_years, seed, start=start, chunk_years=chunk_years,
                       callers=callers)
-    return WeightedTally(tally, {int(chunk_index): _log_weights(task, chunk_index, n_years, seed, start)})
+    logw, counts = _log_weights(task, chunk_index, n_years, seed, start)
+    return WeightedTally(tally, {int(chunk_index): logw}, {int(chunk_index): counts})
 
 
 @dataclass(frozen=True, eq=False)
@@ -322,11 +341,18 @@ class TailRun:
                 incident_levels: Sequence[float] = (), outage_hours: Sequence[float] = ()) -> dict[str, Any]:
         """The outputs of issue 14 for one strategy, JSON-ready."""
         w = self.weights
+        worst = {str(int(t)): self.return_level("unreachable", t) for t in periods}
+        warnings = [f"the worst year in {t}: one simulated year carries {r['max_year_share']:.0%} of the "
+                    "tail "
+                    "probability, so its interval cannot be trusted; "
+                    + ("more biased years, or a bias on the events behind that year"
+                       if self.bias.events else "importance sampling (simulate_tails with choose_bias)")
+                    for t, r in worst.items() if r["max_year_share"] > 0.2 and r["years_at_or_above"] > 0]
         return {
             "name": self.name, "method": self.method, "years": self.years, "seed": self.seed,
             "bias": dict(zip(self.bias.events, self.bias.factors, strict=True)),
             "effective_years": float(w.sum() ** 2 / max((w**2).sum(), 1e-300)) if w.size else 0.0,
-            "worst_year": {str(int(t)): self.return_level("unreachable", t) for t in periods},
+            "worst_year": worst, "warnings": warnings,
             "incident_return_period": [self.return_period("worst_incident", n) for n in incident_levels],
             "outage_longer_than": [{"hours": float(x), **self.exceedance("longest_down_h", x).to_dict()}
                                    for x in outage_hours],
