@@ -59,11 +59,20 @@ def test_flagship_json(flagship):
     assert a["std_error"] < a["independent_std_error"]
     assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
     assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+    # tail risk: importance-sampled return periods with intervals for every strategy and the status quo
+    tails = {s["name"]: s for s in d["tail_risk"]["strategies"]}
+    assert set(tails) == {"status_quo", *rows}
+    for s in tails.values():
+        assert s["method"] == "importance-sampling" and "ccf:bt_platform_software" in s["bias"]
+        assert len(s["curve"]["years"]) == len(d["tail_risk"]["levels"])
+        for t in ("100", "1000", "10000"):
+            w = s["worst_year"][t]
+            assert w["ci_low"] <= w["value"] and (w["ci_high"] is None or w["value"] <= w["ci_high"])
 
 
 @pytest.mark.browser
 def test_flagship_report_in_browser(flagship):
-    check_report(flagship / "fallback_strategies.html", expect_figures=5,
+    check_report(flagship / "fallback_strategies.html", expect_figures=6,
                  expect_keys=["baseline_rate", "baseline_failed", "best_strategy", "crn_gain"])
 
 

@@ -23,6 +23,7 @@ from model.report.figures import (
     log_heatmap,
     nines_template,
     ranked_bar,
+    return_period_figure,
     sobol_bars,
     tornado,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "return_period_figure",
     "script_json",
     "sobol_bars",
     "tornado",

@@ -58,6 +58,7 @@ import numpy as np
 
 from model.network.reachability import unreachable_sets
 from model.processes.outages import OutageProcess, event_streams, sample_outages
+from model.results.estimate import Estimate
 from model.results.tails import exceedance, exceedance_curve, return_level
 from model.run.runner import RunInfo, run_chunks
 from model.run.seeds import chunk_plan
@@ -359,11 +360,28 @@ class TailRun:
         }
 
 
+class _TailPrecision:
+    """Prefix tally -> Estimate of ``P(statistic >= return level of period)`` (for stopping on precision)."""
+
+    def __init__(self, statistic: str, period: float) -> None:
+        self.statistic, self.period = statistic, float(period)
+
+    def __call__(self, tally: WeightedTally) -> Estimate:
+        x, w = tally.tally.column(self.statistic), tally.weights()
+        if x.size < 200:
+            return Estimate(1.0, 0.0, 1.0, math.inf, int(x.size), "importance-sampling")
+        r = return_level(x, w, self.period)
+        p = r["tail_probability"]
+        return Estimate(p, 0.0, 1.0, r["tail_rse"] * p if math.isfinite(r["tail_rse"]) else math.inf,
+                        int(x.size), "importance-sampling")
+
+
 def simulate_tails(
     net_or_scenario: Any, years: int, seed: int | None = None, *, bias: FailureBias | None = None,
     chunk_years: int | None = None, start: str = "stationary", callers: Any = None, backend: Any = "auto",
     workers: int | None = None, checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None, quiet: bool = True, name: str = "",
+    progress: bool | None = None, quiet: bool = True, name: str = "", target_rse: float | None = None,
+    period: float = 10_000.0, statistic: str = "unreachable",
 ) -> TailRun:
     """Simulate ``years`` biased years (``bias``; default :func:`choose_bias`) on any backend.
 
@@ -380,6 +398,10 @@ def simulate_tails(
     chunk_years, start, callers, backend, workers, checkpoint, progress, quiet
         As for :func:`model.sim.engine.simulate_parallel` (``start`` "stationary"
         or "up"; no warm-up: the likelihood ratio is taken over the year itself).
+    target_rse, period, statistic : float, float, str
+        Stop at the first chunk boundary where the relative standard error of
+        ``P(statistic >= its return level of period)`` is at most ``target_rse``
+        (at least 200 years in; ``years`` is then the cap).
 
     Returns
     -------
@@ -393,8 +415,11 @@ def simulate_tails(
     bias = choose_bias(model) if bias is None else bias
     task = _task(model, bias)
     cy = DEFAULT_CHUNK_YEARS if chunk_years is None else int(chunk_years)
+    if statistic not in STATISTICS:
+        raise ValueError(f"unknown statistic {statistic!r}; allowed: {', '.join(STATISTICS)}")
     tally, info = run_chunks(run_biased_chunk, task, chunk_plan(years, cy), seed, backend=backend,
                              workers=workers, checkpoint=checkpoint, progress=progress, quiet=quiet,
                              chunk_kwargs={"start": start, "chunk_years": cy, "callers": callers},
+                             target_rse=target_rse, estimate_fn=_TailPrecision(statistic, period),
                              unit="years", desc="tails")
     return TailRun(tally, bias, info.seed_entropy, info, name or model.name)
