@@ -76,17 +76,16 @@ def tail_table(tails: dict[str, Any], periods: Sequence[float] = (100, 1000, 10_
     --------
     >>> rows = tail_table({"strategies": [{"label": "x", "effective_years": 80.0, "worst_year": {
     ...     "100": {"value": 5.0, "ci_low": 4.0, "ci_high": 7.0}}}]}, periods=(100,))
-    >>> rows[0]["worst_in_100"], rows[0]["worst_in_100_ci"]
-    (5.0, '[4, 7]')
+    >>> rows[0]["worst year in 100"]
+    '5 [4, 7]'
     """
     rows = []
     for s in tails["strategies"]:
         row: dict[str, Any] = {"strategy": s["label"]}
         for t in periods:
             r = s["worst_year"][str(int(t))]
-            row[f"worst_in_{int(t)}"] = r["value"]
-            hi = "∞" if not np.isfinite(r["ci_high"]) else f"{r['ci_high']:,.0f}"
-            row[f"worst_in_{int(t)}_ci"] = f"[{r['ci_low']:,.0f}, {hi}]"
-        row["effective_years"] = s["effective_years"]
+            hi = "∞" if r["ci_high"] is None or not np.isfinite(r["ci_high"]) else f"{r['ci_high']:,.0f}"
+            row[f"worst year in {int(t):,}"] = f"{r['value']:,.0f} [{r['ci_low']:,.0f}, {hi}]"
+        row["effective years"] = round(float(s["effective_years"]), 1)
         rows.append(row)
     return rows
