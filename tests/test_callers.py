@@ -89,7 +89,7 @@ source = "assumption: test values\""""
         callers_n = _per_rep(out, f"callers_failed_{split}").sum()
         # variance of attempts per caller from the same stopping rule
         probs = [np.prod(p_list[:k]) for k in range(6)]  # P(at least k+1 attempts)
-        pk = np.array(probs) - np.array(probs[1:] + [0.0])  # P(exactly k+1 attempts)
+        pk = np.array(probs) - np.array([*probs[1:], 0.0])  # P(exactly k+1 attempts)
         var = float((pk * (np.arange(1, 7) - expect) ** 2).sum())
         z = (att / callers_n - expect) / math.sqrt(var / callers_n)
         assert abs(z) < 4, (split, att / callers_n, expect)
@@ -97,7 +97,7 @@ source = "assumption: test values\""""
 
 def test_exponential_patience_limits_attempts_as_a_poisson_clock(tmp_path):
     # always redial after a mean 60 s (exponential); patience exponential with mean 300 s: redials are the
-    # events of a Poisson clock of rate 1/60 s before an Exp(300 s) time, so attempts = 1 + 300/60 = 6 on average
+    # events of a Poisson clock of rate 1/60 s before an Exp(300 s) time: attempts = 1 + 300/60 = 6 on average
     callers = """[callers]
 redial_probability = 1.0
 redial_delay_s = 60
@@ -112,7 +112,8 @@ source = "assumption: test values\""""
     # attempts - 1 is geometric with mean 5 (variance 5 * 6 = 30)
     z = (att / n - 6.0) / math.sqrt(30.0 / n)
     assert n > 10000 and abs(z) < 4, att / n
-    lognormal = _long_outage(tmp_path, 20.0, callers.replace('"exponential"', '"lognormal"\npatience_cv = 0.5'))
+    ln = callers.replace('"exponential"', '"lognormal"\npatience_cv = 0.5')
+    lognormal = _long_outage(tmp_path, 20.0, ln)
     out_ln = replay_incident(lognormal, "platform_down", replications=1, seed=4, tail_hours=0.0)
     n_ln = _per_rep(out_ln, "callers_failed_genuine").sum()
     assert abs(_per_rep(out_ln, "attempts_genuine").sum() / n_ln - 6.0) < 0.3  # same mean patience
@@ -146,7 +147,8 @@ def test_undefined_effect_component_names_the_allowed_forms(tmp_path):
 def test_a_scenario_without_failure_data_replays_and_simulates(tmp_path):
     text = (DATA / "time_small.toml").read_text()
     text = re.sub(r"^(failure|link) = .*\n", "", text, flags=re.M)
-    text = text.replace('[common_cause_groups.platform_software]\nmembers = ["primary", "dr"]\nbeta = 0.1\n', "")
+    ccf = '[common_cause_groups.platform_software]\nmembers = ["primary", "dr"]\nbeta = 0.1\n'
+    text = text.replace(ccf, "")
     p = tmp_path / "nofail.toml"
     p.write_text(text)
     out = replay_incident(p, "test_outage", replications=3, seed=1)
