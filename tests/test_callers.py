@@ -156,3 +156,12 @@ def test_a_scenario_without_failure_data_replays_and_simulates(tmp_path):
     res = simulate(p, years=2, seed=1).to_dict()
     assert res["failed_calls_per_year"]["mean"] == 0.0
     assert res["unreachable_call_rate"]["interval"] == "poisson-upper"
+
+
+def test_every_replication_keeps_its_calls_whatever_the_window_length():
+    # a window of 2.01 h: y * stride / stride rounds below y for some replications; each must still see its
+    # two hours of calls (the year of a change point is known exactly, not recomputed by division)
+    out = replay_incident(SMALL, "platform_down", replications=64, seed=7, tail_hours=0.01)
+    g = _per_rep(out, "callers_failed_genuine")
+    assert g.min() > 0.5 * 2 * GENUINE_PER_H
+    assert abs(_z_poisson(g, 2 * GENUINE_PER_H)) < 4

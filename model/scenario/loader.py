@@ -46,6 +46,7 @@ __all__ = [
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 STRATEGY_DIR = BUNDLED_DIR / "strategies"
+INCIDENT_DIR = BUNDLED_DIR / "incidents"
 ACCESS_TYPES = ("fixed", "mobile", "voip")
 
 # ----------------------------------------------------------------------------- schema
@@ -432,7 +433,7 @@ def _resolve(ref: str, relative_to: Path | None) -> Path:
         if not p.is_absolute() and relative_to is not None and not p.exists():
             p = relative_to.parent / p
         return p
-    for d in (BUNDLED_DIR, STRATEGY_DIR):
+    for d in (BUNDLED_DIR, STRATEGY_DIR, INCIDENT_DIR):
         cand = d / f"{ref}.toml"
         if cand.exists():
             return cand

@@ -177,7 +177,8 @@ def build_timeline(outages: Outages, hashes: np.ndarray) -> Timeline:
     times = times[order]
     key = np.cumsum(dh[order], dtype=np.uint64)
     count = np.cumsum(dc[order])
-    year = np.floor(times / stride).astype(np.int64)
+    # the year of each point is known exactly; floor(times / stride) can round y * stride / stride down to y - 1
+    year = np.concatenate([np.arange(n_years, dtype=np.int64), y, y])[order]
     year_end = year * stride + h_total
     end = np.minimum(np.r_[times[1:], np.inf], year_end)
     return Timeline(n_years, h_total, stride, times, year, key, count, end, y, ev, gs, ge)
@@ -1163,6 +1164,9 @@ def replay_incident(
                                                     lambda b: b.non_genuine_redial_probability or 0.0)
     comp = overrides.get("compliance")
     compliance = np.broadcast_to(model.fallback_compliance, (n, model.fallback_compliance.size)).copy()
+    for i, b in enumerate(base):
+        if b.compliance is not None:
+            compliance[i] = b.compliance
     if isinstance(comp, Mapping):  # per fallback line
         unknown = set(comp) - set(model.fallback_names)
         if unknown:

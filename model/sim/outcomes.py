@@ -11,8 +11,8 @@ exclude them).
 
 Examples
 --------
->>> [o.key for o in OUTCOMES][:3]
-['attempts', 'failed_attempts', 'callers_failed']
+>>> [o.key for o in OUTCOMES][:4]
+['callers', 'attempts', 'failed_attempts', 'callers_failed']
 >>> import numpy as np
 >>> from model.sim.traffic import CallOutcomes
 >>> co = CallOutcomes(year=np.array([0, 0, 1]), segment=np.zeros(3, int), demand=np.zeros(3, int),
@@ -51,6 +51,8 @@ class Outcome:
 
 
 OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("callers", "distinct callers (numbers) of the affected demands who made at least one attempt",
+            ("Optus Hexham 2025: '13 of them attempted to call Triple Zero'",)),
     Outcome("attempts", "call attempts made by callers of the affected demands, connected or not",
             ("West/CenturyLink Minnesota 2018: 693 failed + 356 routed through the redundant router",
              "CenturyLink Washington 2014: ~770 completed + 4,500 failed",
@@ -107,6 +109,7 @@ def tally_outcomes(co: CallOutcomes, n_years: int, key: np.ndarray | None = None
     g = co.is_genuine()
     fell_back = co.rang_fallback if co.rang_fallback is not None else co.outcome == OUTCOME_FALLBACK
     per_caller = {
+        "callers": (co.attempts > 0).astype(float),
         "attempts": co.attempts.astype(float),
         "failed_attempts": co.failed_attempts.astype(float),
         "callers_failed": (co.failed_attempts > 0).astype(float),

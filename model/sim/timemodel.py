@@ -101,6 +101,9 @@ class CallerParams:
     patience_cv: float = 1.0
     #: redial chance of non-genuine callers; None = non-genuine calls are not simulated
     non_genuine_redial_probability: float | None = None
+    #: share of failing genuine callers who turn to a fallback line once advised (every line); None = each
+    #: line's own ``compliance``
+    compliance: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.redial_probability <= 1:
@@ -114,9 +117,10 @@ class CallerParams:
             raise ValueError("redial_delay_law must be 'exponential' or 'lognormal'")
         if self.patience_law not in ("fixed", "exponential", "lognormal"):
             raise ValueError("patience_law must be 'fixed', 'exponential' or 'lognormal'")
-        ng = self.non_genuine_redial_probability
-        if ng is not None and not 0 <= ng <= 1:
-            raise ValueError("non_genuine_redial_probability must lie in [0, 1]")
+        for name in ("non_genuine_redial_probability", "compliance"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v <= 1:
+                raise ValueError(f"{name} must lie in [0, 1]")
 
     @classmethod
     def from_scenario(cls, callers) -> CallerParams:

@@ -498,7 +498,9 @@ class CallerSet:
     @staticmethod
     def of_model(model: TimeModel, callers: CallerParams | None = None) -> CallerSet:
         c = callers or model.callers
-        return CallerSet.stack([c], model.fallback_compliance[None, :])
+        comp = model.fallback_compliance if c.compliance is None else np.full_like(model.fallback_compliance,
+                                                                                   c.compliance)
+        return CallerSet.stack([c], comp[None, :])
 
     @staticmethod
     def stack(params: list[CallerParams], compliance: np.ndarray) -> CallerSet:
