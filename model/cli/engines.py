@@ -1,4 +1,4 @@
-"""Engine subcommands of the ``nines`` CLI: ``estimate``, ``reliability``, ``simulate``.
+"""Engine subcommands of the ``nines`` CLI: ``estimate``, ``reliability``, ``simulate``, ``replay``.
 
 Registered by :mod:`model.cli.main`; engines are imported only when a command runs.
 """
@@ -131,6 +131,36 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from model.scenario.loader import load_scenario
+    from model.sim.replay import replay
+
+    scenario = load_scenario(args.scenario)
+    if args.incident not in scenario.incidents:
+        known = ", ".join(sorted(scenario.incidents)) or "none"
+        raise UsageError(f"{args.scenario}: no incident named {args.incident!r}; the scenario has: {known}")
+    callers = None
+    if args.callers == "posterior":
+        from model.metrics.calibration import posterior_callers
+        from model.sim.engine import as_time_model
+
+        callers = posterior_callers(as_time_model(scenario).callers)
+    d = replay(scenario, args.incident, args.replications, args.seed, workers=args.workers, callers=callers)
+    d["caller_behaviour"] = ("calibrated posterior (model/data/calibration/callers_posterior.toml), one draw "
+                             "per replication" if callers else "the scenario's [callers]")
+    if not args.per_replication:
+        d.pop("per_replication")
+    if args.json:
+        print_json(d)
+    else:
+        print(f"{d['label']}: {args.replications} replications (seed {d['seed']}; {d['caller_behaviour']})")
+        for key, row in d["outcomes_by_definition"].items():
+            a, g = row["all"], row["genuine"]
+            print(f"  {key:32s} all {a['median']:>10,.0f} [{a['p05']:,.0f}, {a['p95']:,.0f}]   genuine "
+                  f"{g['median']:>10,.0f} [{g['p05']:,.0f}, {g['p95']:,.0f}]   ({row['definition']})")
+    return EXIT_OK
+
+
 def _samples(args: argparse.Namespace, method: str) -> int:
     """The sample count: as given, else a default that suits the method."""
     if args.samples is not None:
@@ -196,3 +226,15 @@ def register(sub: Any) -> None:
     s.add_argument("--json", action="store_true")
     _add_run_options(s)
     s.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("replay", help="replay an incident: every outcome definition, with 5-95 %% bands")
+    p.add_argument("scenario", help="scenario with the incident (path, bundled or incident-library name)")
+    p.add_argument("incident", help="incident id in the scenario")
+    p.add_argument("--replications", type=positive_int, default=200)
+    p.add_argument("--seed", type=seed_arg, default=0)
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (same result for any)")
+    p.add_argument("--callers", choices=("posterior", "scenario"), default="posterior",
+                   help="caller behaviour: the calibrated posterior (default) or the scenario's [callers]")
+    p.add_argument("--per-replication", action="store_true", help="include every replication's counts")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_replay)

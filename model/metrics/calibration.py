@@ -46,12 +46,14 @@ import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import special
 from scipy.stats import qmc
 
+from model.scenario.calibrated import load_posterior
 from model.scenario.incidents import IncidentCase, ObservedCount
 from model.sim.engine import as_time_model, replay_incident
 from model.sim.timemodel import CallerParams
@@ -65,8 +67,10 @@ __all__ = [
     "count_values",
     "fit",
     "identifiability",
+    "posterior_callers",
     "prior",
     "simulate_design",
+    "write_posterior",
 ]
 
 
@@ -133,7 +137,8 @@ def callers_from(theta: Mapping[str, float], base: CallerParams | None = None,
     return dataclasses.replace(
         b, redial_probability=float(theta["redial_first"]),
         redial_by_attempt=(float(theta["redial_first"]), float(theta["redial_later"])),
-        redial_delay_h=float(theta["redial_delay_s"]) / 3600, redial_delay_law="lognormal", redial_delay_cv=1.0,
+        redial_delay_h=float(theta["redial_delay_s"]) / 3600, redial_delay_law="lognormal",
+        redial_delay_cv=1.0,
         max_attempts=max_attempts, patience_h=float(theta["patience_s"]) / 3600, patience_law="exponential",
         patience_cv=1.0, compliance=float(theta["compliance"]),
         non_genuine_redial_probability=float(theta["non_genuine_redial"]))
@@ -158,8 +163,8 @@ def _replay_case(case: IncidentCase, callers: list[CallerParams], seed: int) -> 
     return [count_values(per, c) for c in case.counts]
 
 
-def simulate_design(cases: Sequence[IncidentCase], thetas: Sequence[Mapping[str, float]], *, replications: int = 2,
-                    seed: int = 0, workers: int = 1) -> np.ndarray:
+def simulate_design(cases: Sequence[IncidentCase], thetas: Sequence[Mapping[str, float]], *,
+                    replications: int = 2, seed: int = 0, workers: int = 1) -> np.ndarray:
     """(M, J) mean replayed value of every published count (J over the cases' counts) at each design point.
 
     All points of one case run in one vectorised replay (replication ``m·R + r`` uses point ``m``); case ``i``
@@ -177,12 +182,15 @@ def simulate_design(cases: Sequence[IncidentCase], thetas: Sequence[Mapping[str,
     return np.column_stack(cols) if cols else np.zeros((m, 0))
 
 
-def _features(u: np.ndarray) -> np.ndarray:
-    """Quadratic polynomial features of unit-cube points (intercept, linear, squares, interactions)."""
+def _features(u: np.ndarray, quadratic: bool = True) -> np.ndarray:
+    """Polynomial features of unit-cube points: intercept and linear terms, and (``quadratic``) squares
+    and interactions."""
     x = 2 * np.asarray(u, float) - 1
     d = x.shape[1]
-    cols = [np.ones(x.shape[0]), *(x[:, i] for i in range(d)), *(x[:, i] ** 2 for i in range(d))]
-    cols += [x[:, i] * x[:, j] for i in range(d) for j in range(i + 1, d)]
+    cols = [np.ones(x.shape[0]), *(x[:, i] for i in range(d))]
+    if quadratic:
+        cols += [x[:, i] ** 2 for i in range(d)]
+        cols += [x[:, i] * x[:, j] for i in range(d) for j in range(i + 1, d)]
     return np.column_stack(cols)
 
 
@@ -192,18 +200,22 @@ class Emulator:
 
     coef: np.ndarray  # (F, J)
     resid_var: np.ndarray  # (J,)
+    quadratic: bool = True
 
     @staticmethod
     def fit(u: np.ndarray, means: np.ndarray) -> Emulator:
-        f = _features(u)
+        """Least squares; quadratic with at least twice as many design points as terms, else linear."""
+        d = u.shape[1]
+        quadratic = u.shape[0] >= 2 * (1 + 2 * d + d * (d - 1) // 2)
+        f = _features(u, quadratic)
         y = np.log(np.maximum(means, 0.0) + 0.5)
         coef, *_ = np.linalg.lstsq(f, y, rcond=None)
         resid = y - f @ coef
         dof = max(f.shape[0] - f.shape[1], 1)
-        return Emulator(coef, (resid ** 2).sum(axis=0) / dof)
+        return Emulator(coef, (resid ** 2).sum(axis=0) / dof, quadratic)
 
     def log_mean(self, u: np.ndarray) -> np.ndarray:
-        return _features(u) @ self.coef
+        return _features(u, self.quadratic) @ self.coef
 
 
 def _nb_logpmf(y: np.ndarray, mu: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -288,7 +300,8 @@ class Calibration:
                 obs = float(self.observed[j])
                 rows.append({"count": self.count_labels[j], "observed": obs, **pred,
                              "inside_band": bool(pred["p05"] <= obs <= pred["p95"]),
-                             "within_factor_2": bool(pred["median"] / 2 <= obs <= 2 * max(pred["median"], 0.5))})
+                             "within_factor_2": bool(pred["median"] / 2 <= obs
+                                                     <= 2 * max(pred["median"], 0.5))})
             out[case] = rows
         return out
 
@@ -326,6 +339,10 @@ def fit(cases: Sequence[IncidentCase], *, design_points: int = 64, replications:
     if not cases:
         raise ValueError("calibration needs at least one incident with published counts")
     d = len(PRIORS)
+    if design_points < 2 or design_points & (design_points - 1):
+        raise ValueError(f"design_points must be a power of 2 (Sobol balance), got {design_points}")
+    if posterior_points < 2 or posterior_points & (posterior_points - 1):
+        raise ValueError(f"posterior_points must be a power of 2 (Sobol balance), got {posterior_points}")
     design = qmc.Sobol(d, scramble=True, seed=seed).random(design_points)
     means = simulate_design(cases, _theta_rows(design), replications=replications, seed=seed, workers=workers)
     labels, case_of, obs = [], [], []
@@ -339,11 +356,12 @@ def fit(cases: Sequence[IncidentCase], *, design_points: int = 64, replications:
     u = qmc.Sobol(d, scramble=True, seed=seed + 1).random(posterior_points)
     observed = np.array(obs)
     lw = _log_posterior(em, u, observed)
-    return Calibration(tuple(labels), np.array(case_of), tuple(c.name for c in cases), observed, design, means,
-                       em, u, lw, seed, replications,
+    return Calibration(tuple(labels), np.array(case_of), tuple(c.name for c in cases), observed, design,
+                       means, em, u, lw, seed, replications,
                        {"design_points": design_points, "posterior_points": posterior_points,
                         "method": "negative-binomial likelihood on published counts; quadratic emulator of "
-                                  "log mean replayed counts over a scrambled-Sobol design; importance sampling "
+                                  "log mean replayed counts over a scrambled-Sobol design; importance "
+                                  "sampling "
                                   "of the prior; NB shape integrated on a log-uniform grid"})
 
 
@@ -368,3 +386,52 @@ def identifiability(cal: Calibration, shrink: float = 0.5) -> dict[str, dict[str
         out[p.name] = {"prior_sd_unit": prior_sd, "posterior_sd_unit": sd, "ratio": sd / prior_sd,
                        "identified": bool(sd < shrink * prior_sd)}
     return out
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(float(v)) if isinstance(v, float) else str(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_posterior(cal: Calibration, path: str | Path, n: int = 200) -> Path:
+    """Write ``n`` posterior draws and the fit's provenance as TOML (temporary file, then rename)."""
+    path = Path(path)
+    ident = identifiability(cal)
+    lines = ["# Calibrated caller behaviour: a posterior sample written by studies/calibration.py",
+             "# (model/metrics/calibration.py). Do not edit by hand; re-run the study.",
+             f"method = {_toml_value(cal.info.get('method', ''))}",
+             f"seed = {cal.seed}",
+             f"design_points = {int(cal.info.get('design_points', 0))}",
+             f"replications = {cal.replications}",
+             f"posterior_points = {int(cal.info.get('posterior_points', 0))}",
+             f"effective_sample_size = {_toml_value(round(cal.ess(), 1))}",
+             f"incidents = {_toml_value(list(cal.cases))}",
+             f"counts = {_toml_value(list(cal.count_labels))}",
+             f"identified = {_toml_value([k for k, v in ident.items() if v['identified']])}",
+             f"not_identified = {_toml_value([k for k, v in ident.items() if not v['identified']])}",
+             ""]
+    for d in cal.sample(n):
+        lines.append("[[draws]]")
+        lines.extend(f"{k} = {_toml_value(float(v))}" for k, v in d.items())
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def posterior_callers(base: CallerParams | None = None, path: str | Path | None = None,
+                      n: int | None = None) -> list[CallerParams]:
+    """The calibrated posterior sample as caller behaviour (the default of replays and the flagship).
+
+    ``base`` supplies what the calibration does not fit (advice delay); ``n`` keeps the first ``n`` draws.
+    """
+    post = load_posterior(path) if path is not None else load_posterior()
+    draws = post.draws[:n] if n else post.draws
+    return [callers_from(d, base) for d in draws]

@@ -30,7 +30,7 @@ from model.scenario.schema import NOVALUE, Problem, ScenarioError, convert, spec
 
 __all__ = ["HELD_OUT", "IncidentCase", "ObservedCount", "incident_library"]
 
-#: Incidents of incidents.md kept out of the repository's counts (the blind test); never add them to observed.toml.
+#: Incidents of incidents.md kept out of the repository's counts (the blind test): never in observed.toml.
 HELD_OUT = ("bt_2023_06_25", "kcom_2015_12_27", "ireland_ecas_2022_06_28", "telstra_2018_05_04")
 OUTCOME_KEYS = ("callers", "attempts", "failed_attempts", "callers_failed", "callers_never_connected",
                 "callers_connected_after_redial", "callers_rang_fallback")
@@ -93,7 +93,8 @@ def incident_library(directory: str | Path = INCIDENT_DIR) -> dict[str, Incident
         if entry is None:
             continue
         if name in HELD_OUT:
-            problems.append(Problem(shown, (name,), NOVALUE, "is held out for the blind test: its counts must "
+            problems.append(Problem(shown, (name,), NOVALUE, "is held out for the blind test: its counts "
+                                    "must "
                                     "not be in the repository"))
             continue
         scen = directory / (entry.scenario or f"{name}.toml")
@@ -108,7 +109,8 @@ def incident_library(directory: str | Path = INCIDENT_DIR) -> dict[str, Incident
             continue
         if inc not in s.incidents:
             problems.append(Problem(shown, (name, "incident"), inc,
-                                    f"no such incident in {scen.name}; it has: {', '.join(s.incidents) or 'none'}"))
+                                    f"no such incident in {scen.name}; it has: "
+                                    f"{', '.join(s.incidents) or 'none'}"))
             continue
         if entry.role == "calibration" and not entry.counts:
             problems.append(Problem(shown, (name, "counts"), NOVALUE, "a calibration incident needs counts"))

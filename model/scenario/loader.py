@@ -334,6 +334,20 @@ class Incident:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UncertainRange:
+    """The range of an assumption, or of a group of assumptions that move together."""
+
+    label: str = spec(doc="display name")
+    paths: tuple[str, ...] = spec(doc="dotted key paths it covers; '*' matches every key of a table")
+    mode: Literal["scale", "set"] = spec("scale", "a draw multiplies the nominal values, or sets them")
+    low: float = spec(doc="low end (a factor for 'scale')")
+    high: float = spec(doc="high end")
+    distribution: Literal["uniform", "loguniform"] = spec("uniform", "spread over the range")
+    assumption: str = spec("", "the assumption key(s) it covers (A_* in [sources])")
+    why: str = spec(doc="why this range")
+
+
+@dataclass(frozen=True, kw_only=True)
 class StrategyInfo:
     """Metadata of a strategy overlay."""
 
@@ -369,6 +383,8 @@ class ScenarioFile:
     common_cause_groups: dict[str, CommonCauseGroup] = spec(default_factory=dict, doc="common causes")
     fallback_lines: dict[str, FallbackLine] = spec(default_factory=dict, doc="101, 111 and direct lines")
     incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
+    uncertainty: dict[str, UncertainRange] = spec(default_factory=dict,
+                                                  doc="ranges of the assumptions, by group")
 
 
 NODE_SECTIONS = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")

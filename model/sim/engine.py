@@ -177,7 +177,7 @@ def build_timeline(outages: Outages, hashes: np.ndarray) -> Timeline:
     times = times[order]
     key = np.cumsum(dh[order], dtype=np.uint64)
     count = np.cumsum(dc[order])
-    # the year of each point is known exactly; floor(times / stride) can round y * stride / stride down to y - 1
+    # the year of each point is known exactly; floor(times / stride) can round y * stride / stride to y - 1
     year = np.concatenate([np.arange(n_years, dtype=np.int64), y, y])[order]
     year_end = year * stride + h_total
     end = np.minimum(np.r_[times[1:], np.inf], year_end)
@@ -1096,12 +1096,15 @@ def replay_incident(
     random_outages: bool = False,
     tail_hours: float | None = None,
     callers: Sequence[CallerParams] | None = None,
+    stream: int = 0,
 ) -> dict[str, Any]:
     """Replay a prescribed incident many times under uncertain caller behaviour.
 
     ``callers`` gives the caller behaviour of each replication (replication ``i``
     uses ``callers[i % len(callers)]``, e.g. a posterior sample from
     :mod:`model.metrics.calibration`); ``overrides`` then apply on top of it.
+    Draws come from ``SeedSequence(entropy=seed, spawn_key=(stream,))`` (chunks of a
+    parallel replay use their own stream).
 
     Each replication replays the incident's phases (from its start clock and
     weekday, so the arrival profile is that of the day) with caller parameters
@@ -1145,7 +1148,7 @@ def replay_incident(
     c = model.callers
     tail = tail_hours if tail_hours is not None else max(1.0, 2 * max(b.patience_h for b in base))
     horizon = end + tail
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(0,)))
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(int(stream),)))
 
     def col(key: str, of: Callable[[CallerParams], float]) -> np.ndarray:
         own = np.array([of(b) for b in base], float)

@@ -21,7 +21,7 @@ Examples
 ...                   genuine=np.array([True, False, True]))
 >>> t = tally_outcomes(co, 2)
 >>> t["callers_failed_genuine"].tolist(), t["callers_failed_non_genuine"].tolist()
-[[1.0, 0.0], [1.0, 0.0]]
+([1.0, 0.0], [1.0, 0.0])
 """
 
 from __future__ import annotations
