@@ -47,8 +47,8 @@ def test_a_draw_scales_or_sets_each_group_and_keeps_values_valid():
 
 def test_bad_ranges_name_file_and_key(tmp_path: Path):
     p = tmp_path / "bad.toml"
-    p.write_text('extends = "uk999"\nname = "bad"\n[uncertainty.nothing]\nlabel = "x"\npaths = ["access.*.nope"]\n'
-                 'low = 2.0\nhigh = 1.0\nwhy = "test"\n')
+    p.write_text('extends = "uk999"\nname = "bad"\n[uncertainty.nothing]\nlabel = "x"\n'
+                 'paths = ["access.*.nope"]\nlow = 2.0\nhigh = 1.0\nwhy = "test"\n')
     with pytest.raises(ScenarioError) as err:
         uncertainty_groups(load_scenario(p))
     msg = str(err.value)
