@@ -71,6 +71,10 @@ def test_flagship_json(flagship):
     assert a["std_error"] < a["independent_std_error"]
     assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
     assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+    # every assumption group is varied (the calibrated posterior supersedes the caller groups)
+    assert len(d["uncertain_groups"]) >= 18 and d["outer_draws"] == 4
+    assert "calibrated posterior" in d["caller_behaviour"]
+    assert sum(d["probability_best"].values()) == pytest.approx(1.0)
 
 
 @pytest.mark.browser

@@ -64,10 +64,12 @@ __all__ = [
     "Prior",
     "calibrate",
     "callers_from",
+    "callers_overlay",
     "count_values",
     "fit",
     "identifiability",
     "posterior_callers",
+    "posterior_median",
     "prior",
     "simulate_design",
     "write_posterior",
@@ -435,3 +437,32 @@ def posterior_callers(base: CallerParams | None = None, path: str | Path | None 
     post = load_posterior(path) if path is not None else load_posterior()
     draws = post.draws[:n] if n else post.draws
     return [callers_from(d, base) for d in draws]
+
+
+def callers_overlay(theta: Mapping[str, float], max_attempts: int = 10) -> dict[str, Any]:
+    """A scenario overlay (``[callers]`` table) with the calibrated caller behaviour of one parameter point.
+
+    The fallback lines keep their own compliance: the calibrated share (callers who try another phone or
+    number abroad) is not the share who follow UK advice to ring 101 or 111.
+
+    Examples
+    --------
+    >>> o = callers_overlay({"redial_first": 0.7, "redial_later": 0.6, "redial_delay_s": 20.0,
+    ...                      "patience_s": 300.0, "compliance": 0.2, "non_genuine_redial": 0.3})
+    >>> o["callers"]["redial_by_attempt"], o["callers"]["patience_distribution"]
+    ([0.7, 0.6], 'exponential')
+    """
+    return {"callers": {
+        "redial_probability": float(theta["redial_first"]),
+        "redial_by_attempt": [float(theta["redial_first"]), float(theta["redial_later"])],
+        "redial_delay_s": float(theta["redial_delay_s"]), "redial_delay_distribution": "lognormal",
+        "redial_delay_cv": 1.0, "max_attempts": int(max_attempts), "patience_s": float(theta["patience_s"]),
+        "patience_distribution": "exponential", "patience_cv": 1.0,
+        "non_genuine_redial_probability": float(theta["non_genuine_redial"]),
+        "source": "calibrated posterior (model/data/calibration/callers_posterior.toml, "
+                  "studies/calibration.py)"}}
+
+
+def posterior_median(draws: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Parameter-by-parameter median of posterior draws (a representative point for a headline run)."""
+    return {p.name: float(np.median([d[p.name] for d in draws])) for p in PRIORS}
