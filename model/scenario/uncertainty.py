@@ -17,7 +17,7 @@ Examples
 >>> g = groups["access_links"]
 >>> g.mode, g.low, g.high, len(g.targets) >= 3
 ('scale', 0.2, 5.0, True)
->>> v = apply_uncertainty(s, {"access_links": 1.0})  # the high end: every access link 5 times as often
+>>> v = apply_uncertainty(s, {"access_links": 5.0})  # a factor 5: every access link 5 times as often
 >>> v.spec.access["mobile"].link.failures_per_year / s.spec.access["mobile"].link.failures_per_year
 5.0
 """
