@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from model.cli.study import Study, run_study, study_parser
 from model.metrics.calibration import (
     PRIORS,

@@ -21,11 +21,8 @@ Run: ``python studies/fallback_strategies.py [--out DIR] [--quick] [--years N] [
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.cli.study import (
     Study,
@@ -72,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--years must be at least 2, got {args.years}")
     study = Study(NAME, args)
     years = args.years or (40 if args.quick else 1000)
-    outer = args.outer if args.outer is not None else (4 if args.quick else 64)
+    outer = args.outer if args.outer is not None else (2 if args.quick else 64)
     outer_years = 20 if args.quick else max(20, years // 16)
     scenario = load_scenario(args.scenario)
     groups = uncertainty_groups(scenario)

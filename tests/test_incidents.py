@@ -1,155 +1,115 @@
-"""The incident library, the replay command and the calibration (identifiability on synthetic incidents)."""
+"""Incident counterfactuals (model.sim.incidents): timelines under strategies, strata, bins."""
 
 from __future__ import annotations
-
-import json
-import math
-import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from model.cli.main import main
-from model.metrics.calibration import PRIORS, callers_from, fit, identifiability, posterior_callers
-from model.scenario.calibrated import load_posterior
-from model.scenario.incidents import HELD_OUT, IncidentCase, ObservedCount, incident_library
-from model.scenario.loader import INCIDENT_DIR, load_scenario
-from model.scenario.schema import ScenarioError
+from model.scenario.loader import load_scenario
+from model.scenario.strategies import apply_strategies, load_strategy
 from model.sim.engine import replay_incident
-from model.sim.replay import replay
+from model.sim.incidents import (
+    bin_edges,
+    check_incident,
+    counterfactual_of,
+    incident_variant,
+    lhs_strata,
+    phase_differences,
+    stratum_seeds,
+    time_bins,
+)
+from model.sim.timemodel import build_time_model
 
-REFERENCE = Path("/work/shared/reference/incidents.md")
-
-
-def test_every_incident_of_the_notes_is_in_the_library():
-    lib = incident_library()
-    # incidents.md: blocks 1-11 (block 3 has three outages) and the three structure-only outages of block 12
-    assert len(lib) == 16
-    roles = {c.role for c in lib.values()}
-    assert roles == {"calibration", "check", "structure"}
-    assert sum(c.role == "calibration" for c in lib.values()) == 12
-    assert not set(HELD_OUT) & set(lib)
-    for case in lib.values():
-        s = load_scenario(case.scenario)
-        inc = s.incidents[case.incident]
-        assert inc.source and inc.phases and s.traffic.source
-        for c in case.counts:
-            assert c.source and c.value >= 0
+INCIDENT, PRIMARY, DR = "bt_2023_06_25", "bt_primary", "bt_dr"
 
 
-def test_held_out_incidents_are_named_in_the_notes():
-    if not REFERENCE.exists():
-        pytest.skip("reference notes not on this machine")
-    text = REFERENCE.read_text()
-    assert "**Held out**" in text and "BT UK 999, 25 Jun 2023" in text
-    assert len(HELD_OUT) == len(re.findall(r";", text.split("**Held out**")[1].split("\n")[0])) + 1
+@pytest.fixture(scope="module")
+def base():
+    return load_scenario("uk999")
 
 
-def test_every_library_incident_replays():
-    for case in incident_library().values():
-        out = replay_incident(case.scenario, case.incident, replications=2, seed=1)
-        assert out["outcomes_by_definition"]["callers"]["all"]["mean"] > 0, case.name
+def _cf(scen, base, **kw):
+    return counterfactual_of(scen, base, INCIDENT, PRIMARY, DR, **kw)
 
 
-def test_observed_file_problems_name_file_key_and_value(tmp_path):
-    lib = tmp_path / "incidents"
-    shutil.copytree(INCIDENT_DIR, lib)
-    obs = lib / "observed.toml"
-    obs.write_text(obs.read_text() + '\n[bt_2023_06_25]\nrole = "calibration"\n'
-                   '[[bt_2023_06_25.counts]]\noutcome = "callers"\nvalue = 1\nsource = "x"\n'
-                   '\n[west_2018_08_01_b]\nrole = "calibration"\nscenario = "west_2018_08_01.toml"\n'
-                   '[[west_2018_08_01_b.counts]]\noutcome = "calls"\nvalue = -1\nsource = "x"\n')
-    with pytest.raises(ScenarioError) as err:
-        incident_library(lib)
-    msg = str(err.value)
-    assert "bt_2023_06_25" in msg and "held out" in msg
-    assert "west_2018_08_01_b.counts.0.outcome = 'calls'" in msg
-    assert "west_2018_08_01_b.counts.0.value = -1" in msg
-    assert "no such incident" in msg  # its incident id defaults to the entry name
+def _variant(raw, cf, **kw):
+    return incident_variant(raw, cf, PRIMARY, DR, **kw)
 
 
-def test_parallel_replay_gives_the_same_counts_for_any_workers():
-    a = replay("west_2018_08_01", "west_2018_08_01", replications=7, seed=5, workers=1, chunk=3)
-    b = replay("west_2018_08_01", "west_2018_08_01", replications=7, seed=5, workers=2, chunk=3)
-    assert a["per_replication"]["outcomes"] == b["per_replication"]["outcomes"]
-    assert a["chunks"] == 3 and len(a["per_replication"]["failed_callers"]) == 7
-    whole = replay_incident("west_2018_08_01", "west_2018_08_01", replications=3, seed=5)
-    assert whole["per_replication"]["failed_callers"] == a["per_replication"]["failed_callers"][:3]
+def test_counterfactual_timelines(base):
+    raw = base.raw["incidents"][INCIDENT]
+    af = apply_strategies(base, [load_strategy("automatic_failover")])
+    cf = _cf(af, base)
+    v = _variant(raw, cf, capacity_factor=0.9, drop_fraction=0.4)
+    (p1, p3) = v["phases"]
+    assert p1["end_hour"] == p3["start_hour"] == pytest.approx(30 / 3600, rel=1e-3)
+    assert p3["end_hour"] == pytest.approx(10.533333)
+    dr = next(e for e in p3["effects"] if e["component"] == DR)
+    assert dr["capacity_factor"] == 0.9 and "queue_limit" not in dr
+    p1_drop = next(e for e in p1["effects"] if e["component"] == PRIMARY)
+    assert p1_drop["drop_fraction"] == 0.4
+    late = _variant(raw, _cf(af, base, detect_immediately=False), capacity_factor=0.9, drop_fraction=0.4)
+    assert [p["start_hour"] for p in late["phases"]] == pytest.approx([0, 1.15, 1.15 + 30 / 3600])
+    fcb = _cf(apply_strategies(base, [load_strategy("full_capacity_backup")]), base)
+    v = _variant(raw, fcb, capacity_factor=0.7, drop_fraction=0.5)
+    dr = next(e for e in v["phases"][2]["effects"] if e["component"] == DR)
+    assert dr["capacity_factor"] == 1.0  # the strategy sizes the DR itself
+    pd = _cf(apply_strategies(base, [load_strategy("public_diversion")]), base)
+    assert pd.advice_hour == 0.25 and pd.compliance["police_101"] == 0.7 and pd.compliance_changed
+    sq = _cf(base, base)
+    assert sq.automatic_delay_h is None and sq.dr_factor_applies and not sq.compliance_changed
+    # the raw incident is never modified
+    assert [p["start_hour"] for p in raw["phases"]] == [0.0, 1.15, 2.433333]
 
 
-def test_replay_command(capsys):
-    code = main(["replay", "west_2018_08_01", "west_2018_08_01", "--replications", "3", "--json",
-                 "--callers", "scenario"])
-    assert code == 0
-    d = json.loads(capsys.readouterr().out)
-    assert d["caller_behaviour"] == "the scenario's [callers]" and "per_replication" not in d
-    row = d["outcomes_by_definition"]["callers_failed"]
-    assert row["definition"] and row["matches_published"] and row["all"]["median"] > 0
-    assert main(["replay", "west_2018_08_01", "west_2018_08_01", "--replications", "2"]) == 0
-    text = capsys.readouterr().out
-    assert "calibrated posterior" in text and "failed_attempts" in text
-    assert main(["replay", "west_2018_08_01", "nope"]) == 2
-    assert "no incident named 'nope'" in capsys.readouterr().err
-    assert main(["replay", "uk999", "bt_2023_06_25", "--replications", "0"]) == 2
+def test_cut_variants_end_at_the_cut(base):
+    raw = base.raw["incidents"][INCIDENT]
+    cf = _cf(base, base)
+    v = _variant(raw, cf, capacity_factor=1.0, drop_fraction=0.5, until=1.0)
+    assert [(p["start_hour"], p["end_hour"]) for p in v["phases"]] == [(0.0, 1.0)]
 
 
-def test_posterior_file_loads_and_gives_caller_behaviour(tmp_path):
-    post = load_posterior()
-    assert len(post.draws) >= 100 and post.meta["incidents"]
-    assert set(post.meta["identified"]) | set(post.meta["not_identified"]) == {p.name for p in PRIORS}
-    cs = posterior_callers(n=5)
-    assert len(cs) == 5
-    assert all(c.redial_by_attempt and c.non_genuine_redial_probability is not None for c in cs)
-    bad = tmp_path / "p.toml"
-    bad.write_text("[[draws]]\nredial_first = 2.0\nbogus = 1\n")
-    with pytest.raises(ScenarioError) as err:
-        load_posterior(bad)
-    msg = str(err.value)
-    assert "draws.0.redial_first = 2.0: must lie in [0, 1]" in msg and "draws.0.bogus" in msg
-    assert "draws.0.patience_s: required number" in msg
+def test_rewritten_incident_replays_as_the_original(base):
+    """Dropping the phase-3 queue override (the DR's own 50 applies) changes nothing for the status quo."""
+    raw = base.raw["incidents"][INCIDENT]
+    v = _variant(raw, _cf(base, base), capacity_factor=1.0, drop_fraction=0.5)
+    tm = build_time_model(base.extend({"incidents": {"copy": v}}))
+    a = replay_incident(tm, INCIDENT, replications=3, seed=4)
+    b = replay_incident(tm, "copy", replications=3, seed=4)
+    assert a["per_replication"]["failed_callers"] == b["per_replication"]["failed_callers"]
+    assert a["per_replication"]["failed_attempts"] == b["per_replication"]["failed_attempts"]
 
 
-def _synthetic_cases(theta: dict[str, float]) -> list[IncidentCase]:
-    """Small library incidents with every outcome observed, counts = the model's own mean at ``theta``."""
-    lib = incident_library()
-    outcomes = [("callers_failed", "all"), ("attempts", "genuine"), ("attempts", "non_genuine"),
-                ("callers_never_connected", "genuine"), ("callers_rang_fallback", "genuine")]
-    cases = []
-    for name in ("west_2018_08_01", "optus_2025_09_18", "intrado_2014_04_09"):
-        c = lib[name]
-        out = replay_incident(c.scenario, c.incident, replications=40, seed=99, callers=[callers_from(theta)])
-        per = out["per_replication"]["outcomes"]
-        counts = []
-        for o, split in outcomes:
-            g = np.asarray(per[f"{o}_genuine"], float)
-            ng = np.asarray(per[f"{o}_non_genuine"], float)
-            v = {"all": g + ng, "genuine": g, "non_genuine": ng}[split].mean()
-            counts.append(ObservedCount(outcome=o, split=split, value=float(round(v)), source="synthetic"))
-        cases.append(IncidentCase(name, c.scenario, c.incident, "calibration", tuple(counts)))
-    return cases
+def test_other_incident_structure_is_refused(base):
+    raw = dict(base.raw["incidents"][INCIDENT])
+    raw["phases"] = raw["phases"][:2]
+    with pytest.raises(ValueError, match=r"incidents\.bt_2023_06_25: this study needs the 2023 structure"):
+        check_incident(raw, INCIDENT, PRIMARY, DR)
 
 
-def test_calibration_recovers_known_parameters_from_synthetic_incidents():
-    truth = {"redial_first": 0.8, "redial_later": 0.5, "redial_delay_s": 40.0, "patience_s": 600.0,
-             "compliance": 0.25, "non_genuine_redial": 0.3}
-    cal = fit(_synthetic_cases(truth), design_points=64, replications=2, seed=3, posterior_points=1 << 13)
-    ident = identifiability(cal)
-    w = cal.weights().sum(axis=1)
-    n_identified = 0
-    for i, p in enumerate(PRIORS):
-        u_true = float(p.cdf(truth[p.name]))
-        x = cal.u[:, i]
-        mean = float((x * w).sum())
-        sd = math.sqrt(float(((x - mean) ** 2 * w).sum()))
-        # the truth lies within the fit's own interval (|z| < 4 on the unit scale)
-        assert abs(u_true - mean) < 4 * sd + 1e-9, (p.name, u_true, mean, sd)
-        n_identified += ident[p.name]["identified"]
-    # these counts carry information: the fallback share and the non-genuine redial chance are identified
-    # (their posterior spread is below half the prior's), the second-attempt chance narrows
-    for name in ("compliance", "non_genuine_redial"):
-        assert ident[name]["identified"], (name, ident[name])
-    assert n_identified >= 2 and ident["redial_first"]["ratio"] < 0.9
-    # the fitted overdispersion is large (the counts are the model's own means)
-    assert cal.summary()["k"]["median"] > 10
+def test_strata_are_a_latin_hypercube_and_seeds_fixed():
+    for k in (1, 2, 7):
+        s = lhs_strata(k, 3, (0.6, 1.2), (0.25, 0.75))
+        caps, drops = np.array(s).T
+        mid = (np.arange(k) + 0.5) / k
+        assert np.allclose(np.sort(caps), 0.6 + 0.6 * mid) and np.allclose(np.sort(drops), 0.25 + 0.5 * mid)
+    assert lhs_strata(7, 3, (0, 1), (0, 1)) == lhs_strata(7, 3, (0, 1), (0, 1))
+    assert lhs_strata(7, 3, (0, 1), (0, 1)) != lhs_strata(7, 4, (0, 1), (0, 1))
+    seeds = stratum_seeds(3, 10)
+    assert len(set(seeds)) == 10 and stratum_seeds(3, 4) == seeds[:4]
+
+
+def test_bins_and_phases_add_up():
+    rng = np.random.default_rng(0)
+    edges = bin_edges([1.15, 2.433333, 10.533333], "06:24", whole_hours=True)
+    assert edges[0] == pytest.approx(0.6) and edges[-1] == 10.533333
+    ends = {1.15, 2.433333, 10.533333}
+    assert ends <= set(edges) and edges == sorted(edges)
+    for e in set(edges) - ends:  # whole clock hours (06:24 + 0.6 h = 07:00), not within 15 min of an end
+        assert abs((e - 0.6) - round(e - 0.6)) < 1e-9 and min(abs(e - x) for x in ends) > 0.25
+    assert bin_edges([1.15, 2.433333, 10.533333], "06:24", whole_hours=False) == sorted(ends)
+    cum = np.cumsum(rng.integers(0, 50, (len(edges), 6)), axis=0).astype(float)
+    bins = time_bins(cum, edges, "06:24")
+    assert sum(b["failed_attempts_mean"] for b in bins) == pytest.approx(cum[-1].mean())
+    phases = phase_differences(cum, edges, [1.15, 2.433333, 10.533333])
+    assert np.allclose(sum(phases), cum[-1])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from browser import check_report
-from test_studies import load_study
+from study_runner import run_study_script
 
 from model.scenario.calibrated import load_posterior
 from model.sim.outcomes import OUTCOMES
@@ -16,7 +16,7 @@ from model.sim.outcomes import OUTCOMES
 def calibration(tmp_path_factory):
     out = tmp_path_factory.mktemp("calibration")
     post = out / "posterior.toml"
-    assert load_study("calibration").main(["--quick", "--out", str(out), "--posterior", str(post)]) == 0
+    run_study_script("calibration", "--quick", "--out", out, "--posterior", post)
     return out
 
 
