@@ -262,8 +262,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("replay", help="replay an incident: every outcome definition, with 5-95 %% bands")
     p.add_argument("scenario", help="scenario with the incident (path, bundled or incident-library name)")
     p.add_argument("incident", help="incident id in the scenario")
-    p.add_argument("--replications", type=positive_int, default=200)
-    p.add_argument("--seed", type=seed_arg, default=0)
+    p.add_argument("--replications", type=positive_int, default=200, help="replays of the incident")
+    p.add_argument("--seed", type=seed_arg, default=0, help="entropy of the replay's SeedSequence")
     p.add_argument("--workers", type=positive_int, default=1, help="worker processes (same result for any)")
     p.add_argument("--callers", choices=("posterior", "scenario"), default="posterior",
                    help="caller behaviour: the calibrated posterior (default) or the scenario's [callers]")
