@@ -166,6 +166,18 @@ def _frac(x: float | Fraction) -> Fraction:
     return x if isinstance(x, Fraction) else Fraction(float(x))
 
 
+def _unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of one occurrence of each distinct key, and the index of each key among them."""
+    order = np.argsort(keys)
+    sk = keys[order]
+    new = np.empty(sk.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    inv = np.empty(sk.size, dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return order[new], inv
+
+
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of an int64 matrix and the index of each row among them.
 
@@ -349,8 +361,9 @@ class FrontierDiagram:
                 adj[x].update(ends - {x})
         best: tuple[tuple[int, int], list[int]] | None = None
         for order in _vertex_orders(n, adj, source, targets, limit=max_width):
-            pos = np.empty(n, dtype=np.int64)
-            pos[order] = np.arange(n)
+            pos = [0] * n
+            for i, x in enumerate(order):
+                pos[x] = i
             keys = [
                 (max(pos[x] for a in al for x in a), min(pos[x] for a in al for x in a), i)
                 for i, (_c, al) in enumerate(elems)
@@ -395,12 +408,12 @@ class FrontierDiagram:
         self, n: int, arcsets: list[list[tuple[int, int]]], source: int, targets: Iterable[int]
     ) -> list[int]:
         first, last = self._first_last(n, arcsets, source, targets)
-        diff = np.zeros(len(arcsets) + 1, dtype=np.int64)
+        diff = [0] * (len(arcsets) + 1)
         for f, la in zip(first, last, strict=True):
             if f >= 0 and la >= f:
                 diff[f] += 1
                 diff[la + 1] -= 1
-        return np.cumsum(diff[:-1]).tolist()
+        return list(itertools.accumulate(diff[:-1]))
 
     def _assign_slots(
         self, n: int, ordered: list[tuple[int, list[tuple[int, int]]]], source: int, targets: list[int]
@@ -529,14 +542,13 @@ class FrontierDiagram:
                     pad = np.zeros((rows.shape[0], 16), dtype=np.uint8)
                     pad[:, :W] = rows
                     packed = np.ascontiguousarray(pad[:, 0::2] | (pad[:, 1::2] << 4))
-                    _, first, inv = np.unique(packed.view(np.uint64)[:, 0], return_index=True,
-                                              return_inverse=True)
+                    first, inv = _unique_keys(packed.view(np.uint64)[:, 0])
                 else:
                     keys = np.zeros((rows.shape[0], words), dtype=np.uint64)
                     for j in range(W):
                         keys[:, j // per_word] |= rows[:, j].astype(np.uint64) << shifts[j]
                     if words == 1:
-                        _, first, inv = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+                        first, inv = _unique_keys(keys[:, 0])
                     else:
                         _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
                 L = rows[first]
