@@ -30,20 +30,15 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 # graphillion parallelises with OpenMP; on a shared 2-core machine its threads spin against the other
 # jobs and it runs 10-100x slower, so the baseline gets one thread (set before it is imported)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
-from machine import cpu_name
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from graphillion import GraphSet
+from machine import cpu_name
 
 from model.network.compiled import compile_graph
 from model.network.graphs import dodecahedron, grid
