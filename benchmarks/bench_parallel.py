@@ -40,14 +40,10 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.network.compiled import CompiledNetwork, compile_graph
 from model.run.runner import run_chunks
