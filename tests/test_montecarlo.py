@@ -354,12 +354,12 @@ def test_unpacked_chunk_matches_reference_per_trial() -> None:
 
 
 def test_chunk_size_follows_the_memory_budget():
-    from model.static.montecarlo import MemoryBudgetError, chunk_size_for
+    from model.static.montecarlo import DEFAULT_CHUNK_SIZE, MemoryBudgetError, chunk_size_for
 
     g, s, t = dodecahedron(0.05)
     net = compile_graph(g, s, t)
     sizes = [chunk_size_for(net, mib * 2**20) for mib in (5, 6, 8, 256)]
-    assert all(n % 64 == 0 for n in sizes) and sizes == sorted(sizes) and sizes[-1] == 1 << 16
+    assert all(n % 64 == 0 for n in sizes) and sizes == sorted(sizes) and sizes[-1] == DEFAULT_CHUNK_SIZE
     assert sizes[0] < sizes[-1]
     with pytest.raises(MemoryBudgetError, match=r"smallest chunk \(64 trials\)"):
         chunk_size_for(net, 2**16)

@@ -82,7 +82,7 @@ __all__ = [
 ]
 
 #: Most trials per chunk (a multiple of 64); fewer when the memory budget asks for it.
-DEFAULT_CHUNK_SIZE = 1 << 16
+DEFAULT_CHUNK_SIZE = 1 << 18
 #: Memory budget of one chunk (bytes) unless told otherwise (``--max-memory``, MiB, on the CLI).
 DEFAULT_MAX_MEMORY = 256 * 2**20
 #: Fixed-point scale of shares: a share ``s`` is tallied as ``round(s * 2**52)``.
@@ -391,8 +391,8 @@ def chunk_size_for(net: CompiledNetwork, max_memory: int = DEFAULT_MAX_MEMORY) -
     >>> from model.network.compiled import compile_graph
     >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.01)
     >>> chunk_size_for(net)
-    65536
-    >>> chunk_size_for(net, max_memory=5 * 2**20) < 65536
+    262144
+    >>> chunk_size_for(net, max_memory=5 * 2**20) < 262144
     True
     """
     kernel = kernel_for(net)
