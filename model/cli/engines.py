@@ -22,6 +22,9 @@ from model.static.solve import METHODS, solve
 __all__ = ["register"]
 
 BREAKDOWNS = ("service", "area", "access", "caller_group")
+#: ``model.static.montecarlo.DEFAULT_MAX_MEMORY`` in MiB (kept here so the engines load only when used;
+#: tests/test_cli_engines.py checks the two agree)
+DEFAULT_MAX_MEMORY_MIB = 256
 
 
 def _estimate_json(est, method: str, reason: str) -> dict[str, Any]:
@@ -46,7 +49,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         from model.static.montecarlo import estimate_parallel
 
         groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
-        res = estimate_parallel(c, _samples(args, "mc"), args.seed, groups=groups, **_run_options(args))
+        res = estimate_parallel(c, _samples(args, "mc"), args.seed, groups=groups, **_run_options(args),
+                                max_memory=args.max_memory * 2**20)
         est, method, reason = res.overall, "mc", "method mc requested"
     else:
         est, method, reason = solve(c, args.method, samples=_samples(args, args.method), seed=args.seed)
@@ -105,7 +109,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     net = compile_graph(g, s, t)
     if net.n_components == 0:
         raise UsageError(f"{args.graph}: no element carries a failure probability 'q'")
-    est, method, reason = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed)
+    est, method, reason = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed,
+                                max_memory=args.max_memory * 2**20)
     if args.json:
         print_json(_estimate_json(est, method, reason))
     else:
@@ -225,6 +230,12 @@ def _add_run_options(p: Any) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_memory_option(p: Any) -> None:
+    p.add_argument("--max-memory", type=positive_int, default=DEFAULT_MAX_MEMORY_MIB, metavar="MIB",
+                   help="memory budget of one Monte Carlo chunk in MiB (default %(default)s); the chunk "
+                        "size follows from it")
+
+
 def register(sub: Any) -> None:
     """Add the engine subcommands to ``sub`` (an argparse subparsers object)."""
     e = sub.add_parser("estimate", help="probability that a genuine call is unreachable (with CI)")
@@ -235,6 +246,7 @@ def register(sub: Any) -> None:
                    help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
     e.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_memory_option(e)
     _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
@@ -249,6 +261,7 @@ def register(sub: Any) -> None:
     r.add_argument("--years", type=positive_int, default=1000, help="simulated years (--method simulate)")
     r.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
     r.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_memory_option(r)
     r.set_defaults(func=cmd_reliability)
 
     s = sub.add_parser("simulate", help="year-long simulation: failed calls a year, unreachable-call rate")
