@@ -73,6 +73,9 @@ def test_flagship_json(flagship):
     rec = d["recovery"]
     assert len(rec) == len(d["strategies"]) + 1 and rec[0]["curve"]["hours"][0] == 0.0
     assert all(len(r["exceedance"]["p"]) == len(r["exceedance"]["hours"]) for r in rec)
+    # every assumption group is varied (the calibrated posterior supersedes the caller groups)
+    assert len(d["uncertain_groups"]) >= 18 and d["outer_draws"] == 2
+    assert "calibrated posterior" in d["caller_behaviour"]
     # tail risk: importance-sampled return periods with intervals for every strategy and the status quo
     tails = {s["name"]: s for s in d["tail_risk"]["strategies"]}
     assert set(tails) == {"status_quo", *rows}

@@ -1,7 +1,7 @@
 """The ``nines`` command line: one parser, subcommands from two modules.
 
 Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`) and
-``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`), ``compare``
+``estimate``, ``reliability``, ``simulate``, ``replay`` (:mod:`model.cli.engines`), ``compare``
 (:mod:`model.cli.compare_commands`) and ``check`` (:mod:`model.cli.check`). SCENARIO is a path or a bundled
 name.
 Bad input gets one clear message on stderr and exit code 2, never a traceback.
