@@ -87,6 +87,14 @@ def _read_graph_for(args: argparse.Namespace):
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
+    from model.exchange.openpsa_read import is_open_psa
+
+    if is_open_psa(args.graph):
+        from model.cli.exchange import solve_open_psa_file
+
+        return solve_open_psa_file(args)
+    if args.source is None or args.target is None:
+        raise UsageError(f"{args.graph}: a graph needs --source and --target")
     g, s, t = _read_graph_for(args)
     if args.method == "simulate":
         from model.sim.engine import simulate_graph
@@ -177,10 +185,12 @@ def register(sub: Any) -> None:
     _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
-    r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list)")
-    r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q")
-    r.add_argument("--source", required=True)
-    r.add_argument("--target", required=True)
+    r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list), "
+                       "or the top event of an Open-PSA fault tree")
+    r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q; or Open-PSA XML")
+    r.add_argument("--source", default=None, help="source node (graphs)")
+    r.add_argument("--target", default=None, help="target node (graphs)")
+    r.add_argument("--top", default=None, help="the top gate to solve (Open-PSA files with several tops)")
     r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto")
     r.add_argument("--samples", type=positive_int, default=None,
                    help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
