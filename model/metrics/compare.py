@@ -21,10 +21,7 @@ Examples
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
-import multiprocessing as mp
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +31,7 @@ import numpy as np
 from scipy import stats
 
 from model.results.estimate import provenance
+from model.run.runner import run_chunks
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
@@ -168,10 +166,17 @@ def _outcome(name: str, label: str, cost: float | None, res) -> StrategyOutcome:
                            t.column("genuine"), res)
 
 
-def _simulate_one(scenario: Scenario, years: int, seed: int, chunk_years: int):
+def _simulate_chunk(task: tuple, index: int, size: int, seed: int) -> list[Any]:
+    """Chunk function for :func:`~model.run.runner.run_chunks`: scenario ``index`` simulated (a list).
+
+    Every scenario runs the same years with the same seed (common random numbers), so
+    the runner's chunk seed is not used; lists add by concatenation, so the runner's
+    in-order sum is the results in scenario order.
+    """
     from model.sim.engine import simulate
 
-    return simulate(scenario, years=years, seed=seed, chunk_years=chunk_years)
+    scenarios, years, sim_seed, chunk_years = task
+    return [simulate(scenarios[index], years=years, seed=sim_seed, chunk_years=chunk_years)]
 
 
 def compare_strategies(
@@ -183,30 +188,81 @@ def compare_strategies(
     chunk_years: int = 50,
     confidence: float = 0.95,
     workers: int | None = 1,
+    backend: Any = "auto",
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
 
     ``strategy_sets`` are lists of strategies applied in order (a combination is a
-    list of several). With ``workers`` > 1 (None: all cores) the strategies run in
-    parallel processes; every run is fixed by its seed, so the result is identical.
+    list of several). With ``workers`` > 1 (None: all cores) the strategies run on
+    worker processes through :func:`model.run.runner.run_chunks`; every run is fixed by
+    its seed, so the result is identical for any number of workers and any ``backend``
+    ("auto", "serial", "processes" or a Dask client, as for :func:`~model.run.runner.run_chunks`).
     """
     t0 = time.perf_counter()
     scenarios = [apply_strategies(base, [])]
     for sset in strategy_sets:
         if sset and not all(st.is_status_quo for st in sset):
             scenarios.append(apply_strategies(base, sset))
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n > 1 and len(scenarios) > 1:
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(n, len(scenarios)), mp_context=ctx) as pool:
-            futures = [pool.submit(_simulate_one, s, years, seed, chunk_years) for s in scenarios]
-            results = [f.result() for f in futures]
-    else:
-        results = [_simulate_one(s, years, seed, chunk_years) for s in scenarios]
+    task = (tuple(scenarios), years, seed, chunk_years)
+    results, _ = run_chunks(_simulate_chunk, task, [1] * len(scenarios), seed, backend=backend,
+                            workers=workers, quiet=True, unit="strategies", desc="strategies")
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):
         info = scen.spec.strategy
         outcomes.append(_outcome(scen.spec.name, info.label, info.annual_cost_gbp, res))
     return Comparison(baseline, tuple(outcomes), years, seed, time.perf_counter() - t0, confidence)
+
+
+def without_platform_events(scenario: Scenario) -> Scenario:
+    """The scenario with its platform-wide events switched off: routine outages only.
+
+    Every call-handling platform gets no failures (rate and unavailability 0) and every common-cause group
+    with a platform among its members is removed, so the failover window of the platforms disappears too.
+    Simulated with the same seed, every other event keeps its outage history (its stream is keyed by name),
+    so ``failed(scenario) - failed(without_platform_events(scenario))`` year by year is what platform-wide
+    events cause.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> s = without_platform_events(load_scenario("uk999"))
+    >>> s.spec.call_handling_platforms["bt_primary"].failure.failures_per_year
+    0.0
+    >>> dict(s.spec.common_cause_groups)
+    {}
+    """
+    spec = scenario.spec
+    platforms = set(spec.call_handling_platforms)
+    overlay: dict[str, Any] = {"call_handling_platforms": {
+        p: {"failure": {"failures_per_year": 0.0, "unavailability": 0.0,
+                        "source": "counterfactual: platform-wide events switched off (routine outages only)"}}
+        for p in platforms}}
+    gone = [f"common_cause_groups.{g}" for g, grp in spec.common_cause_groups.items()
+            if platforms & set(grp.members)]
+    if gone:
+        overlay["remove"] = gone
+    return scenario.extend(overlay, where="<routine outages only>")
+
+
+def split_by_cause(comparison: Comparison, routine: Comparison) -> dict[str, dict[str, Any]]:
+    """Failed calls a year split into routine outages and platform-wide events, per strategy (paired).
+
+    ``routine`` is the same comparison (same strategies, years and seed) run on
+    :func:`without_platform_events` of the base. Returns per strategy name: ``total``, ``routine`` and
+    ``platform_wide`` (each mean with a paired interval over the years) and ``platform_share``.
+    """
+    by_name = {o.name: o for o in (routine.baseline, *routine.outcomes)}
+    out: dict[str, dict[str, Any]] = {}
+    for o in (comparison.baseline, *comparison.outcomes):
+        r = by_name.get(o.name)
+        if r is None:
+            continue
+        total = _mean_ci(o.failed_calls, comparison.confidence)
+        rout = _mean_ci(r.failed_calls, comparison.confidence)
+        plat = _mean_ci(o.failed_calls - r.failed_calls, comparison.confidence)
+        share = plat["mean"] / total["mean"] if total["mean"] > 0 else math.nan
+        out[o.name] = {"label": o.label, "total": total, "routine": rout, "platform_wide": plat,
+                       "platform_share": share}
+    return out

@@ -20,7 +20,9 @@ Examples
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,9 +34,12 @@ __all__ = [
     "convergence_figure",
     "ecdf",
     "histogram",
+    "incident_timeline",
     "layered_network_figure",
+    "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "sobol_bars",
     "tornado",
 ]
 
@@ -377,6 +382,8 @@ def ranked_bar(
     >>> fig = ranked_bar(["a", "b", "c"], [1.0, 3.0, 2.0], [0.5, 2.5, 1.0], [1.5, 3.5, 3.0])
     >>> list(fig.layout.yaxis.ticktext), fig.data[0].error_x.array.tolist()
     (['b', 'c', 'a'], [0.5, 1.0, 0.5])
+    >>> ranked_bar(["a"], [0.25], value_format=".1%").layout.xaxis.tickformat  # percent axis for shares
+    '.1%'
     """
     vals = _arr(values, "values")
     labels = [str(s) for s in names]
@@ -414,8 +421,9 @@ def ranked_bar(
     ))
     _layout(
         fig, title, height=int(np.clip(28 * len(vals) + 130, 260, 2400)), bargap=0.3,
-        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
-        yaxis={"tickvals": pos, "ticktext": [_short(s) for s in labels], "autorange": "reversed",
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear",
+               **({"tickformat": value_format.replace(".3g", "")} if value_format.endswith("%") else {})},
+        yaxis={"tickvals": pos, "ticktext": [_short(s, 48) for s in labels], "autorange": "reversed",
                "showgrid": False, "ticks": ""},
     )
     return fig
@@ -800,4 +808,301 @@ def ecdf(
         xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
         yaxis={"title": {"text": _esc(y_title or default_y)}, "type": "log" if log_y else "linear"},
     )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# decision: cost against benefit
+# ----------------------------------------------------------------------------------------------
+
+def cost_effectiveness_figure(
+    names: Sequence[str],
+    costs: Sequence[float],
+    avoided: Sequence[float],
+    ci_low: Sequence[float],
+    ci_high: Sequence[float],
+    *,
+    frontier: Sequence[str] = (),
+    title: str | None = None,
+    x_title: str = "annual cost (£)",
+    y_title: str = "failed genuine calls avoided a year",
+) -> go.Figure:
+    """Calls avoided (with paired intervals) against annual cost; the status quo at the origin.
+
+    The cost-effectiveness frontier (names in ``frontier``, cheapest first) is drawn as a line from the
+    origin; strategies below it cost more for fewer calls avoided than a frontier strategy or a mix. Points
+    on the frontier and the three that avoid most are labelled; every point names itself on hover.
+
+    Examples
+    --------
+    >>> fig = cost_effectiveness_figure(["A", "B"], [1e5, 2e5], [50, 40], [40, 30], [60, 50], frontier=["A"])
+    >>> [t.name for t in fig.data]
+    ['cost-effectiveness frontier', 'strategies', 'status quo']
+    """
+    c, a, lo, hi = (_arr(v, n) for v, n in ((costs, "costs"), (avoided, "avoided"), (ci_low, "ci_low"),
+                                           (ci_high, "ci_high")))
+    labels = [str(n) for n in names]
+    index = {n: i for i, n in enumerate(labels)}
+    fx = [0.0] + [c[index[n]] for n in frontier if n in index]
+    fy = [0.0] + [a[index[n]] for n in frontier if n in index]
+    on = set(frontier)
+    hover = [f"<b>{_esc(n)}</b><br>£{c[i]:,.0f} a year<br>avoids {a[i]:,.1f} calls a year "
+             f"(95% CI {lo[i]:,.1f} to {hi[i]:,.1f})" + ("<br>on the frontier" if n in on else "")
+             for i, n in enumerate(labels)]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines", name="cost-effectiveness frontier",
+                             line={"color": PALETTE[2], "dash": "dash", "width": 2}, hoverinfo="skip"))
+    top = set(sorted(range(len(a)), key=lambda i: -a[i])[:3])
+    shown = [_short(n, 28) if (n in on or i in top) and a[i] > 0 else "" for i, n in enumerate(labels)]
+    fig.add_trace(go.Scatter(
+        x=c, y=a, mode="markers+text", name="strategies", text=shown,
+        textposition="top center", hovertext=hover, hoverinfo="text",
+        marker={"size": 11, "color": [PALETTE[2] if n in on else PALETTE[0] for n in labels]},
+        error_y={"type": "data", "symmetric": False, "array": np.maximum(hi - a, 0),
+                 "arrayminus": np.maximum(a - lo, 0), "color": "#334155", "thickness": 1.2, "width": 4}))
+    fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers+text", name="status quo", text=["Status quo"],
+                             textposition="bottom right", marker={"size": 12, "color": PALETTE[1],
+                                                                  "symbol": "diamond"},
+                             hovertext=["<b>Status quo</b><br>no cost, nothing avoided"], hoverinfo="text"))
+    _layout(fig, title, legend_top=True, height=480,
+            xaxis={"title": {"text": _esc(x_title)}, "tickprefix": "£", "separatethousands": True,
+                   "rangemode": "tozero"},
+            yaxis={"title": {"text": _esc(y_title)}, "separatethousands": True, "zeroline": True})
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# geography: a hex cartogram of the UK's nations and English regions (no map tiles, no network)
+# ----------------------------------------------------------------------------------------------
+
+#: Cartogram cells (column, row) of the 12 areas of uk999: roughly where each lies, one hexagon each.
+UK_HEX_CELLS: dict[str, tuple[float, int]] = {
+    "scotland": (2.0, 0), "northern_ireland": (0.5, 1), "north_east": (2.5, 1),
+    "north_west": (1.0, 2), "yorkshire_humber": (2.0, 2),
+    "wales": (0.5, 3), "west_midlands": (1.5, 3), "east_midlands": (2.5, 3),
+    "south_west": (0.0, 4), "london": (2.0, 4), "east_of_england": (3.0, 4), "south_east": (1.5, 5),
+}
+
+
+def uk_hex_map(
+    values: Mapping[str, float],
+    labels: Mapping[str, str] | None = None,
+    *,
+    value_label: str = "value",
+    value_format: str = ".3g",
+    title: str | None = None,
+    colorscale: str = "YlOrRd",
+    detail: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """A value per area on a hexagon cartogram of the UK (offline: markers only, no map tiles).
+
+    Areas not in :data:`UK_HEX_CELLS` are placed in a row below the map, so a scenario with other areas
+    still draws every one of them.
+
+    Examples
+    --------
+    >>> fig = uk_hex_map({"scotland": 0.1, "wales": 0.3, "atlantis": 0.2}, value_label="share")
+    >>> sorted(fig.data[0].customdata)
+    ['atlantis', 'scotland', 'wales']
+    """
+    names = list(values)
+    labels = labels or {}
+    detail = detail or {}
+    extra = [n for n in names if n not in UK_HEX_CELLS]
+    xs, ys = [], []
+    for n in names:
+        if n in UK_HEX_CELLS:
+            col, row = UK_HEX_CELLS[n]
+        else:
+            col, row = float(extra.index(n)), 7
+        xs.append(col + (0.5 if row % 2 else 0.0))
+        ys.append(-row * 0.87)
+    v = np.array([float(values[n]) for n in names])
+    text = [_short(labels.get(n, n.replace("_", " ")), 14) for n in names]
+    hover = [f"<b>{_esc(labels.get(n, n))}</b><br>{_esc(value_label)}: {_fmt(v[i], value_format)}"
+             + (f"<br>{_esc(detail[n])}" if n in detail else "") for i, n in enumerate(names)]
+    fig = go.Figure(go.Scatter(
+        x=xs, y=ys, mode="markers+text", text=text, textposition="middle center", customdata=names,
+        textfont={"size": 10, "color": "#1d2433"}, hovertext=hover, hoverinfo="text",
+        marker={"symbol": "hexagon", "size": 74, "color": v, "colorscale": colorscale, "showscale": True,
+                "line": {"color": "#ffffff", "width": 2},
+                "colorbar": {"title": {"text": _esc(value_label), "side": "right"},
+                             "tickformat": value_format.replace(".3g", "")}},
+        showlegend=False))
+    _layout(fig, title, height=560,
+            xaxis={"visible": False, "range": [-0.8, 4.3]},
+            yaxis={"visible": False, "scaleanchor": "x", "range": [-6.9 if extra else -5.2, 0.8]})
+    return fig
+
+
+def log_heatmap(x_labels: Sequence[Any], y_labels: Sequence[Any], z: Any, title: str, *,
+                x_title: str = "", y_title: str = "", value_label: str = "value",
+                hover_unit: str = "") -> go.Figure:
+    """Heat map of positive values on a log colour scale, each cell labelled with its value.
+
+    Colour ticks at 1, 2 and 5 of every decade spanned. Labels and titles are escaped.
+
+    Examples
+    --------
+    >>> fig = log_heatmap(["a", "b"], ["<x>", "y"], [[1.0, 10.0], [100.0, 0.5]], "Demo")
+    >>> fig.data[0].y, fig.data[0].text[0]
+    (('&lt;x&gt;', 'y'), ['1', '10'])
+    """
+    from model.report.html import format_number
+
+    zz = np.asarray(z, float)
+    logz = np.log10(np.maximum(zz, 1e-3))
+    text = [[format_number(v, 3) for v in row] for row in zz]
+    xl = [html.escape(str(v)) for v in x_labels]
+    yl = [html.escape(str(v)) for v in y_labels]
+    decades = np.arange(math.floor(logz.min()), math.ceil(logz.max()) + 1)
+    ticks = np.log10(np.outer(10.0**decades, [1, 2, 5]).ravel())
+    ticks = ticks[(ticks >= logz.min() - 1e-9) & (ticks <= logz.max() + 1e-9)]
+    if ticks.size < 2:
+        ticks = np.array([logz.min(), logz.max()])
+    fig = go.Figure(
+        go.Heatmap(
+            x=xl,
+            y=yl,
+            z=logz,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="YlOrRd",
+            hovertemplate="%{y}<br>%{x}<br>%{text}" + _esc(hover_unit) + "<extra></extra>",
+            colorbar={
+                "title": {"text": _esc(value_label)},
+                "tickvals": ticks.tolist(),
+                "ticktext": [format_number(10.0**t, 3) for t in ticks],
+            },
+        )
+    )
+    fig.update_layout(
+        template=nines_template(),
+        title={"text": html.escape(title)},
+        height=430,
+        xaxis={"title": {"text": _esc(x_title)}, "type": "category"},
+        yaxis={"title": {"text": _esc(y_title)}, "type": "category", "autorange": "reversed"},
+        margin={"t": 60, "l": 230},
+    )
+    return fig
+
+
+def sobol_bars(rows: Sequence[Mapping[str, Any]], title: str) -> go.Figure:
+    """Grouped horizontal bars: first-order and total Sobol indices with their bootstrap intervals.
+
+    ``rows`` as :meth:`model.metrics.sensitivity.SobolResult.rows` gives them: ``parameter``,
+    ``first_order``, ``first_ci``, ``total_order``, ``total_ci``.
+
+    Examples
+    --------
+    >>> fig = sobol_bars([{"parameter": "rate", "first_order": 0.6, "first_ci": (0.5, 0.7),
+    ...                    "total_order": 0.7, "total_ci": (0.6, 0.8)}], "Demo")
+    >>> [t.name for t in fig.data], fig.data[0].y
+    (['first-order', 'total'], ('rate',))
+    """
+    names = [html.escape(r["parameter"]) for r in rows]
+    traces = []
+    for key, ci, label, colour in (
+        ("first_order", "first_ci", "first-order", PALETTE[0]),
+        ("total_order", "total_ci", "total", PALETTE[1]),
+    ):
+        v = np.array([r[key] for r in rows])
+        lo = np.array([r[ci][0] for r in rows])
+        hi = np.array([r[ci][1] for r in rows])
+        traces.append(
+            go.Bar(
+                x=v,
+                y=names,
+                orientation="h",
+                name=label,
+                marker={"color": colour},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": np.maximum(hi - v, 0),
+                    "arrayminus": np.maximum(v - lo, 0),
+                    "color": "#334155",
+                    "thickness": 1.2,
+                    "width": 3,
+                },
+                hovertemplate="%{y}<br>" + label + " index %{x:.3f}<extra></extra>",
+            )
+        )
+    fig = go.Figure(traces)
+    fig.update_layout(
+        template=nines_template(),
+        title={"text": html.escape(title)},
+        barmode="group",
+        height=int(70 + 48 * len(rows)),
+        xaxis={"title": {"text": "Sobol index (share of variance)"}},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        margin={"t": 90, "l": 200},
+    )
+    return fig
+
+
+def _at(hours_after: float, date: str, start: str) -> datetime:
+    hh, mm = (int(x) for x in start.split(":"))
+    return datetime.fromisoformat(date).replace(hour=hh, minute=mm) + timedelta(hours=float(hours_after))
+
+
+def incident_timeline(phases: Sequence[Mapping[str, Any]], advice_hour: float,
+                      bins: Sequence[Mapping[str, Any]], start: str, date: str, *,
+                      title: str = "", y_title: str = "failed attempts per 10 min") -> go.Figure:
+    """Gantt bars of an incident's phases over expected failed attempts per 10 minutes.
+
+    ``phases``: ``start_hour``, ``end_hour`` and ``label`` (hours after ``start``, a clock
+    time ``"HH:MM"`` on ``date``, ISO ``YYYY-MM-DD``); ``advice_hour``: when public advice
+    to ring the fallback lines starts; ``bins``: ``start_hour``, ``end_hour``,
+    ``start_clock``, ``end_clock``, ``failed_attempts_per_10min`` and
+    ``failed_attempts_mean`` (as :func:`model.sim.incidents.time_bins` gives them).
+
+    Examples
+    --------
+    >>> ph = [{"start_hour": 0.0, "end_hour": 1.0, "label": "<b>down</b>"}]
+    >>> b = [{"start_hour": 0.0, "end_hour": 1.0, "start_clock": "06:24", "end_clock": "07:24",
+    ...       "failed_attempts_per_10min": 5.0, "failed_attempts_mean": 30.0}]
+    >>> fig = incident_timeline(ph, 0.5, b, "06:24", "2023-06-25")
+    >>> fig.data[0].x, "&lt;b&gt;" in fig.data[0].hovertext
+    (('2023-06-25 06:24:00', '2023-06-25 07:24:00'), True)
+    """
+    from model.report.html import format_number
+
+    def stamp(h: float) -> str:
+        return _at(h, date, start).strftime("%Y-%m-%d %H:%M:%S")
+
+    def clock(h: float) -> str:
+        return (_at(0.0, date, start) + timedelta(minutes=round(float(h) * 60))).strftime("%H:%M")
+
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.32, 0.68], vertical_spacing=0.06)
+    for i, p in enumerate(phases):
+        name = f"Phase {i + 1}"
+        fig.add_trace(go.Scatter(
+            x=[stamp(p["start_hour"]), stamp(p["end_hour"])], y=[name, name], mode="lines",
+            line={"width": 22, "color": PALETTE[(i + 1) % len(PALETTE)]}, showlegend=False,
+            hovertext=f"<b>{_esc(name)}</b><br>{_esc(p['label'])}", hoverinfo="text"), row=1, col=1)
+    fig.add_trace(go.Scatter(
+        x=[stamp(advice_hour)] * 2, y=["Phase 1", f"Phase {len(phases)}"], mode="lines+markers",
+        line={"dash": "dot", "color": "#334155", "width": 1.5}, marker={"size": 6}, showlegend=False,
+        hovertext=f"public advice to ring 101/111 from about {clock(advice_hour)}", hoverinfo="text"),
+        row=1, col=1)
+    x = [stamp((b["start_hour"] + b["end_hour"]) / 2) for b in bins]
+    width = [(b["end_hour"] - b["start_hour"]) * 3_600_000 * 0.96 for b in bins]
+    y = [b["failed_attempts_per_10min"] for b in bins]
+    hover = [f"{_esc(b['start_clock'])}–{_esc(b['end_clock'])}<br>"
+             f"{format_number(b['failed_attempts_per_10min'])} failed "
+             f"attempts per 10 min<br>{format_number(b['failed_attempts_mean'])} in the bin (mean)"
+             for b in bins]
+    fig.add_trace(go.Bar(x=x, y=y, width=width, marker={"color": PALETTE[0]}, hovertext=hover,
+                         hoverinfo="text", showlegend=False), row=2, col=1)
+    fig.update_layout(template=nines_template(), height=560, bargap=0,
+                      title={"text": _esc(title)}, margin={"t": 60})
+    fig.update_yaxes(autorange="reversed", row=1, col=1, showgrid=False)
+    fig.update_yaxes(title_text=_esc(y_title), row=2, col=1)
+    fig.update_xaxes(type="date", tickformat="%H:%M", row=2, col=1,
+                     title_text=f"time on {_at(0.0, date, start).strftime('%-d %B %Y')}")
+    fig.update_xaxes(type="date", tickformat="%H:%M", row=1, col=1)
     return fig
