@@ -216,22 +216,14 @@ def register(sub: Any) -> None:
     _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
-<<<<<<< HEAD
     r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list), "
                        "or the top event of an Open-PSA fault tree")
     r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q; or Open-PSA XML")
-    r.add_argument("--source", default=None, help="source node (graphs)")
-    r.add_argument("--target", default=None, help="target node (graphs)")
+    r.add_argument("--source", default=None, help="node the calls start from (graphs)")
+    r.add_argument("--target", default=None, help="node the calls must reach (graphs)")
     r.add_argument("--top", default=None, help="the top gate to solve (Open-PSA files with several tops)")
-    r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto")
-=======
-    r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list)")
-    r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q")
-    r.add_argument("--source", required=True, help="node the calls start from")
-    r.add_argument("--target", required=True, help="node the calls must reach")
     r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto",
                    help="as for estimate, or simulate: the time engine with mtbf/mttr")
->>>>>>> main
     r.add_argument("--samples", type=positive_int, default=None,
                    help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
     r.add_argument("--years", type=positive_int, default=1000, help="simulated years (--method simulate)")
