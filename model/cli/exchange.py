@@ -69,8 +69,9 @@ def register(sub: Any) -> None:
     """Add ``export`` to ``sub`` (an argparse subparsers object)."""
     x = sub.add_parser("export", help="write a scenario or graph in another tool's format (Open-PSA MEF)")
     x.add_argument("input", help="scenario (path or bundled name), or a graph file with --source/--target")
-    x.add_argument("--format", choices=FORMATS, default="open-psa")
-    x.add_argument("-o", "--output", required=True, metavar="FILE.xml")
+    x.add_argument("--format", choices=FORMATS, default="open-psa",
+                   help="file format: open-psa, the Open-PSA Model Exchange Format (default: open-psa)")
+    x.add_argument("-o", "--output", required=True, metavar="FILE.xml", help="file to write (replaced whole)")
     x.add_argument("--source", default=None, help="source node (graph files only)")
     x.add_argument("--target", default=None, help="target node (graph files only)")
     x.set_defaults(func=cmd_export)

@@ -3,7 +3,8 @@
 What is written
 ---------------
 * one ``define-fault-tree`` holding every gate; the top of demand ``d`` is the gate
-  ``unreachable-d`` ("this demand is unreachable", built from its minimal path sets by
+  ``unreachable-d`` ("this demand is unreachable", built from its minimal path sets, or from
+  nines' decision diagram where a demand has many routes, by
   :func:`model.static.faulttree.network_fault_tree`), labelled with the demand's name and
   carrying its weight (calls a year) as the attribute ``weight``; the model carries
   ``total-weight`` (weights of all demands, including those that can never fail), so the
@@ -109,7 +110,7 @@ def _ccf_forms(tree: FaultTree, ccf: str) -> list[bool]:
 
 
 def to_open_psa(model: CompiledNetwork | FaultTree, *, name: str = "nines", ccf: str = "auto",
-                max_paths: int = 200_000) -> str:
+                form: str = "auto", max_paths: int = 200_000) -> str:
     """The MEF XML text of a compiled network (every demand) or a fault tree.
 
     Parameters
@@ -119,6 +120,9 @@ def to_open_psa(model: CompiledNetwork | FaultTree, *, name: str = "nines", ccf:
         Model name (sanitised to a MEF identifier; the original goes to the label).
     ccf : {"auto", "groups", "explicit"}
         How common-cause groups are written (see the module notes).
+    form : {"auto", "paths", "diagram"}
+        Fault tree of each demand: minimal path sets, the decision-diagram form, or path sets
+        where a demand has few routes (see :func:`~model.static.faulttree.network_fault_tree`).
     max_paths : int
         Passed to :func:`~model.static.faulttree.network_fault_tree`.
 
@@ -128,7 +132,8 @@ def to_open_psa(model: CompiledNetwork | FaultTree, *, name: str = "nines", ccf:
     """
     if ccf not in ("auto", "groups", "explicit"):
         raise ValueError(f"ccf must be 'auto', 'groups' or 'explicit', got {ccf!r}")
-    tree = network_fault_tree(model, max_paths=max_paths) if isinstance(model, CompiledNetwork) else model
+    tree = (network_fault_tree(model, max_paths=max_paths, form=form) if isinstance(model, CompiledNetwork)
+            else model)
     B = tree.n_basic
     taken: set[str] = set()
     basic = mef_names(list(tree.basic_names), taken)

@@ -21,6 +21,15 @@ demand's relevant sub-network (:func:`model.static.exact.demand_problem`); route
 whose component sets are equal or supersets of another's are dropped, and equal
 routes are shared between demands as one gate.
 
+Path sets grow exponentially on meshes (the 5x5 grid has 8,512 routes, and an AND over
+hundreds of routes is hard for any BDD: SCRAM did not finish the 780-route dodecahedron in
+two minutes). So ``form="auto"`` uses them only for demands with at most ``auto_paths``
+routes and otherwise writes the **decision-diagram form**: the Shannon expansion of nines'
+frontier diagram (:class:`model.static.exact.FrontierDiagram`), ``f = f|x up OR (x AND
+f|x down)`` (valid because "demand cut" is monotone), one ``or`` and one ``and`` gate per
+diagram node: exact, linear in the diagram (2,598 gates for the dodecahedron, which SCRAM
+then solves in about a second).
+
 To the engines (:func:`reachability_network`)
 ---------------------------------------------
 Crude Monte Carlo and the rare-event engine work on a compiled network, so a tree
@@ -43,10 +52,10 @@ Examples
 >>> from model.network.compiled import compile_graph
 >>> g = nx.Graph(); g.add_edge("s", "a", q=0.1); g.add_edge("a", "t", q=0.1); g.add_edge("s", "t", q=0.2)
 >>> tree = network_fault_tree(compile_graph(g, "s", "t"))
->>> [(gt.name, gt.kind, len(gt.inputs)) for gt in tree.gates]
-[('route-1', 'or', 1), ('route-2', 'or', 2), ('unreachable-1', 'and', 2)]
+>>> [(gt.name, gt.kind, gt.inputs) for gt in tree.gates]      # s-t (1) alone, or s-a (0) and a-t (2)
+[('route-1', 'or', (0, 2)), ('unreachable-1', 'and', (1, 3))]
 >>> net = reachability_network(tree)
->>> net.n_components, net.n_demands, bool(net.unreachable_demands([0, 2])[0])
+>>> net.n_components, net.n_demands, bool(net.unreachable_demands([0, 1])[0])   # s-a and s-t down
 (3, 1, True)
 """
 
@@ -59,7 +68,7 @@ import numpy as np
 
 from model.network.compiled import CompiledNetwork, csr_from_lists
 from model.static.cutsets import minimize
-from model.static.exact import demand_problem
+from model.static.exact import FAIL, SUCCESS, FrontierDiagram, demand_problem
 
 __all__ = ["FaultTree", "FaultTreeError", "Gate", "network_fault_tree", "reachability_network"]
 
@@ -236,8 +245,55 @@ def _routes(net: CompiledNetwork, d: int, max_paths: int) -> list[frozenset[int]
     return minimize(found)
 
 
+class _GateTable:
+    """Gates shared by structure: the same (kind, inputs) is one gate."""
+
+    def __init__(self, C: int) -> None:
+        self.C = C
+        self.gates: list[Gate] = []
+        self.index: dict[tuple[str, tuple[int, ...]], int] = {}
+
+    def get(self, kind: str, inputs: tuple[int, ...], name: str) -> int:
+        key = (kind, inputs)
+        if key not in self.index:
+            self.index[key] = self.C + len(self.gates)
+            self.gates.append(Gate(f"{name}-{len(self.gates) + 1}", kind, inputs))
+        return self.index[key]
+
+
+def _diagram_event(net: CompiledNetwork, d: int, table: _GateTable) -> int | bool:
+    """Event code of "demand ``d`` cut off, prerequisites aside" from nines' frontier diagram.
+
+    Shannon expansion of a monotone function, ``f = f|x up OR (x AND f|x down)``: one ``or`` and one
+    ``and`` gate per diagram node. Returns True/False for a constant.
+    """
+    dia = FrontierDiagram(demand_problem(net, int(net.demand_source[d]), net.targets(d).tolist()))
+    if dia.root in (FAIL, SUCCESS):
+        return dia.root == FAIL
+    nxt: list[int | bool] = []
+    for comp, down, up in reversed(dia.node_levels()):
+
+        def child(k: int, nxt: list[int | bool] = nxt) -> int | bool:
+            return True if k == FAIL else False if k == SUCCESS else nxt[k]
+
+        cur: list[int | bool] = []
+        for i in range(len(up)):
+            cu = child(int(up[i]))
+            if comp < 0 or cu is True:
+                cur.append(cu)
+                continue
+            cd = child(int(down[i]))
+            if cd is False:  # monotone: then the up branch is false too
+                cur.append(False)
+                continue
+            part = comp if cd is True else table.get("and", (int(comp), cd), "down")
+            cur.append(part if cu is False else table.get("or", tuple(sorted((cu, part))), "cut"))
+        nxt = cur
+    return nxt[0]
+
+
 def network_fault_tree(net: CompiledNetwork, demands: Sequence[int] | None = None, *,
-                       max_paths: int = 200_000) -> FaultTree:
+                       max_paths: int = 200_000, form: str = "auto", auto_paths: int = 64) -> FaultTree:
     """The fault tree "demand unreachable" of every demand of ``net``, from minimal path sets.
 
     Parameters
@@ -260,58 +316,63 @@ def network_fault_tree(net: CompiledNetwork, demands: Sequence[int] | None = Non
     >>> from model.network.compiled import compile_graph
     >>> from model.network.graphs import dodecahedron
     >>> g, s, t = dodecahedron(0.01)
-    >>> tree = network_fault_tree(compile_graph(g, s, t))
-    >>> len(tree.gates) - 1, tree.top_names
-    (780, ('unreachable-1',))
+    >>> net = compile_graph(g, s, t)
+    >>> len(network_fault_tree(net, form="paths").gates) - 1      # one gate per route
+    780
+    >>> len(network_fault_tree(net).gates) - 1                    # the diagram form (780 > auto_paths)
+    2597
     """
+    if form not in ("auto", "paths", "diagram"):
+        raise ValueError(f"form must be 'auto', 'paths' or 'diagram', got {form!r}")
     C = net.n_components
     ds = range(net.n_demands) if demands is None else [int(d) for d in demands]
-    gates: list[Gate] = []
-    route_gate: dict[frozenset[int], int] = {}
+    table = _GateTable(C)
     tops: list[int] = []
     top_names: list[str] = []
     top_labels: list[str] = []
     weights: list[float] = []
     for d in ds:
-        routes = _routes(net, d, max_paths)
         kind = "or"
-        series = sorted(set(net.prereq(d).tolist()))
-        inputs: list[int] = list(series)
-        if routes is None:  # a route with no failing element: only the prerequisites matter
-            if not inputs:
-                continue
-        elif not routes:  # never served
-            inputs = []
-        else:
-            codes = []
-            for r in sorted(routes, key=lambda x: (len(x), sorted(x))):
-                if len(r) == 1:
-                    codes.append(next(iter(r)))
-                    continue
-                if r not in route_gate:
-                    route_gate[r] = len(gates)
-                    gates.append(Gate(f"route-{len(route_gate)}", "or", tuple(sorted(r))))
-                codes.append(C + route_gate[r])
+        inputs: list[int] = sorted(set(net.prereq(d).tolist()))  # in series in front of the source
+        never = False
+        routes: list[frozenset[int]] | None = []
+        use_diagram = form == "diagram"
+        if form == "auto":
+            try:
+                routes = _routes(net, d, auto_paths)
+            except FaultTreeError:
+                use_diagram = True
+        elif form == "paths":
+            routes = _routes(net, d, max_paths)
+        if use_diagram:
+            ev = _diagram_event(net, d, table)
+            never = ev is True
+            if ev is not True and ev is not False:
+                inputs.append(ev)
+        else:  # routes None: a route with no failing element
+            never = routes == []
+            codes = [next(iter(r)) if len(r) == 1 else table.get("or", tuple(sorted(r)), "route")
+                     for r in sorted(routes or [], key=lambda x: (len(x), sorted(x)))]
             if len(codes) == 1:
                 inputs.append(codes[0])
-            elif not inputs:
-                inputs = codes
-                kind = "and"
-            else:
-                inputs.append(C + len(gates))
-                gates.append(Gate(f"routes-{d + 1}", "and", tuple(codes)))
-        if not inputs:
+            elif codes and not inputs:
+                inputs, kind = codes, "and"
+            elif codes:
+                inputs.append(table.get("and", tuple(codes), "routes"))
+        if never:
             raise FaultTreeError(f"demand {net.demand_names[d]!r} can never be served; it has no fault tree")
+        if not inputs:
+            continue  # can never fail
         name = f"unreachable-{d + 1}"
-        tops.append(C + len(gates))
-        gates.append(Gate(name, kind, tuple(inputs), label=net.demand_names[d]))
+        tops.append(C + len(table.gates))
+        table.gates.append(Gate(name, kind, tuple(inputs), label=net.demand_names[d]))
         top_names.append(name)
         top_labels.append(net.demand_names[d])
         weights.append(float(net.demand_weight[d]))
     return FaultTree(
         basic_names=tuple(f"c{i + 1}" for i in range(C)),
         q=net.q,
-        gates=tuple(gates),
+        gates=tuple(table.gates),
         tops=tuple(tops),
         top_names=tuple(top_names),
         weights=np.array(weights, dtype=np.float64),
