@@ -12,8 +12,9 @@ The probability of a node is ``q_v P(high) + (1 - q_v) P(low)``: a sum of produc
 of non-negative terms, never ``1 - R``, so the relative rounding error stays near
 machine precision however small the top probability is (``1e-18`` is fine).
 
-:func:`solve_fault_tree` is the one entry point for a tree: ``exact`` here, ``mc``
-and ``rare`` by nines' engines on the tree's success network
+:func:`solve_fault_tree` is the one entry point for a tree: ``exact`` here, ``mc`` by
+the bit-parallel gate sampler of :mod:`model.static.treemc`, ``rare`` by nines'
+rare-event engine on the tree's success network
 (:func:`model.static.faulttree.reachability_network`), ``auto`` exact unless the
 diagram is too large.
 
@@ -283,6 +284,10 @@ def solve_fault_tree(tree: FaultTree, method: str = "auto", *, samples: int = 10
             if method == "exact":
                 raise
             method, reason = "rare", "gate diagram too large for the exact method: rare-event estimator"
+    if method == "mc":
+        from model.static.treemc import tree_monte_carlo
+
+        return tree_monte_carlo(tree, samples, seed), "mc", reason
     net = reachability_network(tree)
     est, used, _ = solve(net, method, samples=samples, seed=seed)
     if tree.total_weight != net.total_weight and net.total_weight > 0:  # demands that never fail
