@@ -12,14 +12,15 @@ else a large random layered network from :mod:`model.network.graphs`) is run
    client threads live in this process and would slow the serial baseline; Dask runs
    alternate with 2-process runs, and the overhead compares those,
 
-each ``--repeats`` times (best time counts; each repeat starts a new cluster, so all four
-configurations alternate in time and meet similar load), and every run must give the
-identical tally.
+each ``--repeats`` times (each repeat starts a new cluster, so all four configurations
+alternate in time and meet similar load), and every run must give the identical tally.
+The speedup is the **median over the repeats of the serial / 2-process ratio of each
+interleaved pair** (best over best is printed only as a second figure).
 The same is repeated with fine chunks (``2**16`` trials) to show the per-task overhead.
 Memory: peak Python heap (tracemalloc) of a serial run and of the parent of a process
 run, for ``N`` and ``4N`` trials. The last line is ``speedup_2_workers=<x> dask_overhead=<fraction>``:
-best serial time over best 2-process time, and best Dask time over best 2-process
-time (of the runs alternating with Dask) minus 1, at the large chunk size.
+the median of the paired ratios serial / 2 processes, and of Dask / 2 processes (the runs
+alternating with Dask) minus 1, at the large chunk size.
 
 Timings are wall times on a shared machine: the load average is printed before and
 after; a busy machine lowers the speedup. "chunk CPU" is the CPU time spent inside the
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import time
 import tracemalloc
 
@@ -125,10 +127,15 @@ def compare(net: CompiledNetwork, chunk: int, n_chunks: int, seed: int, repeats:
               f"chunk CPU {cpu[name]:6.2f} s (x{cpu[name] / cpu['serial (1 worker)']:.2f} of serial)  "
               f"(all: {', '.join(f'{x:.2f}' for x in v)}; {tasks} tasks)")
     pairs = [a / b for a, b in zip(times["serial (1 worker)"], times["2 processes"], strict=True)]
-    print(f"  serial/2-process ratio of each repeat: {', '.join(f'{x:.2f}' for x in pairs)}")
-    speed = best["serial (1 worker)"] / best["2 processes"]
-    overhead = best["dask LocalCluster 2x1"] / best["2 processes (cluster alive)"] - 1
-    print(f"  speedup 2 workers {speed:.3f}x; dask overhead vs processes (run alternately) {overhead:+.3f}")
+    print(f"  serial/2-process ratio of each interleaved pair: {', '.join(f'{x:.2f}' for x in pairs)}")
+    speed = statistics.median(pairs)
+    near_dask, near_proc = times["dask LocalCluster 2x1"], times["2 processes (cluster alive)"]
+    dask_pairs = [a / b - 1 for a, b in zip(near_dask, near_proc, strict=True)]
+    overhead = statistics.median(dask_pairs)
+    best_speed = best["serial (1 worker)"] / best["2 processes"]
+    print(f"  speedup 2 workers {speed:.3f}x (median of {len(pairs)} interleaved pairs, range "
+          f"{min(pairs):.2f}-{max(pairs):.2f}; best time over best time {best_speed:.3f}x); dask overhead vs "
+          f"processes (median of pairs run alternately) {overhead:+.3f}")
     if not same:
         raise SystemExit("tallies differ between backends: the runner is broken")
     return speed, overhead
@@ -147,7 +154,7 @@ def main() -> None:
     ap.add_argument("--network", default="auto", choices=("auto", "uk999", "layered"))
     ap.add_argument("--seconds", type=float, default=20.0, help="target serial time of the long run")
     ap.add_argument("--chunk-size", type=int, default=1 << 20)
-    ap.add_argument("--repeats", type=int, default=3, help="repeats of each configuration (best counts)")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved repeats (the median pair counts)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:

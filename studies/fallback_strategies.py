@@ -6,11 +6,16 @@ quo, with common random numbers, so year-by-year differences give paired
 confidence intervals. Reports the annual unreachable-call rate and failed genuine
 calls a year under each strategy, failed calls avoided (paired CI, beside the CI
 two independent runs would give), tail risk (the worst year in 10 and in 100), cost
-per failed call avoided, and a band from parameter uncertainty (two-level Monte
-Carlo over the least certain inputs). Writes ``fallback_strategies.html`` and
+per failed call avoided, and a band from parameter uncertainty: a two-level Monte
+Carlo over *every* assumption of the scenario (its ``[uncertainty]`` groups,
+scrambled-Sobol outer draws, 64 in the full run) and over the calibrated caller
+behaviour (one posterior draw per outer draw; the headline uses the posterior
+median), with the rank-regression share of variance of each assumption group for
+the headline and for the ranking, and the probability that each strategy is the
+best across the band. Writes ``fallback_strategies.html`` and
 ``fallback_strategies.json``.
 
-Run: ``python studies/fallback_strategies.py [--out DIR] [--quick] [--years N]``
+Run: ``python studies/fallback_strategies.py [--out DIR] [--quick] [--years N] [--outer N]``
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from model.cli.study import (
     study_parser,
 )
 from model.metrics.breakdown import unreachable_by
+from model.metrics.calibration import callers_overlay, posterior_median
 from model.metrics.compare import compare_strategies, split_by_cause, without_platform_events
 from model.metrics.decision import (
     cost_effectiveness_frontier,
@@ -35,7 +41,7 @@ from model.metrics.decision import (
     decision_paragraph,
     probability_best,
 )
-from model.metrics.sensitivity import UncertainParameter, apply_parameters
+from model.metrics.rank_importance import rank_importance
 from model.metrics.tail_risk import strategy_tails, tail_table
 from model.network.callnetwork import build_network
 from model.report import (
@@ -49,36 +55,24 @@ from model.report import (
     return_period_figure,
     uk_hex_map,
 )
+from model.scenario.calibrated import load_posterior
 from model.scenario.loader import load_scenario
 from model.scenario.strategies import apply_strategies, bundled_strategies, load_strategy
+from model.scenario.uncertainty import apply_uncertainty, uncertainty_groups
 
 NAME = "fallback_strategies"
 
-#: The least certain inputs, varied in the outer loop of the two-level Monte Carlo.
-UNCERTAIN = [
-    UncertainParameter(
-        "platform failures a year", "call_handling_platforms.bt_primary.failure.failures_per_year",
-        0.0006, 0.055, "loguniform",
-        source="one platform-wide event in ~86 years: 90% interval of a Poisson rate from one event "
-               "(uk999 comments)"),
-    UncertainParameter(
-        "switch failure probability", "redundancy_groups.bt_platforms.switch_failure_probability",
-        0.1, 0.7, source="one failed attempt out of two in 2023 (L); wide range"),
-    UncertainParameter(
-        "redial probability", "callers.redial_probability", 0.5, 0.95,
-        source="no published 999 redial data; 0.85 is an uncalibrated example (traffic-and-capacity.md)"),
-    UncertainParameter(
-        "common-cause beta", "common_cause_groups.bt_platform_software.beta", 0.02, 0.10,
-        source="beta factor 2-10 % typical (traffic-and-capacity.md, section 4)"),
-]
+#: uk999 assumption groups that the calibrated posterior supersedes (each outer draw takes a posterior draw).
+CALIBRATED_GROUPS = ("callers", "callers_timing", "non_genuine")
 
 
-def parameter_draws(n: int, seed: int) -> np.ndarray:
-    """Outer-loop draws (n, d) in the parameter ranges: a Latin hypercube design."""
+def outer_design(n: int, d: int, seed: int) -> np.ndarray:
+    """Outer-loop draws (n, d) on the unit cube: scrambled Sobol points (n a power of 2)."""
     from scipy.stats import qmc
 
-    u = qmc.LatinHypercube(d=len(UNCERTAIN), seed=np.random.default_rng(seed)).random(n)
-    return np.column_stack([p.ppf(u[:, j]) for j, p in enumerate(UNCERTAIN)])
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"--outer must be a power of 2 (Sobol balance), got {n}")
+    return qmc.Sobol(d, scramble=True, seed=seed).random(n)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,15 +80,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=None, help="simulated years per strategy")
     parser.add_argument("--outer", type=int, default=None, help="parameter draws for the uncertainty band")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--callers", choices=("posterior", "scenario"), default="posterior",
+                        help="caller behaviour: calibrated posterior (default) or the scenario's [callers]")
     parser.add_argument("--tail-years", type=int, default=None, help="importance-sampled years per strategy")
     args = parser.parse_args(argv)
     if args.years is not None and args.years < 2:
         raise ValueError(f"--years must be at least 2, got {args.years}")
     study = Study(NAME, args)
     years = args.years or (40 if args.quick else 1000)
-    outer = args.outer if args.outer is not None else (2 if args.quick else 6)
+    outer = args.outer if args.outer is not None else (2 if args.quick else 64)
     outer_years = 20 if args.quick else max(20, years // 16)
-    base = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario)
+    groups = uncertainty_groups(scenario)
+    draws_post = load_posterior().draws if args.callers == "posterior" else ()
+    if draws_post:
+        groups = {k: g for k, g in groups.items() if k not in CALIBRATED_GROUPS}
+        base = scenario.extend(callers_overlay(posterior_median(draws_post)), "<calibrated callers>")
+    else:
+        base = scenario
     names = [n for n in bundled_strategies() if n != "status_quo"]
     sets = [[load_strategy(n)] for n in names]
     sets.append([load_strategy("automatic_failover"), load_strategy("full_capacity_backup")])
@@ -110,13 +113,20 @@ def main(argv: list[str] | None = None) -> int:
                                  workers=args.workers)
     causes = split_by_cause(comp, routine)
 
-    # two-level Monte Carlo: outer parameter draws, inner simulated years (common random numbers inside)
-    draws = parameter_draws(outer, args.seed)
+    # two-level Monte Carlo: outer draws of every assumption group (and of the calibrated callers), inner
+    # simulated years (common random numbers inside each draw)
+    names_g = list(groups)
+    u = outer_design(outer, len(names_g) + (1 if draws_post else 0), args.seed % (2 ** 31))
     band_rows: dict[str, list[float]] = {o.name: [] for o in [comp.baseline, *ranking]}
     for k in range(outer):
         print(f"parameter draw {k + 1} of {outer}: every strategy over {outer_years} years...",
               file=sys.stderr, flush=True)
-        varied = apply_parameters(base, UNCERTAIN, draws[k])
+        scen_k = scenario
+        if draws_post:
+            pick = min(int(u[k, -1] * len(draws_post)), len(draws_post) - 1)
+            scen_k = scenario.extend(callers_overlay(draws_post[pick]), "<calibrated callers draw>")
+        varied = apply_uncertainty(scen_k, {g: float(groups[g].ppf(u[k, j])) for j, g in enumerate(names_g)},
+                                   groups)
         ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k, workers=args.workers)
         band_rows[comp.baseline.name].append(float(ck.baseline.failed_calls.mean()))
         by_name = {o.name: o for o in ck.outcomes}
@@ -124,6 +134,19 @@ def main(argv: list[str] | None = None) -> int:
             band_rows[o.name].append(float(by_name[o.name].failed_calls.mean()))
     bands = {name: {"median": float(np.median(v)), "p05": float(np.quantile(v, 0.05)),
                     "p95": float(np.quantile(v, 0.95)), "draws": v} for name, v in band_rows.items()}
+    # which assumptions drive the answer, and does the ranking survive the band?
+    input_names = [groups[g].label for g in names_g] + (["Caller behaviour (calibrated posterior)"]
+                                                          if draws_post else [])
+    y_base = np.array(band_rows[comp.baseline.name])
+    per_strategy = np.array([band_rows[o.name] for o in ranking])  # (S, outer)
+    importance: dict[str, dict] = {}
+    if outer > u.shape[1] + 1:
+        importance["headline"] = rank_importance(u, y_base, input_names, seed=args.seed)
+        importance["best_strategy_avoided"] = rank_importance(u, y_base - per_strategy[0], input_names,
+                                                              seed=args.seed)
+        if len(ranking) > 1:
+            importance["ranking_margin"] = rank_importance(u, per_strategy[1] - per_strategy[0], input_names,
+                                                           seed=args.seed)
 
     base_sum = comp.baseline.summary()
     best = ranking[0]
@@ -277,18 +300,38 @@ def main(argv: list[str] | None = None) -> int:
               "with intervals, from the same importance-sampled years; effective years = (sum w)^2 / "
               "sum w^2.")
     result["tail_risk"] = tails
-    rep.section("Parameter uncertainty", f"Two-level Monte Carlo: {outer} draws of the least certain "
-                f"inputs (Latin hypercube design), {outer_years} simulated years each, every strategy "
-                "under each draw.")
+    rep.section("Parameter uncertainty", f"Two-level Monte Carlo: {outer} draws of every assumption "
+                f"group of the scenario ({len(names_g)} groups, scrambled Sobol design"
+                f"{', and one draw of the calibrated caller behaviour each' if draws_post else ''}), "
+                f"{outer_years} simulated years each, every strategy under each draw.")
     order = [comp.baseline.name] + [o.name for o in ranking]
     names_shown = ["Status quo", *labels]
     rep.figure(ranked_bar(names_shown, [bands[n]["median"] for n in order], [bands[n]["p05"] for n in order],
                           [bands[n]["p95"] for n in order], sort=False,
                           title="Failed genuine calls a year: median and 5-95% band over parameter draws",
                           x_title="genuine calls a year"))
-    rep.table([{"parameter": p.name, "path": p.paths[0], "low": p.low, "high": p.high,
-                "scale": p.distribution, "why": p.source} for p in UNCERTAIN],
-              caption="Uncertain inputs of the outer loop.")
+    rep.table([{"group": g.label, "mode": g.mode, "low": g.low, "high": g.high, "scale": g.distribution,
+                "values moved": len(g.targets), "assumption": g.assumption, "why": g.why}
+               for g in groups.values()], caption="Assumption groups varied in the outer loop.")
+    if importance:
+        rep.section("Which assumptions drive the answer",
+                    "Share of the variance (of ranks) across the outer draws that each assumption group "
+                    "explains: standardised rank regression, 90 % bootstrap intervals. "
+                    f"Headline: R² {importance['headline']['r2']:.2f} (status quo failed calls a year).")
+        top = importance["headline"]["inputs"]
+        rep.figure(ranked_bar([r["input"] for r in top], [r["share"] for r in top],
+                              [r["share_p05"] for r in top], [r["share_p95"] for r in top],
+                              title="Status quo failed calls a year: share of variance by assumption group",
+                              value_format=".0%"))
+        for key, what in (("headline", "status quo failed calls a year"),
+                          ("best_strategy_avoided", f"calls avoided by {best.label}"),
+                          ("ranking_margin", "margin between the two best strategies")):
+            if key in importance:
+                imp = importance[key]
+                rep.table([{"assumption group": r["input"], "share": r["share"], "p05": r["share_p05"],
+                            "p95": r["share_p95"], "spearman": r["spearman"]} for r in imp["inputs"][:10]],
+                          formats={"share": ".0%", "p05": ".0%", "p95": ".0%", "spearman": ".2f"},
+                          caption=f"{what}: largest groups (R² {imp['r2']:.2f}; {imp['method']}).")
     rep.section("The network")
     rep.figure(network_diagram(net), height=720)
     rep.section("Method notes", f"Common random numbers: every strategy sees the same failure histories and "
@@ -317,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
                             strategies=[o.name for o in ranking])
     rep.provenance(prov)
     result["parameter_bands"] = bands
+    result["uncertain_groups"] = [g.to_dict() for g in groups.values()]
+    result["outer_draws"] = outer
+    result["caller_behaviour"] = ("calibrated posterior: median for the headline, one draw per outer draw"
+                                  if draws_post else "the scenario's [callers]")
+    result["assumption_importance"] = importance
     result["decision"] = {"summary": summary_text, "frontier": frontier, "probability_best": p_best,
                           "cost_per_call_avoided": cpa,
                           "best_value": value_pick.name if value_pick is not None else None}
@@ -324,7 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     for key, rows_by in (("by_area", by_area), ("by_service", by_service)):
         result[key] = [{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in r.items()}
                        for r in rows_by]
-    result["uncertain_parameters"] = [p.to_dict() for p in UNCERTAIN]
     result["provenance"] = prov
     result["compliance"] = study.compliance(rep, base)
     html_path, json_path = study.write(rep, result)

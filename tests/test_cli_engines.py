@@ -83,3 +83,20 @@ def test_simulate_json_and_run_options(run_cli, tiny_path):
     assert set(d["failed_calls_per_year"]) >= {"mean", "p50", "p95", "p99"}
     code, _, err = run_cli("simulate", tiny_path, "--years", "20", "--target-rse", "-1")
     assert code == 2 and "target-rse" in err
+
+
+def test_memory_budget_sets_the_chunk_and_refuses_what_cannot_fit(run_cli, dodeca_file):
+    from model.cli.engines import DEFAULT_MAX_MEMORY_MIB
+    from model.static.montecarlo import DEFAULT_MAX_MEMORY
+
+    assert DEFAULT_MAX_MEMORY_MIB * 2**20 == DEFAULT_MAX_MEMORY
+    path, s, t = dodeca_file
+    code, out, err = run_cli("reliability", path, "--source", s, "--target", t, "--method", "mc",
+                             "--samples", "20000", "--max-memory", "1", "--json")
+    assert code == 2 and "Traceback" not in err
+    assert "smallest chunk (64 trials)" in err and "raise --max-memory" in err and "budget of 1 MiB" in err
+    code, out, err = run_cli("reliability", path, "--source", s, "--target", t, "--method", "mc",
+                             "--samples", "20000", "--max-memory", "20", "--seed", "3", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert abs(d["estimate"] - 0.0028796012533932) <= 4 * d["std_error"]

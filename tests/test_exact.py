@@ -18,6 +18,7 @@ from model.static.cutsets import minimal_cut_sets, minimize, rare_event_approxim
 from model.static.exact import (
     ExactEngine,
     ExactTooLarge,
+    FrontierDiagram,
     brute_force_unreachability,
     demand_unreachability,
     exact_unreachability,
@@ -261,8 +262,10 @@ def test_too_large_names_the_method_to_use():
     small = compile_graph(g, s, t)
     with pytest.raises(ExactTooLarge, match=r"exact-factoring: more than 20 factoring steps"):
         exact_unreachability(small, method="factoring", max_calls=20)
-    with pytest.raises(ExactTooLarge, match="exceeds 50 nodes"):
-        exact_unreachability(small, method="bdd", max_nodes=50)
+    with pytest.raises(ExactTooLarge, match=r"frontier is 6 nodes wide .*limit 5"):
+        exact_unreachability(small, method="bdd", max_width=5)
+    with pytest.raises(ExactTooLarge, match=r"frontier states at one level .* max_memory=0 MiB"):
+        exact_unreachability(small, method="bdd", max_memory=100)
     with pytest.raises(ExactTooLarge, match="max_components=10"):
         exact_unreachability(small, max_components=10)
     assert issubclass(ExactTooLarge, ValueError)
@@ -322,3 +325,59 @@ def test_dodecahedron_cut_sets_are_the_terminal_stars():
     assert r.leading_order == 3 and not r.complete
     assert math.isclose(r.leading_term, 2e-18, rel_tol=1e-12)
     assert abs(r.leading_term / exact_unreachability(net).value - 1) < 1e-5
+
+
+# ----------------------------------------------------------------------------- diagram paths, arithmetic
+@pytest.mark.parametrize("make", [lambda: dodecahedron(0.01), lambda: grid(5, 0.1), lambda: complete(6, 0.3)])
+def test_partition_states_equal_the_general_states(make, monkeypatch):
+    g, s, t = make()
+    net = compile_graph(g, s, t)
+    fast = ExactEngine(net, "bdd")
+    assert all(d._undirected() for d in fast._solvers)
+    monkeypatch.setattr(FrontierDiagram, "_undirected", lambda self: False)
+    general = ExactEngine(net, "bdd")
+    assert fast.unreachability() == general.unreachability()
+    # partitions merge what directed reachability keeps apart, never the reverse
+    assert fast.diagram_nodes <= general.diagram_nodes
+
+
+@SETTINGS
+@given(networks())
+def test_partition_and_general_states_agree_on_random_networks(net):
+    exact = _values(net, "bdd")
+    saved = FrontierDiagram._undirected
+    FrontierDiagram._undirected = lambda self: False  # type: ignore[method-assign]
+    try:
+        general = _values(net, "bdd")
+    finally:
+        FrontierDiagram._undirected = saved  # type: ignore[method-assign]
+    assert exact == general
+
+
+@pytest.mark.parametrize("q", [1e-6, 0.01, 0.3])
+def test_float_evaluation_within_its_rounding_bound(q):
+    for g, s, t in (dodecahedron(q), grid(6, q)):
+        net = compile_graph(g, s, t)
+        exact = exact_unreachability(net, method="bdd", arithmetic="exact")
+        fl = exact_unreachability(net, method="bdd", arithmetic="float")
+        auto = exact_unreachability(net, method="bdd", max_exact_work=0)
+        assert exact.interval == "exact" and exact.details["arithmetic"] == "exact-rational"
+        assert fl.interval == auto.interval == "rounding-bound" and fl.value == auto.value
+        bound = fl.details["relative_rounding_bound"]
+        assert 0 < bound < 1e-12
+        u = Fraction(exact.details["fraction"])
+        assert abs(Fraction(fl.value) - u) <= bound * u
+        assert fl.ci_low <= float(u) <= fl.ci_high
+    # the 1e-6 dodecahedron: 2 q^3 + ..., no cancellation in float either
+    g, s, t = dodecahedron(1e-6)
+    assert math.isclose(exact_unreachability(compile_graph(g, s, t), arithmetic="float").value,
+                        2.000006e-18, rel_tol=1e-6)
+
+
+def test_bad_arithmetic_and_width_rejected():
+    g, s, t = grid(3, 0.1)
+    net = compile_graph(g, s, t)
+    with pytest.raises(ValueError, match="arithmetic must be"):
+        ExactEngine(net, arithmetic="decimal")
+    with pytest.raises(ValueError, match=r"max_width must lie in 1\.\.61"):
+        ExactEngine(net, max_width=64)

@@ -351,3 +351,19 @@ def test_unpacked_chunk_matches_reference_per_trial() -> None:
     tally = run_chunk(net, 0, 3000, seed=1)
     assert tally.demand_unreachable.tolist() == bits.sum(axis=0).tolist()
     assert tally.any_unreachable == int(bits.any(axis=1).sum())
+
+
+def test_chunk_size_follows_the_memory_budget():
+    from model.static.montecarlo import DEFAULT_CHUNK_SIZE, MemoryBudgetError, chunk_size_for
+
+    g, s, t = dodecahedron(0.05)
+    net = compile_graph(g, s, t)
+    sizes = [chunk_size_for(net, mib * 2**20) for mib in (5, 6, 8, 256)]
+    assert all(n % 64 == 0 for n in sizes) and sizes == sorted(sizes) and sizes[-1] == DEFAULT_CHUNK_SIZE
+    assert sizes[0] < sizes[-1]
+    with pytest.raises(MemoryBudgetError, match=r"smallest chunk \(64 trials\)"):
+        chunk_size_for(net, 2**16)
+    # the chosen chunk size is the plan: the same budget gives the same result
+    a = crude_monte_carlo(net, 20_000, seed=4, max_memory=5 * 2**20)
+    b = crude_monte_carlo(net, 20_000, seed=4, chunk_size=sizes[0])
+    assert a.overall.value == b.overall.value and a.chunk_size == sizes[0]

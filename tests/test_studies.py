@@ -64,6 +64,9 @@ def test_flagship_json(flagship):
     assert a["std_error"] < a["independent_std_error"]
     assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
     assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+    # every assumption group is varied (the calibrated posterior supersedes the caller groups)
+    assert len(d["uncertain_groups"]) >= 18 and d["outer_draws"] == 2
+    assert "calibrated posterior" in d["caller_behaviour"]
     # tail risk: importance-sampled return periods with intervals for every strategy and the status quo
     tails = {s["name"]: s for s in d["tail_risk"]["strategies"]}
     assert set(tails) == {"status_quo", *rows}

@@ -228,11 +228,14 @@ def test_blocking_table_is_the_redial_fixed_point_of_mmck():
     cap, _fb = bt.values(np.array([sid]), np.array([1.3]), np.array([0]), 1)
     a0 = 1.3 * st.base_erlang[0]
     c = tm.callers
-    direct = redial_fixed_point(a0, lambda a: mmck_blocking(49, 99, a), c.redial_probability,
-                                max_attempts=c.max_attempts)
+    # the DR carries genuine and non-genuine calls (scale 2 = all / genuine): their redial chances mix
+    scale = float(tm.cap_scale[st.cap[0]])
+    assert scale == pytest.approx(2.0) and c.non_genuine_redial_probability is not None
+    p_mix = (c.redial_probability + (scale - 1) * c.non_genuine_redial_probability) / scale
+    direct = redial_fixed_point(a0, lambda a: mmck_blocking(49, 99, a), p_mix, max_attempts=c.max_attempts)
     assert cap[0, 0] == pytest.approx(float(direct.blocking), rel=1e-9)
     # and the reference's plain-Python birth-death version agrees
-    plain = with_redials(a0, lambda a: mmck_loss(49, 99, a), c.redial_probability, c.max_attempts)
+    plain = with_redials(a0, lambda a: mmck_loss(49, 99, a), p_mix, c.max_attempts)
     assert cap[0, 0] == pytest.approx(plain, rel=1e-6)
     # base load: every call (genuine and not) at 35 s on the DR, at multiplier 1
     assert st.base_erlang[0] == pytest.approx(35e6 / 8766 * 35 / 3600, rel=1e-6)

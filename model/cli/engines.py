@@ -1,4 +1,4 @@
-"""Engine subcommands of the ``nines`` CLI: ``estimate``, ``reliability``, ``simulate``.
+"""Engine subcommands of the ``nines`` CLI: ``estimate``, ``reliability``, ``simulate``, ``replay``.
 
 Registered by :mod:`model.cli.main`; engines are imported only when a command runs.
 """
@@ -22,6 +22,9 @@ from model.static.solve import METHODS, solve
 __all__ = ["register"]
 
 BREAKDOWNS = ("service", "area", "access", "caller_group")
+#: ``model.static.montecarlo.DEFAULT_MAX_MEMORY`` in MiB (kept here so the engines load only when used;
+#: tests/test_cli_engines.py checks the two agree)
+DEFAULT_MAX_MEMORY_MIB = 256
 
 
 def _estimate_json(est, method: str, reason: str) -> dict[str, Any]:
@@ -46,7 +49,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         from model.static.montecarlo import estimate_parallel
 
         groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
-        res = estimate_parallel(c, _samples(args, "mc"), args.seed, groups=groups, **_run_options(args))
+        res = estimate_parallel(c, _samples(args, "mc"), args.seed, groups=groups, **_run_options(args),
+                                max_memory=args.max_memory * 2**20)
         est, method, reason = res.overall, "mc", "method mc requested"
     else:
         est, method, reason = solve(c, args.method, samples=_samples(args, args.method), seed=args.seed)
@@ -113,7 +117,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     net = compile_graph(g, s, t)
     if net.n_components == 0:
         raise UsageError(f"{args.graph}: no element carries a failure probability 'q'")
-    est, method, reason = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed)
+    est, method, reason = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed,
+                                max_memory=args.max_memory * 2**20)
     if args.json:
         print_json(_estimate_json(est, method, reason))
     else:
@@ -137,6 +142,36 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"failed genuine calls a year: mean {f['mean']:,.1f}, median {f['p50']:,.0f}, "
               f"p95 {f['p95']:,.0f}, p99 {f['p99']:,.0f}")
         _print_simulation_details(d)
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from model.scenario.loader import load_scenario
+    from model.sim.replay import replay
+
+    scenario = load_scenario(args.scenario)
+    if args.incident not in scenario.incidents:
+        known = ", ".join(sorted(scenario.incidents)) or "none"
+        raise UsageError(f"{args.scenario}: no incident named {args.incident!r}; the scenario has: {known}")
+    callers = None
+    if args.callers == "posterior":
+        from model.metrics.calibration import posterior_callers
+        from model.sim.engine import as_time_model
+
+        callers = posterior_callers(as_time_model(scenario).callers)
+    d = replay(scenario, args.incident, args.replications, args.seed, workers=args.workers, callers=callers)
+    d["caller_behaviour"] = ("calibrated posterior (model/data/calibration/callers_posterior.toml), one draw "
+                             "per replication" if callers else "the scenario's [callers]")
+    if not args.per_replication:
+        d.pop("per_replication")
+    if args.json:
+        print_json(d)
+    else:
+        print(f"{d['label']}: {args.replications} replications (seed {d['seed']}; {d['caller_behaviour']})")
+        for key, row in d["outcomes_by_definition"].items():
+            a, g = row["all"], row["genuine"]
+            print(f"  {key:32s} all {a['median']:>10,.0f} [{a['p05']:,.0f}, {a['p95']:,.0f}]   genuine "
+                  f"{g['median']:>10,.0f} [{g['p05']:,.0f}, {g['p95']:,.0f}]   ({row['definition']})")
     return EXIT_OK
 
 
@@ -203,6 +238,12 @@ def _add_run_options(p: Any) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_memory_option(p: Any) -> None:
+    p.add_argument("--max-memory", type=positive_int, default=DEFAULT_MAX_MEMORY_MIB, metavar="MIB",
+                   help="memory budget of one Monte Carlo chunk in MiB (default %(default)s); the chunk "
+                        "size follows from it")
+
+
 def register(sub: Any) -> None:
     """Add the engine subcommands to ``sub`` (an argparse subparsers object)."""
     e = sub.add_parser("estimate", help="probability that a genuine call is unreachable (with CI)")
@@ -213,6 +254,7 @@ def register(sub: Any) -> None:
                    help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
     e.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_memory_option(e)
     _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
@@ -229,6 +271,7 @@ def register(sub: Any) -> None:
     r.add_argument("--years", type=positive_int, default=1000, help="simulated years (--method simulate)")
     r.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
     r.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_memory_option(r)
     r.set_defaults(func=cmd_reliability)
 
     s = sub.add_parser("simulate", help="year-long simulation: failed calls a year, unreachable-call rate")
@@ -238,3 +281,15 @@ def register(sub: Any) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     _add_run_options(s)
     s.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("replay", help="replay an incident: every outcome definition, with 5-95 %% bands")
+    p.add_argument("scenario", help="scenario with the incident (path, bundled or incident-library name)")
+    p.add_argument("incident", help="incident id in the scenario")
+    p.add_argument("--replications", type=positive_int, default=200, help="replays of the incident")
+    p.add_argument("--seed", type=seed_arg, default=0, help="entropy of the replay's SeedSequence")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (same result for any)")
+    p.add_argument("--callers", choices=("posterior", "scenario"), default="posterior",
+                   help="caller behaviour: the calibrated posterior (default) or the scenario's [callers]")
+    p.add_argument("--per-replication", action="store_true", help="include every replication's counts")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_replay)

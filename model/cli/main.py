@@ -1,7 +1,7 @@
 """The ``nines`` command line: one parser, subcommands from two modules.
 
 Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`) and
-``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`), ``compare``
+``estimate``, ``reliability``, ``simulate``, ``replay`` (:mod:`model.cli.engines`), ``compare``
 (:mod:`model.cli.compare_commands`), ``check`` (:mod:`model.cli.check`) and ``export``
 (:mod:`model.cli.exchange`). SCENARIO is a path or a bundled
 name.

@@ -61,8 +61,9 @@ def or_pairs_into(words: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None
     n_words = words.shape[1]
     key = rows * n_words + (cols >> 6)
     bits = _ONE << (cols & 63).astype(np.uint64)
-    order = np.argsort(key, kind="stable")
-    key, bits = key[order], bits[order]
+    if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
+        order = np.argsort(key, kind="stable")
+        key, bits = key[order], bits[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     flat = words.reshape(-1)
     flat[key[starts]] |= np.bitwise_or.reduceat(bits, starts)

@@ -100,12 +100,16 @@ class CallNetwork:
         s = scenario.spec
         g = nx.DiGraph(name=s.name)
         comps: dict[str, Component] = {}
+        # elements an incident names are components even without failure data (they never fail at random,
+        # but a replay can take them down or degrade them)
+        named = {eff.component for inc in s.incidents.values() for ph in inc.phases for eff in ph.effects}
 
         def add_component(name: str, kind: str, label: str, failure: Failure | None) -> str | None:
-            if failure is None:
+            if failure is None and name not in named:
                 return None
             if name not in comps:
-                comps[name] = Component(name, kind, label, failure.steady_unavailability(), failure)
+                q = failure.steady_unavailability() if failure is not None else 0.0
+                comps[name] = Component(name, kind, label, q, failure)
             return name
 
         for section in NODE_SECTIONS:

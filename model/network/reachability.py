@@ -42,7 +42,6 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 
 from model.network.bits import pack_sets, unpack_bits
@@ -61,6 +60,46 @@ class _Level:
     starts: np.ndarray  # (n_L,) first in-arc of each head
     any_arc_comp: bool
     seeds: np.ndarray  # positions within heads that are a source's own row
+
+
+def _ranges(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Concatenated index ranges ``ptr[r]:ptr[r+1]`` of the given rows."""
+    lens = ptr[rows + 1] - ptr[rows]
+    total = int(lens.sum())
+    return np.repeat(ptr[rows] - np.cumsum(lens) + lens, lens) + np.arange(total, dtype=np.int64)
+
+
+def _layers(n: int, nodes: np.ndarray, tail: np.ndarray, head: np.ndarray,
+            sources: Sequence[int]) -> tuple[np.ndarray, bool]:
+    """Level of every node and whether the arcs ``tail -> head`` among ``nodes`` form a DAG."""
+    level = np.zeros(n, dtype=np.int64)
+    order = np.argsort(tail, kind="stable")
+    t, h = tail[order], head[order]
+    ptr = np.searchsorted(t, np.arange(n + 1))
+    indeg = np.bincount(h, minlength=n)
+    frontier = np.flatnonzero(nodes & (indeg == 0))
+    k, done = 0, 0
+    while frontier.size:
+        level[frontier] = k
+        done += frontier.size
+        hh = h[_ranges(ptr, frontier)]
+        indeg -= np.bincount(hh, minlength=n)
+        frontier = np.unique(hh[indeg[hh] == 0])
+        k += 1
+    if done == int(nodes.sum()):
+        return level, True
+    level[:] = 0
+    seen = np.zeros(n, dtype=bool)
+    seen[list(sources)] = True
+    frontier_m, k = seen.copy(), 0
+    while frontier_m.any():
+        k += 1
+        nxt = np.zeros(n, dtype=bool)
+        nxt[head[frontier_m[tail]]] = True
+        frontier_m = nxt & ~seen
+        seen |= frontier_m
+        level[frontier_m] = k
+    return level, False
 
 
 def closure(start: np.ndarray, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -149,30 +188,11 @@ class ReachabilityKernel:
             c_parts.append(arc_comp[m])
         s_tail, s_head, s_comp = (np.concatenate(x) for x in (t_parts, h_parts, c_parts))
 
-        # node levels on the union of the relevant parts
+        # node levels on the union of the relevant parts: longest-path layers when it is a DAG
+        # (Kahn's peeling, one numpy round per layer), else breadth-first layers from the sources
         union = rel.any(axis=0)
         keep = union[tail] & union[head]
-        sub = nx.DiGraph()
-        sub.add_nodes_from(np.flatnonzero(union).tolist())
-        sub.add_edges_from(zip(tail[keep].tolist(), head[keep].tolist(), strict=True))
-        self.is_dag = nx.is_directed_acyclic_graph(sub)
-        level = np.zeros(n_nodes, dtype=np.int64)
-        if self.is_dag:
-            for v in nx.topological_sort(sub):
-                preds = list(sub.predecessors(v))
-                if preds:
-                    level[v] = 1 + int(level[preds].max())
-        else:  # breadth-first layers from the sources; sweeps repeat to the fixed point
-            seen = np.zeros(n_nodes, dtype=bool)
-            seen[sources] = True
-            frontier, k = seen.copy(), 0
-            while frontier.any():
-                k += 1
-                nxt = np.zeros(n_nodes, dtype=bool)
-                nxt[head[keep][frontier[tail[keep]]]] = True
-                frontier = nxt & ~seen
-                seen |= frontier
-                level[frontier] = k
+        level, self.is_dag = _layers(n_nodes, union, tail[keep], head[keep], sources)
         row_level = level[ni]
         order = np.lexsort((s_head, row_level[s_head]))
         s_tail, s_head, s_comp = s_tail[order], s_head[order], s_comp[order]
@@ -211,6 +231,13 @@ class ReachabilityKernel:
                               + 2 * self.n_demands + self._prereq.size)
 
     # ------------------------------------------------------------------ run
+    def fixed_bytes(self) -> int:
+        """Bytes of the kernel's arrays plus one block of its state (at least one word)."""
+        arrays = 8 * (3 * self.n_states + 3 * sum(lv.tails.size for lv in self._levels)
+                      + self._route_rows.size + 2 * self.n_demands + self._prereq.size)
+        per_word = 8 * (2 * self.n_states + 2 + 2 * self.max_level_arcs + 2 * self.n_components)
+        return arrays + max(self.block_bytes, per_word)
+
     def block_words(self) -> int:
         """Words per block under the memory budget."""
         per_word = 8 * (2 * self.n_states + 2 + 2 * self.max_level_arcs + 2 * self.n_components)

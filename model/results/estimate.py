@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
 import subprocess
@@ -201,7 +202,9 @@ def mean_estimate(
                     "normal", seconds, {"nonzero_samples": int(n_nonzero), **(details or {})})
 
 
+@functools.lru_cache(maxsize=1)
 def _git_commit() -> str | None:
+    # asked once per process: a fork per estimate cost more than a small exact solve
     here = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,

@@ -39,12 +39,14 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "bundled_scenarios",
+    "generated_component_names",
     "load_scenario",
     "scenario_json_schema",
 ]
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 STRATEGY_DIR = BUNDLED_DIR / "strategies"
+INCIDENT_DIR = BUNDLED_DIR / "incidents"
 ACCESS_TYPES = ("fixed", "mobile", "voip")
 
 # ----------------------------------------------------------------------------- schema
@@ -159,6 +161,7 @@ class Node:
     label: str = spec(doc="display name")
     failure: Failure | None = spec(None, "failure parameters; none = never fails")
     capacity: Capacity | None = spec(None, "traffic capacity; none = unlimited")
+    radio: Radio | None = spec(None, "mobile networks: masts' behaviour on failure (emergency roaming)")
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -268,6 +271,30 @@ class Callers:
     max_attempts: int = spec(doc="attempts before giving up", ge=1)
     patience_s: float = spec(doc="how long a genuine caller keeps trying, seconds", gt=0)
     advice_delay_hours: float = spec(2.0, "time from outage start to public advice to use fallbacks", ge=0)
+    redial_by_attempt: tuple[float, ...] = spec(
+        (), "chance of another attempt after the 1st, 2nd, ... failed attempt (the last value repeats); "
+            "replaces redial_probability for genuine callers when given")
+    redial_delay_distribution: Literal["exponential", "lognormal"] = spec(
+        "exponential", "law of the time between attempts (mean redial_delay_s)")
+    redial_delay_cv: float = spec(1.0, "coefficient of variation of the time between attempts (lognormal)",
+                                  gt=0)
+    patience_distribution: Literal["fixed", "exponential", "lognormal"] = spec(
+        "fixed", "law of each caller's patience (mean patience_s)")
+    patience_cv: float = spec(1.0, "coefficient of variation of patience (lognormal)", gt=0)
+    non_genuine_redial_probability: float | None = spec(
+        None, "chance a silent/accidental/hoax caller tries again after a failed attempt; when given, "
+              "non-genuine calls are simulated (they load capacity and appear in the counts)", ge=0, le=1)
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Radio:
+    """What a mobile network's masts do when it fails (emergency roaming)."""
+
+    stops_radiating_on_failure: bool = spec(
+        False, "masts stop radiating when the core or a site's backhaul fails, so handsets camp on another "
+               "network for emergency calls; false: they keep radiating and handsets stay (no roaming)")
+    roaming_delay_s: float = spec(0.0, "extra time for a handset to find another network, seconds", ge=0)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -307,6 +334,20 @@ class Incident:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UncertainRange:
+    """The range of an assumption, or of a group of assumptions that move together."""
+
+    label: str = spec(doc="display name")
+    paths: tuple[str, ...] = spec(doc="dotted key paths it covers; '*' matches every key of a table")
+    mode: Literal["scale", "set"] = spec("scale", "a draw multiplies the nominal values, or sets them")
+    low: float = spec(doc="low end (a factor for 'scale')")
+    high: float = spec(doc="high end")
+    distribution: Literal["uniform", "loguniform"] = spec("uniform", "spread over the range")
+    assumption: str = spec("", "the assumption key(s) it covers (A_* in [sources])")
+    why: str = spec(doc="why this range")
+
+
+@dataclass(frozen=True, kw_only=True)
 class StrategyInfo:
     """Metadata of a strategy overlay."""
 
@@ -342,6 +383,8 @@ class ScenarioFile:
     common_cause_groups: dict[str, CommonCauseGroup] = spec(default_factory=dict, doc="common causes")
     fallback_lines: dict[str, FallbackLine] = spec(default_factory=dict, doc="101, 111 and direct lines")
     incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
+    uncertainty: dict[str, UncertainRange] = spec(default_factory=dict,
+                                                  doc="ranges of the assumptions, by group")
 
 
 NODE_SECTIONS = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
@@ -409,7 +452,7 @@ def _resolve(ref: str, relative_to: Path | None) -> Path:
         if not p.is_absolute() and relative_to is not None and not p.exists():
             p = relative_to.parent / p
         return p
-    for d in (BUNDLED_DIR, STRATEGY_DIR):
+    for d in (BUNDLED_DIR, STRATEGY_DIR, INCIDENT_DIR):
         cand = d / f"{ref}.toml"
         if cand.exists():
             return cand
@@ -610,6 +653,7 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             if name in owner and section != "access":
                 bad((section, name), name, f"duplicate name: also defined in [{owner[name]}]")
     components = set(owner) - set(s.fallback_lines)
+    generated = generated_component_names(s)
 
     def check_refs(path: tuple[str, ...], values: Any, section: str) -> None:
         known = ids(section)
@@ -680,9 +724,11 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             if ph.end_hour < ph.start_hour:
                 bad(("incidents", i_name, "phases", str(k), "end_hour"), ph.end_hour, "must be >= start_hour")
             for j, eff in enumerate(ph.effects):
-                if eff.component not in components:
+                if eff.component not in components and eff.component not in generated:
                     bad(("incidents", i_name, "phases", str(k), "effects", str(j), "component"),
-                        eff.component, "undefined component")
+                        eff.component, "undefined component; must be a node or link id, an access link "
+                        "'access:<area>:<access>:<network>' or an interconnect "
+                        "'interconnect:<network>><platform>'")
     for path, dist in _distributions(s):
         _check_distribution(path, dist, bad)
     for section in NODE_SECTIONS:
@@ -701,6 +747,29 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             bad(("traffic", key), list(prof), "multipliers must be >= 0")
     if not problems:
         _check_routes(s, bad)
+
+
+def generated_component_names(s: ScenarioFile) -> set[str]:
+    """Names of the links the standard call path generates (access links, interconnects, extra links).
+
+    Examples
+    --------
+    >>> names = generated_component_names(load_scenario("uk999").spec)
+    >>> "access:london:mobile:ee" in names, "interconnect:ee>bt_primary" in names
+    (True, True)
+    """
+    out: set[str] = set()
+    for a in s.areas:
+        for t, acc in s.access.items():
+            if acc.share > 0:
+                out.update(f"access:{a}:{t}:{n}" for n, share in acc.networks.items() if share > 0)
+    out.update(f"interconnect:{n}>{p}" for n in s.originating_networks for p in s.call_handling_platforms)
+    for lid, link in s.links.items():
+        if not link.shared:
+            ends = [[x for e in link.from_ for x in (getattr(s, e[4:], {}) if e.startswith("all:") else [e])],
+                    [x for e in link.to for x in (getattr(s, e[4:], {}) if e.startswith("all:") else [e])]]
+            out.update(f"{lid}:{u}>{v}" for u in ends[0] for v in ends[1] if u != v)
+    return out
 
 
 def _distributions(s: ScenarioFile):

@@ -67,6 +67,7 @@ from model.results.estimate import Estimate, provenance
 from model.run.runner import run_chunks
 from model.run.seeds import chunk_plan, chunk_rng
 from model.scenario.loader import Scenario
+from model.sim.outcomes import OUTCOMES, tally_outcomes
 from model.sim.timemodel import CallerParams, TimeModel, build_time_model, time_model_from_graph
 from model.sim.traffic import (
     OUTCOME_FALLBACK,
@@ -176,7 +177,8 @@ def build_timeline(outages: Outages, hashes: np.ndarray) -> Timeline:
     times = times[order]
     key = np.cumsum(dh[order], dtype=np.uint64)
     count = np.cumsum(dc[order])
-    year = np.floor(times / stride).astype(np.int64)
+    # the year of each point is known exactly; floor(times / stride) can round y * stride / stride to y - 1
+    year = np.concatenate([np.arange(n_years, dtype=np.int64), y, y])[order]
     year_end = year * stride + h_total
     end = np.minimum(np.r_[times[1:], np.inf], year_end)
     return Timeline(n_years, h_total, stride, times, year, key, count, end, y, ev, gs, ge)
@@ -297,7 +299,7 @@ class StateTable:
             self.share.append(float(share[i]))
             self.any_down.append(bool(any_down[i]))
             self.traffic.append(StateTraffic.build(m, unre[i], routes, i, cap_factor[i], cap_queue[i],
-                                                   self._peak))
+                                                   self._peak, down[i]))
         self.evaluations += b
 
     def _route(self, down, comp_drop, node_drop, node_delay, window, unre, *, every_class: bool = False
@@ -324,9 +326,10 @@ class StateTable:
         groups: dict[bytes, list[int]] = {}
         for i in range(b):  # one step per new state
             cc = changed_comp[i]
-            hit = ((nc >= 0) & cc[np.maximum(nc, 0)]) | (node_drop[i] > 0) | (node_delay[i] > 0)
+            cc_pad = np.r_[cc, False]  # index -1 (no component) reads the pad: never changed
+            hit = cc_pad[nc] | (node_drop[i] > 0) | (node_delay[i] > 0)
             nodes = np.flatnonzero(hit)
-            arcs = np.flatnonzero((ac >= 0) & cc[np.maximum(ac, 0)])
+            arcs = np.flatnonzero(cc_pad[ac])
             for g in range(m.standby_primary.size):
                 p = m.standby_primary[g]
                 if (p >= 0 and down[i, p]) or window[i, g]:
@@ -377,9 +380,11 @@ def state_table_for(model: TimeModel) -> StateTable:
 
 
 # ----------------------------------------------------------------------------- tallies
-_YEAR_FIELDS = ("genuine", "unreachable", "failed_attempts", "first_try", "after_redial", "via_fallback",
+_BASE_FIELDS = ("genuine", "unreachable", "failed_attempts", "first_try", "after_redial", "via_fallback",
                 "simulated", "unavailability", "down_hours", "affected_hours", "failures", "outages",
                 "worst_incident", "longest_down_h")
+_OUTCOME_FIELDS = tuple(f for o in OUTCOMES for f in o.fields())
+_YEAR_FIELDS = _BASE_FIELDS + _OUTCOME_FIELDS
 
 
 @dataclass(frozen=True, eq=False)
@@ -413,17 +418,27 @@ class YearRecord:
     probes: np.ndarray  # (n_years, P) bool: some demand cut off at each probe hour
     worst_incident: np.ndarray = field(default_factory=lambda: np.zeros(0))
     longest_down_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: per-year counts of every published outcome definition (:mod:`model.sim.outcomes`), genuine and
+    #: non-genuine: ``<outcome>_genuine`` / ``<outcome>_non_genuine``
+    outcomes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def outcome(self, name: str) -> np.ndarray:
+        """Per-year counts of an outcome field (zeros when nothing was simulated)."""
+        got = self.outcomes.get(name)
+        return np.zeros(self.genuine.size) if got is None else got
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f: getattr(self, f).tolist() for f in _YEAR_FIELDS}
+        d = {f: getattr(self, f).tolist() for f in _BASE_FIELDS}
+        d.update({f: self.outcome(f).tolist() for f in _OUTCOME_FIELDS})
         d["probes"] = self.probes.astype(int).tolist()
         return d
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> YearRecord:
-        kw = {f: np.asarray(d[f], dtype=float) for f in _YEAR_FIELDS if f in d}
+        kw = {f: np.asarray(d[f], dtype=float) for f in _BASE_FIELDS if f in d}
         n = len(kw["genuine"])
-        return YearRecord(**kw, probes=np.asarray(d["probes"], dtype=bool).reshape(n, -1))
+        outs = {f: np.asarray(d.get(f, np.zeros(n)), dtype=float) for f in _OUTCOME_FIELDS}
+        return YearRecord(**kw, probes=np.asarray(d["probes"], dtype=bool).reshape(n, -1), outcomes=outs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -461,9 +476,11 @@ class TimeTally:
         return sum(r.genuine.size for r in self.records.values())
 
     def column(self, name: str) -> np.ndarray:
-        """One per-year field over all chunks, in chunk order."""
+        """One per-year field (or outcome field) over all chunks, in chunk order."""
         if not self.records:
             return np.zeros(0)
+        if name in _OUTCOME_FIELDS:
+            return np.concatenate([self.records[k].outcome(name) for k in sorted(self.records)])
         return np.concatenate([getattr(self.records[k], name) for k in sorted(self.records)])
 
     def to_dict(self) -> dict[str, Any]:
@@ -583,21 +600,25 @@ def _run_years(
         exp_aff = np.bincount(seg_year, weights=rate_of[rows] * np.asarray(model.profile.integrate(la, lb)),
                               minlength=ny)
         o = outcomes
-        sim = np.bincount(o.year, minlength=ny).astype(float)
+        g = o.is_genuine()  # the long-standing fields count genuine callers; outcomes split both
+        sim = np.bincount(o.year, weights=g, minlength=ny).astype(float)
         rec_kw["genuine"] = exp_total - exp_aff + sim
-        rec_kw["unreachable"] = np.bincount(o.year, weights=o.outcome == OUTCOME_UNREACHABLE, minlength=ny)
-        rec_kw["failed_attempts"] = np.bincount(o.year, weights=o.failed_attempts, minlength=ny)
-        rec_kw["first_try"] = exp_total - exp_aff + np.bincount(o.year, weights=o.outcome == OUTCOME_FIRST,
-                                                                minlength=ny)
-        rec_kw["after_redial"] = np.bincount(o.year, weights=o.outcome == OUTCOME_REDIAL, minlength=ny)
-        rec_kw["via_fallback"] = np.bincount(o.year, weights=o.outcome == OUTCOME_FALLBACK, minlength=ny)
+        rec_kw["unreachable"] = np.bincount(o.year, weights=g & (o.outcome == OUTCOME_UNREACHABLE),
+                                            minlength=ny)
+        rec_kw["failed_attempts"] = np.bincount(o.year, weights=o.failed_attempts * g, minlength=ny)
+        rec_kw["first_try"] = exp_total - exp_aff + np.bincount(
+            o.year, weights=g & (o.outcome == OUTCOME_FIRST), minlength=ny)
+        rec_kw["after_redial"] = np.bincount(o.year, weights=g & (o.outcome == OUTCOME_REDIAL), minlength=ny)
+        rec_kw["via_fallback"] = np.bincount(o.year, weights=g & (o.outcome == OUTCOME_FALLBACK),
+                                             minlength=ny)
         rec_kw["simulated"] = sim
-        delayed = (o.outcome != OUTCOME_UNREACHABLE) & (o.connect_s > 0)
+        rec_kw["outcomes"] = tally_outcomes(o, ny)
+        delayed = g & (o.outcome != OUTCOME_UNREACHABLE) & (o.connect_s > 0)
         hist = np.histogram(o.connect_s[delayed], bins=HIST_EDGES_S)[0].astype(np.int64)
         ep_call = ep_of[o.segment]
-        ep_lost = np.bincount(ep_call, weights=o.outcome == OUTCOME_UNREACHABLE, minlength=n_ep)
-        ep_fail = np.bincount(ep_call, weights=o.failed_attempts, minlength=n_ep)
-        ep_calls = np.bincount(ep_call, minlength=n_ep).astype(float)
+        ep_lost = np.bincount(ep_call, weights=g & (o.outcome == OUTCOME_UNREACHABLE), minlength=n_ep)
+        ep_fail = np.bincount(ep_call, weights=o.failed_attempts * g, minlength=n_ep)
+        ep_calls = np.bincount(ep_call, weights=g, minlength=n_ep).astype(float)
     else:
         rec_kw.update(genuine=exp_total, unreachable=z, failed_attempts=z, first_try=exp_total,
                       after_redial=z, via_fallback=z, simulated=z)
@@ -849,11 +870,25 @@ class SimulationResult:
             "down_hours_per_year": _mean_summary(t.column("down_hours")),
             "affected_hours_per_year": float(t.column("affected_hours").mean()),
             "simulated_calls_per_year": float(t.column("simulated").mean()),
+            "outcomes_by_definition": outcome_summaries(t.column, _mean_summary),
             "largest_incidents": list(t.incidents),
             "states_evaluated": self.states,
             "assumptions": list(self.assumptions),
             "provenance": self.prov,
         }
+
+
+def outcome_summaries(column: Callable[[str], np.ndarray], summarise: Callable[[np.ndarray], dict[str, float]]
+                      ) -> dict[str, Any]:
+    """Every published outcome definition (:data:`model.sim.outcomes.OUTCOMES`) with its genuine,
+    non-genuine and combined counts summarised by ``summarise`` and the published counts it matches."""
+    out: dict[str, Any] = {}
+    for o in OUTCOMES:
+        fg, fn = o.fields()
+        g, ng = column(fg), column(fn)
+        out[o.key] = {"definition": o.definition, "matches_published": list(o.matches),
+                      "genuine": summarise(g), "non_genuine": summarise(ng), "all": summarise(g + ng)}
+    return out
 
 
 def _json_safe(x: Any) -> Any:
@@ -1062,7 +1097,7 @@ def _sampled(value: Any, rng: np.random.Generator, n: int, name: str) -> np.ndar
 
 
 _OVERRIDE_KEYS = ("redial_probability", "redial_delay_s", "max_attempts", "patience_s", "compliance",
-                  "advice_hour")
+                  "advice_hour", "non_genuine_redial_probability")
 
 
 def replay_incident(
@@ -1074,8 +1109,16 @@ def replay_incident(
     overrides: Mapping[str, Any] | None = None,
     random_outages: bool = False,
     tail_hours: float | None = None,
+    callers: Sequence[CallerParams] | None = None,
+    stream: int = 0,
 ) -> dict[str, Any]:
     """Replay a prescribed incident many times under uncertain caller behaviour.
+
+    ``callers`` gives the caller behaviour of each replication (replication ``i``
+    uses ``callers[i % len(callers)]``, e.g. a posterior sample from
+    :mod:`model.metrics.calibration`); ``overrides`` then apply on top of it.
+    Draws come from ``SeedSequence(entropy=seed, spawn_key=(stream,))`` (chunks of a
+    parallel replay use their own stream).
 
     Each replication replays the incident's phases (from its start clock and
     weekday, so the arrival profile is that of the day) with caller parameters
@@ -1113,22 +1156,34 @@ def replay_incident(
     inc = model.incidents[incident_name]
     rows = model.incident_events[incident_name]
     end = max((r[2] for r in rows), default=0.0)
-    c = model.callers
-    tail = tail_hours if tail_hours is not None else max(1.0, 2 * c.patience_h)
-    horizon = end + tail
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(0,)))
     n = replications
+    base = [model.callers] if not callers else list(callers)
+    base = [base[i % len(base)] for i in range(n)]
+    c = model.callers
+    tail = tail_hours if tail_hours is not None else max(1.0, 2 * max(b.patience_h for b in base))
+    horizon = end + tail
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(int(stream),)))
+
+    def col(key: str, of: Callable[[CallerParams], float]) -> np.ndarray:
+        own = np.array([of(b) for b in base], float)
+        if key not in overrides:
+            return own
+        return _sampled(overrides[key], rng, n, key)
+
     par = {
-        "redial_probability": _sampled(overrides.get("redial_probability", c.redial_probability), rng, n,
-                                       "redial_probability"),
-        "redial_delay_s": _sampled(overrides.get("redial_delay_s", c.redial_delay_h * 3600), rng, n,
-                                   "redial_delay_s"),
-        "max_attempts": np.round(_sampled(overrides.get("max_attempts", c.max_attempts), rng, n,
-                                          "max_attempts")),
-        "patience_s": _sampled(overrides.get("patience_s", c.patience_h * 3600), rng, n, "patience_s"),
+        "redial_probability": col("redial_probability", lambda b: b.redial_probability),
+        "redial_delay_s": col("redial_delay_s", lambda b: b.redial_delay_h * 3600),
+        "max_attempts": np.round(col("max_attempts", lambda b: b.max_attempts)),
+        "patience_s": col("patience_s", lambda b: b.patience_h * 3600),
     }
+    if "non_genuine_redial_probability" in overrides or c.non_genuine_redial_probability is not None:
+        par["non_genuine_redial_probability"] = col("non_genuine_redial_probability",
+                                                    lambda b: b.non_genuine_redial_probability or 0.0)
     comp = overrides.get("compliance")
     compliance = np.broadcast_to(model.fallback_compliance, (n, model.fallback_compliance.size)).copy()
+    for i, b in enumerate(base):
+        if b.compliance is not None:
+            compliance[i] = b.compliance
     if isinstance(comp, Mapping):  # per fallback line
         unknown = set(comp) - set(model.fallback_names)
         if unknown:
@@ -1145,9 +1200,16 @@ def replay_incident(
     adv = overrides.get("advice_hour", advice)
     adv_h = _sampled(adv, rng, n, "advice_hour")
     par["advice_hour"] = adv_h
-    cs = CallerSet(par["redial_probability"], par["redial_delay_s"] / 3600,
-                   np.maximum(par["max_attempts"], 1).astype(np.int64), par["patience_s"] / 3600,
-                   adv_h, compliance)
+    ng = par.get("non_genuine_redial_probability")
+    per = [dataclasses.replace(
+        b, redial_probability=float(par["redial_probability"][i]),
+        redial_delay_h=float(par["redial_delay_s"][i]) / 3600,
+        max_attempts=max(int(par["max_attempts"][i]), 1), patience_h=float(par["patience_s"][i]) / 3600,
+        advice_delay_h=float(adv_h[i]),
+        redial_by_attempt=() if "redial_probability" in overrides else b.redial_by_attempt,
+        non_genuine_redial_probability=None if ng is None else float(ng[i]))
+        for i, b in enumerate(base)]
+    cs = CallerSet.stack(per, compliance)
     # the prescribed intervals, in every replication
     ev = np.array([r[0] for r in rows], dtype=np.int64)
     st = np.array([r[1] for r in rows])
@@ -1179,8 +1241,10 @@ def replay_incident(
         "connected_after_redial": dist(rec.after_redial),
         "genuine_calls": dist(rec.genuine),
         "simulated_calls": dist(rec.simulated),
+        "outcomes_by_definition": outcome_summaries(rec.outcome, dist),
         "parameters": {k: dist(np.asarray(v, float)) for k, v in par.items()},
         "per_replication": {"failed_attempts": rec.failed_attempts.tolist(),
+                            "outcomes": {f: rec.outcome(f).tolist() for f in _OUTCOME_FIELDS},
                             "failed_callers": rec.unreachable.tolist(),
                             "connected_via_fallback": rec.via_fallback.tolist(),
                             "connected_after_redial": rec.after_redial.tolist(),

@@ -47,6 +47,7 @@ True
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,17 @@ class CallerParams:
     max_attempts: int = 1
     patience_h: float = 600.0 / 3600
     advice_delay_h: float = 2.0
+    #: chance of another attempt after the 1st, 2nd, ... failed attempt (last value repeats); () = constant
+    redial_by_attempt: tuple[float, ...] = ()
+    redial_delay_law: str = "exponential"  # or "lognormal" (with redial_delay_cv)
+    redial_delay_cv: float = 1.0
+    patience_law: str = "fixed"  # or "exponential", "lognormal" (with patience_cv)
+    patience_cv: float = 1.0
+    #: redial chance of non-genuine callers; None = non-genuine calls are not simulated
+    non_genuine_redial_probability: float | None = None
+    #: share of failing genuine callers who turn to a fallback line once advised (every line); None = each
+    #: line's own ``compliance``
+    compliance: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.redial_probability <= 1:
@@ -99,14 +111,28 @@ class CallerParams:
         if (self.max_attempts < 1 or self.redial_delay_h < 0 or self.patience_h <= 0
                 or self.advice_delay_h < 0):
             raise ValueError("need max_attempts >= 1, redial_delay >= 0, patience > 0, advice_delay >= 0")
+        if any(not 0 <= p <= 1 for p in self.redial_by_attempt):
+            raise ValueError("redial_by_attempt values must lie in [0, 1]")
+        if self.redial_delay_law not in ("exponential", "lognormal"):
+            raise ValueError("redial_delay_law must be 'exponential' or 'lognormal'")
+        if self.patience_law not in ("fixed", "exponential", "lognormal"):
+            raise ValueError("patience_law must be 'fixed', 'exponential' or 'lognormal'")
+        for name in ("non_genuine_redial_probability", "compliance"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v <= 1:
+                raise ValueError(f"{name} must lie in [0, 1]")
 
     @classmethod
     def from_scenario(cls, callers) -> CallerParams:
         if callers is None:
             return cls()
+        ng = callers.non_genuine_redial_probability
         return cls(float(callers.redial_probability), float(callers.redial_delay_s) / 3600,
                    int(callers.max_attempts), float(callers.patience_s) / 3600,
-                   float(callers.advice_delay_hours))
+                   float(callers.advice_delay_hours), tuple(float(p) for p in callers.redial_by_attempt),
+                   str(callers.redial_delay_distribution), float(callers.redial_delay_cv),
+                   str(callers.patience_distribution), float(callers.patience_cv),
+                   None if ng is None else float(ng))
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,6 +222,22 @@ class TimeModel:
     incident_events: dict[str, tuple[tuple[int, float, float], ...]] = field(default_factory=dict)
     name: str = ""
     assumptions: tuple[str, ...] = ()
+    #: non-genuine calls per genuine call ((1 - genuine_share) / genuine_share)
+    non_genuine_ratio: float = 0.0
+    # emergency roaming (mobile demands whose network's masts stop radiating when it fails)
+    # (D,) home network component and access link (-1: none / cannot roam), roaming delay; then the CSR of
+    # sibling demands on the other mobile networks
+    roam_home: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    roam_link: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    roam_delay_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    roam_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    roam_to: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    roam_cum: np.ndarray = field(default_factory=lambda: np.zeros(0))  # cumulative share within each row
+
+    @property
+    def can_roam(self) -> bool:
+        """Some demand can move to another network's masts when its own stop radiating."""
+        return bool(self.roam_to.size)
 
     @property
     def n_events(self) -> int:
@@ -482,6 +524,8 @@ def build_time_model(
     fb_services = np.array([[sv in line.services for sv in services] for line in fb], dtype=bool).reshape(
         len(fb), len(services))
     cap = np.array(cap_rows, dtype=float).reshape(-1, 5)
+    roam = _roaming(network, cidx)
+    g_share = s.traffic.genuine_share
     return TimeModel(
         net=net,
         events=ev.table(),
@@ -522,7 +566,49 @@ def build_time_model(
         incident_events=incident_events,
         name=s.name,
         assumptions=tuple(assumptions),
+        non_genuine_ratio=(1 - g_share) / g_share if g_share > 0 else 0.0,
+        **roam,
     )
+
+
+def _roaming(network: CallNetwork, cidx: dict[str, int]) -> dict[str, np.ndarray]:
+    """Emergency-roaming arrays: for each mobile demand whose network's masts stop radiating on failure,
+    the same caller group's demands on the other mobile networks (weights: their shares)."""
+    s = network.scenario.spec
+    demands = network.demands
+    d_n = len(demands)
+    home = np.full(d_n, -1, dtype=np.int64)
+    link = np.full(d_n, -1, dtype=np.int64)
+    delay = np.zeros(d_n)
+    rows: list[list[int]] = [[] for _ in range(d_n)]
+    weights: list[list[float]] = [[] for _ in range(d_n)]
+    radiating = {n: node.radio for n, node in s.originating_networks.items()
+                 if node.radio is not None and node.radio.stops_radiating_on_failure}
+    if radiating:
+        by_key: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
+        for i, d in enumerate(demands):
+            by_key[(d.area, d.access, d.service, d.control_room)].append(i)
+        for i, d in enumerate(demands):
+            radio = radiating.get(d.network)
+            if radio is None or d.access != "mobile":
+                continue
+            shares = s.access[d.access].networks
+            for j in by_key[(d.area, d.access, d.service, d.control_room)]:
+                if j != i:
+                    rows[i].append(j)
+                    weights[i].append(float(shares.get(demands[j].network, 0.0)))
+            if rows[i]:
+                home[i] = cidx.get(d.network, -1)
+                link[i] = cidx.get(d.prereq[0], -1) if d.prereq else -1
+                delay[i] = radio.roaming_delay_s / 3600
+    ptr, to = csr_from_lists(rows)
+    cum = np.zeros(to.size)
+    for i in range(d_n):  # once per demand at build time
+        w = np.asarray(weights[i], float)
+        if w.size:
+            cum[ptr[i]: ptr[i + 1]] = np.cumsum(w) / max(w.sum(), 1e-300)
+    return {"roam_home": home, "roam_link": link, "roam_delay_h": delay, "roam_ptr": ptr, "roam_to": to,
+            "roam_cum": cum}
 
 
 # ----------------------------------------------------------------------------- plain graphs

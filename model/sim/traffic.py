@@ -233,6 +233,15 @@ class StateRoutes:
         return np.where(cp >= 0, self.pair_flow[i][np.maximum(cp, 0)], 0.0)
 
 
+def _element_keep(comp_drop: np.ndarray, comp_of: np.ndarray) -> np.ndarray:
+    """(B, E) share of calls each element (node or arc) keeps; 1 for elements that are no component."""
+    keep = np.ones((comp_drop.shape[0], comp_of.size))
+    has = comp_of >= 0
+    if has.any():
+        keep[:, has] = 1 - comp_drop[:, comp_of[has]]
+    return keep
+
+
 def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node_drop: np.ndarray,
                  node_delay_h: np.ndarray, window_active: np.ndarray, *, standby: bool = True,
                  classes: np.ndarray | None = None) -> StateRoutes:
@@ -293,8 +302,8 @@ def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node
                 node_up[np.ix_(serving, nodes)] = False
             if arcs.size:
                 arc_up[np.ix_(serving, arcs)] = False
-    keep_node = (1 - node_drop) * np.where(has[None, :], 1 - comp_drop[:, np.maximum(nc, 0)], 1.0)
-    keep_arc = np.where(has_a[None, :], 1 - comp_drop[:, np.maximum(ac, 0)], 1.0)
+    keep_node = (1 - node_drop) * _element_keep(comp_drop, nc)
+    keep_arc = _element_keep(comp_drop, ac)
     pn, pc = plan.pair_node, plan.pair_class
     p_up = node_up[:, pn]  # (B, P)
     a_up = arc_up[:, plan.arc]  # (B, R)
@@ -376,17 +385,26 @@ class StateTraffic:
     affected: np.ndarray
     clean: bool
     affected_rate: float = 0.0  # genuine calls per hour (mean) of the affected demands
+    #: (D,) bool: the demand's home network or access link is down and its masts stop radiating, so its
+    #: handsets look for another network (emergency roaming); None when no demand can roam
+    roaming: np.ndarray | None = None
 
     @staticmethod
     def build(model: TimeModel, unreachable: np.ndarray, routes: StateRoutes | None, i: int,
-              cap_factor: np.ndarray, cap_queue: np.ndarray, peak: float) -> StateTraffic:
-        """State ``i`` of a routed batch (``routes`` None: no traffic model)."""
+              cap_factor: np.ndarray, cap_queue: np.ndarray, peak: float,
+              down: np.ndarray | None = None) -> StateTraffic:
+        """State ``i`` of a routed batch (``routes`` None: no traffic model); ``down``: down components."""
+        roaming = None
+        if model.can_roam and down is not None:
+            pad = np.r_[np.asarray(down, dtype=bool), False]  # index -1 reads False
+            roaming = (model.roam_home >= 0) & (pad[model.roam_home] | pad[model.roam_link])
+            roaming = roaming if roaming.any() else None
         if routes is None or not model.has_traffic:
             aff = unreachable.copy()
             k = model.n_classes
             return StateTraffic(unreachable, np.ones(k), np.zeros(k), np.zeros(0, dtype=np.int64),
                                 np.zeros((k, 0)), np.zeros(0), np.zeros(0), np.zeros(0), aff,
-                                not bool(aff.any()), float(model.demand_rate[aff].sum()))
+                                not bool(aff.any()), float(model.demand_rate[aff].sum()), roaming)
         cls = model.demand_class
         delivered = routes.delivered[i].copy()
         delay = routes.delay_h[i].copy()
@@ -405,7 +423,8 @@ class StateTraffic:
         affected = unreachable | (lossy_cls[cls] & (model.demand_rate > 0))
         affected &= model.demand_rate > 0
         return StateTraffic(unreachable, delivered, delay, cap, usage, base[cap], servers[cap], places[cap],
-                            affected, not bool(affected.any()), float(model.demand_rate[affected].sum()))
+                            affected, not bool(affected.any()), float(model.demand_rate[affected].sum()),
+                            roaming)
 
 
 # ----------------------------------------------------------------------------- callers
@@ -422,10 +441,52 @@ class CallerSet:
     patience_h: np.ndarray
     advice_delay_h: np.ndarray
     compliance: np.ndarray
+    #: (n, J) chance of another attempt after the 1st, 2nd, ... failed attempt (last column repeats);
+    #: None: ``redial_probability`` after every failed attempt
+    redial_curve: np.ndarray | None = None
+    redial_delay_law: str = "exponential"
+    redial_delay_cv: np.ndarray | None = None  # (n,), lognormal law
+    patience_law: str = "fixed"
+    patience_cv: np.ndarray | None = None  # (n,), lognormal law
+    #: (n,) redial chance of non-genuine callers; None: non-genuine calls are not simulated
+    non_genuine_redial: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return int(self.redial_probability.size)
+
+    @property
+    def non_genuine(self) -> bool:
+        return self.non_genuine_redial is not None
+
+    def redial_p(self, ps: np.ndarray, k: int) -> np.ndarray:
+        """Chance that genuine callers of parameter sets ``ps`` try again after failed attempt ``k + 1``."""
+        if self.redial_curve is None:
+            return self.redial_probability[ps]
+        return self.redial_curve[ps, min(k, self.redial_curve.shape[1] - 1)]
+
+    def effective_redial(self) -> np.ndarray:
+        """(n,) constant redial chance with the same expected attempts as the curve when every attempt fails.
+
+        The capacity fixed point (:func:`model.sim.erlang.redial_fixed_point`) takes one redial chance;
+        for a curve ``c_j`` it gets the ``p`` with ``sum_{k<K} p^k = sum_{k<K} prod_{j<k} c_j``.
+        """
+        if self.redial_curve is None:
+            return self.redial_probability
+        k_max = int(self.max_attempts.max(initial=1))
+        j = np.minimum(np.arange(max(k_max - 1, 0)), self.redial_curve.shape[1] - 1)
+        steps = self.redial_curve[:, j]  # (n, K-1)
+        alive = np.arange(k_max - 1)[None, :] < (self.max_attempts[:, None] - 1)
+        target = 1 + np.cumprod(np.where(alive, steps, 0.0), axis=1).sum(axis=1)
+        lo, hi = np.zeros(self.n), np.ones(self.n)
+        kk = np.arange(k_max)[None, :]
+        live = kk < self.max_attempts[:, None]
+        for _ in range(60):  # bisection, vectorised over parameter sets
+            mid = (lo + hi) / 2
+            val = np.where(live, mid[:, None] ** kk, 0.0).sum(axis=1)
+            lo = np.where(val < target, mid, lo)
+            hi = np.where(val < target, hi, mid)
+        return (lo + hi) / 2
 
     @staticmethod
     def single(*, redial_probability: float, redial_delay_h: float, max_attempts: int, patience_h: float,
@@ -437,9 +498,41 @@ class CallerSet:
     @staticmethod
     def of_model(model: TimeModel, callers: CallerParams | None = None) -> CallerSet:
         c = callers or model.callers
-        return CallerSet.single(redial_probability=c.redial_probability, redial_delay_h=c.redial_delay_h,
-                                max_attempts=c.max_attempts, patience_h=c.patience_h,
-                                advice_delay_h=c.advice_delay_h, compliance=model.fallback_compliance)
+        comp = model.fallback_compliance if c.compliance is None else np.full_like(model.fallback_compliance,
+                                                                                   c.compliance)
+        return CallerSet.stack([c], comp[None, :])
+
+    @staticmethod
+    def stack(params: list[CallerParams], compliance: np.ndarray) -> CallerSet:
+        """One parameter set per element of ``params`` (laws must agree); ``compliance`` is (n, L)."""
+        if not params:
+            raise ValueError("need at least one caller parameter set")
+        laws = {(c.redial_delay_law, c.patience_law, c.non_genuine_redial_probability is None)
+                for c in params}
+        if len(laws) > 1:
+            raise ValueError("caller parameter sets of one run must share their laws and non-genuine setting")
+        c0 = params[0]
+        curve = None
+        if any(c.redial_by_attempt for c in params):
+            width = max(len(c.redial_by_attempt) for c in params)
+            rows = [c.redial_by_attempt or (c.redial_probability,) for c in params]
+            curve = np.array([[v[min(j, len(v) - 1)] for j in range(width)] for v in rows], float)
+        ng = (None if c0.non_genuine_redial_probability is None
+              else np.array([float(c.non_genuine_redial_probability or 0.0) for c in params]))
+        return CallerSet(
+            np.array([c.redial_probability for c in params], float),
+            np.array([c.redial_delay_h for c in params], float),
+            np.array([c.max_attempts for c in params], np.int64),
+            np.array([c.patience_h for c in params], float),
+            np.array([c.advice_delay_h for c in params], float),
+            np.asarray(compliance, float).reshape(len(params), -1),
+            redial_curve=curve,
+            redial_delay_law=c0.redial_delay_law,
+            redial_delay_cv=np.array([c.redial_delay_cv for c in params], float),
+            patience_law=c0.patience_law,
+            patience_cv=np.array([c.patience_cv for c in params], float),
+            non_genuine_redial=ng,
+        )
 
 
 @dataclass
@@ -483,10 +576,19 @@ class BlockingTable:
             load[i, :q] = mult[i] * st.base_erlang
             servers[i, :q] = st.servers
             places[i, :q] = st.places
-        p = cs.redial_probability[ps][:, None]
+        p = cs.effective_redial()[ps][:, None]
         ka = cs.max_attempts[ps][:, None].astype(float)
+        p_nodes = np.broadcast_to(p, load.shape)
+        if cs.non_genuine:
+            # nodes carrying non-genuine calls (scale = all / genuine > 1): their redials at their own chance
+            scale = np.ones((n, max(qmax, 1)))
+            for i, r in enumerate(rows):
+                st = self.states[r]
+                scale[i, : st.cap.size] = m.cap_scale[st.cap]
+            p_ng = cs.non_genuine_redial[ps][:, None]
+            p_nodes = (p + (scale - 1) * p_ng) / scale
         sol = redial_fixed_point(load, lambda a: mmck_blocking(servers, places, a),
-                                 np.broadcast_to(p, load.shape), max_attempts=np.broadcast_to(ka, load.shape))
+                                 p_nodes, max_attempts=np.broadcast_to(ka, load.shape))
         cap_loss = np.asarray(sol.blocking)
         nl = m.fallback_agents.size
         fb_loss = np.zeros((n, nl))
@@ -529,6 +631,12 @@ class CallOutcomes:
     connect_s: np.ndarray  # time to connect in seconds (NaN when unreachable)
     failed_attempts: np.ndarray
     attempts: np.ndarray
+    genuine: np.ndarray | None = None  # bool; None: every call is genuine
+    rang_fallback: np.ndarray | None = None  # bool: the caller turned to a fallback line (any outcome)
+    roamed: np.ndarray | None = None  # bool: some attempt went through another network's masts
+
+    def is_genuine(self) -> np.ndarray:
+        return np.ones(self.n, dtype=bool) if self.genuine is None else self.genuine
 
     @property
     def n(self) -> int:
@@ -560,6 +668,7 @@ class _Stack:
     cat_lo: np.ndarray  # (R,) first position of each row in cat_*
     cat_hi: np.ndarray  # (R,) last position
     cat_base: np.ndarray  # (R,) cumulative rate before the row
+    roaming: np.ndarray | None = None  # (R, D) demand's handsets look for another network
 
     @staticmethod
     def of(model: TimeModel, states: list[StateTraffic], rows: np.ndarray) -> _Stack:
@@ -591,7 +700,13 @@ class _Stack:
             acc += float(w.sum())
         cat_d = np.concatenate(dem_parts) if dem_parts else np.zeros(0, dtype=np.int64)
         cat_c = np.concatenate(cum_parts) if cum_parts else np.zeros(0)
-        return _Stack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base)
+        roaming = None
+        if any(states[r].roaming is not None for r in rows.tolist()):
+            roaming = np.zeros((rows.size, model.n_demands), dtype=bool)
+            for i, r in enumerate(rows.tolist()):  # one step per distinct state
+                if states[r].roaming is not None:
+                    roaming[i] = states[r].roaming
+        return _Stack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base, roaming)
 
     def local(self, r: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.rows, r)
@@ -616,7 +731,17 @@ def simulate_calls(
     pset_of_year: np.ndarray,
     seg_index: np.ndarray,
 ) -> CallOutcomes:
-    """Simulate every genuine call of the affected demands arriving in the given segments.
+    """Simulate every call of the affected demands arriving in the given segments.
+
+    Genuine calls always; non-genuine calls (silent, accidental, hoax) too when the
+    caller set has a non-genuine redial chance: they arrive at ``non_genuine_ratio``
+    times the genuine rate, meet the same network, redial with their own chance and
+    never turn to a fallback line. Each caller's patience is drawn from the caller
+    set's law; the time between attempts too; the chance of another attempt may
+    depend on the attempt number. A mobile demand whose network's masts stop
+    radiating while its core or access link is down tries another network's masts
+    (emergency roaming: a sibling demand drawn by network share, after the roaming
+    delay).
 
     Segments are given in global engine time (``year_origin[year] + local hours``);
     ``seg_row`` is the state row of each segment (into ``states``), ``seg_advice`` the
@@ -634,8 +759,15 @@ def simulate_calls(
     local_b = seg_end - year_origin[seg_year] + profile_offset[seg_year]
     # inversion of the cumulative intensity (arrival order within a segment does not matter here)
     width = np.asarray(prof.integrate(local_a, local_b), float).reshape(-1)
-    counts = rng.poisson(st.affected_rate[seg_local] * width)
+    lam = st.affected_rate[seg_local] * width
+    counts = rng.poisson(lam)
     owner = np.repeat(np.arange(seg_start.size), counts)
+    genuine = None
+    if cs.non_genuine and model.non_genuine_ratio > 0:
+        counts_ng = rng.poisson(lam * model.non_genuine_ratio)
+        n_g = owner.size
+        owner = np.concatenate([owner, np.repeat(np.arange(seg_start.size), counts_ng)])
+        genuine = np.arange(owner.size) < n_g
     y0 = np.asarray(prof.cumulative(local_a), float).reshape(-1)
     times = np.asarray(prof.inverse_cumulative(y0[owner] + rng.random(owner.size) * width[owner]), float)
     times = np.clip(times.reshape(-1), local_a[owner], local_b[owner])
@@ -653,6 +785,11 @@ def simulate_calls(
     svc = model.demand_service[demand]
     pset = pset_of_year[year]
     advice = seg_advice[owner]
+    is_g = np.ones(n, dtype=bool) if genuine is None else genuine
+    patience = _draw_law(rng, cs.patience_law, cs.patience_h[pset],
+                         None if cs.patience_cv is None else cs.patience_cv[pset])
+    roam_on = st.roaming is not None
+    roamed = np.zeros(n, dtype=bool)
     # fallback lines by service (padded table)
     nl = model.fallback_agents.size
     n_lines = model.fallback_services.sum(axis=0).astype(np.int64)
@@ -719,6 +856,18 @@ def simulate_calls(
                 sl = got[inv.reshape(-1)]
             cap_res, fb_res = res["cap"], res["fb"]
             li, ci, di = lr[ii], cls[live[ii]], demand[live[ii]]
+            if roam_on:  # handsets of a network whose masts went quiet camp on another network's masts
+                rm = np.flatnonzero(st.roaming[li, di])
+                if rm.size:
+                    d_r = di[rm]
+                    u = rng.random(rm.size)
+                    lo_, hi_ = model.roam_ptr[d_r], model.roam_ptr[d_r + 1]
+                    pos_ = _segment_search(model.roam_cum, lo_, hi_, u)
+                    di = di.copy()
+                    ci = ci.copy()
+                    di[rm] = model.roam_to[np.minimum(pos_, hi_ - 1)]
+                    ci[rm] = model.demand_class[di[rm]]
+                    roamed[live[ii[rm]]] = True
             okp = (~st.unreachable[li, di]) * st.delivered[li, ci]
             if qmax:
                 okp = okp * np.prod(1 - st.usage[li, ci] * cap_res[sl], axis=1)
@@ -733,6 +882,8 @@ def simulate_calls(
         if s_idx.size:
             via_fb = line[s_idx] >= 0
             extra = np.where(dirty[succ] & ~via_fb, st.delay_h[lr[succ], cls[s_idx]], 0.0)
+            if roam_on:
+                extra = extra + np.where(roamed[s_idx] & ~via_fb, model.roam_delay_h[demand[s_idx]], 0.0)
             connect[s_idx] = (t[s_idx] - t0[s_idx] + extra) * 3600.0
             outcome[s_idx] = np.where(via_fb, OUTCOME_FALLBACK, OUTCOME_FIRST if k == 0 else OUTCOME_REDIAL)
         f_idx = live[~succ]
@@ -744,7 +895,7 @@ def simulate_calls(
         # public advice: once per caller, from the advice time, a share turns to a fallback line
         just = np.zeros(f_idx.size, dtype=bool)
         if nl:
-            can = (~decided[f_idx]) & (t[f_idx] >= advice[f_idx]) & (n_lines[svc[f_idx]] > 0)
+            can = (~decided[f_idx]) & (t[f_idx] >= advice[f_idx]) & (n_lines[svc[f_idx]] > 0) & is_g[f_idx]
             if can.any():
                 ci = np.flatnonzero(can)
                 decided[f_idx[ci]] = True
@@ -755,9 +906,39 @@ def simulate_calls(
                 go = rng.random(ci.size) < cs.compliance[ps[ci], chosen]
                 line[f_idx[ci[go]]] = chosen[go]
                 just[ci[go]] = True
-        again = just | (rng.random(f_idx.size) < cs.redial_probability[ps])
-        t_next = t[f_idx] + rng.exponential(1.0, f_idx.size) * cs.redial_delay_h[ps]
-        again &= (attempts[f_idx] < cs.max_attempts[ps]) & (t_next - t0[f_idx] <= cs.patience_h[ps])
+        p_again = cs.redial_p(ps, k)
+        if genuine is not None:
+            p_again = np.where(is_g[f_idx], p_again, cs.non_genuine_redial[ps])
+        again = just | (rng.random(f_idx.size) < p_again)
+        t_next = t[f_idx] + _draw_law(rng, cs.redial_delay_law, cs.redial_delay_h[ps],
+                                      None if cs.redial_delay_cv is None else cs.redial_delay_cv[ps])
+        again &= (attempts[f_idx] < cs.max_attempts[ps]) & (t_next - t0[f_idx] <= patience[f_idx])
         t[f_idx] = t_next
         live = f_idx[again]
-    return CallOutcomes(year, seg_index[owner], demand, outcome, connect, failed, attempts)
+    return CallOutcomes(year, seg_index[owner], demand, outcome, connect, failed, attempts, genuine,
+                        line >= 0, roamed)
+
+
+def _segment_search(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Position of ``u`` in the cumulative weights ``cum[lo:hi]`` of each row (vectorised bisection)."""
+    a, b = lo.copy(), hi.copy() - 1
+    while True:
+        act = a < b
+        if not act.any():
+            return a
+        mid = (a + b) // 2
+        go_right = act & (cum[mid] < u)
+        a = np.where(go_right, mid + 1, a)
+        b = np.where(act & ~go_right, mid, b)
+
+
+def _draw_law(rng: np.random.Generator, law: str, mean: np.ndarray, cv: np.ndarray | None) -> np.ndarray:
+    """Draws with the given means: ``fixed`` (the mean), ``exponential``, or ``lognormal`` with ``cv``."""
+    mean = np.asarray(mean, float)
+    if law == "fixed":
+        return mean.copy()
+    if law == "exponential":
+        return rng.exponential(1.0, mean.size) * mean
+    sigma2 = np.log1p(np.asarray(cv, float) ** 2)
+    mu = np.log(np.maximum(mean, 1e-300)) - sigma2 / 2
+    return np.exp(mu + np.sqrt(sigma2) * rng.standard_normal(mean.size))

@@ -7,8 +7,15 @@ Two independent exact methods, so each checks the other:
   level, one level per component; the state kept at a level is the reachability
   among the *frontier* nodes (those touching both decided and undecided
   components), so the size grows with the frontier width, not the edge count.
+  A level is built for all its states at once (numpy): states equal after the
+  level are merged by sorting one packed key per state. On undirected problems a
+  state is a partition of the frontier (each slot names the lowest slot of its
+  block, or the source's or a target's block), else a reachability relation in
+  bit masks. The limit of the method is the frontier width (``max_width``).
   The diagram depends only on the structure; it is evaluated for any failure
-  probabilities in exact integer arithmetic.
+  probabilities in exact integer arithmetic, or, for diagrams too large for
+  that (``arithmetic="auto"``), in double precision summing the unreachability
+  itself (no ``1 - R``), with a proven relative rounding bound.
 * **Factoring** (pivotal decomposition) on a mixed directed/undirected graph with
   node failures, with series, parallel, degree-1, perfect-element contraction and
   articulation-point (series-block) reductions, in exact rationals.
@@ -63,7 +70,11 @@ __all__ = [
 
 FAIL = -1  # child code: demand cut off
 SUCCESS = -2  # child code: demand served
+_LIVE = -3  # child code while a level is built: a node of the next level
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
+DEFAULT_MAX_MEMORY = 256 * 2**20  # bytes of frontier states per level
+DEFAULT_EXACT_WORK = 400_000_000  # nodes x numerator bits of one exact-rational evaluation (~1 s)
 _ADVICE = "use --method mc or rare (Monte Carlo or the rare-event estimator) instead"
 
 
@@ -155,6 +166,38 @@ def _frac(x: float | Fraction) -> Fraction:
     return x if isinstance(x, Fraction) else Fraction(float(x))
 
 
+def _unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of one occurrence of each distinct key, and the index of each key among them."""
+    order = np.argsort(keys)
+    sk = keys[order]
+    new = np.empty(sk.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    inv = np.empty(sk.size, dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return order[new], inv
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of an int64 matrix and the index of each row among them.
+
+    Rows are hashed to one 64-bit word and sorted once; the distinct rows are then
+    checked against every row, so a hash collision falls back to an exact row sort.
+    """
+    u = rows.view(np.uint64)
+    h = np.zeros(rows.shape[0], dtype=np.uint64)
+    for j in np.flatnonzero(u.any(axis=0)):
+        h ^= u[:, j]
+        h *= _MIX
+        h ^= h >> np.uint64(31)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    uniq = rows[first]
+    if np.array_equal(uniq[inv], rows):
+        return uniq, inv.reshape(-1)
+    uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+    return uniq, inv.reshape(-1)
+
+
 # ----------------------------------------------------------------------------- frontier BDD
 @dataclass
 class _Level:
@@ -163,6 +206,7 @@ class _Level:
     keep: int  # mask of slots still active after this level
     retire: list[int]  # slots freed after this level
     tmask: int  # slots holding targets during this level
+    start: list[int] = field(default_factory=list)  # slots that join the frontier at this level
     down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
@@ -251,8 +295,11 @@ class FrontierDiagram:
     problem : DemandProblem
     max_width : int
         Refuse (``ExactTooLarge``) when the best order found has a wider frontier.
-    max_nodes : int
-        Refuse when the diagram grows beyond this many nodes.
+    max_memory : int
+        Bytes the frontier states of one level may take while it is built; a
+        level that would need more is refused (``ExactTooLarge``). The limit of
+        the method is the frontier width; this guards the rare graph whose states
+        at a width within ``max_width`` are still too many.
 
     Examples
     --------
@@ -265,7 +312,9 @@ class FrontierDiagram:
     Fraction(9, 16)
     """
 
-    def __init__(self, problem: DemandProblem, *, max_width: int = 22, max_nodes: int = 1_000_000) -> None:
+    def __init__(
+        self, problem: DemandProblem, *, max_width: int = 22, max_memory: int = DEFAULT_MAX_MEMORY
+    ) -> None:
         self.problem = problem
         self.levels: list[_Level] = []
         self.width = 0
@@ -274,10 +323,10 @@ class FrontierDiagram:
         if problem.trivial == 1 or (not problem.arcs and not problem.node_comp):
             self.root = FAIL if problem.trivial == 1 or problem.source not in problem.targets else SUCCESS
             return
-        self._build(max_width, max_nodes)
+        self._build(max_width, max_memory)
 
     # -- structure
-    def _build(self, max_width: int, max_nodes: int) -> None:
+    def _build(self, max_width: int, max_memory: int) -> None:
         p = self.problem
         # split failing nodes into in/out halves joined by an arc carrying the node component
         ids_in: dict[int, int] = {}
@@ -312,8 +361,9 @@ class FrontierDiagram:
                 adj[x].update(ends - {x})
         best: tuple[tuple[int, int], list[int]] | None = None
         for order in _vertex_orders(n, adj, source, targets, limit=max_width):
-            pos = np.empty(n, dtype=np.int64)
-            pos[order] = np.arange(n)
+            pos = [0] * n
+            for i, x in enumerate(order):
+                pos[x] = i
             keys = [
                 (max(pos[x] for a in al for x in a), min(pos[x] for a in al for x in a), i)
                 for i, (_c, al) in enumerate(elems)
@@ -331,7 +381,10 @@ class FrontierDiagram:
             )
         ordered = [elems[i] for i in best[1]]
         self._assign_slots(n, ordered, source, targets)
-        self._run(max_nodes)
+        if self._undirected():
+            self._run_partition(max_memory)
+        else:
+            self._run(max_memory)
 
     @staticmethod
     def _first_last(
@@ -355,12 +408,12 @@ class FrontierDiagram:
         self, n: int, arcsets: list[list[tuple[int, int]]], source: int, targets: Iterable[int]
     ) -> list[int]:
         first, last = self._first_last(n, arcsets, source, targets)
-        diff = np.zeros(len(arcsets) + 1, dtype=np.int64)
+        diff = [0] * (len(arcsets) + 1)
         for f, la in zip(first, last, strict=True):
             if f >= 0 and la >= f:
                 diff[f] += 1
                 diff[la + 1] -= 1
-        return np.cumsum(diff[:-1]).tolist()
+        return list(itertools.accumulate(diff[:-1]))
 
     def _assign_slots(
         self, n: int, ordered: list[tuple[int, list[tuple[int, int]]]], source: int, targets: list[int]
@@ -385,7 +438,8 @@ class FrontierDiagram:
                     slot[x] = width
                     width += 1
             retire_slots = sorted({slot[x] for a in al for x in a if x not in tset and last[x] == lv})
-            self.levels.append(_Level(c, [(u, v) for u, v in al], 0, retire_slots, 0))
+            self.levels.append(_Level(c, [(u, v) for u, v in al], 0, retire_slots, 0,
+                                      [slot[x] for x in starts.get(lv, ())]))
             free.extend(retire_slots)
         self.width = width
         tbit = 1 << width
@@ -402,69 +456,189 @@ class FrontierDiagram:
         self._source_slot = slot[source]
         self._source_is_target = source in tset
 
-    def _run(self, max_nodes: int) -> None:
+    def _check_memory(self, states: int, need: int, max_memory: int) -> None:
+        if need > max_memory:
+            raise ExactTooLarge(
+                f"exact-bdd: {states:,} frontier states at one level (frontier width {self.width}) for "
+                f"the demand from node {self.problem.source} need more than "
+                f"max_memory={max_memory / 2**20:.0f} MiB; {_ADVICE}"
+            )
+
+    def _undirected(self) -> bool:
+        """True when every arc has its reverse on the same component (an undirected graph)
+        and no node can fail: then the frontier state is a partition, and cheaper."""
+        p = self.problem
+        if p.node_comp:
+            return False
+        arcs = set(p.arcs)
+        for u, v, c in p.arcs:
+            # arcs into the source and out of targets were dropped as useless
+            if (v, u, c) not in arcs and u != p.source and v not in p.targets:
+                return False
+        return True
+
+    def _run_partition(self, max_memory: int) -> None:
+        """Frontier states of an undirected problem as partitions of the frontier slots.
+
+        Each slot holds a code: the lowest slot of its block, ``W`` for the source's
+        block, ``W + 1`` for a block joined to a target, ``W + 2`` when inactive. The
+        codes are canonical without relabelling, so a level's states are deduplicated by
+        sorting one packed 64-bit key (or a few) per state.
+        """
+        W = self.width
+        SRC, TGT, OFF = W, W + 1, W + 2
+        bits = max(1, int(OFF).bit_length())
+        per_word = 64 // bits
+        words = -(-W // per_word)
+        shifts = [np.uint64(bits * (j % per_word)) for j in range(W)]
+        nibbles = OFF < 16  # then two codes a byte, the whole state in one 64-bit word
+        L = np.full((1, W), OFF, dtype=np.uint8)
+        L[0, self._source_slot] = SRC
+        total = 0
+        for lev in self.levels:
+            for x in lev.start:
+                if x != self._source_slot or total:
+                    L[:, x] = x
+            S = L.shape[0]
+            total += S
+            self._check_memory(S, 12 * S * W, max_memory)
+            branches = [L] if lev.comp < 0 else [L.copy(), L]
+            Lu = branches[-1]
+            succ = np.zeros(S, dtype=bool)
+            for a, b in {(min(a, b), max(a, b)) for a, b in lev.arcs}:
+                ra = Lu[:, a]
+                rb = Lu[:, b] if b < W else np.full(S, TGT, dtype=np.uint8)
+                hi = np.maximum(ra, rb)
+                lo = np.minimum(ra, rb)
+                succ |= (lo == SRC) & (hi == TGT)
+                merged = np.where(hi >= SRC, hi, lo)
+                other = hi + lo - merged  # the code that disappears (== merged when one block)
+                Lu = np.where(Lu == other[:, None], merged[:, None], Lu)
+            branches[-1] = Lu
+            codes, keep_rows = [], []
+            for k, B in enumerate(branches):
+                code = np.full(S, _LIVE, dtype=np.int32)
+                for j in lev.retire:
+                    cj = B[:, j].copy()
+                    B[:, j] = OFF
+                    h = np.flatnonzero(cj == j)  # j was its block's lowest slot: pass the name on
+                    if h.size:
+                        sub = B[h]
+                        m = sub == j
+                        has = m.any(axis=1)
+                        rep = np.argmax(m, axis=1).astype(np.uint8)
+                        B[h[has]] = np.where(m[has], rep[has, None], sub[has])
+                    h = np.flatnonzero(cj == SRC)  # the source's block may have lost its last slot
+                    if h.size:
+                        code[h[~(B[h] == SRC).any(axis=1)]] = FAIL
+                if k == len(branches) - 1:
+                    code[succ] = SUCCESS
+                live = code == _LIVE
+                codes.append(code)
+                keep_rows.append(B[live])
+            rows = keep_rows[0] if len(keep_rows) == 1 else np.concatenate(keep_rows)
+            if rows.shape[0]:
+                if nibbles:
+                    pad = np.zeros((rows.shape[0], 16), dtype=np.uint8)
+                    pad[:, :W] = rows
+                    packed = np.ascontiguousarray(pad[:, 0::2] | (pad[:, 1::2] << 4))
+                    first, inv = _unique_keys(packed.view(np.uint64)[:, 0])
+                else:
+                    keys = np.zeros((rows.shape[0], words), dtype=np.uint64)
+                    for j in range(W):
+                        keys[:, j // per_word] |= rows[:, j].astype(np.uint64) << shifts[j]
+                    if words == 1:
+                        first, inv = _unique_keys(keys[:, 0])
+                    else:
+                        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+                L = rows[first]
+                inv = inv.reshape(-1)
+            else:
+                L = np.zeros((0, W), dtype=np.uint8)
+                inv = np.zeros(0, dtype=np.int64)
+            off = 0
+            for c in codes:
+                live = c == _LIVE
+                n_live = int(live.sum())
+                c[live] = inv[off : off + n_live]
+                off += n_live
+            lev.up = codes[-1]
+            lev.down = codes[0] if lev.comp >= 0 else codes[-1]
+        self.n_nodes = total
+        if L.shape[0]:
+            raise AssertionError("frontier diagram left open states")
+        self.root = 0
+
+    def _run(self, max_memory: int) -> None:
         W = self.width
         if self._source_is_target:
             self.root = SUCCESS
             return
-        init = (1 << self._source_slot,) + (0,) * W
-        cur: dict[tuple[int, ...], int] = {init: 0}
+        bit = np.left_shift(np.int64(1), np.arange(W, dtype=np.int64))  # bit of each slot
+        notbit = ~bit
+        tbit = np.int64(1) << np.int64(W)  # the shared target bit
+        # one row per diagram node of the level: column 0 the slots reached from the source,
+        # column 1 + i the slots (and target bit) reached from slot i when i is not reached
+        M = np.zeros((1, W + 1), dtype=np.int64)
+        M[0, 0] = np.int64(1) << np.int64(self._source_slot)
         total = 0
-        rng_w = range(W)
+        row_bytes = 8 * (W + 1)
         for lev in self.levels:
-            states = list(cur)
-            total += len(states)
-            if total > max_nodes:
-                raise ExactTooLarge(
-                    f"exact-bdd: the decision diagram exceeds {max_nodes} nodes (frontier width {W}) "
-                    f"for the demand from node {self.problem.source}; {_ADVICE}"
-                )
-            nxt: dict[tuple[int, ...], int] = {}
-            keep, tmask, arcs = lev.keep, lev.tmask, lev.arcs
-            down = np.empty(len(states), dtype=np.int64)
-            up = np.empty(len(states), dtype=np.int64)
-            for k, st in enumerate(states):
-                for branch in (0, 1) if lev.comp >= 0 else (1,):
-                    R = st[0]
-                    reach = [*st[1:], 0]
-                    if branch:
-                        for a, b in arcs:
-                            ba = 1 << a
-                            X = (1 << b) | reach[b]
-                            if R & ba:
-                                R |= X
-                            else:
-                                for i in rng_w:
-                                    if i == a or reach[i] & ba:
-                                        reach[i] |= X
-                        if R & tmask:
-                            code = SUCCESS
-                            (up if branch else down)[k] = code
-                            continue
-                    R &= keep
-                    if not R:
-                        code = FAIL
-                    else:
-                        drop = ~R & keep
-                        dropt = drop | tmask
-                        new = [0] * W
-                        for i in rng_w:
-                            if drop >> i & 1:
-                                new[i] = reach[i] & dropt & ~(1 << i)
-                        key = (R, *new)
-                        code = nxt.get(key, -3)
-                        if code == -3:
-                            code = len(nxt)
-                            nxt[key] = code
-                    (up if branch else down)[k] = code
-                if lev.comp < 0:
-                    down[k] = up[k]
-            lev.down, lev.up = down, up
-            cur = nxt
+            S = M.shape[0]
+            total += S
+            # the level's rows, two branches and their canonical forms live at once
+            self._check_memory(S, 6 * S * row_bytes, max_memory)
+            keep = np.int64(lev.keep)
+            if lev.comp >= 0:
+                parts = [self._canonical(M[:, 0], M[:, 1:], keep, tbit, bit, notbit)]
+            else:
+                parts = []
+            R, reach = M[:, 0].copy(), M[:, 1:].copy()
+            for a, b in lev.arcs:
+                ba = bit[a]
+                X = (bit[b] | reach[:, b]) if b < W else np.full(S, tbit)
+                inR = (R & ba) != 0
+                R = np.where(inR, R | X, R)
+                hit = (reach & ba) != 0
+                hit[:, a] = True
+                hit &= ~inR[:, None]
+                reach |= np.where(hit, X[:, None], np.int64(0))
+            parts.append(self._canonical(R, reach, keep, tbit, bit, notbit))
+            codes = [c for c, _rows in parts]
+            rows = parts[0][1] if len(parts) == 1 else np.concatenate([parts[0][1], parts[1][1]])
+            if rows.shape[0]:
+                M, inv = _unique_rows(rows)
+            else:
+                M, inv = np.zeros((0, W + 1), dtype=np.int64), np.zeros(0, dtype=np.int64)
+            off = 0
+            for c in codes:
+                live = c == _LIVE
+                k = int(live.sum())
+                c[live] = inv[off : off + k]
+                off += k
+            lev.up = codes[-1]
+            lev.down = codes[0] if lev.comp >= 0 else codes[-1]
         self.n_nodes = total
-        if cur:  # every node retires at its last level, so nothing can survive the last level
+        if M.shape[0]:  # every node retires at its last level, so nothing can survive the last level
             raise AssertionError("frontier diagram left open states")
         self.root = 0
+
+    @staticmethod
+    def _canonical(
+        R: np.ndarray, reach: np.ndarray, keep: np.int64, tbit: np.int64, bit: np.ndarray, notbit: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Child codes (SUCCESS, FAIL or _LIVE) and the canonical rows of the live children."""
+        succ = (R & tbit) != 0
+        R = R & keep
+        code = np.full(R.shape[0], _LIVE, dtype=np.int32)
+        code[R == 0] = FAIL
+        code[succ] = SUCCESS
+        live = code == _LIVE
+        R = R[live]
+        drop = ~R & keep  # active slots the source does not reach
+        new = reach[live] & (drop | tbit)[:, None] & notbit[None, :]
+        new[(drop[:, None] & bit[None, :]) == 0] = 0
+        return code, np.column_stack([R, new])
 
     # -- evaluation
     @property
@@ -472,16 +646,40 @@ class FrontierDiagram:
         """Component of each random level, in diagram order."""
         return [lev.comp for lev in self.levels if lev.comp >= 0]
 
-    def unreachability(self, q: dict[int, Fraction] | Sequence[Fraction]) -> Fraction:
-        """Exact probability that the source reaches no target.
+    def exact_work(self, q: dict[int, Fraction] | Sequence[Fraction]) -> int:
+        """Estimated cost of the exact-rational evaluation: nodes times numerator bits, summed."""
+        work, bits = 0, 0
+        for lev in reversed(self.levels):
+            if lev.comp >= 0:
+                bits += _frac(q[lev.comp]).denominator.bit_length()
+            work += lev.up.size * max(bits, 1)
+        return work
+
+    def unreachability(
+        self, q: dict[int, Fraction] | Sequence[Fraction], arithmetic: str = "exact"
+    ) -> Fraction | float:
+        """Probability that the source reaches no target.
 
         ``q`` maps component index to failure probability (exact rationals; floats
-        are converted exactly).
+        are converted exactly). With ``arithmetic="exact"`` the result is the exact
+        ``Fraction``; with ``"float"`` it is a float computed as the unreachability
+        itself (sums of non-negative terms, never ``1 - R``), so its relative rounding
+        error is below :meth:`rounding_bound` even at ``q = 1e-9``.
         """
         if self.root == FAIL:
-            return Fraction(1)
+            return Fraction(1) if arithmetic == "exact" else 1.0
         if self.root == SUCCESS:
-            return Fraction(0)
+            return Fraction(0) if arithmetic == "exact" else 0.0
+        if arithmetic == "float":
+            fv = np.zeros(0, dtype=np.float64)
+            for lev in reversed(self.levels):
+                ext = np.concatenate([fv, [0.0, 1.0]])  # index -2 success, -1 fail
+                if lev.comp >= 0:
+                    qc = float(q[lev.comp])
+                    fv = qc * ext[lev.down] + (1.0 - qc) * ext[lev.up]
+                else:
+                    fv = ext[lev.up]
+            return float(fv[0])
         vals = np.zeros(0, dtype=object)
         scale = 1
         for lev in reversed(self.levels):
@@ -504,6 +702,10 @@ class FrontierDiagram:
             else:
                 vals = ext[lev.up]
         return Fraction(int(vals[0]), scale)
+
+    def rounding_bound(self) -> float:
+        """Relative error bound of the float evaluation: 4 roundings per level, unit 2**-53."""
+        return 4.0 * (len(self.levels) + 1) * 2.0**-53
 
     def node_levels(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """``(component, down, up)`` per level; children index the next level or are FAIL/SUCCESS."""
@@ -930,8 +1132,18 @@ class ExactEngine:
     ----------
     net : CompiledNetwork
     method : {"bdd", "factoring"}
-    max_width, max_nodes : int
-        Limits of the frontier BDD.
+    max_width : int
+        Widest frontier the BDD accepts (the limit of the method).
+    max_memory : int
+        Bytes the frontier states of one level may take while a diagram is built.
+    arithmetic : {"auto", "exact", "float"}
+        How diagrams are evaluated: ``exact`` rationals, ``float`` (the
+        unreachability summed directly in double precision, relative error below
+        ``4 (levels + 1) 2**-53``), or ``auto``: exact when the evaluation costs at most
+        ``max_exact_work`` node-bits (any small or medium diagram), float beyond.
+        Factoring is always exact.
+    max_exact_work : int
+        Budget of ``auto`` for one exact evaluation (nodes times numerator bits).
     max_calls : int
         Limit on factoring steps per evaluation.
     max_ccf_states : int
@@ -948,13 +1160,22 @@ class ExactEngine:
     """
 
     def __init__(
-        self, net: CompiledNetwork, method: str = "bdd", *, max_width: int = 22, max_nodes: int = 1_000_000,
+        self, net: CompiledNetwork, method: str = "bdd", *, max_width: int = 22,
+        max_memory: int = DEFAULT_MAX_MEMORY, arithmetic: str = "auto",
+        max_exact_work: int = DEFAULT_EXACT_WORK,
         max_calls: int = 200_000, max_ccf_states: int = 4096, max_components: int | None = None,
     ) -> None:
         if method not in ("bdd", "factoring"):
             raise ValueError(f"method must be 'bdd' or 'factoring', got {method!r}")
+        if arithmetic not in ("auto", "exact", "float"):
+            raise ValueError(f"arithmetic must be 'auto', 'exact' or 'float', got {arithmetic!r}")
+        if not 1 <= max_width <= 61:
+            raise ValueError(f"max_width must lie in 1..61 (bits of a 64-bit word), got {max_width}")
         self.net = net
         self.method = method
+        self.arithmetic = arithmetic
+        self.max_exact_work = max_exact_work
+        self.float_bound = 0.0  # relative rounding bound of the last evaluation, 0 when exact
         n_events = net.n_components + net.n_ccf
         if max_components is not None and n_events > max_components:
             raise ExactTooLarge(
@@ -972,7 +1193,7 @@ class ExactEngine:
             if key not in cache:
                 prob = demand_problem(net, *key)
                 if method == "bdd":
-                    cache[key] = FrontierDiagram(prob, max_width=max_width, max_nodes=max_nodes)
+                    cache[key] = FrontierDiagram(prob, max_width=max_width, max_memory=max_memory)
                 else:
                     cache[key] = _FactoringSolver(prob, max_calls=max_calls)
             solver = cache[key]
@@ -1018,6 +1239,7 @@ class ExactEngine:
     ) -> dict[int, Fraction]:
         """Exact unreachability of each demand (dict demand index → Fraction)."""
         qf, cf = self._prepare(q, ccf_q)
+        self.float_bound = 0.0
         out: dict[int, Fraction] = {}
         graph_cache: dict[tuple[int, tuple[Fraction, ...]], Fraction] = {}
         for d in range(self.net.n_demands) if demands is None else demands:
@@ -1048,12 +1270,22 @@ class ExactEngine:
                 gkey = (id(solver), qeff)
                 ug = graph_cache.get(gkey)
                 if ug is None:
-                    ug = solver.unreachability(dict(zip(comps, qeff, strict=True)))
+                    qd = dict(zip(comps, qeff, strict=True))
+                    ug = self._evaluate(solver, qd)
                     graph_cache[gkey] = ug
                 # U_d = P(some prerequisite down) + P(all up) * U_graph, accumulated exactly
                 total += w * ((1 - p_up) + p_up * ug)
             out[d] = total
         return out
+
+    def _evaluate(self, solver: Any, q: dict[int, Fraction]) -> Fraction | float:
+        if not isinstance(solver, FrontierDiagram) or self.arithmetic == "exact":
+            return solver.unreachability(q)
+        if self.arithmetic == "auto" and solver.exact_work(q) <= self.max_exact_work:
+            return solver.unreachability(q)
+        # a float result enters a few more sums and products per demand: 16 roundings more
+        self.float_bound = max(self.float_bound, solver.rounding_bound() + 16 * 2.0**-53)
+        return solver.unreachability(q, arithmetic="float")
 
     def combine(self, values: dict[int, Fraction]) -> Fraction:
         """Demand-weighted share from per-demand values."""
@@ -1103,7 +1335,8 @@ def exact_unreachability(
     max_components : int, optional
         Refuse networks with more components plus common-cause events.
     **limits
-        ``max_width``, ``max_nodes``, ``max_calls``, ``max_ccf_states``.
+        ``max_width``, ``max_memory``, ``arithmetic``, ``max_exact_work``, ``max_calls``,
+        ``max_ccf_states`` (see :class:`ExactEngine`).
 
     Returns
     -------
@@ -1131,20 +1364,29 @@ def exact_unreachability(
     vals = eng.demand_values()
     total = eng.combine(vals)
     value = float(total)
-    frac = f"{total.numerator}/{total.denominator}"
+    rational = isinstance(total, Fraction)
+    frac = f"{total.numerator}/{total.denominator}" if rational else None
     seconds = time.perf_counter() - t0
     details: dict[str, Any] = {
         "per_demand": [float(vals[d]) for d in range(net.n_demands)],
         "demand_names": list(net.demand_names),
-        "fraction": frac if len(frac) <= 4000 else None,
+        "fraction": frac if frac is not None and len(frac) <= 4000 else None,
+        "arithmetic": "exact-rational" if rational else "float64-direct",
         "ccf_states": int(sum(2 ** len(c) for c in eng.demand_ccf)),
     }
     if eng.method == "bdd":
         details["diagram_nodes"] = eng.diagram_nodes
         details["max_frontier"] = eng.max_frontier
     name = f"exact-{eng.method}"
+    lo = hi = value
+    interval = "exact"
+    if not rational:
+        # the diagram is exact, its evaluation rounded: a proven relative bound
+        details["relative_rounding_bound"] = eng.float_bound
+        lo, hi = value * (1 - eng.float_bound), min(1.0, value * (1 + eng.float_bound))
+        interval = "rounding-bound"
     return Estimate(
-        value, value, value, 0.0, 0, name, None, 1.0, "exact", seconds, details,
+        value, lo, hi, 0.0, 0, name, None, 1.0, interval, seconds, details,
         provenance(engine="exact", method=name),
     )
 

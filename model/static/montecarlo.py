@@ -55,6 +55,7 @@ from model.results.estimate import Estimate, binomial_estimate, mean_estimate, p
 from model.run.runner import run_chunks
 from model.run.seeds import chunk_plan, chunk_rng
 from model.static.sampling import (
+    DENSE_THRESHOLD,
     FailureSample,
     distinct_failed_sets,
     pack_sets,
@@ -65,9 +66,12 @@ from model.static.sampling import (
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_MAX_MEMORY",
     "DemandEstimates",
     "MCResult",
+    "MemoryBudgetError",
     "Tally",
+    "chunk_size_for",
     "crude_monte_carlo",
     "estimate_parallel",
     "make_result",
@@ -77,8 +81,10 @@ __all__ = [
     "use_dedupe",
 ]
 
-#: Trials per chunk unless told otherwise (a multiple of 64).
-DEFAULT_CHUNK_SIZE = 1 << 16
+#: Most trials per chunk (a multiple of 64); fewer when the memory budget asks for it.
+DEFAULT_CHUNK_SIZE = 1 << 18
+#: Memory budget of one chunk (bytes) unless told otherwise (``--max-memory``, MiB, on the CLI).
+DEFAULT_MAX_MEMORY = 256 * 2**20
 #: Fixed-point scale of shares: a share ``s`` is tallied as ``round(s * 2**52)``.
 SHARE_BITS = 52
 #: Distinct failed sets are evaluated once (rather than every trial) when
@@ -361,6 +367,58 @@ def mean_failures_per_trial(net: CompiledNetwork) -> float:
     return float(net.q.sum() + (net.ccf_q * sizes).sum())
 
 
+class MemoryBudgetError(ValueError):
+    """Not even 64 trials of the network fit the memory budget; the message says what would."""
+
+
+def chunk_size_for(net: CompiledNetwork, max_memory: int = DEFAULT_MAX_MEMORY) -> int:
+    """Trials per chunk (a multiple of 64, at most :data:`DEFAULT_CHUNK_SIZE`) within ``max_memory`` bytes.
+
+    A chunk holds, per trial: its failures (index pairs and the temporaries of
+    packing and grouping them, about 80 bytes a failure), the packed down bits of
+    every component and common-cause event and the unreachable bits of every demand
+    (1/8 byte each, twice); beside them, the reachability kernel's arrays and one
+    block of its state.
+
+    Raises
+    ------
+    MemoryBudgetError
+        When not even 64 trials fit.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from model.network.compiled import compile_graph
+    >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.01)
+    >>> chunk_size_for(net)
+    262144
+    >>> chunk_size_for(net, max_memory=5 * 2**20) < 262144
+    True
+    """
+    kernel = kernel_for(net)
+    m = mean_failures_per_trial(net)
+    allq = np.concatenate([net.q, net.ccf_q])
+    dense = allq > DENSE_THRESHOLD
+    ev = dense[net.n_components :]
+    ev_size = np.diff(net.ccf_member_ptr)
+    m_sparse = float(net.q[~dense[: net.n_components]].sum() + (net.ccf_q * ev_size)[~ev].sum())
+    n_dense = int(dense.sum())
+    # densely sampled items cost 1/8 byte a trial as bits, rare ones their failure pairs; grouping
+    # failed sets (rare failures only) unpacks the dense rows to one byte a trial
+    per_trial = (80.0 * (m if use_dedupe(net) else m_sparse) + (n_dense if use_dedupe(net) else 0)
+                 + (net.n_components + net.n_ccf + n_dense + 2 * net.n_demands) / 4.0 + 64.0)
+    fixed = kernel.fixed_bytes()
+    n = int((max_memory - fixed) // per_trial) // 64 * 64
+    if n < 64:
+        need = (fixed + 64 * per_trial) / 2**20
+        raise MemoryBudgetError(
+            f"crude Monte Carlo needs about {need:,.0f} MiB for the smallest chunk (64 trials) of this "
+            f"network ({net.n_components:,} components, {m:,.1f} failures a trial on average), above the "
+            f"memory budget of {max_memory / 2**20:,.0f} MiB; raise --max-memory (MiB) to at least "
+            f"{math.ceil(need):,}, or use --method rare")
+    return min(DEFAULT_CHUNK_SIZE, n)
+
+
 def use_dedupe(net: CompiledNetwork) -> bool:
     """Whether :func:`run_chunk` evaluates distinct failed sets (True) or every trial.
 
@@ -600,9 +658,10 @@ def crude_monte_carlo(
     samples: int,
     seed: int | None = None,
     *,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     groups: Groups | None = None,
     progress: Callable[[int, int, Tally], None] | None = None,
+    max_memory: int = DEFAULT_MAX_MEMORY,
 ) -> MCResult:
     """Estimate unreachability by crude Monte Carlo, chunk after chunk in this process.
 
@@ -614,13 +673,16 @@ def crude_monte_carlo(
     seed : int, optional
         Entropy of the root ``SeedSequence`` (fresh entropy, recorded in the result,
         when None).
-    chunk_size : int
+    chunk_size : int, optional
         Trials per chunk; the same ``(samples, chunk_size, seed)`` always gives the
-        same result, however the chunks are run.
+        same result, however the chunks are run. Default: :func:`chunk_size_for`
+        the network and ``max_memory``.
     groups : mapping of name to demand indices, optional
         Groups to tally per trial (exact intervals in :meth:`MCResult.by_group`).
     progress : callable, optional
         Called after each chunk as ``progress(trials_done, samples, tally_so_far)``.
+    max_memory : int
+        Memory budget of one chunk in bytes (see :func:`chunk_size_for`).
 
     Returns
     -------
@@ -638,6 +700,8 @@ def crude_monte_carlo(
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
     start = time.perf_counter()
+    if chunk_size is None:
+        chunk_size = chunk_size_for(net, max_memory)
     g = normalise_groups(net, groups)
     total = Tally.zero(net.n_demands, tuple(g))
     done = 0
@@ -681,6 +745,7 @@ def estimate_parallel(
     target_rse: float | None = None,
     progress: bool | None = None,
     quiet: bool = False,
+    max_memory: int = DEFAULT_MAX_MEMORY,
 ) -> Any:
     """Crude Monte Carlo on any backend: the same :class:`~model.static.montecarlo.MCResult` as
     :func:`~model.static.montecarlo.crude_monte_carlo` with the same ``(samples, chunk_size, seed)``.
@@ -693,11 +758,13 @@ def estimate_parallel(
     seed : int, optional
         Entropy of the root ``SeedSequence`` (see :func:`run_chunks`).
     chunk_size : int, optional
-        Trials per chunk (default :data:`model.static.montecarlo.DEFAULT_CHUNK_SIZE`).
+        Trials per chunk (default :func:`chunk_size_for` the network and ``max_memory``).
     groups : mapping of name to demand indices, optional
         As for :func:`~model.static.montecarlo.crude_monte_carlo`.
     backend, workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
         See :func:`run_chunks`; ``target_rse`` applies to the overall unreachable share.
+    max_memory : int
+        Memory budget of one chunk in bytes (per worker).
 
     Returns
     -------
@@ -714,7 +781,7 @@ def estimate_parallel(
     >>> r.samples < 10**6, r.overall.relative_error <= 0.02, r.provenance["run"]["stopped_early"]
     (True, True, True)
     """
-    size = DEFAULT_CHUNK_SIZE if chunk_size is None else int(chunk_size)
+    size = chunk_size_for(net, max_memory) if chunk_size is None else int(chunk_size)
     g = normalise_groups(net, groups)
     tally, info = run_chunks(
         run_chunk, net, chunk_plan(samples, size), seed, backend=backend, workers=workers,

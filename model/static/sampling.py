@@ -13,9 +13,9 @@ states are kept two ways:
 
 Two samplers, chosen per component by its probability:
 
-* *sparse* (``q <= dense_threshold``): draw the number of failures in the chunk,
-  ``Binomial(T, q)``, then that many distinct trial positions uniformly — work
-  grows with the number of failures, not with ``T x C``;
+* *sparse* (``q <= dense_threshold``): the trials in which a component fails are
+  the partial sums of Geometric(q) gaps (an exact Bernoulli process) — work grows
+  with the number of failures, not with ``T x C``;
 * *dense* (larger ``q``): one raw 32-bit random word per component and trial,
   compared with ``q`` scaled to ``2**32`` (``q`` resolved to ``2**-33``).
 
@@ -62,41 +62,88 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
     return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
 
 
-def _sparse_draw(q: np.ndarray, n_trials: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Failures of rare items: ``(item, trial)`` pairs sorted by item then trial.
+#: Work of one sampling step (random draws held at once); sampling memory stays near 16 bytes times this.
+_BLOCK = 1 << 19
 
-    For each item a Binomial(T, q) count, then that many distinct trial positions:
-    positions are drawn uniformly with replacement and duplicates are redrawn, so
-    each item's positions are the first ``k`` distinct values of an i.i.d. uniform
-    sequence, i.e. a uniformly random ``k``-subset (exactly Bernoulli trials).
+
+def _sparse_draw(q: np.ndarray, n_trials: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Failures of the items ``q > 0``: ``(item, trial)`` pairs sorted by item then trial.
+
+    Each item is an exact Bernoulli process over the trials, drawn by its gaps:
+    the trials in which it fails are the partial sums of Geometric(q) gaps, so the
+    work grows with the number of failures (``q T`` per item), not with ``T``, and
+    nothing has to be sorted or redrawn. Items are drawn in blocks of about
+    ``_BLOCK`` gaps, so the temporary memory is bounded whatever ``T`` and ``C``.
     """
     n = q.size
-    k = rng.binomial(n_trials, q).astype(np.int64)
-    need = k.copy()
-    key = np.zeros(0, dtype=np.int64)
-    while True:
-        total = int(need.sum())
-        if total == 0:
-            break
-        item = np.repeat(np.arange(n, dtype=np.int64), need)
-        key = _sorted_unique(np.concatenate([key, item * n_trials + rng.integers(0, n_trials, total)]))
-        need = k - np.bincount(key // n_trials, minlength=n)
-    return key // n_trials, key % n_trials
+    T = int(n_trials)
+    if n == 0 or T == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    mean = q * T
+    # enough gaps to pass T with overwhelming probability; the rare item that falls short
+    # draws more, continuing its own process
+    need = np.minimum(np.ceil(mean + 8.0 * np.sqrt(mean * (1.0 - q)) + 8.0), T + 1).astype(np.int64)
+    with np.errstate(divide="ignore"):
+        scale = -1.0 / np.log1p(-np.minimum(q, 1.0))  # 0 for q = 1: a failure every trial
+    items: list[np.ndarray] = []
+    trials: list[np.ndarray] = []
+    lo = 0
+    cum = np.cumsum(need)
+    while lo < n:
+        hi = int(np.searchsorted(cum, (cum[lo - 1] if lo else 0) + _BLOCK, side="right"))
+        hi = max(hi, lo + 1)
+        idx = np.arange(lo, hi, dtype=np.int64)
+        start = np.full(idx.size, -1, dtype=np.int64)  # last failure so far (-1: none)
+        k = need[idx]
+        parts_i: list[np.ndarray] = []
+        parts_t: list[np.ndarray] = []
+        while idx.size:
+            # Geometric(q) gaps as 1 + floor(E / -log(1 - q)), E standard exponential
+            gaps = 1 + (rng.standard_exponential(int(k.sum())) * np.repeat(scale[idx], k)).astype(np.int64)
+            pos = np.cumsum(gaps)
+            ends = np.cumsum(k)
+            before = np.repeat(pos[ends - k] - gaps[ends - k], k)  # partial sum before each item
+            pos = pos - before + np.repeat(start, k)
+            owner = np.repeat(idx, k)
+            ok = pos < T
+            parts_i.append(owner[ok])
+            parts_t.append(pos[ok])
+            short = pos[ends - 1] < T  # every drawn failure fell inside: the process goes on
+            idx, start, k = idx[short], pos[ends - 1][short], k[short]
+        it = np.concatenate(parts_i)
+        tr = np.concatenate(parts_t)
+        if len(parts_i) > 1:  # items that drew more: restore item-then-trial order
+            order = np.lexsort((tr, it))
+            it, tr = it[order], tr[order]
+        items.append(it)
+        trials.append(tr)
+        lo = hi
+    return np.concatenate(items), np.concatenate(trials)
 
 
 def _dense_draw(q: np.ndarray, n_trials: int, rng: np.random.Generator) -> np.ndarray:
-    """States of frequent items, ``(len(q), T)`` bool, from raw 32-bit random words.
+    """Packed down bits ``(len(q), W)`` of frequent items, from raw 32-bit random words.
 
     Item ``i`` is down when a uniform 32-bit integer is below ``round(q * 2**32)``,
-    so probabilities are resolved to ``2**-33`` (``q = 0`` and ``q = 1`` exactly).
+    so probabilities are resolved to ``2**-33`` (``q = 0`` and ``q = 1`` exactly). Rows
+    are drawn and packed in blocks, so only the packed bits stay in memory.
     """
+    T = int(n_trials)
+    W = max(1, -(-T // 64))
+    out = np.zeros((q.size, W), dtype=np.uint64)
+    if q.size == 0 or T == 0:
+        return out
     thresholds = np.rint(q * 2.0**32)
     always = thresholds >= 2.0**32
     t32 = np.minimum(thresholds, 2.0**32 - 1).astype(np.uint32)
-    words = rng.integers(0, 2**32, size=(q.size, n_trials), dtype=np.uint32)
-    states = words < t32[:, None]
-    states[always] = True
-    return states
+    rows = max(1, _BLOCK // T)
+    for lo in range(0, q.size, rows):
+        hi = min(lo + rows, q.size)
+        words = rng.integers(0, 2**32, size=(hi - lo, T), dtype=np.uint32)
+        states = words < t32[lo:hi, None]
+        states[always[lo:hi]] = True
+        out[lo:hi] = pack_bool(states)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,9 +156,9 @@ class FailureSample:
 
     n_trials: int
     n_components: int
-    #: rows (component or ``n_components + event``) sampled densely, and their states
+    #: rows (component or ``n_components + event``) sampled densely, and their packed down bits
     dense_items: np.ndarray
-    dense_states: np.ndarray  # (len(dense_items), n_trials) bool
+    dense_words: np.ndarray  # (len(dense_items), n_words) uint64
     #: rare failures as (item, trial) pairs sorted by item then trial
     sparse_items: np.ndarray
     sparse_trials: np.ndarray
@@ -134,7 +181,7 @@ class FailureSample:
             c, g = self.n_components, self.n_events
             words = np.zeros((c + g, self.n_words), dtype=np.uint64)
             if self.dense_items.size:
-                words[self.dense_items] = pack_bool(self.dense_states)
+                words[self.dense_items] = self.dense_words
             or_pairs_into(words, self.sparse_items, self.sparse_trials)
             if g:
                 owner = np.repeat(np.arange(g, dtype=np.int64), np.diff(self.ccf_ptr))
@@ -149,7 +196,7 @@ class FailureSample:
         cache = self.__dict__.get("_pairs")
         if cache is None:
             c = self.n_components
-            rows, cols = np.nonzero(self.dense_states)
+            rows, cols = np.nonzero(unpack_bits(self.dense_words, self.n_trials))
             item = np.concatenate([self.dense_items[rows], self.sparse_items])
             trial = np.concatenate([cols.astype(np.int64), self.sparse_trials])
             ev = item >= c
@@ -236,9 +283,9 @@ def sample_failures(
     dense = np.flatnonzero(allq > dense_threshold)
     sparse = np.flatnonzero((allq > 0) & (allq <= dense_threshold))
     item, trial = _sparse_draw(allq[sparse], n_trials, rng)
-    states = _dense_draw(allq[dense], n_trials, rng)
+    words = _dense_draw(allq[dense], n_trials, rng)
     return FailureSample(
-        n_trials=int(n_trials), n_components=c, dense_items=dense, dense_states=states,
+        n_trials=int(n_trials), n_components=c, dense_items=dense, dense_words=words,
         sparse_items=sparse[item], sparse_trials=trial, ccf_ptr=ptr, ccf_members=members,
     )
 
