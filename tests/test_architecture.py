@@ -66,5 +66,5 @@ def test_every_module_is_in_a_subpackage_named_after_the_data_flow():
     top = sorted(p.name for p in PKG.iterdir() if p.suffix == ".py")
     assert top == ["__init__.py", "__main__.py", "units.py", "version.py"], top
     subpackages = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").exists())
-    assert subpackages == ["cli", "metrics", "network", "processes", "report", "results", "run", "scenario",
-                           "sim", "static"]
+    assert subpackages == ["cli", "exchange", "metrics", "network", "processes", "report", "results", "run",
+                           "scenario", "sim", "static"]

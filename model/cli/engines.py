@@ -91,10 +91,17 @@ def _read_graph_for(args: argparse.Namespace):
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
+    from model.exchange.openpsa_read import is_open_psa
+
+    if is_open_psa(args.graph):
+        from model.cli.exchange import solve_open_psa_file
+
+        return solve_open_psa_file(args)
     if args.terminals or args.all_terminal:
         return _k_terminal(args)
     if args.source is None or args.target is None:
-        raise UsageError("reliability: give --source and --target, or --terminals A B ..., or --all-terminal")
+        raise UsageError(f"{args.graph}: a graph needs --source and --target, or --terminals A B ..., or "
+                         "--all-terminal")
     g, s, t = _read_graph_for(args)
     if args.method == "simulate":
         from model.sim.engine import simulate_graph
@@ -290,10 +297,11 @@ def register(sub: Any) -> None:
     e.set_defaults(func=cmd_estimate)
 
     r = sub.add_parser("reliability", help="s-t, K-terminal or all-terminal unreliability of a plain graph "
-                                           "(GraphML or edge list)")
-    r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q")
-    r.add_argument("--source", default=None, help="node the calls start from (two terminals)")
-    r.add_argument("--target", default=None, help="node the calls must reach (two terminals)")
+                       "(GraphML or edge list), or the top event of an Open-PSA fault tree")
+    r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q; or Open-PSA XML")
+    r.add_argument("--source", default=None, help="node the calls start from (graphs, two terminals)")
+    r.add_argument("--target", default=None, help="node the calls must reach (graphs, two terminals)")
+    r.add_argument("--top", default=None, help="the top gate to solve (Open-PSA files with several tops)")
     r.add_argument("--terminals", nargs="+", default=None, metavar="NODE",
                    help="K-terminal: probability that these nodes are not all connected (edge failures)")
     r.add_argument("--all-terminal", action="store_true", help="all-terminal: every node must stay connected")

@@ -2,7 +2,8 @@
 
 Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`) and
 ``estimate``, ``reliability``, ``simulate``, ``replay`` (:mod:`model.cli.engines`), ``compare``
-(:mod:`model.cli.compare_commands`) and ``check`` (:mod:`model.cli.check`). SCENARIO is a path or a bundled
+(:mod:`model.cli.compare_commands`), ``check`` (:mod:`model.cli.check`) and ``export``
+(:mod:`model.cli.exchange`). SCENARIO is a path or a bundled
 name.
 Bad input gets one clear message on stderr and exit code 2, never a traceback.
 """
@@ -13,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from model.cli import check, compare_commands, engines, scenario_commands
+from model.cli import check, compare_commands, engines, exchange, scenario_commands
 from model.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Parser, UsageError
 from model.version import __version__
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     engines.register(sub)
     compare_commands.register(sub)
     check.register(sub)
+    exchange.register(sub)
     return p
 
 
