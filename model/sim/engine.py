@@ -56,12 +56,10 @@ from scipy import stats
 
 from model.network.callnetwork import CallNetwork
 from model.network.reachability import unreachable_sets
-from model.processes.crews import crew_outages
 from model.processes.outages import (
     Outages,
     event_streams,
     failover_windows,
-    latent_windows,
     maintenance_windows,
     sample_outages,
 )
@@ -103,7 +101,6 @@ __all__ = [
     "simulate_graph",
     "simulate_parallel",
     "state_table_for",
-    "with_derived_outages",
 ]
 
 DEFAULT_CHUNK_YEARS = 1000
@@ -709,10 +706,15 @@ def run_chunk(
     # Separate streams (common random numbers across scenario variants): one per basic event,
     # keyed by its name; one per standby group, keyed by its window event's name; one for callers.
     rng = chunk_rng(seed, chunk_index)
-    out = sample_outages(model.process, n_years, model.horizon,
-                         event_streams(seed, chunk_index, model.process.names, tag=1), start=start,
+    outage_streams = event_streams(seed, chunk_index, model.process.names, tag=1)
+    switch_streams = event_streams(seed, chunk_index,
+                                   [model.events.names[p.window_event] for p in model.switch_policies], tag=2)
+    out = sample_outages(model.process, n_years, model.horizon, outage_streams, start=start,
                          warmup_hours=warmup_hours)
-    out = with_derived_outages(model, out, seed, chunk_index)
+    parts = [failover_windows(out, model.switch_policies, switch_streams)]
+    if model.maintenance:
+        parts.append(maintenance_windows(model.maintenance, n_years, model.horizon))
+    out = out.concat(*parts)
     table = state_table_for(model)
     before = table.evaluations
     first_year = chunk_index * (chunk_years or n_years)
@@ -721,28 +723,6 @@ def run_chunk(
                                          profile_offset=np.zeros(n_years), first_year=first_year,
                                          probe_hours=probe_hours)
     return TimeTally({int(chunk_index): rec}, hist, _top(incidents), table.evaluations - before)
-
-
-def with_derived_outages(model: TimeModel, out: Outages, seed: int, chunk_index: int) -> Outages:
-    """``out`` (the free random outages of a chunk) with everything derived from them added.
-
-    Crew-repaired failures (:mod:`model.processes.crews`, streams ``tag=4``), then failover windows
-    of standby groups (``tag=2``), latent failures found by tests (``tag=3``) and planned windows;
-    each stream keyed by name, so variants keep each other's histories.
-    """
-    n_years = out.n_years
-    if model.crew_groups:
-        out = out.concat(crew_outages(model.crew_groups, n_years, model.horizon,
-                                      event_streams(seed, chunk_index, model.crew_stream_names(), tag=4)))
-    switch_streams = event_streams(seed, chunk_index,
-                                   [model.events.names[p.window_event] for p in model.switch_policies], tag=2)
-    parts = [failover_windows(out, model.switch_policies, switch_streams)]
-    if model.tests:
-        parts.append(latent_windows(out, model.tests,
-                                    event_streams(seed, chunk_index, model.test_stream_names(), tag=3)))
-    if model.maintenance:
-        parts.append(maintenance_windows(model.maintenance, n_years, model.horizon))
-    return out.concat(*parts)
 
 
 def run_intervals(model: TimeModel, outages: Outages, seed: int, *, callers: CallerParams | None = None,
