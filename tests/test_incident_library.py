@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 from pathlib import Path
@@ -20,7 +21,10 @@ from model.scenario.schema import ScenarioError
 from model.sim.engine import replay_incident
 from model.sim.replay import replay
 
-REFERENCE = Path("/work/shared/reference/incidents.md")
+_NOTES = "shared/reference/incidents.md"
+#: The reference notes: beside the clone (as CI lays them), else the workplace's copy.
+REFERENCE = next((p for p in (Path(__file__).resolve().parents[2] / _NOTES, Path("/work") / _NOTES)
+                  if p.exists()), Path("/work") / _NOTES)
 
 
 def test_every_incident_of_the_notes_is_in_the_library():
@@ -40,7 +44,9 @@ def test_every_incident_of_the_notes_is_in_the_library():
 
 
 def test_held_out_incidents_are_named_in_the_notes():
-    if not REFERENCE.exists():
+    if not REFERENCE.exists():  # shared/ sits beside the clone in CI; a bare clone elsewhere may lack it
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{REFERENCE} is missing: CI must have shared/reference beside the clone")
         pytest.skip("reference notes not on this machine")
     text = REFERENCE.read_text()
     assert "**Held out**" in text and "BT UK 999, 25 Jun 2023" in text
