@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from model.results.estimate import provenance
+from model.results.estimate import Estimate, provenance, sample_mean_estimate, summary_dict
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
@@ -76,14 +76,6 @@ def tail_quantile(x: np.ndarray, p: float, confidence: float = 0.95) -> dict[str
             "ci_high": float(x[min(hi_k - 1, n - 1)]), "p": p, "years": n}
 
 
-def _mean_ci(x: np.ndarray, confidence: float) -> dict[str, float]:
-    n = x.size
-    m = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-    t = _t(confidence, n)
-    return {"mean": m, "ci_low": max(0.0, m - t * se), "ci_high": m + t * se, "std_error": se}
-
-
 @dataclass(frozen=True)
 class StrategyOutcome:
     """One strategy's simulated years and its summary."""
@@ -96,15 +88,21 @@ class StrategyOutcome:
     genuine_calls: np.ndarray
     result: Any = field(repr=False)
 
+    def per_year(self, which: str = "failed_calls", confidence: float = 0.95) -> Estimate:
+        """Mean of ``failed_calls`` or ``failed_attempts`` per simulated year (Student-t interval; the
+        one-sided bound when no year had any)."""
+        return sample_mean_estimate(getattr(self, which), method="time-simulation", seed=self.result.seed,
+                                    confidence=confidence, student=True)
+
     def summary(self, confidence: float = 0.95) -> dict[str, Any]:
-        rate = self.result.unreachable_call_rate
+        """JSON-ready figures of this strategy (each an :meth:`Estimate.to_dict`, with ``mean``)."""
         return {
             "name": self.name,
             "label": self.label,
             "annual_cost_gbp": self.annual_cost_gbp,
-            "unreachable_call_rate": rate,
-            "failed_calls_per_year": _mean_ci(self.failed_calls, confidence),
-            "failed_attempts_per_year": _mean_ci(self.failed_attempts, confidence),
+            "unreachable_call_rate": self.result.unreachable_call_rate.to_dict(),
+            "failed_calls_per_year": summary_dict(self.per_year("failed_calls", confidence)),
+            "failed_attempts_per_year": summary_dict(self.per_year("failed_attempts", confidence)),
             "worst_year_in_10": tail_quantile(self.failed_calls, 0.9, confidence),
             "worst_year_in_100": tail_quantile(self.failed_calls, 0.99, confidence),
             "years_with_failed_calls": int((self.failed_calls > 0).sum()),
