@@ -185,9 +185,44 @@ def compare_strategies(
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
 
-    ``strategy_sets`` are lists of strategies applied in order (a combination is a
-    list of several). With ``workers`` > 1 (None: all cores) the strategies run in
-    parallel processes; every run is fixed by its seed, so the result is identical.
+    Parameters
+    ----------
+    base : Scenario
+        The status quo.
+    strategy_sets : sequence of sequences of Strategy
+        Lists of strategies applied in order (a combination is a list of several); status-quo
+        sets are skipped.
+    years : int
+        Simulated years per strategy (the same years for all: common random numbers).
+    seed : int
+        Entropy of the root ``SeedSequence`` shared by every strategy.
+    chunk_years : int
+        Years per chunk of each simulation.
+    confidence : float
+        Level of every interval.
+    workers : int or None
+        With ``workers`` > 1 (None: all cores) the strategies run in parallel processes;
+        every run is fixed by its seed, so the result is identical.
+
+    Returns
+    -------
+    Comparison
+        ``to_dict()`` ranks the strategies by failed calls avoided (paired intervals), with
+        cost per failed call avoided.
+
+    Raises
+    ------
+    ScenarioError
+        A strategy that makes the scenario invalid.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> from model.scenario.strategies import load_strategy
+    >>> c = compare_strategies(load_scenario("uk999"), [[load_strategy("automatic_failover")]], years=20,
+    ...                        seed=1, chunk_years=10)
+    >>> [o.name for o in c.outcomes], c.avoided(c.outcomes[0])["years"]
+    (['automatic_failover'], 20)
     """
     t0 = time.perf_counter()
     scenarios = [apply_strategies(base, [])]

@@ -638,6 +638,28 @@ class Report:
 
         The HTML is rendered completely before anything touches the disk, so an error
         leaves neither a partial report nor a temporary file.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            Where the single offline HTML file goes (parent folders are made).
+
+        Returns
+        -------
+        Path
+
+        Raises
+        ------
+        OSError
+            The folder cannot be made or written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = Report("Demo").paragraph("<b>escaped</b>").write(pathlib.Path(d) / "r.html")
+        ...     "&lt;b&gt;escaped&lt;/b&gt;" in p.read_text()
+        True
         """
         text = self.to_html()
         path = Path(path)

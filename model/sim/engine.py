@@ -776,7 +776,7 @@ class SimulationResult:
     @property
     def unreachable_call_rate(self) -> Estimate:
         """Share of genuine calls that never reach their control room (:func:`unreachable_call_rate`)."""
-        return unreachable_call_rate(self.tally, seed=self.seed)
+        return dataclasses.replace(unreachable_call_rate(self.tally, seed=self.seed), provenance=self.prov)
 
     def _per_year(self, column: str, per_sample: float | None) -> Estimate:
         return sample_mean_estimate(self.tally.column(column), method=METHOD, seed=self.seed,
@@ -1121,8 +1121,11 @@ def simulate_graph(
     n = total.years
     down = total.column("down_hours")
     fails = total.column("failures")
-    unav = sample_mean_estimate(down / horizon, method=METHOD, seed=seed, per_sample=1.0,
-                                details={"unit": "share of time source cannot reach target"})
+    prov = provenance(method=METHOD, seed_entropy=seed, years=n, chunk_years=int(chunk_years),
+                      run=info.to_dict())
+    unav = dataclasses.replace(sample_mean_estimate(
+        down / horizon, method=METHOD, seed=seed, per_sample=1.0,
+        details={"unit": "share of time source cannot reach target"}), provenance=prov)
     freq = sample_mean_estimate(fails * (HOURS_PER_YEAR / horizon), method=METHOD, seed=seed,
                                 details={"unit": "disconnections beginning per year"})
     pts: list[Estimate] = []
@@ -1131,8 +1134,6 @@ def simulate_graph(
         for i, t in enumerate(probe_hours):
             pts.append(binomial_estimate(int(pr[:, i].sum()), n, method=METHOD, seed=seed,
                                          details={"hour": float(t)}))
-    prov = provenance(method=METHOD, seed_entropy=seed, years=n, chunk_years=int(chunk_years),
-                      run=info.to_dict())
     states = state_table_for(model).n if info.backend == "serial" else total.evaluations
     return GraphSimulationResult(unav, freq, float(down.sum() / fails.sum()) if fails.sum() else math.nan,
                                  tuple(pts), int(years), float(horizon), int(seed), start, info.seconds,
@@ -1176,10 +1177,38 @@ def replay_incident(
     values are used for the rest. With ``random_outages`` the network's random
     outages run beside the incident.
 
-    Returns a dict with distributions (median, p05, p95, mean) of failed attempts,
-    failed callers (unreachable), calls connected via fallback lines and after
-    redial, over the replications, the parameters drawn, and every count and
-    parameter per replication (``per_replication``).
+    Parameters
+    ----------
+    net : TimeModel, CallNetwork, Scenario, bundled name or path
+    incident_name : str
+        An incident of the scenario (``[incidents.<name>]``).
+    replications : int
+        Replays, each with its own caller parameters and calls.
+    seed : int, optional
+        Entropy of the root ``SeedSequence``; the caller parameters come from its named stream
+        ``replay-callers`` (:mod:`model.run.seeds`).
+    overrides : mapping, optional
+        Caller parameters to vary (see above).
+    random_outages : bool
+        Let the network's random outages run beside the incident.
+    tail_hours : float, optional
+        Hours simulated after the incident's last phase ends (default: twice the callers'
+        patience, at least one hour).
+
+    Returns
+    -------
+    dict
+        Distributions over the replications (median, p05, p95, mean) of failed attempts,
+        failed callers (unreachable), calls connected via fallback lines and after redial,
+        the parameters drawn, and every count and parameter per replication
+        (``per_replication``).
+
+    Raises
+    ------
+    KeyError
+        No incident of that name (the message lists those the scenario has).
+    ValueError
+        ``replications < 1`` or an unknown or malformed override.
 
     Examples
     --------

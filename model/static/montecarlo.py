@@ -588,6 +588,7 @@ def make_result(net: CompiledNetwork, tally: Tally, *, seed: int, chunk_size: in
     per = DemandEstimates(net.demand_names, k, n, p, lo, hi, np.sqrt(p * (1 - p) / n), seed)
     prov = provenance(method="crude-mc", seed_entropy=seed, samples=n, chunk_size=chunk_size,
                       chunks=len(chunk_plan(n, chunk_size)))
+    overall = replace(overall, provenance=prov)
     return MCResult(overall, per, overall.scaled(net.total_weight), tally, n, seed, seconds, chunk_size,
                     groups=normalise_groups(net, groups), demand_weight=np.asarray(net.demand_weight),
                     provenance=prov)
@@ -668,4 +669,5 @@ def crude_monte_carlo(
         estimate_fn=overall_estimate, progress=progress, quiet=quiet,
         chunk_kwargs={"groups": g} if g else None, unit="trials", desc="estimate")
     res = make_result(net, tally, seed=info.seed_entropy, chunk_size=size, seconds=info.seconds, groups=g)
-    return dataclasses.replace(res, provenance={**res.provenance, "run": info.to_dict()})
+    prov = {**res.provenance, "run": info.to_dict()}
+    return dataclasses.replace(res, provenance=prov, overall=replace(res.overall, provenance=prov))
