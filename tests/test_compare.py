@@ -58,3 +58,22 @@ def test_paired_ci_narrower_than_two_independent_runs(uk):
     # both estimate the same effect; the CRN interval is at least twice as narrow
     assert abs(paired["mean"] - independent["mean"]) < 4 * independent["std_error"]
     assert paired["std_error"] * 2 < independent["std_error"]
+
+
+def test_strategies_on_two_worker_processes_give_the_same_comparison(uk):
+    import json
+
+    sets = [[load_strategy("automatic_failover")]]
+    one = compare_strategies(uk, sets, years=20, seed=3, chunk_years=10, workers=1)
+    two = compare_strategies(uk, sets, years=20, seed=3, chunk_years=10, workers=2)
+
+    def stable(d):
+        if isinstance(d, dict):
+            return {k: stable(v) for k, v in d.items() if k not in ("seconds", "provenance")}
+        return [stable(v) for v in d] if isinstance(d, list) else d
+
+    def js(c):
+        return json.dumps(stable(c.to_dict()), sort_keys=True)
+
+    assert js(one) == js(two)
+    assert np.array_equal(one.baseline.failed_calls, two.baseline.failed_calls)

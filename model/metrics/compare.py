@@ -21,10 +21,7 @@ Examples
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
-import multiprocessing as mp
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,10 +31,12 @@ import numpy as np
 from scipy import stats
 
 from model.results.estimate import Estimate, provenance, sample_mean_estimate, summary_dict
+from model.run.runner import run_chunks
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
-__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "tail_quantile"]
+__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "simulate_strategy",
+           "tail_quantile"]
 
 
 def _t(confidence: float, n: int) -> float:
@@ -100,7 +99,7 @@ class StrategyOutcome:
             "name": self.name,
             "label": self.label,
             "annual_cost_gbp": self.annual_cost_gbp,
-            "unreachable_call_rate": self.result.unreachable_call_rate.to_dict(),
+            "unreachable_call_rate": self.result.unreachable_call_rate.to_dict(with_provenance=False),
             "failed_calls_per_year": summary_dict(self.per_year("failed_calls", confidence)),
             "failed_attempts_per_year": summary_dict(self.per_year("failed_attempts", confidence)),
             "worst_year_in_10": tail_quantile(self.failed_calls, 0.9, confidence),
@@ -166,10 +165,27 @@ def _outcome(name: str, label: str, cost: float | None, res) -> StrategyOutcome:
                            t.column("genuine"), res)
 
 
-def _simulate_one(scenario: Scenario, years: int, seed: int, chunk_years: int):
+@dataclass(frozen=True)
+class _Simulated:
+    """Results of some strategies, by position; ``+`` merges them (the runner adds chunks in order)."""
+
+    results: dict[int, Any]
+
+    def __add__(self, other: _Simulated) -> _Simulated:
+        return _Simulated({**self.results, **other.results})
+
+
+def simulate_strategy(task: tuple[tuple[Scenario, ...], int, int], index: int, size: int, seed: int
+                      ) -> _Simulated:
+    """Chunk function of a comparison: simulate scenario ``index`` of the task with the run's seed.
+
+    Every strategy gets the *same* seed (common random numbers), so chunk ``index`` does not draw
+    from its own child stream but runs the time engine's own chunk plan under the run's root.
+    """
     from model.sim.engine import simulate
 
-    return simulate(scenario, years=years, seed=seed, chunk_years=chunk_years)
+    scenarios, years, chunk_years = task
+    return _Simulated({index: simulate(scenarios[index], years=years, seed=seed, chunk_years=chunk_years)})
 
 
 def compare_strategies(
@@ -229,14 +245,11 @@ def compare_strategies(
     for sset in strategy_sets:
         if sset and not all(st.is_status_quo for st in sset):
             scenarios.append(apply_strategies(base, sset))
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n > 1 and len(scenarios) > 1:
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(n, len(scenarios)), mp_context=ctx) as pool:
-            futures = [pool.submit(_simulate_one, s, years, seed, chunk_years) for s in scenarios]
-            results = [f.result() for f in futures]
-    else:
-        results = [_simulate_one(s, years, seed, chunk_years) for s in scenarios]
+    done, _info = run_chunks(simulate_strategy, (tuple(scenarios), int(years), int(chunk_years)),
+                             [1] * len(scenarios), int(seed),
+                             backend="serial" if workers == 1 or len(scenarios) == 1 else "processes",
+                             workers=workers, progress=False, unit="strategies", desc="compare")
+    results = [done.results[i] for i in range(len(scenarios))]
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):

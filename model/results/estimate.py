@@ -147,9 +147,15 @@ class Estimate:
             dict(self.details), dict(self.provenance),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; non-finite numbers become ``None``."""
+    def to_dict(self, *, with_provenance: bool = True) -> dict[str, Any]:
+        """JSON-ready dict; non-finite numbers become ``None``.
+
+        ``with_provenance=False`` leaves the provenance out (for a figure nested in a result that
+        states it once).
+        """
         d = asdict(self)
+        if not with_provenance:
+            d.pop("provenance")
         d["estimate"] = d.pop("value")
         d["relative_error"] = self.relative_error
         return jsonable(d)
@@ -371,7 +377,7 @@ def ratio_estimate(
                     seconds, dict(details or {}))
 
 
-def summary_dict(est: Estimate) -> dict[str, Any]:
+def summary_dict(est: Estimate, *, with_provenance: bool = False) -> dict[str, Any]:
     """JSON form of a mean figure: :meth:`Estimate.to_dict` plus ``mean`` and the quantiles of ``details``
     lifted to the top (the keys the reports and the CLI read).
 
@@ -382,7 +388,7 @@ def summary_dict(est: Estimate) -> dict[str, Any]:
     >>> d["mean"], d["estimate"], d["p95"]
     (2.0, 2.0, 2.9)
     """
-    d = est.to_dict()
+    d = est.to_dict(with_provenance=with_provenance)
     d["mean"] = d["estimate"]
     for k, v in est.details.items():
         if k == "max" or (k[:1] == "p" and k[1:].isdigit()):

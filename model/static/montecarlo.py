@@ -545,8 +545,9 @@ class MCResult:
             "seed": self.seed,
             "seconds": self.seconds,
             "chunk_size": self.chunk_size,
-            "overall": self.overall.to_dict(),
-            "expected_unreachable_calls_per_year": self.expected_unreachable_calls_per_year.to_dict(),
+            "overall": self.overall.to_dict(with_provenance=False),
+            "expected_unreachable_calls_per_year": self.expected_unreachable_calls_per_year.to_dict(
+                with_provenance=False),
             "per_demand": self.per_demand.to_dict(),
             "groups": {k: v.to_dict() for k, v in self.by_group().items()},
             "tally": self.tally.to_dict(),
