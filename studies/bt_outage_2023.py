@@ -677,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     fc, fa = report_data["predicted_failed_callers"], report_data["predicted_failed_attempts"]
     rep = _build_report(base, inc, report_data, results, strata)
     rep.provenance(prov)
+    report_data["compliance"] = study.compliance(rep, base)
     html_path, json_path = study.write(rep, report_data)
     print(f"wrote {html_path} and {json_path}")
     print(f"predicted failed callers {fc['median']:,.0f} (90% {fc['p05']:,.0f}-{fc['p95']:,.0f}); "

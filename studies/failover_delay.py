@@ -1200,6 +1200,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results["provenance"] = prov
     rep = build_report(setup, results, design, kv, prov)
+    results["compliance"] = study.compliance(rep, scenario)
     html_path, json_path = study.write(rep, results)
     sq = results["key_numbers"]
     print(f"wrote {html_path} and {json_path}")

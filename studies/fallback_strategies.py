@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     result["parameter_bands"] = bands
     result["uncertain_parameters"] = [p.to_dict() for p in UNCERTAIN]
     result["provenance"] = prov
+    result["compliance"] = study.compliance(rep, base)
     html_path, json_path = study.write(rep, result)
     print(f"wrote {html_path} and {json_path}")
     print(f"status quo: {format_number(fc['mean'])} failed genuine calls a year "

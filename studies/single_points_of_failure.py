@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "importance_method": imp_method,
         "provenance": prov,
     }
+    results["compliance"] = study.compliance(rep, net)
     html_path, json_path = study.write(rep, results)
     print(f"wrote {html_path} and {json_path}")
     print(f"{len(spof)} single points of failure; worst: {' + '.join(worst.failed)} cuts "

@@ -31,11 +31,13 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
+from model.report.sections import compliance_section
 
 __all__ = [
     "PALETTE",
     "Report",
     "band_chart",
+    "compliance_section",
     "convergence_figure",
     "ecdf",
     "format_ci",
