@@ -16,11 +16,8 @@ Run: ``python studies/fallback_strategies.py [--out DIR] [--quick] [--years N]``
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.cli.study import (
     Study,

@@ -35,8 +35,7 @@ from model.run.runner import run_chunks
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
-__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "simulate_strategy",
-           "tail_quantile"]
+__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "tail_quantile"]
 
 
 def _t(confidence: float, n: int) -> float:
@@ -165,27 +164,17 @@ def _outcome(name: str, label: str, cost: float | None, res) -> StrategyOutcome:
                            t.column("genuine"), res)
 
 
-@dataclass(frozen=True)
-class _Simulated:
-    """Results of some strategies, by position; ``+`` merges them (the runner adds chunks in order)."""
+def _simulate_chunk(task: tuple, index: int, size: int, seed: int) -> list[Any]:
+    """Chunk function for :func:`~model.run.runner.run_chunks`: scenario ``index`` simulated (a list).
 
-    results: dict[int, Any]
-
-    def __add__(self, other: _Simulated) -> _Simulated:
-        return _Simulated({**self.results, **other.results})
-
-
-def simulate_strategy(task: tuple[tuple[Scenario, ...], int, int], index: int, size: int, seed: int
-                      ) -> _Simulated:
-    """Chunk function of a comparison: simulate scenario ``index`` of the task with the run's seed.
-
-    Every strategy gets the *same* seed (common random numbers), so chunk ``index`` does not draw
-    from its own child stream but runs the time engine's own chunk plan under the run's root.
+    Every scenario runs the same years with the same seed (common random numbers), so
+    the runner's chunk seed is not used; lists add by concatenation, so the runner's
+    in-order sum is the results in scenario order.
     """
     from model.sim.engine import simulate
 
-    scenarios, years, chunk_years = task
-    return _Simulated({index: simulate(scenarios[index], years=years, seed=seed, chunk_years=chunk_years)})
+    scenarios, years, sim_seed, chunk_years = task
+    return [simulate(scenarios[index], years=years, seed=sim_seed, chunk_years=chunk_years)]
 
 
 def compare_strategies(
@@ -197,6 +186,7 @@ def compare_strategies(
     chunk_years: int = 50,
     confidence: float = 0.95,
     workers: int | None = 1,
+    backend: Any = "auto",
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
@@ -217,8 +207,11 @@ def compare_strategies(
     confidence : float
         Level of every interval.
     workers : int or None
-        With ``workers`` > 1 (None: all cores) the strategies run in parallel processes;
-        every run is fixed by its seed, so the result is identical.
+        With ``workers`` > 1 (None: all cores) the strategies run on worker processes through
+        :func:`model.run.runner.run_chunks`; every run is fixed by its seed, so the result is
+        identical for any number of workers and any ``backend``.
+    backend : "auto", "serial", "processes", dask Client or "tcp://host:port"
+        As for :func:`~model.run.runner.run_chunks`.
 
     Returns
     -------
@@ -245,11 +238,9 @@ def compare_strategies(
     for sset in strategy_sets:
         if sset and not all(st.is_status_quo for st in sset):
             scenarios.append(apply_strategies(base, sset))
-    done, _info = run_chunks(simulate_strategy, (tuple(scenarios), int(years), int(chunk_years)),
-                             [1] * len(scenarios), int(seed),
-                             backend="serial" if workers == 1 or len(scenarios) == 1 else "processes",
-                             workers=workers, progress=False, unit="strategies", desc="compare")
-    results = [done.results[i] for i in range(len(scenarios))]
+    task = (tuple(scenarios), years, seed, chunk_years)
+    results, _ = run_chunks(_simulate_chunk, task, [1] * len(scenarios), seed, backend=backend,
+                            workers=workers, quiet=True, unit="strategies", desc="strategies")
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):

@@ -18,9 +18,12 @@ from model.report.figures import (
     convergence_figure,
     ecdf,
     histogram,
+    incident_timeline,
     layered_network_figure,
+    log_heatmap,
     nines_template,
     ranked_bar,
+    sobol_bars,
     tornado,
 )
 from model.report.html import (
@@ -44,10 +47,13 @@ __all__ = [
     "format_number",
     "format_percent",
     "histogram",
+    "incident_timeline",
     "layered_network_figure",
+    "log_heatmap",
     "nines_template",
     "ranked_bar",
     "script_json",
+    "sobol_bars",
     "tornado",
     "write_atomic",
 ]

@@ -19,6 +19,9 @@ named streams of a run, :func:`named_rng`
     incident, a sensitivity design, the pilot of generalized splitting). ``NAMED`` is the reserved word
     ``CHUNK_LIMIT`` that no chunk index can take, and every index element is one word.
 
+A sub-run with a root of its own (a study's replay at one design point) takes :func:`child_seed`: an
+integer seed drawn from a child of a given root, which then starts a new seed plan.
+
 The purposes are registered once, here, in :data:`STREAMS` (name -> tag); :func:`register_stream` refuses
 a name or a tag that is taken, so two users of a stream cannot collide unknowingly.
 
@@ -43,6 +46,7 @@ __all__ = [
     "CHUNK_LIMIT",
     "STREAMS",
     "StreamCollision",
+    "child_seed",
     "chunk_plan",
     "chunk_rng",
     "chunk_streams",
@@ -222,3 +226,21 @@ def chunk_streams(seed: SeedLike, chunk_index: int, names: Sequence[str], purpos
         return g
 
     return get
+
+
+def child_seed(root: np.random.SeedSequence, *key: int) -> int:
+    """An integer seed for a run of its own: the first word of child ``key`` of ``root``.
+
+    Child ``(a, b)`` of a root with spawn key ``(k,)`` is the sequence with spawn key
+    ``(k, a, b)`` under the same entropy, so distinct keys give independent runs.
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(7).spawn(3)[2]
+    >>> child_seed(root, 1, 0) == int(np.random.SeedSequence(7, spawn_key=(2, 1, 0)).generate_state(1)[0])
+    True
+    >>> child_seed(root, 1, 0) != child_seed(root, 1, 1)
+    True
+    """
+    ss = np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, *(int(k) for k in key)))
+    return int(ss.generate_state(1, np.uint32)[0])
