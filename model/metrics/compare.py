@@ -35,7 +35,8 @@ from model.run.runner import run_chunks
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
-__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "tail_quantile"]
+__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "tail_quantile",
+           "yearly_mean"]
 
 
 def _t(confidence: float, n: int) -> float:
@@ -74,6 +75,20 @@ def tail_quantile(x: np.ndarray, p: float, confidence: float = 0.95) -> dict[str
             "ci_high": float(x[min(hi_k - 1, n - 1)]), "p": p, "years": n}
 
 
+def yearly_mean(x: np.ndarray, confidence: float = 0.95, *, seed: int | None = None) -> Estimate:
+    """Mean per simulated year with a Student-t interval; the one-sided bound when no year had any.
+
+    Examples
+    --------
+    >>> e = yearly_mean(np.array([0.0, 2.0, 4.0]))
+    >>> e.value, e.interval, e.samples
+    (2.0, 'normal', 3)
+    >>> yearly_mean(np.zeros(10)).interval
+    'one-sided-upper'
+    """
+    return sample_mean_estimate(x, method="time-simulation", seed=seed, confidence=confidence, student=True)
+
+
 @dataclass(frozen=True)
 class StrategyOutcome:
     """One strategy's simulated years and its summary."""
@@ -87,10 +102,8 @@ class StrategyOutcome:
     result: Any = field(repr=False)
 
     def per_year(self, which: str = "failed_calls", confidence: float = 0.95) -> Estimate:
-        """Mean of ``failed_calls`` or ``failed_attempts`` per simulated year (Student-t interval; the
-        one-sided bound when no year had any)."""
-        return sample_mean_estimate(getattr(self, which), method="time-simulation", seed=self.result.seed,
-                                    confidence=confidence, student=True)
+        """Mean of ``failed_calls`` or ``failed_attempts`` per simulated year (:func:`yearly_mean`)."""
+        return yearly_mean(getattr(self, which), confidence, seed=self.result.seed)
 
     def summary(self, confidence: float = 0.95) -> dict[str, Any]:
         """JSON-ready figures of this strategy (each an :meth:`Estimate.to_dict`, with ``mean``)."""
@@ -293,9 +306,9 @@ def split_by_cause(comparison: Comparison, routine: Comparison) -> dict[str, dic
         r = by_name.get(o.name)
         if r is None:
             continue
-        total = _mean_ci(o.failed_calls, comparison.confidence)
-        rout = _mean_ci(r.failed_calls, comparison.confidence)
-        plat = _mean_ci(o.failed_calls - r.failed_calls, comparison.confidence)
+        total = summary_dict(yearly_mean(o.failed_calls, comparison.confidence))
+        rout = summary_dict(yearly_mean(r.failed_calls, comparison.confidence))
+        plat = summary_dict(yearly_mean(o.failed_calls - r.failed_calls, comparison.confidence))
         share = plat["mean"] / total["mean"] if total["mean"] > 0 else math.nan
         out[o.name] = {"label": o.label, "total": total, "routine": rout, "platform_wide": plat,
                        "platform_share": share}
