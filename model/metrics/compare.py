@@ -200,6 +200,7 @@ def compare_strategies(
     confidence: float = 0.95,
     workers: int | None = 1,
     backend: Any = "auto",
+    progress: bool | None = None,
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
@@ -225,6 +226,8 @@ def compare_strategies(
         identical for any number of workers and any ``backend``.
     backend : "auto", "serial", "processes", dask Client or "tcp://host:port"
         As for :func:`~model.run.runner.run_chunks`.
+    progress : bool or None
+        A bar of strategies done (None: only when standard error is a terminal).
 
     Returns
     -------
@@ -253,7 +256,7 @@ def compare_strategies(
             scenarios.append(apply_strategies(base, sset))
     task = (tuple(scenarios), years, seed, chunk_years)
     results, _ = run_chunks(_simulate_chunk, task, [1] * len(scenarios), seed, backend=backend,
-                            workers=workers, quiet=True, unit="strategies", desc="strategies")
+                            workers=workers, progress=progress, unit="strategies", desc="strategies")
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):
