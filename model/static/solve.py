@@ -1,8 +1,8 @@
 """One entry point for unreachability by any engine: exact, crude Monte Carlo, rare-event.
 
 :func:`solve` takes a :class:`~model.network.compiled.CompiledNetwork` and a method name
-(``exact``, ``mc``, ``rare`` or ``auto``) and returns a :class:`Solution`: the
-:class:`~model.results.estimate.Estimate`, which method ran and why, and the engine's full
+(``exact``, ``mc``, ``rare``, ``decomposition`` or ``auto``) and returns a :class:`Solution`:
+the :class:`~model.results.estimate.Estimate`, which method ran and why, and the engine's full
 result — so the CLI, the studies and the tests all reach the engines the same way.
 
 Examples
@@ -30,7 +30,7 @@ from model.results.estimate import Estimate
 
 __all__ = ["METHODS", "Solution", "solve"]
 
-METHODS = ("exact", "mc", "rare", "auto")
+METHODS = ("exact", "mc", "rare", "decomposition", "auto")
 
 
 class Solution(NamedTuple):
@@ -41,7 +41,7 @@ class Solution(NamedTuple):
     estimate : Estimate
         Demand-weighted probability that a call is unreachable.
     method : str
-        The method that ran (``exact``, ``mc`` or ``rare``).
+        The method that ran (``exact``, ``mc``, ``rare`` or ``decomposition``).
     reason : str
         Why (``"method mc requested"``, or the choice made for ``auto``).
     result : object
@@ -66,20 +66,20 @@ def solve(net: CompiledNetwork, method: str = "auto", *, samples: int = 100_000,
     Parameters
     ----------
     net : CompiledNetwork
-    method : {"auto", "exact", "mc", "rare"}
-        ``auto`` picks by :func:`model.static.rare.choose_method` (and says why).
+    method : {"auto", "exact", "mc", "rare", "decomposition"}
+        ``auto`` picks by :func:`model.static.choice.choose_method` (and says why).
     samples : int
-        Trials (``mc``) or replications (``rare``); ignored by ``exact``.
+        Trials (``mc``) or replications (``rare``, ``decomposition``); ignored by ``exact``.
     seed : int, optional
         Entropy of the root ``SeedSequence``.
     groups : mapping of name to demand indices, optional
         Demand groups tallied per trial by ``mc`` (see :meth:`~model.static.montecarlo.MCResult.by_group`).
     chunk_size, backend, workers, checkpoint, target_rse, progress, quiet
-        Forwarded to :func:`model.static.montecarlo.crude_monte_carlo` (the runner). The exact and
-        rare engines run in this process: ``workers`` does not change them, and ``checkpoint`` or
-        ``target_rse`` with them is refused.
+        Forwarded to :func:`model.static.montecarlo.crude_monte_carlo` (the runner). The exact,
+        rare and decomposition engines run in this process: ``workers`` does not change them,
+        and ``checkpoint`` or ``target_rse`` with them is refused.
     confidence : float
-        Level of the interval (``rare``).
+        Level of the interval (``decomposition``).
 
     Returns
     -------
@@ -110,7 +110,7 @@ def solve(net: CompiledNetwork, method: str = "auto", *, samples: int = 100_000,
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     reason = f"method {method} requested"
     if method == "auto":
-        from model.static.rare import choose_method
+        from model.static.choice import choose_method
 
         method, reason = choose_method(net)
     if method != "mc":
@@ -132,10 +132,14 @@ def solve(net: CompiledNetwork, method: str = "auto", *, samples: int = 100_000,
                                    checkpoint=checkpoint, target_rse=target_rse, progress=progress,
                                    quiet=quiet)
         est = result.overall
-    else:
-        from model.static.rare import rare_unreachability
+    elif method == "decomposition":
+        from model.static.decompose import decomposition_unreachability
 
-        est = result = rare_unreachability(net, samples, seed, confidence=confidence)
+        est = result = decomposition_unreachability(net, samples, seed, confidence=confidence)
+    else:
+        from model.static.choice import rare_estimate
+
+        est = result = rare_estimate(net, samples, seed)
     if not est.seconds:
         est = dataclasses.replace(est, seconds=time.perf_counter() - t0)
         if method != "mc":
