@@ -1,8 +1,9 @@
 """The ``nines`` command line: one parser, subcommands from two modules.
 
 Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`) and
-``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`) and ``check``
-(:mod:`model.cli.check`). SCENARIO is a path or a bundled name.
+``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`), ``compare``
+(:mod:`model.cli.compare_commands`) and ``check`` (:mod:`model.cli.check`). SCENARIO is a path or a bundled
+name.
 Bad input gets one clear message on stderr and exit code 2, never a traceback.
 """
 
@@ -12,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from model.cli import check, engines, scenario_commands
+from model.cli import check, compare_commands, engines, scenario_commands
 from model.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Parser, UsageError
 from model.version import __version__
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     scenario_commands.register(sub)
     engines.register(sub)
+    compare_commands.register(sub)
     check.register(sub)
     return p
 

@@ -213,3 +213,56 @@ def compare_strategies(
         info = scen.spec.strategy
         outcomes.append(_outcome(scen.spec.name, info.label, info.annual_cost_gbp, res))
     return Comparison(baseline, tuple(outcomes), years, seed, time.perf_counter() - t0, confidence)
+
+
+def without_platform_events(scenario: Scenario) -> Scenario:
+    """The scenario with its platform-wide events switched off: routine outages only.
+
+    Every call-handling platform gets no failures (rate and unavailability 0) and every common-cause group
+    with a platform among its members is removed, so the failover window of the platforms disappears too.
+    Simulated with the same seed, every other event keeps its outage history (its stream is keyed by name),
+    so ``failed(scenario) - failed(without_platform_events(scenario))`` year by year is what platform-wide
+    events cause.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> s = without_platform_events(load_scenario("uk999"))
+    >>> s.spec.call_handling_platforms["bt_primary"].failure.failures_per_year
+    0.0
+    >>> dict(s.spec.common_cause_groups)
+    {}
+    """
+    spec = scenario.spec
+    platforms = set(spec.call_handling_platforms)
+    overlay: dict[str, Any] = {"call_handling_platforms": {
+        p: {"failure": {"failures_per_year": 0.0, "unavailability": 0.0,
+                        "source": "counterfactual: platform-wide events switched off (routine outages only)"}}
+        for p in platforms}}
+    gone = [f"common_cause_groups.{g}" for g, grp in spec.common_cause_groups.items()
+            if platforms & set(grp.members)]
+    if gone:
+        overlay["remove"] = gone
+    return scenario.extend(overlay, where="<routine outages only>")
+
+
+def split_by_cause(comparison: Comparison, routine: Comparison) -> dict[str, dict[str, Any]]:
+    """Failed calls a year split into routine outages and platform-wide events, per strategy (paired).
+
+    ``routine`` is the same comparison (same strategies, years and seed) run on
+    :func:`without_platform_events` of the base. Returns per strategy name: ``total``, ``routine`` and
+    ``platform_wide`` (each mean with a paired interval over the years) and ``platform_share``.
+    """
+    by_name = {o.name: o for o in (routine.baseline, *routine.outcomes)}
+    out: dict[str, dict[str, Any]] = {}
+    for o in (comparison.baseline, *comparison.outcomes):
+        r = by_name.get(o.name)
+        if r is None:
+            continue
+        total = _mean_ci(o.failed_calls, comparison.confidence)
+        rout = _mean_ci(r.failed_calls, comparison.confidence)
+        plat = _mean_ci(o.failed_calls - r.failed_calls, comparison.confidence)
+        share = plat["mean"] / total["mean"] if total["mean"] > 0 else math.nan
+        out[o.name] = {"label": o.label, "total": total, "routine": rout, "platform_wide": plat,
+                       "platform_share": share}
+    return out
