@@ -67,6 +67,7 @@ from model.sim.failover_windows import (
     KnotValues,
     WindowModel,
     capacity_scenario,
+    check_verdict,
     delay_design,
     direct_check,
     evaluate_points,
@@ -590,12 +591,16 @@ def build_report(setup: FailoverSetup, res: dict[str, Any], design: Design, kv: 
     ch = res["checks"]
     rep.table([{"check": c["check"], "direct replays": c["direct_per_outage"],
                 "estimator": c["estimator_per_outage"], "difference": c["paired_difference"],
-                "SE": c["difference_se"], "z": c["z"]} for c in ch["direct_replays"]],
+                "SE": c["difference_se"], "z": c["z"],
+                "verdict": check_verdict(c["direct_per_outage"], c["estimator_per_outage"], c["z"])}
+               for c in ch["direct_replays"]],
               formats={"direct replays": ",.1f", "estimator": ",.1f", "difference": ",.1f", "SE": ",.1f",
                        "z": ".2f"},
               caption="Calls lost per primary outage: the same sampled outages replayed whole by the engine, "
                       "with switch delays drawn by the engine itself, against the conditional estimator "
-                      "(knots, interpolation in w, delay integration). Paired difference and its z-score.")
+                      "(knots, interpolation in w, delay integration). Paired difference and its z-score. "
+                      "Verdict: 'agree' needs |z| < 3 and the two within 20% of each other; a small z with a "
+                      "larger gap is 'inconclusive' (too few replays to tell), |z| ≥ 3 is 'disagree'.")
     rest = res["baseline_rest_of_network"]
     fr = rest["failed_calls_per_year"]
     text = (f"Rest of the network (every component except the two platforms), {rest['years']} plain "

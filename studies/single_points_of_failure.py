@@ -107,6 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     formats = {"share_cut": ".3%", "calls_per_year_rate": ",.0f", "expected_calls_cut_per_year": ",.2f"}
     rep.table([row(r) for r in by_risk[:60]], labels=labels, formats=formats,
               caption=f"{len(spof)} single points of failure ranked by risk (top 60 shown; all in the JSON).")
+    rooms = [r for r in first if len(r.failed) == 1 and r.failed[0] in net.scenario.spec.control_rooms]
+    by_service: dict[str, list] = {}
+    for r in rooms:
+        by_service.setdefault(net.scenario.spec.control_rooms[r.failed[0]].service, []).append(r)
+    for service, rs in sorted(by_service.items()):
+        sv = net.scenario.spec.services.get(service)
+        rs.sort(key=lambda r: (-risk(r), r.failed))
+        rep.table([{"control room": label(r), "risk": risk(r), "share_cut": r.share_cut,
+                    "calls_per_year_rate": r.calls_per_year_cut, "areas": len(r.areas)} for r in rs],
+                  labels={"risk": "risk: expected genuine calls cut a year", **labels},
+                  formats={"risk": ",.2f", "share_cut": ".3%", "calls_per_year_rate": ",.0f"},
+                  collapsed=f"{sv.label if sv else service} control rooms: {len(rs)} rooms, "
+                            f"{sum(risk(r) for r in rs):,.1f} expected calls cut a year in all "
+                            "(open for each room)",
+                  caption=f"{sv.label if sv else service} control rooms ranked by risk (a room's own outage; "
+                          "its buddies take its calls where it has them).")
     rep.section("N-2: pairs whose joint outage cuts more than the two alone")
     rep.table([{k: v for k, v in row(r).items() if k != "expected_calls_cut_per_year"} for r in second[:40]],
               labels=labels, formats={k: v for k, v in formats.items() if k != "expected_calls_cut_per_year"},

@@ -189,6 +189,7 @@ def compare_strategies(
     confidence: float = 0.95,
     workers: int | None = 1,
     backend: Any = "auto",
+    progress: bool | None = None,
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
@@ -198,6 +199,7 @@ def compare_strategies(
     worker processes through :func:`model.run.runner.run_chunks`; every run is fixed by
     its seed, so the result is identical for any number of workers and any ``backend``
     ("auto", "serial", "processes" or a Dask client, as for :func:`~model.run.runner.run_chunks`).
+    ``progress``: a bar of strategies done (None: only when standard error is a terminal).
     """
     t0 = time.perf_counter()
     scenarios = [apply_strategies(base, [])]
@@ -206,7 +208,7 @@ def compare_strategies(
             scenarios.append(apply_strategies(base, sset))
     task = (tuple(scenarios), years, seed, chunk_years)
     results, _ = run_chunks(_simulate_chunk, task, [1] * len(scenarios), seed, backend=backend,
-                            workers=workers, quiet=True, unit="strategies", desc="strategies")
+                            workers=workers, progress=progress, unit="strategies", desc="strategies")
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):

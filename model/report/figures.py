@@ -543,6 +543,12 @@ def band_chart(
     ...                  names=["status quo", "failover"])
     >>> [t.name for t in fig.data if t.showlegend is not False], len(fig.data[0].x)
     (['status quo (with 90% band)', 'failover (with 90% band)'], 6)
+
+    A series identical to an earlier one is drawn dashed on top and named as such, not hidden behind it:
+
+    >>> fig = band_chart([1, 2], [[1, 2], [1, 2]], [[0, 1], [0, 1]], [[2, 3], [2, 3]], names=["2023", "420"])
+    >>> fig.data[-1].name, fig.data[-1].line.dash
+    ('420 (identical to 2023)', 'dash')
     """
     xs = _arr(x, "x")
     med = np.atleast_2d(np.asarray(median, dtype=float))
@@ -562,10 +568,19 @@ def band_chart(
     traces = []
     for j in range(k):
         colour = PALETTE[j % len(PALETTE)]
+        same = next((i for i in range(j)
+                     if all(np.allclose(a[i], a[j], rtol=1e-9, atol=0) for a in (med, lo_a, hi_a))), None)
         nm = _esc(names[j])
+        if same is not None:  # an identical series would hide behind the first: draw it dashed, say so
+            traces.append(go.Scatter(
+                x=xs, y=med[j], mode="lines", line={"color": colour, "width": 2.5, "dash": "dash"},
+                name=f"{_short(names[j])} (identical to {_short(names[same])})", legendgroup=str(j),
+                hoverinfo="skip"))
+            continue
         traces.append(go.Scatter(
             x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([hi_a[j], lo_a[j][::-1]]), mode="lines",
-            fill="toself", fillcolor=_rgba(colour, 0.18), line={"width": 0, "color": colour},
+            fill="toself", fillcolor=_rgba(colour, 0.12), line={"width": 0.8, "color": _rgba(colour, 0.55),
+                                                                 "dash": "dot"},
             hoverinfo="skip", name=f"{_short(names[j])} {_esc(band_label)}".strip(), legendgroup=str(j),
             showlegend=False,
         ))
@@ -581,8 +596,10 @@ def band_chart(
     fig = go.Figure(traces)
     _layout(
         fig, title, legend_top=True, height=460, hovermode="closest", showlegend=True,
-        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
-        yaxis={"title": {"text": _esc(y_title or "")}, "type": "log" if log_y else "linear"},
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear",
+               **({"dtick": 1, "minor": {"ticks": "outside", "showgrid": False}} if log_x else {})},
+        yaxis={"title": {"text": _esc(y_title or "")}, "type": "log" if log_y else "linear",
+               **({"dtick": 1, "minor": {"ticks": "outside", "showgrid": False}} if log_y else {})},
     )
     return fig
 

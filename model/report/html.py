@@ -489,6 +489,7 @@ class Report:
         formats: Mapping[str, str | Callable[[Any], str]] | None = None,
         sortable: bool = True,
         digits: int = 3,
+        collapsed: str | None = None,
     ) -> Report:
         """Add a table from a list of dicts, or from rows with a header.
 
@@ -514,6 +515,8 @@ class Report:
             Clicking a header sorts by that column (plain JavaScript).
         digits : int
             Significant digits for numbers without an explicit format.
+        collapsed : str, optional
+            Show the table folded under this one-line summary (a ``<details>`` element the reader opens).
 
         Examples
         --------
@@ -567,12 +570,11 @@ class Report:
         cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
         k = len(self._tables) + 1
         self._tables.append((str(caption), [str(labels.get(c, c)) for c in columns], body))
-        self._blocks.append(_Block(
-            "table",
-            f'<div class="table-wrap"><table{attrs} data-table="{k}">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>\n" + "\n".join(lines) + "\n</tbody></table></div>"
-            f"{_CSV_LINK_MARK}{k}{_CSV_LINK_MARK}",
-        ))
+        html_table = (f'<div class="table-wrap"><table{attrs} data-table="{k}">{cap}<thead><tr>{head}</tr>'
+                      f"</thead><tbody>\n" + "\n".join(lines) + "\n</tbody></table></div>")
+        if collapsed is not None:
+            html_table = f"<details><summary>{_esc(collapsed)}</summary>{html_table}</details>"
+        self._blocks.append(_Block("table", html_table + f"{_CSV_LINK_MARK}{k}{_CSV_LINK_MARK}"))
         return self
 
     def csv_files(self, stem: str) -> dict[str, str]:
@@ -1006,6 +1008,7 @@ body { margin: 0; font-family: var(--sans); font-size: 15px; line-height: 1.55; 
 .downloads, .table-download { font-size: 13px; color: var(--muted); margin: 8px 0; }
 .legend { font-size: 13px; color: var(--muted); }
 table.sources td.conf { text-align: center; font-weight: 600; }
+details > summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 button.fig-data { font: inherit; font-size: 12px; color: var(--accent); background: none; border: 0;
                   padding: 2px 0; cursor: pointer; text-decoration: underline; }
 header.top { background: var(--soft); border-bottom: 1px solid var(--line); padding: 26px 0 16px; }
