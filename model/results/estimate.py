@@ -75,8 +75,8 @@ __all__ = [
 ]
 
 #: The interval labels (see the module notes); an :class:`Estimate` with any other label is refused.
-INTERVALS = ("wilson", "clopper-pearson", "normal", "delta-normal", "one-sided-upper", "exact", "rounding-bound",
-             "undefined")
+INTERVALS = ("wilson", "clopper-pearson", "normal", "delta-normal", "one-sided-upper", "exact",
+             "rounding-bound", "undefined")
 
 
 @dataclass(frozen=True)
