@@ -11,7 +11,7 @@ from scipy import integrate, special
 
 from model.results.tails import exceedance, exceedance_curve, return_level
 from model.sim.engine import run_chunk
-from model.sim.tails import FailureBias, WeightedTally, choose_bias, simulate_tails
+from model.sim.tails import FailureBias, WeightedTally, choose_bias, cross_entropy_bias, simulate_tails
 from model.sim.timemodel import time_model_from_graph
 from model.units import HOURS_PER_YEAR
 
@@ -170,3 +170,105 @@ def test_weighted_tail_statistics():
     assert exceedance(np.zeros(10), None, 1.0).ci_high == pytest.approx(-math.log(0.05) / 10)
     with pytest.raises(ValueError):
         return_level(x, None, 1.0)
+
+
+# ----------------------------------------------------------------------------- long repairs, manual switches
+SMALL = "tests/data/time_small.toml"
+
+
+def _small_bias(tm, factor=2.0):
+    """Every mechanism biased at once: rates, long repairs (the lognormal primary) and the switch."""
+    names = ("primary", "ccf:platform_software")
+    # mild: the primary fails 5 times a year, and every failure's ratio multiplies into its year's weight
+    return FailureBias(names, (1.0, factor), repair_above=(8.0, 0.0), repair_share=(0.2, 0.0),
+                       switches=("failover:platforms",), switch_fail=(0.45,))
+
+
+def test_tail_biased_repairs_and_switch_ratios_average_to_one():
+    from model.processes.distributions import Exponential, LogNormal
+    from model.processes.outages import SwitchPolicy, TailBiased, switch_draws
+
+    rng = np.random.default_rng(12)
+    for base in (LogNormal(4.0, 4.0), Exponential(12.0)):
+        t = TailBiased(base, 20.0, 0.7)
+        lr = np.exp(t.log_ratio(t.sample(rng, 200_000)))
+        assert abs(lr.mean() - 1) < 4 * lr.std() / math.sqrt(lr.size)
+        # the length-biased form: E[1 / X] = 1 / E_g[X] under x g(x) / E_g[X]
+        inv = 1.0 / t.length_biased(rng, 200_000)
+        assert abs(inv.mean() * t.mean - 1) < 4 * inv.std() * t.mean / math.sqrt(inv.size)
+    # switch attempts: failed f, successful s; ratio (p/p')^f ((1-p)/(1-p'))^s has mean 1 under p'
+    from model.processes.distributions import Fixed
+
+    p, q = 0.3, 0.8
+    pol = SwitchPolicy(0, (1,), "manual", detection=Fixed(1.0), switch_time=Fixed(0.5), p_fail=q,
+                       max_attempts=3)
+    d, made, failed = switch_draws(pol, rng, 400_000)
+    lr = (p / q) ** failed * ((1 - p) / (1 - q)) ** (made - failed)
+    assert abs(lr.mean() - 1) < 4 * lr.std() / math.sqrt(lr.size)
+    # and it reweights P(every attempt fails) to the real p^3
+    est = lr * np.isinf(d)
+    assert abs(est.mean() - p**3) < 4 * est.std() / math.sqrt(est.size)
+
+
+def test_year_weights_average_to_one_with_every_mechanism_biased():
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    run = simulate_tails(tm, 3000, seed=5, bias=_small_bias(tm), chunk_years=500, backend="serial")
+    w = run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size), (w.mean(), w.std())
+    # the biased switch did act: its attempts fail with p' = 0.45 (the real p is 0.3)
+    failed, ok = run.tally.year_stats()[:, -2].sum(), run.tally.year_stats()[:, -1].sum()
+    share = failed / (failed + ok)
+    assert abs(share - 0.45) < 4 * math.sqrt(0.45 * 0.55 / (failed + ok)), share
+
+
+def test_every_mechanism_biased_agrees_with_a_long_crude_run_at_one_in_a_hundred():
+    # paired (same seed: the unbiased events' histories coincide): the difference of the two estimates of
+    # P(unreachable calls >= the crude 1-in-100 level) judged by its own paired variance
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    years = 6000
+    is_run = simulate_tails(tm, years, seed=31, bias=_small_bias(tm), chunk_years=1000, backend="serial")
+    crude = simulate_tails(tm, years, seed=31, bias=FailureBias(), chunk_years=1000, backend="serial")
+    level = crude.return_level("unreachable", 100)["value"]
+    a = is_run.weights * (is_run.values("unreachable") >= level)
+    b = (crude.values("unreachable") >= level).astype(float)
+    diff = a - b
+    z = diff.mean() / (diff.std(ddof=1) / math.sqrt(years))
+    assert abs(z) < 4, z
+    e_is, e_cr = is_run.exceedance("unreachable", level), crude.exceedance("unreachable", level)
+    # and the two intervals overlap (tolerance from both)
+    assert abs(e_is.value - e_cr.value) < 4 * math.hypot(e_is.std_error, e_cr.std_error)
+    assert 0.004 < b.mean() < 0.03
+
+
+def test_one_component_down_time_with_long_repairs_matches_the_analytic_value():
+    # the repair bias (exponential repairs: above 24 h half the time) with the rate bias, stationary start
+    tm = one_component()
+    d = 150.0
+    exact = analytic_down_time_sf(d)
+    name = tm.process.names[0]
+    bias = FailureBias((name,), (2.0,), repair_above=(24.0,), repair_share=(0.5,))
+    run = simulate_tails(tm, 4000, seed=19, bias=bias, chunk_years=1000, backend="serial")
+    est = run.exceedance("down_hours", d)
+    assert abs(est.value - exact) < 4 * est.std_error, (est.value, exact, est.std_error)
+    w = run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)
+    # long repairs see the 1-in-a-few-thousand year far more often than the rate bias alone
+    assert est.details["years_at_or_above"] > 200
+
+
+def test_cross_entropy_bias_learns_the_switch_and_the_long_repairs():
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    b = cross_entropy_bias(tm, 3, years=300, rounds=2, chunk_years=150, period=1000, events_per_year=None)
+    pol = tm.switch_policies[0]
+    assert b.switches == ("failover:platforms",) and b.switch_fail[0] > pol.p_fail
+    assert b.long_repair_of("primary") is not None
+    # the main run with it stays unbiased (weights average to one) and is on streams other than the pilot's
+    run = simulate_tails(tm, 1000, seed=3, bias=b, chunk_years=500, backend="serial")
+    w = run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)

@@ -58,9 +58,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from scipy import special
 
 from model.processes.distributions import Distribution, Exponential, Fixed, LogNormal, Weibull
 from model.processes.failover import manual_switch_delay
@@ -72,6 +73,7 @@ __all__ = [
     "Outages",
     "PeriodicTest",
     "SwitchPolicy",
+    "TailBiased",
     "failover_windows",
     "latent_windows",
     "length_biased",
@@ -79,6 +81,7 @@ __all__ = [
     "merge_intervals",
     "sample_outages",
     "switch_delays",
+    "switch_draws",
 ]
 
 Start = Literal["up", "stationary"]
@@ -133,6 +136,102 @@ def _simplify(d: Distribution | Mixture) -> Distribution | Mixture:
     return d
 
 
+@dataclass(frozen=True)
+class TailBiased:
+    """Durations of ``base`` drawn above ``above`` with probability ``share``, else from ``base`` itself.
+
+    A defensive change of measure for importance sampling of long repairs: density
+    ``g(x) = f(x) (share 1{x >= above} / S(above) + 1 - share)``, so the ratio
+    ``f / g`` (:meth:`log_ratio`) is one constant above ``above`` and another below.
+
+    Examples
+    --------
+    >>> from model.processes.distributions import LogNormal
+    >>> t = TailBiased(LogNormal(10.0, 10.0), 30.0, 0.9)
+    >>> x = t.sample(np.random.default_rng(0), 100_000)
+    >>> round(float(np.mean(x >= 30.0)), 2)   # 0.9 + 0.1 P(X >= 30)
+    0.9
+    >>> lr = np.exp(t.log_ratio(x))               # real / biased density: mean 1
+    >>> bool(abs(lr.mean() - 1) < 4 * lr.std() / np.sqrt(x.size))
+    True
+    >>> bool(abs(x.mean() / t.mean - 1) < 0.02)
+    True
+    """
+
+    base: Distribution
+    above: float
+    share: float
+
+    def __post_init__(self) -> None:
+        if not (self.above > 0 and 0 < self.share < 1):
+            raise ValueError("TailBiased needs above > 0 and a share in (0, 1)")
+        if not float(self.base.sf(self.above)) > 0:
+            raise ValueError("TailBiased: the base law never exceeds 'above'")
+
+    @property
+    def family(self) -> str:
+        return f"tail-biased {self.base.family}"
+
+    @property
+    def tail(self) -> float:
+        return float(self.base.sf(self.above))
+
+    @property
+    def mean(self) -> float:
+        m, s0 = float(self.base.mean), self.tail
+        upper = (m - float(self.base.mean_min(self.above)) + self.above * s0) / s0  # E[X | X >= above]
+        return self.share * upper + (1 - self.share) * m
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        pick = rng.random(size) < self.share
+        u = rng.random(size)
+        return self._draw(self.base, pick, u)
+
+    def _draw(self, law: Distribution, pick: np.ndarray, u: np.ndarray) -> np.ndarray:
+        s0 = float(law.sf(self.above))
+        q = np.where(pick, 1.0 - s0 * (1.0 - u), u)  # above: the upper s0 of the law, by inversion
+        x = np.asarray(law.quantile(np.clip(q, 1e-300, 1.0 - 1e-16)), dtype=float)
+        return np.where(pick, np.maximum(x, self.above), x)
+
+    def log_ratio(self, x: np.ndarray) -> np.ndarray:
+        """``log f(x) - log g(x)`` (real over biased density)."""
+        x = np.asarray(x, dtype=float)
+        return -np.log(np.where(x >= self.above, self.share / self.tail, 0.0) + (1.0 - self.share))
+
+    def length_biased(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draws from ``x g(x) / E_g[X]``: the length-biased base, above ``above`` or not.
+
+        The length-biased base law is lognormal(μ + σ², σ) for a lognormal base and
+        Gamma(2, mean) for an exponential one (others raise ``TypeError``).
+        """
+        b = self.base
+        if isinstance(b, LogNormal):
+            law: Any = LogNormal.from_median_sigma(math.exp(b.mu + b.sigma**2), b.sigma)
+        elif isinstance(b, Exponential):
+            law = _Gamma2(b.mean)
+        else:
+            raise TypeError("a tail-biased law has a length-biased form for lognormal and exponential bases")
+        m, s0 = float(b.mean), self.tail
+        upper = self.share * (m - float(b.mean_min(self.above)) + self.above * s0) / s0
+        pick = rng.random(size) < upper / (upper + (1 - self.share) * m)
+        u = rng.random(size)
+        return self._draw(law, pick, u)
+
+
+@dataclass(frozen=True)
+class _Gamma2:
+    """Gamma(2, scale): the length-biased exponential (survival and quantile only)."""
+
+    scale: float
+
+    def sf(self, x: Any) -> Any:
+        z = np.asarray(x, dtype=float) / self.scale
+        return (1.0 + z) * np.exp(-z)
+
+    def quantile(self, q: Any) -> Any:
+        return self.scale * special.gammaincinv(2.0, np.asarray(q, dtype=float))
+
+
 def length_biased(d: Distribution | Mixture, rng: np.random.Generator, size: int) -> np.ndarray:
     """Draw from the length-biased version of ``d`` (density ``x f(x) / E[X]``).
 
@@ -149,6 +248,8 @@ def length_biased(d: Distribution | Mixture, rng: np.random.Generator, size: int
     >>> round(float(x.mean()), 1)   # E[X^2] / E[X] = 2 mean
     4.0
     """
+    if isinstance(d, TailBiased):
+        return d.length_biased(rng, size)
     if isinstance(d, Mixture):
         w = np.array([p.mean for p in d.parts], dtype=float)
         which = rng.choice(len(d.parts), size=size, p=w / w.sum())
@@ -550,23 +651,51 @@ def switch_delays(policy: SwitchPolicy, rng: np.random.Generator, n: int) -> np.
     >>> round(float(np.mean(np.isinf(d))), 2)   # both attempts fail: 0.5 ** 2
     0.25
     """
+    return switch_draws(policy, rng, n)[0]
+
+
+def switch_draws(policy: SwitchPolicy, rng: np.random.Generator, n: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`switch_delays` and, per outage, the attempts made and how many of them failed.
+
+    Attempts are made up to and including the first that succeeds (all ``max_attempts``
+    when every one fails); an automatic switch makes none. The counts are what a change
+    of measure of the per-attempt failure probability needs (:mod:`model.sim.tails`).
+
+    Examples
+    --------
+    >>> from model.processes.distributions import Fixed
+    >>> p = SwitchPolicy(0, (1,), "manual", detection=Fixed(1.0), switch_time=Fixed(0.5),
+    ...                  p_fail=0.5, max_attempts=3)
+    >>> d, made, failed = switch_draws(p, np.random.default_rng(1), 6)
+    >>> bool(np.all((failed == made - 1) | ((failed == 3) & np.isinf(d))))
+    True
+    """
     if policy.policy == "automatic":
-        return np.asarray(policy.delay.sample(rng, n), dtype=float)
+        zero = np.zeros(n, dtype=np.int64)
+        return np.asarray(policy.delay.sample(rng, n), dtype=float), zero, zero
     det = np.asarray(policy.detection.sample(rng, n), dtype=float)
     k = policy.max_attempts
     fails = rng.random((n, k)) < policy.p_fail
     durations = policy.switch_time.sample(rng, (n, k))
-    return manual_switch_delay(det, durations, fails)
+    ok = ~fails
+    first_ok = np.where(ok.any(axis=-1), np.argmax(ok, axis=-1), k)
+    made = np.minimum(first_ok + 1, k).astype(np.int64)
+    return manual_switch_delay(det, durations, fails), made, np.minimum(first_ok, k).astype(np.int64)
 
 
 def failover_windows(outages: Outages, policies: Sequence[SwitchPolicy],
-                     rng: np.random.Generator | Callable[[int], np.random.Generator]) -> Outages:
+                     rng: np.random.Generator | Callable[[int], np.random.Generator], *,
+                     attempts: list[tuple[int, ...]] | None = None) -> Outages:
     """Derived outages of standby groups: from each primary outage's start until the switch.
 
     Each union of the primary's down intervals (from any of ``primary_events``)
     makes the group unavailable on ``[a, a + min(D, b - a))`` with ``D`` drawn per
     outage by :func:`switch_delays`: the window ends when the switch completes or
-    the primary is back, whichever comes first.
+    the primary is back, whichever comes first. ``attempts``, when given, receives
+    ``(policy index, year, start, end, attempts made, attempts failed)`` of every
+    merged primary outage (also those whose window is empty), for likelihood ratios
+    of biased switches.
 
     Examples
     --------
@@ -585,7 +714,9 @@ def failover_windows(outages: Outages, policies: Sequence[SwitchPolicy],
         if not sel.any():
             continue
         y, a, b = merge_intervals(outages.year[sel], outages.start[sel], outages.end[sel])
-        d = switch_delays(pol, R(k), y.size)
+        d, made, failed = switch_draws(pol, R(k), y.size)
+        if attempts is not None:
+            attempts.append((k, y, a, b, made, failed))
         end = a + np.minimum(d, b - a)
         keep = end > np.maximum(a, 0.0)
         parts.append(Outages(y[keep], np.full(int(keep.sum()), pol.window_event), a[keep], end[keep],

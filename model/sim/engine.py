@@ -730,13 +730,16 @@ def run_chunk(
     return TimeTally({int(chunk_index): rec}, hist, _top(incidents), table.evaluations - before)
 
 
-def with_derived_outages(model: TimeModel, out: Outages, seed: int, chunk_index: int) -> Outages:
+def with_derived_outages(model: TimeModel, out: Outages, seed: int, chunk_index: int, *,
+                         attempts: list[tuple[int, ...]] | None = None
+                         ) -> Outages:
     """``out`` (the free random outages of a chunk) with everything derived from them added.
 
     Crew-repaired failures (:mod:`model.processes.crews`, named chunk streams ``crew-repairs``), then
     failover windows of standby groups (``switch-delays``), latent failures found by tests
     (``latent-tests``) and planned windows; each stream keyed by name, so variants keep each other's
-    histories (:func:`model.run.seeds.chunk_streams`).
+    histories (:func:`model.run.seeds.chunk_streams`). ``attempts`` collects the switch attempts of
+    every primary outage (:func:`model.processes.outages.failover_windows`).
     """
     n_years = out.n_years
     if model.crew_groups:
@@ -745,7 +748,7 @@ def with_derived_outages(model: TimeModel, out: Outages, seed: int, chunk_index:
     switch_streams = chunk_streams(seed, chunk_index,
                                    [model.events.names[p.window_event] for p in model.switch_policies],
                                    "switch-delays")
-    parts = [failover_windows(out, model.switch_policies, switch_streams)]
+    parts = [failover_windows(out, model.switch_policies, switch_streams, attempts=attempts)]
     if model.tests:
         tests = chunk_streams(seed, chunk_index, model.test_stream_names(), "latent-tests")
         parts.append(latent_windows(out, model.tests, tests))

@@ -20,13 +20,38 @@ state (down with probability ``q = E[D] / (1/lambda + E[D])``) adds
 and callers depend on the outages, never on the rates, and their streams are
 untouched, so the year's weight is the product over biased events. Each biased
 event draws from its own stream keyed by its name (as in the plain engine), so
-the ratio is recomputed exactly from a re-draw of those events alone.
+the ratio is recomputed exactly from a re-draw of the chunk's outages.
 
-Choice of the bias (:func:`choose_bias`). Each chosen event is biased to about
-``target / k`` failures a year (``k`` events chosen), never below its own rate:
-for the probability of a year with one such event the relative variance per
-year is then ``e^{m'}/m' - 1`` (1.7 at ``m' = 1``) instead of ``1/p``, whatever
-``p`` is.
+Repair times and manual switches. A biased event may also have long repairs
+(``repair_above`` ``a`` hours, ``repair_share`` ``s``): each repair is drawn from
+its own law conditioned on ``>= a`` with probability ``s``, else from its own
+law (:class:`model.processes.outages.TailBiased`, a defensive mixture), so each
+repair ``x`` of a failure in the window adds ``log f(x) - log g(x)``, one constant
+above ``a`` and another below; a year that starts with the event down adds
+``(q / q_g) (m_g / m) f(x) / g(x)`` for the length-biased total ``x`` of that
+outage (``m`` the mean repair). A manual switch
+of a standby group (``switches``: its window event's name) may have its
+per-attempt failure probability ``p`` raised to ``p'`` (``switch_fail``): every
+primary outage of the year adds ``f log(p / p') + s log((1 - p) / (1 - p'))``
+for its ``f`` failed and ``s`` (0 or 1) successful attempts — attempts are made
+until one succeeds, so the attempts not made do not enter. The severe years of
+uk999 need three things at once: a platform-wide failure, every switch attempt
+failing, and a long repair; biasing all three is what makes the 1-in-10,000
+year visible.
+
+Choice of the bias. :func:`choose_bias` is the rule of thumb: each chosen event
+biased to about ``target / k`` failures a year (``k`` events chosen), never below
+its own rate, and every manual switch to fail entirely with probability
+``switch_all_fail``. :func:`cross_entropy_bias` refines it from pilot runs (on
+streams of their own, so the main run stays unbiased): the cross-entropy step
+sets every parameter to its weighted maximum-likelihood value over the pilot's
+years at or above the level of interest (or its ``rho`` top share while that
+level is out of reach) — rates ``sum W n / sum W U``, switch failure
+``sum W f / sum W (f + s)``, long repairs from the ``repair_quantile`` of the
+elite years' longest repairs. The intensity of the biased events is then capped
+(``events_per_year``: years with a national outage cost 10-40 times a quiet one,
+for their callers) and shared among a switch's primary events so that their
+severe years weigh alike (:func:`_balance`).
 
 Runs go through :func:`model.run.runner.run_chunks` (chunks, seeds, workers,
 checkpoints), the chunk function :func:`run_biased_chunk` returns a
@@ -40,6 +65,8 @@ Examples
 >>> bias = choose_bias(tm)
 >>> bias.events[:3], len(bias.events)   # the platforms, their common cause, and 7 networks' switching sites
 (('bt_primary', 'bt_dr', 'ccf:bt_platform_software'), 10)
+>>> bias.switches, [round(p, 3) for p in bias.switch_fail]   # the manual switch to the backup platform
+(('failover:bt_platforms',), [0.794])
 >>> run = simulate_tails(tm, 60, seed=1, bias=bias, chunk_years=30, backend="serial")
 >>> run.years, bool(run.weights.mean() > 0)
 (60, True)
@@ -57,12 +84,13 @@ from typing import Any
 import numpy as np
 
 from model.network.reachability import unreachable_sets
-from model.processes.outages import OutageProcess, sample_outages
+from model.processes.distributions import Exponential, LogNormal
+from model.processes.outages import OutageProcess, Outages, TailBiased, sample_outages
 from model.results.estimate import Estimate
 from model.results.tails import exceedance, exceedance_curve, return_level
 from model.run.runner import RunInfo, run_chunks
-from model.run.seeds import chunk_plan, chunk_streams
-from model.sim.engine import DEFAULT_CHUNK_YEARS, TimeTally, as_time_model, run_chunk
+from model.run.seeds import chunk_plan, chunk_streams, named_rng
+from model.sim.engine import DEFAULT_CHUNK_YEARS, TimeTally, as_time_model, run_chunk, with_derived_outages
 from model.sim.timemodel import EVENT_KINDS, TimeModel
 
 __all__ = [
@@ -71,6 +99,7 @@ __all__ = [
     "TailRun",
     "WeightedTally",
     "choose_bias",
+    "cross_entropy_bias",
     "run_biased_chunk",
     "simulate_tails",
 ]
@@ -86,26 +115,73 @@ STATISTICS = {
 
 @dataclass(frozen=True)
 class FailureBias:
-    """Rate multipliers of some exponential events (by name); factor 1 is the crude engine.
+    """Rate multipliers of some exponential events (by name), their long repairs and biased switches.
+
+    ``factors[i]`` multiplies the failure rate of ``events[i]``; when
+    ``repair_above[i] > 0`` its repairs are at least that many hours with
+    probability ``repair_share[i]`` (:class:`model.processes.outages.TailBiased`);
+    ``switch_fail[j]`` is the per-attempt failure probability of the manual switch
+    whose window event is ``switches[j]``. No events and no switches: the crude
+    engine.
 
     Examples
     --------
-    >>> FailureBias(("a", "b"), (10.0, 2.0)).factor_of("b")
-    2.0
+    >>> b = FailureBias(("a", "b"), (10.0, 2.0), repair_above=(0.0, 30.0), repair_share=(0.0, 0.9))
+    >>> b.factor_of("b"), b.long_repair_of("b"), b.long_repair_of("a")
+    (2.0, (30.0, 0.9), None)
     """
 
     events: tuple[str, ...] = ()
     factors: tuple[float, ...] = ()
+    repair_above: tuple[float, ...] = ()
+    repair_share: tuple[float, ...] = ()
+    switches: tuple[str, ...] = ()
+    switch_fail: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.events) != len(self.factors):
             raise ValueError("FailureBias: one factor per event")
-        for name, f in zip(self.events, self.factors, strict=True):
+        if len(self.repair_above) != len(self.repair_share) or (
+                self.repair_above and len(self.repair_above) != len(self.events)):
+            raise ValueError("FailureBias: one long-repair threshold and share per event (or none)")
+        if len(self.switches) != len(self.switch_fail):
+            raise ValueError("FailureBias: one failure probability per biased switch")
+        above = self.repair_above or (0.0,) * len(self.events)
+        share = self.repair_share or (0.0,) * len(self.events)
+        for name, f, a, sh in zip(self.events, self.factors, above, share, strict=True):
             if not (math.isfinite(f) and f > 0):
                 raise ValueError(f"FailureBias: factor of {name!r} must be a positive number, got {f}")
+            if not (math.isfinite(a) and a >= 0) or (a > 0 and not 0 < sh < 1):
+                raise ValueError(f"FailureBias: long repairs of {name!r} need hours >= 0 and a share in "
+                                 f"(0, 1), got {a}, {sh}")
+        for name, p in zip(self.switches, self.switch_fail, strict=True):
+            if not 0 < p < 1:
+                raise ValueError(f"FailureBias: switch failure probability of {name!r} must lie in (0, 1), "
+                                 f"got {p}")
+
+    @property
+    def is_crude(self) -> bool:
+        return not self.events and not self.switches
 
     def factor_of(self, name: str) -> float:
         return self.factors[self.events.index(name)] if name in self.events else 1.0
+
+    def long_repair_of(self, name: str) -> tuple[float, float] | None:
+        """``(hours, share)`` of the event's long repairs, or None."""
+        if name not in self.events or not self.repair_above:
+            return None
+        i = self.events.index(name)
+        return (self.repair_above[i], self.repair_share[i]) if self.repair_above[i] > 0 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{event: factor}``, long repairs and switch probabilities."""
+        out: dict[str, Any] = dict(zip(self.events, self.factors, strict=True))
+        long = {n: list(lr) for n in self.events if (lr := self.long_repair_of(n)) is not None}
+        if long:
+            out["long_repairs"] = long
+        if self.switches:
+            out["switch_fail"] = dict(zip(self.switches, self.switch_fail, strict=True))
+        return out
 
 
 def _biasable(process: OutageProcess) -> np.ndarray:
@@ -116,16 +192,31 @@ def _biasable(process: OutageProcess) -> np.ndarray:
     return own & expo & (process.rate > 0)
 
 
+def _tail_biasable(d: Any) -> bool:
+    """Repair laws :class:`~model.processes.outages.TailBiased` handles (with a stationary start too)."""
+    return isinstance(d, (LogNormal, Exponential))
+
+
+def _manual_switches(model: TimeModel) -> list[int]:
+    """Indices of the switch policies whose per-attempt failure probability can be biased."""
+    return [j for j, pol in enumerate(model.switch_policies) if pol.policy == "manual" and 0 < pol.p_fail < 1]
+
+
 def choose_bias(model: TimeModel, *, target: float = 1.0, share: float = 0.25, rare_per_year: float = 0.1,
-                events: Sequence[str] | None = None) -> FailureBias:
-    """The events to bias and their factors.
+                events: Sequence[str] | None = None, switch_all_fail: float | None = 0.5,
+                repair_quantile: float | None = None, repair_share: float = 0.5) -> FailureBias:
+    """The events to bias and their factors (a rule of thumb; :func:`cross_entropy_bias` refines it).
 
     Chosen (unless ``events`` names them): common-cause events, events that take
     down a member of a standby group (primary or backup: the call-handling
     platforms), and events rarer than ``rare_per_year`` whose failure alone cuts
     off at least ``share`` of the calls — among those the likelihood ratio handles
     exactly (exponential up time, own clock). Each is biased to
-    ``max(own rate, target / k)`` failures a year.
+    ``max(own rate, target / k)`` failures a year; with ``repair_quantile`` its
+    repairs are at least their own ``repair_quantile`` quantile with probability
+    ``repair_share`` (lognormal and exponential repairs). Every manual switch
+    gets the per-attempt failure probability ``p'`` with ``p'^max_attempts =
+    switch_all_fail`` (never below its own; None: switches unbiased).
 
     Examples
     --------
@@ -160,24 +251,51 @@ def choose_bias(model: TimeModel, *, target: float = 1.0, share: float = 0.25, r
         ccf = EVENT_KINDS.index("common_cause")
         idx = [e for e in range(p.n_events) if ok[e] and (
             int(ev.kind[e]) == ccf or e in big or group & set(ev.member_list(e).tolist()))]
+    switches: list[str] = []
+    probs: list[float] = []
+    if switch_all_fail is not None:
+        if not 0 < switch_all_fail < 1:
+            raise ValueError(f"switch_all_fail must lie in (0, 1), got {switch_all_fail}")
+        for j in _manual_switches(model):
+            pol = model.switch_policies[j]
+            switches.append(model.events.names[pol.window_event])
+            probs.append(max(pol.p_fail, switch_all_fail ** (1.0 / pol.max_attempts)))
     if not idx:
-        return FailureBias()
+        return FailureBias(switches=tuple(switches), switch_fail=tuple(probs))
     per_event = target / len(idx)
     m = p.rate[idx] * model.horizon
     factors = np.maximum(1.0, per_event / m)
-    return FailureBias(tuple(p.names[e] for e in idx), tuple(float(f) for f in factors))
+    above: tuple[float, ...] = ()
+    shares: tuple[float, ...] = ()
+    if repair_quantile is not None:
+        above = tuple(float(p.repair[e].quantile(repair_quantile)) if _tail_biasable(p.repair[e]) else 0.0
+                      for e in idx)
+        shares = tuple(repair_share if a > 0 else 0.0 for a in above)
+    return FailureBias(tuple(p.names[e] for e in idx), tuple(float(f) for f in factors), above, shares,
+                       tuple(switches), tuple(probs))
 
 
 @dataclass(frozen=True, eq=False)
 class _BiasedTask:
-    """What a worker needs: the biased model, and the biased events' own process and real rates."""
+    """What a worker needs: the biased model, where its biased events and switches are, their real laws."""
 
-    model: TimeModel  # the biased model (its process has the multiplied rates)
+    model: TimeModel  # the biased model (multiplied rates, scaled repairs, biased switches)
     bias: FailureBias
-    sub: OutageProcess  # the biased events alone, biased rates
+    idx: np.ndarray  # the biased events' indices in the process
     rate: np.ndarray  # real rates of the biased events
+    repair: tuple[Any, ...]  # real repair distributions of the biased events
+    biased_repair: tuple[Any, ...]  # their biased repair distributions (TailBiased, or the real one)
     q_real: np.ndarray
     q_biased: np.ndarray
+    switch_idx: tuple[int, ...] = ()  # biased switch policies (indices in model.switch_policies)
+    p_real: tuple[float, ...] = ()
+    p_biased: tuple[float, ...] = ()
+    whole_group: tuple[tuple[int, ...], ...] = ()  # per biased switch: primary events that down every member
+
+    @property
+    def n_stats(self) -> int:
+        """Columns of the per-year statistics: 4 per biased event, 2 per biased switch."""
+        return 4 * self.idx.size + 2 * len(self.switch_idx)
 
 
 def _task(model: TimeModel, bias: FailureBias) -> _BiasedTask:
@@ -190,39 +308,131 @@ def _task(model: TimeModel, bias: FailureBias) -> _BiasedTask:
         idx.append(p.names.index(name))
     factor = np.ones(p.n_events)
     factor[idx] = bias.factors
-    biased = dataclasses.replace(p, rate=p.rate * factor)
-    sub = OutageProcess(tuple(p.names[e] for e in idx), biased.rate[idx], tuple(p.repair[e] for e in idx))
-    real_sub = OutageProcess(sub.names, p.rate[idx], sub.repair)
-    return _BiasedTask(dataclasses.replace(model, process=biased), bias, sub, p.rate[idx].copy(),
-                       real_sub.steady_unavailability(), sub.steady_unavailability())
+    repair = list(p.repair)
+    for e, name in zip(idx, bias.events, strict=True):
+        lr = bias.long_repair_of(name)
+        if lr is not None:
+            if not _tail_biasable(p.repair[e]):
+                raise ValueError(f"long repairs of {name!r} need a lognormal or exponential repair law")
+            repair[e] = TailBiased(p.repair[e], *lr)
+    biased = dataclasses.replace(p, rate=p.rate * factor, repair=tuple(repair))
+    sub = OutageProcess(tuple(p.names[e] for e in idx), biased.rate[idx], tuple(repair[e] for e in idx))
+    real_sub = OutageProcess(sub.names, p.rate[idx], tuple(p.repair[e] for e in idx))
+    names = [model.events.names[pol.window_event] for pol in model.switch_policies]
+    manual = _manual_switches(model)
+    policies = list(model.switch_policies)
+    sw, p_real, p_biased, whole = [], [], [], []
+    for name, pf in zip(bias.switches, bias.switch_fail, strict=True):
+        if name not in names or names.index(name) not in manual:
+            raise ValueError(f"{name!r} is not the window event of a manual switch with a failure "
+                             "probability in (0, 1)")
+        j = names.index(name)
+        sw.append(j)
+        p_real.append(float(policies[j].p_fail))
+        p_biased.append(float(pf))
+        members = set(model.events.member_list(policies[j].window_event).tolist())
+        whole.append(tuple(e for e in policies[j].primary_events
+                           if members <= set(model.events.member_list(e).tolist())))
+        policies[j] = dataclasses.replace(policies[j], p_fail=float(pf))
+    bm = dataclasses.replace(model, process=biased, switch_policies=tuple(policies))
+    return _BiasedTask(bm, bias, np.asarray(idx, dtype=np.int64), p.rate[idx].copy(),
+                       tuple(p.repair[e] for e in idx), tuple(repair[e] for e in idx),
+                       real_sub.steady_unavailability(),
+                       sub.steady_unavailability(), tuple(sw), tuple(p_real), tuple(p_biased), tuple(whole))
+
+
+def _covered(out: Outages, events: tuple[int, ...], year: np.ndarray, a: np.ndarray, b: np.ndarray
+             ) -> np.ndarray:
+    """Whether ``[a, b)`` of year ``year`` lies inside one outage of one of ``events``.
+
+    Examples
+    --------
+    >>> out = Outages(np.array([0, 1]), np.array([3, 3]), np.array([5.0, 5.0]), np.array([9.0, 6.0]), 2, 20.)
+    >>> a, b = np.array([5.0, 5.0, 4.0]), np.array([9.0, 9.0, 6.0])
+    >>> _covered(out, (3,), np.array([0, 1, 0]), a, b).tolist()
+    [True, False, False]
+    """
+    hit = np.zeros(year.size, dtype=bool)
+    stride = 4.0 * out.horizon + 1.0
+    for e in events:
+        sel = out.event == e
+        if not sel.any():
+            continue
+        key = out.year[sel] * stride + out.start[sel]
+        order = np.argsort(key, kind="stable")
+        key, end, yr = key[order], out.end[sel][order], out.year[sel][order]
+        pos = np.searchsorted(key, year * stride + a, side="right") - 1
+        okp = pos >= 0
+        pc = np.maximum(pos, 0)
+        hit |= okp & (yr[pc] == year) & (end[pc] >= b)
+    return hit
 
 
 def _log_weights(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, start: str
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log likelihood ratio (real / biased) of each year of a chunk, from a re-draw of the biased events.
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log likelihood ratio (real / biased) of each year of a chunk, from a re-draw of the chunk's outages.
 
-    Also returns the failures of each biased event that start in each year, ``(n_years, k)``.
+    The re-draw takes the engine's own streams (:func:`model.sim.engine.run_chunk`), so it is the
+    chunk's history exactly. Also returns the failures of each biased event that start in each year,
+    ``(n_years, k)``, and the per-year statistics of the cross-entropy step, ``(n_years, n_stats)``:
+    per biased event its failures, up time, repairs begun and the longest of them (hours); per biased
+    switch the failed and the successful attempts.
     """
     logw = np.zeros(n_years)
-    counts = np.zeros((n_years, task.sub.n_events))
-    if not task.sub.n_events:
-        return logw, counts
-    h = task.model.horizon
-    out = sample_outages(task.sub, n_years, h, chunk_streams(seed, chunk_index, task.sub.names, "outages"),
-                         start=start)
+    k_ev = task.idx.size
+    counts = np.zeros((n_years, k_ev))
+    stats = np.zeros((n_years, task.n_stats))
+    if task.bias.is_crude:
+        return logw, counts, stats
+    model = task.model
+    h = model.horizon
+    out = sample_outages(model.process, n_years, h, chunk_streams(seed, chunk_index, model.process.names,
+                                                                   "outages"), start=start)
+    if task.switch_idx:
+        attempts: list[tuple[int, ...]] = []
+        with_derived_outages(model, out, seed, chunk_index, attempts=attempts)
+        for j, (pj, p0, p1) in enumerate(zip(task.switch_idx, task.p_real, task.p_biased, strict=True)):
+            for k, y, a, b, made, failed in attempts:
+                if k != pj:
+                    continue
+                # Rao-Blackwell: a window inside an outage that takes the whole group down changes nothing,
+                # so its switch's ratio (mean 1 under the bias, independent of the rest) is left out
+                live = ~_covered(out, task.whole_group[j], y, a, b)
+                y, made, failed = y[live], made[live], failed[live]
+                ok = (made - failed).astype(float)
+                logw += np.bincount(y, weights=failed * math.log(p0 / p1)
+                                    + ok * (math.log1p(-p0) - math.log1p(-p1)), minlength=n_years)
+                stats[:, 4 * k_ev + 2 * j] += np.bincount(y, weights=failed, minlength=n_years)
+                stats[:, 4 * k_ev + 2 * j + 1] += np.bincount(y, weights=ok, minlength=n_years)
     dur = out.clipped_durations()
     for k, beta in enumerate(task.bias.factors):
-        sel = out.event == k
-        y, st = out.year[sel], out.start[sel]
-        n = np.bincount(y, weights=st >= 0, minlength=n_years)
+        sel = out.event == task.idx[k]
+        y, st, full = out.year[sel], out.start[sel], out.end[sel] - out.start[sel]
+        inside = st >= 0
+        n = np.bincount(y, weights=inside, minlength=n_years)
         counts[:, k] = n
-        down = np.bincount(y, weights=dur[sel], minlength=n_years)
-        logw += -n * math.log(beta) + (beta - 1.0) * task.rate[k] * (h - down)
+        up = h - np.bincount(y, weights=dur[sel], minlength=n_years)
+        logw += -n * math.log(beta) + (beta - 1.0) * task.rate[k] * up
+        g = task.biased_repair[k]
+        tb = isinstance(g, TailBiased)
+        if tb:
+            logw += np.bincount(y[inside], weights=g.log_ratio(full[inside]), minlength=n_years)
+        longest = np.zeros(n_years)
+        np.maximum.at(longest, y[inside], full[inside])
+        stats[:, 4 * k + 2] = n
+        stats[:, 4 * k + 3] = longest
+        stats[:, 4 * k] = n
+        stats[:, 4 * k + 1] = up
         if start == "stationary":
-            init = np.bincount(y, weights=st < 0, minlength=n_years) > 0
+            first = ~inside
+            init = np.bincount(y, weights=first, minlength=n_years) > 0
             q0, q1 = float(task.q_real[k]), float(task.q_biased[k])
-            logw += np.where(init, math.log(q0 / q1), math.log1p(-q0) - math.log1p(-q1))
-    return logw, counts
+            lw_init = np.full(n_years, math.log(q0 / q1))
+            if tb:
+                lw_init += math.log(g.mean / float(task.repair[k].mean))
+                lw_init[y[first]] += g.log_ratio(full[first])
+            logw += np.where(init, lw_init, math.log1p(-q0) - math.log1p(-q1))
+    return logw, counts, stats
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,14 +445,16 @@ class WeightedTally:
     tally: TimeTally = field(default_factory=TimeTally)
     log_weight: dict[int, np.ndarray] = field(default_factory=dict)
     counts: dict[int, np.ndarray] = field(default_factory=dict)  # (years, biased events) failures
+    stats: dict[int, np.ndarray] = field(default_factory=dict)  # (years, n_stats): for the cross-entropy step
 
     def __add__(self, other: WeightedTally) -> WeightedTally:
         if not isinstance(other, WeightedTally):
             return NotImplemented
         merged = {**self.log_weight, **other.log_weight}
         counts = {**self.counts, **other.counts}
+        stats = {**self.stats, **other.stats}
         return WeightedTally(self.tally + other.tally, dict(sorted(merged.items())),
-                             dict(sorted(counts.items())))
+                             dict(sorted(counts.items())), dict(sorted(stats.items())))
 
     @property
     def years(self) -> int:
@@ -260,17 +472,26 @@ class WeightedTally:
             return np.zeros((0, 0))
         return np.concatenate([self.counts[k] for k in sorted(self.counts)])
 
+    def year_stats(self) -> np.ndarray:
+        """Per-year statistics of the cross-entropy step ``(years, n_stats)``, in chunk order."""
+        if not self.stats:
+            return np.zeros((0, 0))
+        return np.concatenate([self.stats[k] for k in sorted(self.stats)])
+
     def to_dict(self) -> dict[str, Any]:
         return {"tally": self.tally.to_dict(),
                 "log_weight": {str(k): v.tolist() for k, v in self.log_weight.items()},
-                "counts": {str(k): v.tolist() for k, v in self.counts.items()}}
+                "counts": {str(k): v.tolist() for k, v in self.counts.items()},
+                "stats": {str(k): v.tolist() for k, v in self.stats.items()}}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> WeightedTally:
         lw = {int(k): np.asarray(v, dtype=np.float64) for k, v in d["log_weight"].items()}
         counts = {int(k): np.asarray(v, dtype=np.float64).reshape(lw[int(k)].size, -1)
                   for k, v in d["counts"].items()}
-        return WeightedTally(TimeTally.from_dict(d["tally"]), lw, counts)
+        stats = {int(k): np.asarray(v, dtype=np.float64).reshape(lw[int(k)].size, -1)
+                 for k, v in d.get("stats", {}).items()}
+        return WeightedTally(TimeTally.from_dict(d["tally"]), lw, counts, stats)
 
 
 def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, *,
@@ -279,13 +500,14 @@ def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: in
     """Chunk ``chunk_index`` of a biased run: the engine's chunk on the biased model, and its years' weights.
 
     Draws exactly what :func:`model.sim.engine.run_chunk` draws (streams keyed by
-    event name), so the biased events' outages are re-drawn identically for the
+    event name), so the outages and switch attempts are re-drawn identically for the
     likelihood ratio.
     """
     tally = run_chunk(task.model, chunk_index, n_years, seed, start=start, chunk_years=chunk_years,
                       callers=callers)
-    logw, counts = _log_weights(task, chunk_index, n_years, seed, start)
-    return WeightedTally(tally, {int(chunk_index): logw}, {int(chunk_index): counts})
+    logw, counts, stats = _log_weights(task, chunk_index, n_years, seed, start)
+    ci = int(chunk_index)
+    return WeightedTally(tally, {ci: logw}, {ci: counts}, {ci: stats})
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,7 +530,7 @@ class TailRun:
 
     @property
     def method(self) -> str:
-        return "importance-sampling" if self.bias.events else "crude-simulation"
+        return "crude-simulation" if self.bias.is_crude else "importance-sampling"
 
     def values(self, statistic: str) -> np.ndarray:
         if statistic not in STATISTICS:
@@ -347,11 +569,11 @@ class TailRun:
                     "tail "
                     "probability, so its interval cannot be trusted; "
                     + ("more biased years, or a bias on the events behind that year"
-                       if self.bias.events else "importance sampling (simulate_tails with choose_bias)")
+                       if not self.bias.is_crude else "importance sampling (simulate_tails with choose_bias)")
                     for t, r in worst.items() if r["max_year_share"] > 0.2 and r["years_at_or_above"] > 0]
         return {
             "name": self.name, "method": self.method, "years": self.years, "seed": self.seed,
-            "bias": dict(zip(self.bias.events, self.bias.factors, strict=True)),
+            "bias": self.bias.as_dict(),
             "effective_years": float(w.sum() ** 2 / max((w**2).sum(), 1e-300)) if w.size else 0.0,
             "worst_year": worst, "warnings": warnings,
             "incident_return_period": [self.return_period("worst_incident", n) for n in incident_levels],
@@ -423,3 +645,164 @@ def simulate_tails(
                              target_rse=target_rse, estimate_fn=_TailPrecision(statistic, period),
                              unit="years", desc="tails")
     return TailRun(tally, bias, info.seed_entropy, info, name or model.name)
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(x)
+    c = np.cumsum(w[order])
+    return float(x[order][min(int(np.searchsorted(c, q * c[-1])), x.size - 1)])
+
+
+def _balance(model: TimeModel, task: _BiasedTask, W: np.ndarray, S: np.ndarray, factors: list[float],
+             above: list[float], probs: list[float], repair_quantile: float) -> None:
+    """Share the learnt intensity of each biased switch's primary events so their severe years weigh alike.
+
+    A failure of a primary event is severe when every switch attempt fails (``p^k``), one of an event
+    that takes the whole group down always is; with the biased ``p'`` the rates become proportional to
+    ``lambda p^k / p'^k`` (or ``lambda``), their sum the cross-entropy one, and events with the same
+    repair law share one long-repair threshold (their elite repairs pooled). Both only cut the pilot's
+    noise.
+    """
+    k_ev = task.idx.size
+    for j, pj in enumerate(task.switch_idx):
+        pol = model.switch_policies[pj]
+        mech = [k for k in range(k_ev) if int(task.idx[k]) in pol.primary_events and factors[k] > 1.0]
+        if len(mech) < 2:
+            continue
+        whole = set(task.whole_group[j])
+        sev = np.array([1.0 if int(task.idx[k]) in whole else (task.p_real[j] / probs[j]) ** pol.max_attempts
+                        for k in mech])
+        total = sum(factors[k] * task.rate[k] for k in mech)
+        share = task.rate[mech] * sev
+        for k, lam in zip(mech, total * share / share.sum(), strict=True):
+            factors[k] = max(1.0, float(lam / task.rate[k]))
+        for k in mech:
+            same = [i for i in mech if task.repair[i] == task.repair[k] and above[i] > 0]
+            if len(same) > 1:
+                xs = np.concatenate([S[:, 4 * i + 3] for i in same])
+                ws = np.concatenate([W * (S[:, 4 * i + 2] > 0) for i in same])
+                if ws.sum() > 0:
+                    above[k] = _weighted_quantile(xs, ws, repair_quantile)
+
+
+def _long_share(task: _BiasedTask, k: int, above: float, W: np.ndarray, S: np.ndarray, most: float) -> float:
+    """Share of repairs to draw above ``above``: matches the elite's share of long repairs, at most ``most``.
+
+    Under ``g = s f_tail + (1 - s) f`` a repair is long with probability ``s + (1 - s) S(above)``; the
+    elite's share counts one long repair per year at most (its longest) over all its repairs, so an
+    event that fails often, whose other repairs are ordinary, gets a small share (0 below 5 %).
+    """
+    s0 = float(task.repair[k].sf(above))
+    n = float(W @ S[:, 4 * k + 2])
+    if not n > 0 or s0 >= 1:
+        return 0.0
+    share_long = float(W @ (S[:, 4 * k + 3] >= above)) / n
+    sh = min((share_long - s0) / (1.0 - s0), most)
+    return sh if sh >= 0.05 else 0.0
+
+
+def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statistic: str, rho: float, *,
+               max_per_year: float, repair_quantile: float, repair_share: float, max_switch_fail: float,
+               events_per_year: float | None, min_elite: int) -> FailureBias:
+    """One cross-entropy step: every bias parameter at its weighted MLE over the pilots' elite years.
+
+    Every pilot so far is used (each year weighted by its own likelihood ratio: all of them estimate
+    the real law), so later rounds are not left with a handful of elite years.
+    """
+    bias, task = runs[-1].bias, _task(model, runs[-1].bias)
+    x = np.concatenate([r.values(statistic) for r in runs])
+    w = np.concatenate([r.weights for r in runs])
+    S = np.concatenate([r.tally.year_stats() for r in runs])
+    level = return_level(x, w, period)["value"]
+    gamma = level if np.mean(x >= level) >= rho else min(level, float(np.quantile(x, 1.0 - rho)))
+    W = w * (x >= gamma) if gamma > 0 else np.zeros_like(w)
+    if np.count_nonzero(W > 0) < 2 * min_elite:
+        return bias  # too few elite years to learn from: keep the bias
+    h, k_ev = model.horizon, task.idx.size
+    elite = W > 0
+    factors, above = [], []
+    for k in range(k_ev):
+        held = elite & (S[:, 4 * k] > 0)
+        if np.count_nonzero(held) < min_elite:  # too few elite years hold it: leave it unbiased
+            factors.append(1.0)
+            above.append(0.0)
+            continue
+        lam = float(W @ S[:, 4 * k]) / max(float(W @ S[:, 4 * k + 1]), 1e-300)
+        cap = max(1.0, max_per_year / (task.rate[k] * h))
+        factors.append(float(np.clip(lam / task.rate[k], 1.0, cap)))
+        a = 0.0
+        if _tail_biasable(task.repair[k]):
+            a = _weighted_quantile(S[held, 4 * k + 3], W[held], repair_quantile)
+            # not below the real law's median: the threshold is for long repairs
+            a = max(a, float(task.repair[k].quantile(0.5)))
+        above.append(a)
+    shares = [_long_share(task, k, a, W, S, repair_share) if a > 0 else 0.0 for k, a in enumerate(above)]
+    above = [a if sh > 0 else 0.0 for a, sh in zip(above, shares, strict=True)]
+    probs = []
+    for j, p0 in enumerate(task.p_real):
+        f, s = float(W @ S[:, 4 * k_ev + 2 * j]), float(W @ S[:, 4 * k_ev + 2 * j + 1])
+        probs.append(float(np.clip(f / (f + s), p0, max_switch_fail)) if f + s > 0 else task.p_biased[j])
+    _balance(model, task, W, S, factors, above, probs, repair_quantile)
+    shares = [_long_share(task, k, a, W, S, repair_share) if a > 0 else 0.0 for k, a in enumerate(above)]
+    above = [a if sh > 0 else 0.0 for a, sh in zip(above, shares, strict=True)]
+    if events_per_year is not None:  # keep the proportions, not the intensity (outage years cost most)
+        biased = np.asarray(factors) * task.rate * h
+        up = np.asarray(factors) > 1.0
+        total = float(biased[up].sum())
+        if total > events_per_year:
+            factors = np.where(up, np.maximum(1.0, np.asarray(factors) * events_per_year / total),
+                               factors).tolist()
+    return FailureBias(bias.events, tuple(factors), tuple(above), tuple(shares), bias.switches, tuple(probs))
+
+
+def cross_entropy_bias(
+    net_or_scenario: Any, seed: int, *, years: int = 100, rounds: int = 2, period: float = 10_000.0,
+    statistic: str = "unreachable", rho: float = 0.05, initial: FailureBias | None = None,
+    chunk_years: int | None = None, start: str = "stationary", callers: Any = None, backend: Any = "serial",
+    workers: int | None = None, max_per_year: float = 3.0, repair_quantile: float = 0.1,
+    repair_share: float = 0.9, max_switch_fail: float = 0.9, events_per_year: float | None = 0.4,
+    initial_target: float = 1.0, min_elite: int = 2,
+) -> FailureBias:
+    """The bias for the worst year in ``period``, by ``rounds`` cross-entropy steps on pilot runs.
+
+    Each round simulates ``years`` years with the current bias (start:
+    ``initial``, default :func:`choose_bias` with ``initial_target`` failures a
+    year and half the repairs above their 90 % quantile), on streams of their own
+    (run-level stream ``tails-pilot``, round ``r``: never the main run's), and sets
+    every parameter to its weighted maximum-likelihood value over the elite years
+    of all rounds so far — those at or above the estimated return level of
+    ``period``, or the top ``rho`` share while fewer reach it (adaptive levels):
+    rates (at most ``max_per_year`` failures a year; events in fewer than
+    ``min_elite`` elite years stay unbiased), switch failure probabilities (at
+    most ``max_switch_fail``, which bounds the weight of a year whose switch
+    worked), and long repairs: above the ``repair_quantile`` of the elite years'
+    longest repairs with probability ``repair_share``. The biased events'
+    intensity is then capped at ``events_per_year``. The estimator that uses the
+    result is unbiased whatever the pilots gave.
+
+    Examples
+    --------
+    >>> from model.sim.timemodel import build_time_model
+    >>> tm = build_time_model("uk999")
+    >>> b = cross_entropy_bias(tm, 1, years=40, rounds=1, chunk_years=20, period=100)
+    >>> b.events == choose_bias(tm).events and all(f >= 1 for f in b.factors)
+    True
+    """
+    if rounds < 1 or years < 10:
+        raise ValueError("cross_entropy_bias needs rounds >= 1 and years >= 10")
+    if not 0 < rho < 1:
+        raise ValueError(f"rho must lie in (0, 1), got {rho}")
+    model = as_time_model(net_or_scenario)
+    if initial is None:
+        initial = choose_bias(model, target=initial_target, repair_quantile=0.9, repair_share=0.5)
+    bias = initial
+    runs: list[TailRun] = []
+    for r in range(rounds):
+        pilot_seed = int(named_rng(seed, "tails-pilot", r).integers(2**63))
+        runs.append(simulate_tails(model, years, seed=pilot_seed, bias=bias, chunk_years=chunk_years,
+                                   start=start, callers=callers, backend=backend, workers=workers))
+        bias = _ce_update(model, runs, period, statistic, rho, max_per_year=max_per_year,
+                          repair_quantile=repair_quantile, repair_share=repair_share,
+                          max_switch_fail=max_switch_fail, events_per_year=events_per_year,
+                          min_elite=min_elite)
+    return bias
