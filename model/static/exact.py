@@ -175,8 +175,10 @@ def _unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new = np.empty(sk.size, dtype=bool)
     new[:1] = True
     np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    new[0] = False
     inv = np.empty(sk.size, dtype=np.int32)
-    inv[order] = np.cumsum(new, dtype=np.int32) - 1
+    inv[order] = np.add.accumulate(new, dtype=np.int32)
+    new[0] = True
     return order[new], inv
 
 
@@ -209,6 +211,7 @@ class _Level:
     retire: list[int]  # slots freed after this level
     tmask: int  # slots holding targets during this level
     start: list[int] = field(default_factory=list)  # slots that join the frontier at this level
+    pairs: list[tuple[int, int]] = field(default_factory=list)  # the arcs as undirected slot pairs
     down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
@@ -243,29 +246,35 @@ def _vertex_orders(
 
     def greedy(start: int) -> list[int] | None:
         # grow the visited set one vertex at a time, keeping the frontier (visited vertices
-        # with unvisited neighbours) as small as possible
+        # with unvisited neighbours) as small as possible: the next vertex minimises
+        # (frontier growth - frontier shrink, -visited neighbours, index)
         visited = [False] * n
-        rem = [len(adj[v]) for v in range(n)]
+        rem = [len(adj[v]) for v in range(n)]  # unvisited neighbours
+        shrink = [0] * n  # visited neighbours whose last unvisited neighbour this is
+        nvis = [0] * n
         order: list[int] = []
         cand: set[int] = set()
-        nvis = [0] * n
-        pending = [start, *range(n)]
+        nxt = 0
         width = 0
+
+        def last_open(u: int) -> None:
+            for w in adj[u]:
+                if not visited[w]:
+                    shrink[w] += 1
+                    return
+
         while len(order) < n:
             if limit is not None and width > limit:
                 return None
             if cand:
-                best_v, best_key = -1, None
-                for v in cand:
-                    shrink = sum(1 for u in adj[v] if visited[u] and rem[u] == 1)
-                    grow = 1 if rem[v] > 0 else 0
-                    key = (grow - shrink, -nvis[v], v)
-                    if best_key is None or key < best_key:
-                        best_v, best_key = v, key
-                v = best_v
+                v = min(cand, key=lambda x: ((rem[x] > 0) - shrink[x], -nvis[x], x))
                 cand.discard(v)
+            elif not visited[start]:
+                v = start
             else:
-                v = next(x for x in pending if not visited[x])
+                while visited[nxt]:
+                    nxt += 1
+                v = nxt
             visited[v] = True
             order.append(v)
             if rem[v] > 0:
@@ -277,6 +286,10 @@ def _vertex_orders(
                     cand.add(u)
                 elif rem[u] == 0:
                     width -= 1
+                elif rem[u] == 1:
+                    last_open(u)
+            if rem[v] == 1:
+                last_open(v)
         return order
 
     cands = [greedy(source), bfs([source]), bfs([source], by_degree=True)]
@@ -361,18 +374,34 @@ class FrontierDiagram:
             ends = {x for a in al for x in a}
             for x in ends:
                 adj[x].update(ends - {x})
-        best: tuple[tuple[int, int], list[int]] | None = None
+        # score each candidate vertex order (widest frontier, then total frontier) in numpy:
+        # elements sorted by their last then first vertex, the frontier counted per level
+        E = len(elems)
+        ends = np.array([x for _c, al in elems for a in al for x in a], dtype=np.int64)
+        sizes = np.array([2 * len(al) for _c, al in elems], dtype=np.int64)
+        offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        elem_of = np.repeat(np.arange(E), sizes)
+        keep_node = np.ones(n, dtype=bool)
+        keep_node[targets] = False
+        best: tuple[tuple[int, int], np.ndarray] | None = None
         for order in _vertex_orders(n, adj, source, targets, limit=max_width):
-            pos = [0] * n
-            for i, x in enumerate(order):
-                pos[x] = i
-            keys = [
-                (max(pos[x] for a in al for x in a), min(pos[x] for a in al for x in a), i)
-                for i, (_c, al) in enumerate(elems)
-            ]
-            lvl_order = [k[2] for k in sorted(keys)]
-            prof = self._profile(n, [elems[i][1] for i in lvl_order], source, targets)
-            score = (max(prof), sum(prof))
+            pos = np.empty(n, dtype=np.int64)
+            pos[order] = np.arange(n)
+            pe = pos[ends]
+            lo, hi = np.minimum.reduceat(pe, offs), np.maximum.reduceat(pe, offs)
+            lvl_order = np.lexsort((np.arange(E), lo, hi))
+            rank = np.empty(E, dtype=np.int64)
+            rank[lvl_order] = np.arange(E)
+            le = rank[elem_of]
+            first = np.full(n, E, dtype=np.int64)
+            last = np.full(n, -1, dtype=np.int64)
+            np.minimum.at(first, ends, le)
+            np.maximum.at(last, ends, le)
+            first[source] = 0
+            ok = keep_node & (last >= first)
+            diff = np.bincount(first[ok], minlength=E + 1) - np.bincount(last[ok] + 1, minlength=E + 1)
+            prof = np.cumsum(diff)
+            score = (int(prof[:E].max()) if E else 0, int(prof[:E].sum()))
             if best is None or score < best[0]:
                 best = (score, lvl_order)
         assert best is not None
@@ -381,7 +410,7 @@ class FrontierDiagram:
                 f"exact-bdd: the frontier is {best[0][0]} nodes wide for demand from node "
                 f"{p.source} (limit {max_width}); the decision diagram would be too large; {_ADVICE}"
             )
-        ordered = [elems[i] for i in best[1]]
+        ordered = [elems[i] for i in best[1].tolist()]
         self._assign_slots(n, ordered, source, targets)
         if self._undirected():
             self._run_partition(max_memory)
@@ -405,17 +434,6 @@ class FrontierDiagram:
         for x in targets:
             first[x] = last[x] = -1
         return first, last
-
-    def _profile(
-        self, n: int, arcsets: list[list[tuple[int, int]]], source: int, targets: Iterable[int]
-    ) -> list[int]:
-        first, last = self._first_last(n, arcsets, source, targets)
-        diff = [0] * (len(arcsets) + 1)
-        for f, la in zip(first, last, strict=True):
-            if f >= 0 and la >= f:
-                diff[f] += 1
-                diff[la + 1] -= 1
-        return list(itertools.accumulate(diff[:-1]))
 
     def _assign_slots(
         self, n: int, ordered: list[tuple[int, list[tuple[int, int]]]], source: int, targets: list[int]
@@ -447,6 +465,7 @@ class FrontierDiagram:
         tbit = 1 << width
         for lev in self.levels:
             lev.arcs = [(slot[u], width if v in tset else slot[v]) for u, v in lev.arcs]
+            lev.pairs = sorted({(min(a, b), max(a, b)) for a, b in lev.arcs})
             lev.tmask = tbit
         active = 0
         for lv, lev in enumerate(self.levels):
@@ -521,7 +540,7 @@ class FrontierDiagram:
             B = np.concatenate([L, L]) if rnd else L
             U = B[S:] if rnd else B  # the up branch: the level's arcs work
             succ = None
-            for a, b in sorted({(min(a, b), max(a, b)) for a, b in lev.arcs}):
+            for a, b in lev.pairs:
                 ra = U[:, a]
                 if b < W:
                     rb = U[:, b]
@@ -541,8 +560,9 @@ class FrontierDiagram:
                 keys = B.view(np.uint64).reshape(-1)
             else:
                 keys = (B[:, 0::2] | (B[:, 1::2] << 4)).view(np.uint64).reshape(-1)
-            if lev.retire:
-                keys[~(B == SRC).any(axis=1)] = _KEY_FAIL  # the source's block lost its last slot
+            if lev.retire:  # the source's block lost its last slot: cut off
+                has = (B == SRC).view(np.uint64)
+                keys[(has[:, 0] if cols == 8 else has[:, 0] | has[:, 1]) == 0] = _KEY_FAIL
             if succ is not None:
                 keys[B.shape[0] - S :][succ] = _KEY_SUCCESS
             first, inv = _unique_keys(np.concatenate([keys, live_keys]))
@@ -1347,12 +1367,22 @@ class ExactEngine:
     ) -> tuple[list[Fraction], list[Fraction]]:
         qs = self.net.q if q is None else q
         cs = self.net.ccf_q if ccf_q is None else ccf_q
-        qf = [_frac(x) for x in (qs.tolist() if isinstance(qs, np.ndarray) else qs)]
-        cf = [_frac(x) for x in (cs.tolist() if isinstance(cs, np.ndarray) else cs)]
+        memo: dict[float | Fraction, Fraction] = {}  # few distinct values: convert each once
+
+        def conv(xs: Any) -> list[Fraction]:
+            out = []
+            for x in xs.tolist() if isinstance(xs, np.ndarray) else xs:
+                f = memo.get(x)
+                if f is None:
+                    f = memo[x] = _frac(x)
+                out.append(f)
+            return out
+
+        qf, cf = conv(qs), conv(cs)
         if len(qf) != self.net.n_components or len(cf) != self.net.n_ccf:
             raise ValueError("q and ccf_q must have one entry per component and common-cause event")
-        for x in [*qf, *cf]:
-            if not 0 <= x <= 1:
+        for x in memo.values():
+            if not 0 <= x.numerator <= x.denominator:
                 raise ValueError(f"failure probabilities must lie in [0, 1], got {float(x)}")
         return qf, cf
 
@@ -1364,7 +1394,7 @@ class ExactEngine:
         qf, cf = self._prepare(q, ccf_q)
         self.float_bound = 0.0
         out: dict[int, Fraction] = {}
-        graph_cache: dict[tuple[int, tuple[Fraction, ...]], Fraction] = {}
+        graph_cache: dict[tuple[int, tuple[tuple[int, int], ...]], Fraction] = {}
         for d in range(self.net.n_demands) if demands is None else demands:
             solver = self._solver_of[d]
             comps = sorted(solver.problem.components)
@@ -1390,7 +1420,7 @@ class ExactEngine:
                 qeff = tuple(
                     Fraction(0) if c in pset else Fraction(1) if c in forced else qf[c] for c in comps
                 )
-                gkey = (id(solver), qeff)
+                gkey = (id(solver), tuple((x.numerator, x.denominator) for x in qeff))
                 ug = graph_cache.get(gkey)
                 if ug is None:
                     qd = dict(zip(comps, qeff, strict=True))
