@@ -67,6 +67,7 @@ from model.sim.failover_windows import (
     KnotValues,
     WindowModel,
     capacity_scenario,
+    check_verdict,
     delay_design,
     direct_check,
     evaluate_points,
@@ -111,6 +112,9 @@ MANUAL_FACTORS = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0)
 #: Automatic sweep: mean delay of an automatic switch, hours (5 s ... 1 h).
 AUTO_DELAYS_H = (5 / 3600, 30 / 3600, 2 / 60, 10 / 60, 0.5, 1.0)
 QUEUE_NOW = 420  # SIMWOOD_2024 (M): the DR's queue limit since June 2023
+#: Backup capacities of the curves, bands and grid table (all capacities are in the heat map).
+CURVE_CAPS = ("status_quo", "queue_now", "full")
+SOBOL_OUTPUTS = ["failed calls per year (platform outages)", "failed calls per primary-platform outage"]
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -253,23 +257,11 @@ def _fmt_delay(h: float) -> str:
 
 
 # ----------------------------------------------------------------------------- main
-
-def check_verdict(direct: float, estimator: float, z: float) -> str:
-    """A check passes only when the two agree in size, not just within a wide interval."""
-    if not np.isfinite(z) or abs(z) >= 3:
-        return "disagree"
-    lo, hi = sorted((abs(direct), abs(estimator)))
-    return "agree" if hi == 0 or lo / hi >= 1 / 1.2 else "inconclusive"
-
 def main(argv: list[str] | None = None) -> int:
     parser = study_parser(NAME, __doc__.splitlines()[0])
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="processes for the engine replays when run as a script (default: 2, or 1 on a single "
-        "core); results do not depend on it",
-    )
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes for the engine replays (default: 2, or 1 on a single core); results "
+                             "do not depend on it")
     args = parser.parse_args(argv)
     study = Study(NAME, args)
     cfg = QUICK if args.quick else FULL
@@ -293,85 +285,47 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. the rest of the network (independent of the levers): plain simulated years without platform failures
     t0 = time.perf_counter()
-    rate_par = params[4]
-    no_platform = apply_parameters(scenario, [rate_par], [0.0])
-    base_res = simulate(
-        no_platform,
-        years=cfg["baseline_years"],
-        seed=child_seed(ss_base, 0),
-        chunk_years=max(10, cfg["baseline_years"] // 4),
-    )
+    no_platform = apply_parameters(scenario, [params[4]], [0.0])
+    base_res = simulate(no_platform, years=cfg["baseline_years"], seed=child_seed(ss_base, 0),
+                        chunk_years=max(10, cfg["baseline_years"] // 4))
     base_sim = base_res.to_dict()
-    genuine = float(base_sim["genuine_calls_per_year"])
     baseline = {**base_sim["failed_calls_per_year"], "yearly": base_res.tally.column("unreachable").tolist()}
     timings["baseline_years"] = time.perf_counter() - t0
 
     # 3. curves at the base parameters: manual sweep (detection and switch time scaled together) and automatic
-    b = base
-    manual = [
-        {
-            "policy": "manual",
-            "factor": f,
-            "det": b["detection delay (mean)"] * f,
-            "sw": b["switch attempt time (mean)"] * f,
-            "delay_h": (b["detection delay (mean)"] + b["switch attempt time (mean)"]) * f,
-        }
-        for f in MANUAL_FACTORS
-    ]
-    auto = [{"policy": "automatic", "auto": h, "delay_h": h} for h in AUTO_DELAYS_H]
-    policies = auto + manual
-    rate0, beta0, p0, pf0 = (
-        b["platform failure rate"],
-        b["common-cause beta"],
-        b["redial probability"],
-        b["switch failure probability"],
-    )
-    points = evaluate_points(model, policies, rate0, setup.rate_backup, beta0, p0, pf0)
-    attempts = evaluate_points(model, policies, rate0, setup.rate_backup, beta0, p0, pf0, row=1)
-    for pt, at in zip(points, attempts, strict=True):
-        pt["attempts_per_year"] = at["per_year"]
-        pt["attempts_per_year_se"] = at["per_year_se"]
+    det0, sw0 = base["detection delay (mean)"], base["switch attempt time (mean)"]
+    manual = [{"policy": "manual", "factor": f, "det": det0 * f, "sw": sw0 * f, "delay_h": (det0 + sw0) * f}
+              for f in MANUAL_FACTORS]
+    policies = [{"policy": "automatic", "auto": h, "delay_h": h} for h in AUTO_DELAYS_H] + manual
+    at_base = (base["platform failure rate"], setup.rate_backup, base["common-cause beta"],
+               base["redial probability"], base["switch failure probability"])
+    points = evaluate_points(model, policies, *at_base)
+    for pt, at in zip(points, evaluate_points(model, policies, *at_base, row=1), strict=True):
+        pt["attempts_per_year"], pt["attempts_per_year_se"] = at["per_year"], at["per_year_se"]
 
     # 4. bands: the other uncertain inputs propagated (two-level Monte Carlo) at every curve point
     t0 = time.perf_counter()
-    band_params = [params[i] for i in (2, 4, 5, 6)]  # switch failure p, rate, beta, redial
-    curve_caps = ("status_quo", "queue_now", "full")
 
     def band_func(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pf, rate, beta, redial = x
-        vals, ses = [], []
         full = model.full_outage(redial)
+        out = []
         for pol in policies:
             wts = window_weights(kv, model.policy_delays(pol, pf))
-            for ck in curve_caps:
-                y, se = model.per_year(model.per_outage(wts, ck, None, redial), full, rate, beta)
-                vals.append(y)
-                ses.append(se)
-        return np.array(vals), np.array(ses)
+            out += [model.per_year(model.per_outage(wts, ck, None, redial), full, rate, beta)
+                    for ck in CURVE_CAPS]
+        return np.array([y for y, _ in out]), np.array([se for _, se in out])
 
-    band_names = [f"{p['policy']}:{p['delay_h']:.6g}:{c}" for p in policies for c in curve_caps]
+    band_names = [f"{p['policy']}:{p['delay_h']:.6g}:{c}" for p in policies for c in CURVE_CAPS]
+    band_params = [params[i] for i in (2, 4, 5, 6)]  # switch failure p, rate, beta, redial
     prop = propagate(band_func, band_params, cfg["bands"], ss_band, output_names=band_names)
     timings["bands"] = time.perf_counter() - t0
 
     # 5. Sobol indices and tornado over all seven uncertain inputs (status quo policy shape, 2023 queue)
     t0 = time.perf_counter()
-
-    def sobol_func(x: np.ndarray) -> np.ndarray:
-        y, _, per_outage = model.manual_per_year(*x, batch=256)
-        return np.stack([y, per_outage])
-
-    sob = sobol_indices(
-        sobol_func,
-        params,
-        cfg["sobol_n"],
-        ss_sobol,
-        output_names=["failed calls per year (platform outages)", "failed calls per primary-platform outage"],
-    )
-
-    def tornado_func(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return model.manual_per_year(*x)[:2]
-
-    torn = tornado_data(tornado_func, params, b)
+    sob = sobol_indices(lambda x: np.stack(model.manual_per_year(*x, batch=256)[::2]), params, cfg["sobol_n"],
+                        ss_sobol, output_names=SOBOL_OUTPUTS)
+    torn = tornado_data(lambda x: model.manual_per_year(*x)[:2], params, base)
     timings["sobol_and_tornado"] = time.perf_counter() - t0
 
     # 6. checks: direct engine replays with the engine's own switch delays vs the estimator (paired)
@@ -382,168 +336,79 @@ def main(argv: list[str] | None = None) -> int:
     cap = {c.key: c for c in setup.capacities}
     frac, check_redial = cfg["check_point"]
     check_calls = max(1, round(setup.cap_levels[-1] * frac))
-    check_runs = [
-        (
-            "manual switch, 49/50 (status quo)",
-            capacity_scenario(setup, cap["status_quo"]),
-            "status_quo",
-            sq_pol,
-            None,
-            None,
-        ),
-        (
-            "automatic failover, 49/50",
-            capacity_scenario(setup, cap["status_quo"], auto_scen),
-            "status_quo",
-            auto_pol,
-            None,
-            None,
-        ),
+    check_runs = [  # (label, scenario replayed, capacity key, policy, backup calls, redial)
+        ("manual switch, 49/50 (status quo)", capacity_scenario(setup, cap["status_quo"]), "status_quo",
+         sq_pol, None, None),
+        ("automatic failover, 49/50", capacity_scenario(setup, cap["status_quo"], auto_scen), "status_quo",
+         auto_pol, None, None),
         ("manual switch, full capacity", capacity_scenario(setup, cap["full"]), "full", sq_pol, None, None),
         # another replayed level of the capacity and the redial probability (the Sobol and band inputs)
-        (
-            f"manual switch, {check_calls} calls/queue {cap['status_quo'].queue}, redial {check_redial:g}",
-            apply_parameters(scenario, [params[3], params[6]], [check_calls, check_redial]),
-            None,
-            sq_pol,
-            check_calls,
-            check_redial,
-        ),
+        (f"manual switch, {check_calls} calls/queue {cap['status_quo'].queue}, redial {check_redial:g}",
+         apply_parameters(scenario, [params[3], params[6]], [check_calls, check_redial]), None, sq_pol,
+         check_calls, check_redial),
     ]
-    checks = [
-        direct_check(
-            setup,
-            model,
-            design,
-            scen,
-            key,
-            label,
-            ss_check,
-            i + 1,
-            pol,
-            cfg["check_replicates"],
-            calls=calls,
-            redial=redial,
-        )
-        for i, (label, scen, key, pol, calls, redial) in enumerate(check_runs)
-    ]
+    checks = [direct_check(setup, model, design, scen, key, label, ss_check, i + 1, pol,
+                           cfg["check_replicates"], calls=calls, redial=redial)
+              for i, (label, scen, key, pol, calls, redial) in enumerate(check_runs)]
     plain = None
     if cfg["check_years"]:
-        res = simulate(
-            scenario, years=cfg["check_years"], seed=child_seed(ss_check, 9), chunk_years=250
-        ).to_dict()
-        plain = {
-            "years": cfg["check_years"],
-            "failed_calls_per_year": res["failed_calls_per_year"],
-            "seconds": res["seconds"],
-        }
+        res = simulate(scenario, years=cfg["check_years"], seed=child_seed(ss_check, 9),
+                       chunk_years=250).to_dict()
+        plain = {"years": cfg["check_years"], "failed_calls_per_year": res["failed_calls_per_year"],
+                 "seconds": res["seconds"]}
     timings["checks"] = time.perf_counter() - t0
 
-    results = assemble(
-        setup,
-        params,
-        base,
-        cfg,
-        design,
-        kv,
-        points,
-        prop,
-        band_names,
-        sob,
-        torn,
-        checks,
-        baseline,
-        base_sim,
-        genuine,
-        plain,
-        policies,
-        timings,
-    )
-    prov = study.provenance(
-        scenario,
-        method="conditional replays of platform outages (time engine) + plain "
-        "years for the rest of the network",
-        workers=workers,
-        engine_backend=kv.backend,
-    )
+    results = assemble(setup, params, base, cfg, design, kv, points, prop, band_names, sob, torn, checks,
+                       baseline, base_sim, plain, policies, timings)
+    prov = study.provenance(scenario, method="conditional replays of platform outages (time engine) + plain "
+                            "years for the rest of the network", workers=workers, engine_backend=kv.backend)
     results["provenance"] = prov
-    rep = build_report(setup, params, results, design, kv, prov)
+    rep = build_report(setup, results, design, kv, prov)
     results["compliance"] = study.compliance(rep, scenario)
     html_path, json_path = study.write(rep, results)
-    sq = results["key_numbers"]
+    kn = results["key_numbers"]
     print(f"wrote {html_path} and {json_path}")
-    print(
-        f"status quo: {sq['status_quo_platform_failed_calls_per_year']['estimate']:.1f} failed calls a year "
-        f"from platform outages; automatic failover "
-        f"{sq['automatic_platform_failed_calls_per_year']['estimate']:.1f}; "
-        f"runtime {prov['runtime_seconds']:.1f} s"
-    )
+    sq, au = (kn[f"{k}_platform_failed_calls_per_year"]["estimate"] for k in ("status_quo", "automatic"))
+    print(f"status quo: {sq:.1f} failed calls a year from platform outages; automatic failover {au:.1f}; "
+          f"runtime {prov['runtime_seconds']:.1f} s")
     return 0
 
 
-def assemble(
-    setup,
-    params,
-    base,
-    cfg,
-    design,
-    kv,
-    points,
-    prop,
-    band_names,
-    sob,
-    torn,
-    checks,
-    baseline,
-    base_sim,
-    genuine,
-    plain,
-    policies,
-    timings,
-) -> dict[str, Any]:
+def _pick(grid: list[dict], policy: str, delay: float, cap: str) -> dict:
+    """The grid row of a policy, mean delay and backup capacity."""
+    return next(r for r in grid if r["policy"] == policy and abs(r["delay_hours"] - delay) < 1e-9
+                and r["capacity"] == cap)
+
+
+def assemble(setup, params, base, cfg, design, kv, points, prop, band_names, sob, torn, checks, baseline,
+             base_sim, plain, policies, timings) -> dict[str, Any]:
     """The JSON document."""
     est = normal_estimate
+    genuine = float(base_sim["genuine_calls_per_year"])
     cap_label = {c.key: c.label for c in setup.capacities}
-    base_rate = base_sim["unreachable_call_rate"]
-    grid = []
     band_of = {name: prop.band(k) for k, name in enumerate(band_names)}
+    grid = []
     for pt in points:
         y, se = pt["per_year"], pt["per_year_se"]
-        key = f"{pt['policy']}:{pt['delay_h']:.6g}:{pt['capacity']}"
+        total, total_se = y + baseline["mean"], math.hypot(se, baseline["std_error"])
         row = {
-            "policy": pt["policy"],
-            "delay_hours": pt["delay_h"],
-            "capacity": pt["capacity"],
-            "capacity_label": cap_label[pt["capacity"]],
-            "detection_mean_hours": pt.get("det"),
-            "switch_time_mean_hours": pt.get("sw"),
-            "automatic_delay_mean_hours": pt.get("auto"),
+            "policy": pt["policy"], "delay_hours": pt["delay_h"], "capacity": pt["capacity"],
+            "capacity_label": cap_label[pt["capacity"]], "detection_mean_hours": pt.get("det"),
+            "switch_time_mean_hours": pt.get("sw"), "automatic_delay_mean_hours": pt.get("auto"),
             "platform_failed_calls_per_year": est(y, se),
             "platform_failed_attempts_per_year": est(pt["attempts_per_year"], pt["attempts_per_year_se"]),
             "platform_unreachable_call_rate": est(y / genuine, se / genuine),
             "failed_calls_per_platform_outage": est(pt["per_outage"], pt["per_outage_se"]),
-            "total_unreachable_call_rate": est(
-                (y + baseline["mean"]) / genuine, math.hypot(se, baseline["std_error"]) / genuine
-            ),
-            "total_failed_calls_per_year": est(y + baseline["mean"], math.hypot(se, baseline["std_error"])),
+            "total_unreachable_call_rate": est(total / genuine, total_se / genuine),
+            "total_failed_calls_per_year": est(total, total_se),
         }
+        key = f"{pt['policy']}:{pt['delay_h']:.6g}:{pt['capacity']}"
         if key in band_of:
             row["band_platform_failed_calls_per_year"] = band_of[key]
         grid.append(row)
-
-    def pick(policy: str, delay: float, cap: str) -> dict:
-        return next(
-            r
-            for r in grid
-            if r["policy"] == policy and abs(r["delay_hours"] - delay) < 1e-9 and r["capacity"] == cap
-        )
-
-    b = base
-    sq_delay = b["detection delay (mean)"] + b["switch attempt time (mean)"]
-    sq = pick("manual", sq_delay, "status_quo")
-    au = pick("automatic", 30 / 3600, "status_quo")
-    fu = pick("manual", sq_delay, "full")
-    st_names = sob.outputs
+    sq_delay = base["detection delay (mean)"] + base["switch attempt time (mean)"]
+    sq, fu = _pick(grid, "manual", sq_delay, "status_quo"), _pick(grid, "manual", sq_delay, "full")
+    au = _pick(grid, "automatic", 30 / 3600, "status_quo")
     top = sob.rows(0)[0]
     return {
         "scenario": setup.scenario.name,
@@ -555,171 +420,96 @@ def assemble(
             "automatic_platform_failed_calls_per_year": au["platform_failed_calls_per_year"],
             "full_capacity_platform_failed_calls_per_year": fu["platform_failed_calls_per_year"],
             "status_quo_failed_calls_per_platform_outage": sq["failed_calls_per_platform_outage"],
-            "top_sobol_parameter": {
-                "parameter": top["parameter"],
-                "total_order": top["total_order"],
-                "total_ci": top["total_ci"],
-            },
+            "top_sobol_parameter": {k: top[k] for k in ("parameter", "total_order", "total_ci")},
         },
         "grid": grid,
         "capacities": [dataclasses.asdict(c) for c in setup.capacities],
         "baseline_rest_of_network": {
-            "failed_calls_per_year": baseline,
-            "unreachable_call_rate": base_rate,
-            "years": base_sim["years"],
-            "genuine_calls_per_year": genuine,
+            "failed_calls_per_year": baseline, "unreachable_call_rate": base_sim["unreachable_call_rate"],
+            "years": base_sim["years"], "genuine_calls_per_year": genuine,
             "method": "plain simulated years of the scenario with both platforms made failure-free",
         },
-        "uncertain_parameters": [p.to_dict() | {"base": b[p.name]} for p in params],
-        "sobol": sob.to_dict() | {"output_names": list(st_names)},
+        "uncertain_parameters": [p.to_dict() | {"base": base[p.name]} for p in params],
+        "sobol": sob.to_dict() | {"output_names": list(sob.outputs)},
         "tornado": torn.to_dict() | {"output": "failed calls per year (platform outages)"},
         "bands": prop.to_dict(),
         "checks": {"direct_replays": checks, "plain_years": plain},
         "per_outage_curves": per_outage_curves(setup, kv),
         "engine": {
-            "outages": int(design.start.size),
-            "runs": kv.runs,
-            "seconds": round(kv.seconds, 3),
-            "knots_hours": KNOTS.tolist(),
-            "delay_draws": int(cfg["delay_draws"]),
-            "redial_levels": list(setup.redial_levels),
-            "capacity_levels": list(setup.cap_levels),
+            "outages": int(design.start.size), "runs": kv.runs, "seconds": round(kv.seconds, 3),
+            "knots_hours": KNOTS.tolist(), "delay_draws": int(cfg["delay_draws"]),
+            "redial_levels": list(setup.redial_levels), "capacity_levels": list(setup.cap_levels),
         },
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "policies": policies,
     }
 
 
-def build_report(
-    setup: FailoverSetup,
-    params: tuple[UncertainParameter, ...],
-    res: dict[str, Any],
-    design: Design,
-    kv: KnotValues,
-    prov: dict,
-) -> Report:
+def build_report(setup: FailoverSetup, res: dict[str, Any], design: Design, kv: KnotValues,
+                 prov: dict) -> Report:
     s = setup.scenario
-    kn = res["key_numbers"]
-    grid = res["grid"]
-    rep = Report(
-        f"Failover delay and backup capacity — {s.label}",
-        subtitle="Calls lost to call-handling platform outages against the time to fail over and the "
-        "backup's capacity, with Sobol indices and uncertainty bands",
-    )
+    kn, grid = res["key_numbers"], res["grid"]
+    rep = Report(f"Failover delay and backup capacity — {s.label}",
+                 subtitle="Calls lost to call-handling platform outages against the time to fail over and "
+                          "the backup's capacity, with Sobol indices and uncertainty bands")
 
     def est_card(key, label, e, note="", fmt=format_number):
         rep.key_number(key, label, e["estimate"], ci=(e["ci_low"], e["ci_high"]), note=note, fmt=fmt)
 
-    est_card(
-        "status_quo",
-        "Failed calls a year from platform outages (2023 set-up)",
-        kn["status_quo_platform_failed_calls_per_year"],
-        note="manual switch as on 25 Jun 2023; backup 49 calls, queue 50; 95% CI (Monte Carlo)",
-    )
-    est_card(
-        "automatic",
-        "… with automatic failover (mean 30 s)",
-        kn["automatic_platform_failed_calls_per_year"],
-        note="same backup capacity",
-    )
-    est_card(
-        "full_capacity",
-        "… with a full-capacity backup (manual switch)",
-        kn["full_capacity_platform_failed_calls_per_year"],
-        note="backup = primary: 98 calls, queue 1000",
-    )
-    est_card(
-        "per_outage",
-        "Failed calls per primary-platform outage (2023 set-up)",
-        kn["status_quo_failed_calls_per_platform_outage"],
-    )
-    est_card(
-        "total_rate",
-        "Unreachable-call rate, whole network (2023 set-up)",
-        kn["status_quo_total_unreachable_call_rate"],
-        fmt=lambda v: format_percent(v, 3),
-        note="platform outages + every other component",
-    )
+    est_card("status_quo", "Failed calls a year from platform outages (2023 set-up)",
+             kn["status_quo_platform_failed_calls_per_year"],
+             note="manual switch as on 25 Jun 2023; backup 49 calls, queue 50; 95% CI (Monte Carlo)")
+    est_card("automatic", "… with automatic failover (mean 30 s)",
+             kn["automatic_platform_failed_calls_per_year"], note="same backup capacity")
+    est_card("full_capacity", "… with a full-capacity backup (manual switch)",
+             kn["full_capacity_platform_failed_calls_per_year"],
+             note="backup = primary: 98 calls, queue 1000")
+    est_card("per_outage", "Failed calls per primary-platform outage (2023 set-up)",
+             kn["status_quo_failed_calls_per_platform_outage"])
+    est_card("total_rate", "Unreachable-call rate, whole network (2023 set-up)",
+             kn["status_quo_total_unreachable_call_rate"], fmt=lambda v: format_percent(v, 3),
+             note="platform outages + every other component")
     top = kn["top_sobol_parameter"]
-    rep.key_number(
-        "top_driver",
-        f"Largest Sobol total index: {top['parameter']}",
-        f"{top['total_order']:.2f}",
-        ci=f"95% CI {top['total_ci'][0]:.2f}–{top['total_ci'][1]:.2f}",
-        note="share of the variance of failed calls a year it accounts for, interactions included",
-    )
+    rep.key_number("top_driver", f"Largest Sobol total index: {top['parameter']}",
+                   f"{top['total_order']:.2f}",
+                   ci=f"95% CI {top['total_ci'][0]:.2f}–{top['total_ci'][1]:.2f}",
+                   note="share of the variance of failed calls a year it accounts for, interactions included")
 
     caps = {c.key: c.label for c in setup.capacities}
-    curve_caps = ("status_quo", "queue_now", "full")
 
     def curves(policy: str):
         rows = [r for r in grid if r["policy"] == policy]
         xs = sorted({r["delay_hours"] for r in rows})
-        med, lo, hi, names = [], [], [], []
-        for ck in curve_caps:
-            by = {r["delay_hours"]: r for r in rows if r["capacity"] == ck}
-            bands = [by[x]["band_platform_failed_calls_per_year"] for x in xs]
-            med.append([bd["median"] for bd in bands])
-            lo.append([bd["p05"] for bd in bands])
-            hi.append([bd["p95"] for bd in bands])
-            names.append(caps[ck])
-        return np.array(xs), np.array(med), np.array(lo), np.array(hi), names
+        bands = [[_pick(rows, policy, x, ck)["band_platform_failed_calls_per_year"] for x in xs]
+                 for ck in CURVE_CAPS]
+        per_q = (np.array([[bd[q] for bd in b] for b in bands]) for q in ("median", "p05", "p95"))
+        return (np.array(xs), *per_q, [caps[ck] for ck in CURVE_CAPS])
 
-    rep.section(
-        "Failed calls a year against the failover delay",
-        "Lines: median over the uncertain inputs that are not on the axes (platform failure rate, "
-        "common-cause beta, redial probability and, for the manual switch, the chance a switch attempt "
-        "fails); shaded: 5th–95th percentile. The platform failure rate alone spans two orders of "
-        "magnitude (one event in 86 years), hence the log scale.",
-    )
+    rep.section("Failed calls a year against the failover delay",
+                "Lines: median over the uncertain inputs that are not on the axes (platform failure rate, "
+                "common-cause beta, redial probability and, for the manual switch, the chance a switch "
+                "attempt fails); shaded: 5th–95th percentile. The platform failure rate alone spans two "
+                "orders of magnitude (one event in 86 years), hence the log scale.")
     x, med, lo, hi, names = curves("manual")
-    rep.figure(
-        band_chart(
-            x,
-            med,
-            lo,
-            hi,
-            names=names,
-            band_label="90% band",
-            log_x=True,
-            log_y=True,
-            x_title="manual switch: mean detection + one attempt (hours)",
-            y_title="failed calls a year (platform outages)",
-            title="Manual switch: detection delay and attempt time scaled together",
-        ),
-        caption="x = 1.79 h is 25 June 2023 (69 min detection, 38.5 min per attempt, half the attempts "
-        "fail, at most 3 attempts).",
-    )
+    rep.figure(band_chart(x, med, lo, hi, names=names, band_label="90% band", log_x=True, log_y=True,
+                          x_title="manual switch: mean detection + one attempt (hours)",
+                          y_title="failed calls a year (platform outages)",
+                          title="Manual switch: detection delay and attempt time scaled together"),
+               caption="x = 1.79 h is 25 June 2023 (69 min detection, 38.5 min per attempt, half the "
+                       "attempts fail, at most 3 attempts).")
     x, med, lo, hi, names = curves("automatic")
-    rep.figure(
-        band_chart(
-            x * 3600,
-            med,
-            lo,
-            hi,
-            names=names,
-            band_label="90% band",
-            log_x=True,
-            log_y=True,
-            x_title="automatic switch: mean delay (seconds)",
-            y_title="failed calls a year (platform outages)",
-            title="Automatic failover: delay of the switch",
-        ),
-        caption="An automatic switch never fails here (the automatic_failover strategy); what remains is "
-        "the backup's capacity.",
-    )
+    rep.figure(band_chart(x * 3600, med, lo, hi, names=names, band_label="90% band", log_x=True, log_y=True,
+                          x_title="automatic switch: mean delay (seconds)",
+                          y_title="failed calls a year (platform outages)",
+                          title="Automatic failover: delay of the switch"),
+               caption="An automatic switch never fails here (the automatic_failover strategy); what "
+                       "remains is the backup's capacity.")
     b = {p["name"]: p["base"] for p in res["uncertain_parameters"]}
     sq_delay = b["detection delay (mean)"] + b["switch attempt time (mean)"]
-    sq_row = next(
-        r
-        for r in grid
-        if r["policy"] == "manual"
-        and abs(r["delay_hours"] - sq_delay) < 1e-9
-        and r["capacity"] == "status_quo"
-    )
+    sq_row = _pick(grid, "manual", sq_delay, "status_quo")
     bd = sq_row["band_platform_failed_calls_per_year"]
     point = sq_row["platform_failed_calls_per_year"]["estimate"]
-    rate_p = params[4]
+    rate_p = uncertain_parameters(setup)[0][4]
     rep.paragraph(
         f"At the 2023 set-up the band runs from {format_number(bd['p05'])} to {format_number(bd['p95'])} "
         f"failed calls a year (median {format_number(bd['median'])}; at the scenario's own values "
@@ -727,242 +517,130 @@ def build_report(
         f"the point value {setup.rate_primary:.3g}). Monte Carlo noise of the conditional estimate is "
         f"{100 * bd['share_noise']:.1f}% of the band's variance; the rest is parameter uncertainty (the "
         "same sampled outages serve every parameter draw, so that error shifts the band rather than "
-        "widening it)."
-    )
+        "widening it).")
 
     # heat map at base parameters: delay settings x all capacity levels
-    pols = [p for p in res["policies"]]
+    pols = res["policies"]
     xl = [f"{'auto' if p['policy'] == 'automatic' else 'manual'} {_fmt_delay(p['delay_h'])}" for p in pols]
-    yl = [c.label for c in setup.capacities]
-    z = np.array(
-        [
-            [
-                next(
-                    r
-                    for r in grid
-                    if r["policy"] == p["policy"]
-                    and abs(r["delay_hours"] - p["delay_h"]) < 1e-9
-                    and r["capacity"] == c.key
-                )["platform_failed_calls_per_year"]["estimate"]
-                for p in pols
-            ]
-            for c in setup.capacities
-        ]
-    )
-    rep.section(
-        "Delay × capacity",
-        "Expected failed calls a year from platform outages at the scenario's "
-        "parameter values, for every failover setting and backup capacity.",
-    )
-    rep.figure(
-        log_heatmap(
-            xl,
-            yl,
-            z,
-            "Failed calls a year: failover delay × backup capacity",
-            x_title="failover: policy and mean delay",
-            y_title="backup (DR) capacity",
-            value_label="failed calls/yr",
-            hover_unit=" failed calls a year",
-        ),
-        caption="Manual settings scale the 2023 detection delay and attempt time together; the delay "
-        "shown is their sum.",
-    )
-    curves_po = res["per_outage_curves"]
-    ws = np.array(curves_po["window_hours"])
-    wpos = np.maximum(ws, 1 / 3600)
-    rep.figure(
-        band_chart(
-            wpos * 60,
-            [curves_po[c]["mean"] for c in curve_caps],
-            [curves_po[c]["ci_low"] for c in curve_caps],
-            [curves_po[c]["ci_high"] for c in curve_caps],
-            names=[caps[c] for c in curve_caps],
-            band_label="95% CI",
-            log_x=True,
-            x_title="failover window: minutes with no platform serving (0 shown at 1 s)",
-            y_title="failed calls per primary outage",
-            title="Calls lost in one primary-platform outage, by failover window",
-        ),
-        caption="The engine's direct output: mean over the sampled outages (start time across the week, "
-        "repair time from the scenario), with its Monte Carlo 95% CI.",
-    )
+    z = np.array([[_pick(grid, p["policy"], p["delay_h"], c.key)["platform_failed_calls_per_year"]["estimate"]
+                   for p in pols] for c in setup.capacities])
+    rep.section("Delay × capacity", "Expected failed calls a year from platform outages at the scenario's "
+                "parameter values, for every failover setting and backup capacity.")
+    rep.figure(log_heatmap(xl, [c.label for c in setup.capacities], z,
+                           "Failed calls a year: failover delay × backup capacity",
+                           x_title="failover: policy and mean delay", y_title="backup (DR) capacity",
+                           value_label="failed calls/yr", hover_unit=" failed calls a year"),
+               caption="Manual settings scale the 2023 detection delay and attempt time together; the delay "
+                       "shown is their sum.")
+    po = res["per_outage_curves"]
+    rep.figure(band_chart(np.maximum(np.array(po["window_hours"]), 1 / 3600) * 60,
+                          [po[c]["mean"] for c in CURVE_CAPS], [po[c]["ci_low"] for c in CURVE_CAPS],
+                          [po[c]["ci_high"] for c in CURVE_CAPS], names=[caps[c] for c in CURVE_CAPS],
+                          band_label="95% CI", log_x=True,
+                          x_title="failover window: minutes with no platform serving (0 shown at 1 s)",
+                          y_title="failed calls per primary outage",
+                          title="Calls lost in one primary-platform outage, by failover window"),
+               caption="The engine's direct output: mean over the sampled outages (start time across the "
+                       "week, repair time from the scenario), with its Monte Carlo 95% CI.")
 
     sob = res["sobol"]
     out0, out1 = sob["output_names"]
-    rep.section(
-        "What drives the uncertainty: Sobol indices",
-        f"Variance-based indices over the seven uncertain inputs ({sob['n']} base samples, "
-        f"{sob['evaluations']:,} evaluations of the conditional estimator; 95% bootstrap intervals). "
-        "First-order: the share of the output's variance explained by the input alone; total: including "
-        "its interactions.",
-    )
-    rep.figure(
-        sobol_bars(sob["outputs"][out0]["indices"], f"Sobol indices: {out0}"),
-        caption="Manual switch; the DR's queue limit kept at 50.",
-    )
-    rep.figure(
-        sobol_bars(sob["outputs"][out1]["indices"], f"Sobol indices: {out1}"),
-        caption="Given an outage, the failure rate and beta cannot matter (their indices are exactly 0: a "
-        "check); this ranks the levers.",
-    )
+    rep.section("What drives the uncertainty: Sobol indices",
+                f"Variance-based indices over the seven uncertain inputs ({sob['n']} base samples, "
+                f"{sob['evaluations']:,} evaluations of the conditional estimator; 95% bootstrap intervals). "
+                "First-order: the share of the output's variance explained by the input alone; total: "
+                "including its interactions.")
+    rep.figure(sobol_bars(sob["outputs"][out0]["indices"], f"Sobol indices: {out0}"),
+               caption="Manual switch; the DR's queue limit kept at 50.")
+    rep.figure(sobol_bars(sob["outputs"][out1]["indices"], f"Sobol indices: {out1}"),
+               caption="Given an outage, the failure rate and beta cannot matter (their indices are exactly "
+                       "0: a check); this ranks the levers.")
     t = res["tornado"]
     rows = t["rows"]
     rep.section("Tornado: one input at a time")
-    rep.figure(
-        tornado(
-            [r["name"] for r in rows],
-            [r["output_low"] for r in rows],
-            [r["output_high"] for r in rows],
-            t["base_output"],
-            x_title="failed calls a year (platform outages)",
-            title="Each input at the ends of its range, the others at the scenario's values",
-        ),
-        caption="Base: the scenario's values (2023 set-up).",
-    )
-    rep.table(
-        [
-            {
-                "parameter": r["name"],
-                "low": r["low"],
-                "high": r["high"],
-                "output at low": r["output_low"],
-                "output at high": r["output_high"],
-                "swing": r["swing"],
-            }
-            for r in rows
-        ],
-        caption="Tornado data (failed calls a year from platform outages).",
-    )
+    rep.figure(tornado([r["name"] for r in rows], [r["output_low"] for r in rows],
+                       [r["output_high"] for r in rows], t["base_output"],
+                       x_title="failed calls a year (platform outages)",
+                       title="Each input at the ends of its range, the others at the scenario's values"),
+               caption="Base: the scenario's values (2023 set-up).")
+    rep.table([{"parameter": r["name"], "low": r["low"], "high": r["high"], "output at low": r["output_low"],
+                "output at high": r["output_high"], "swing": r["swing"]} for r in rows],
+              caption="Tornado data (failed calls a year from platform outages).")
 
     rep.section("Grid results")
     table_rows = []
     for r in grid:
-        if r["capacity"] not in curve_caps:
+        if r["capacity"] not in CURVE_CAPS:
             continue
-        e = r["platform_failed_calls_per_year"]
-        bd = r.get("band_platform_failed_calls_per_year")
-        table_rows.append(
-            {
-                "policy": r["policy"],
-                "mean delay": _fmt_delay(r["delay_hours"]),
-                "backup": r["capacity_label"],
-                "failed calls/yr": e["estimate"],
-                "95% CI": f"{format_number(e['ci_low'])}–{format_number(e['ci_high'])}",
-                "band p05–p95": f"{format_number(bd['p05'])}–{format_number(bd['p95'])}" if bd else "—",
-                "per outage": r["failed_calls_per_platform_outage"]["estimate"],
-                "total rate": r["total_unreachable_call_rate"]["estimate"],
-            }
-        )
-    rep.table(
-        table_rows,
-        formats={"failed calls/yr": ".4g", "per outage": ",.0f", "total rate": ".3e"},
-        caption="Platform-related failed calls a year (CI: Monte Carlo at the scenario's values; band: "
-        "5th–95th percentile over uncertain inputs), calls lost per primary outage, and the whole "
-        "network's unreachable-call rate (adds the rest of the network). The other backup capacities are "
-        "in the heat map and the JSON.",
-    )
+        e, bd = r["platform_failed_calls_per_year"], r.get("band_platform_failed_calls_per_year")
+        table_rows.append({
+            "policy": r["policy"], "mean delay": _fmt_delay(r["delay_hours"]), "backup": r["capacity_label"],
+            "failed calls/yr": e["estimate"],
+            "95% CI": f"{format_number(e['ci_low'])}–{format_number(e['ci_high'])}",
+            "band p05–p95": f"{format_number(bd['p05'])}–{format_number(bd['p95'])}" if bd else "—",
+            "per outage": r["failed_calls_per_platform_outage"]["estimate"],
+            "total rate": r["total_unreachable_call_rate"]["estimate"],
+        })
+    rep.table(table_rows, formats={"failed calls/yr": ".4g", "per outage": ",.0f", "total rate": ".3e"},
+              caption="Platform-related failed calls a year (CI: Monte Carlo at the scenario's values; band: "
+                      "5th–95th percentile over uncertain inputs), calls lost per primary outage, and the "
+                      "whole network's unreachable-call rate (adds the rest of the network). The other "
+                      "backup capacities are in the heat map and the JSON.")
 
     rep.section("Checks")
     ch = res["checks"]
-    rep.table(
-        [
-            {
-                "check": c["check"],
-                "direct replays": c["direct_per_outage"],
-                "estimator": c["estimator_per_outage"],
-                "difference": c["paired_difference"],
-                "SE": c["difference_se"],
-                "z": c["z"],
-                "verdict": check_verdict(c["direct_per_outage"], c["estimator_per_outage"], c["z"]),
-            }
-            for c in ch["direct_replays"]
-        ],
-        formats={
-            "direct replays": ",.1f",
-            "estimator": ",.1f",
-            "difference": ",.1f",
-            "SE": ",.1f",
-            "z": ".2f",
-        },
-        caption="Calls lost per primary outage: the same sampled outages replayed whole by the engine, with "
-        "switch delays drawn by the engine itself, against the conditional estimator (knots, "
-        "interpolation in w, delay integration). Paired difference and its z-score. Verdict: 'agree' needs "
-        "|z| < 3 and the two within 20% of each other; a small z with a larger gap is 'inconclusive' (too "
-        "few replays to tell), |z| ≥ 3 is 'disagree'.",
-    )
-    base = res["baseline_rest_of_network"]
-    text = (
-        f"Rest of the network (every component except the two platforms), {base['years']} plain simulated "
-        f"years: {base['failed_calls_per_year']['mean']:.0f} failed calls a year "
-        f"(95% CI {base['failed_calls_per_year']['ci_low']:.0f}–"
-        f"{base['failed_calls_per_year']['ci_high']:.0f})."
-    )
+    rep.table([{"check": c["check"], "direct replays": c["direct_per_outage"],
+                "estimator": c["estimator_per_outage"], "difference": c["paired_difference"],
+                "SE": c["difference_se"], "z": c["z"],
+                "verdict": check_verdict(c["direct_per_outage"], c["estimator_per_outage"], c["z"])}
+               for c in ch["direct_replays"]],
+              formats={"direct replays": ",.1f", "estimator": ",.1f", "difference": ",.1f", "SE": ",.1f",
+                       "z": ".2f"},
+              caption="Calls lost per primary outage: the same sampled outages replayed whole by the engine, "
+                      "with switch delays drawn by the engine itself, against the conditional estimator "
+                      "(knots, interpolation in w, delay integration). Paired difference and its z-score. "
+                      "Verdict: 'agree' needs |z| < 3 and the two within 20% of each other; a small z with a "
+                      "larger gap is 'inconclusive' (too few replays to tell), |z| ≥ 3 is 'disagree'.")
+    rest = res["baseline_rest_of_network"]
+    fr = rest["failed_calls_per_year"]
+    text = (f"Rest of the network (every component except the two platforms), {rest['years']} plain "
+            f"simulated years: {fr['mean']:.0f} failed calls a year "
+            f"(95% CI {fr['ci_low']:.0f}–{fr['ci_high']:.0f}).")
     if ch["plain_years"]:
         pl = ch["plain_years"]
         f = pl["failed_calls_per_year"]
-        pred = (
-            base["failed_calls_per_year"]["mean"]
-            + kn["status_quo_platform_failed_calls_per_year"]["estimate"]
-        )
-        text += (
-            f" Plain simulation of the whole scenario, {pl['years']} years ({pl['seconds']:.0f} s): "
-            f"{f['mean']:.0f} failed calls a year (95% CI {f['ci_low']:.0f}–{f['ci_high']:.0f}) against "
-            f"{pred:.0f} = rest of network + the conditional estimate; its platform part rests on about "
-            f"{pl['years'] * setup.rate_primary:.0f} platform outages, so it is far less precise than the "
-            "conditional estimate."
-        )
+        pred = fr["mean"] + kn["status_quo_platform_failed_calls_per_year"]["estimate"]
+        text += (f" Plain simulation of the whole scenario, {pl['years']} years ({pl['seconds']:.0f} s): "
+                 f"{f['mean']:.0f} failed calls a year (95% CI {f['ci_low']:.0f}–{f['ci_high']:.0f}) against "
+                 f"{pred:.0f} = rest of network + the conditional estimate; its platform part rests on about "
+                 f"{pl['years'] * setup.rate_primary:.0f} platform outages, so it is far less precise than "
+                 "the conditional estimate.")
     rep.paragraph(text)
 
     rep.section("Method", "")
-    rep.paragraph(
-        METHOD_TEXT.format(
-            n=design.start.size,
-            knots=", ".join(_fmt_delay(k) for k in KNOTS),
-            runs=kv.runs,
-            secs=kv.seconds,
-            draws=res["engine"]["delay_draws"],
-        )
-    )
+    rep.paragraph(METHOD_TEXT.format(n=design.start.size, knots=", ".join(_fmt_delay(k) for k in KNOTS),
+                                     runs=kv.runs, secs=kv.seconds, draws=res["engine"]["delay_draws"]))
     rep.paragraph(LIMITS_TEXT, note=True)
-    rows_a = [
-        (
-            p["name"],
-            f"{p['low']:g} – {p['high']:g} {p['unit']} ({p['distribution']}); base {p['base']:g}",
-            p["source"],
-        )
-        for p in res["uncertain_parameters"]
-    ]
     g = s.redundancy_groups[setup.group]
+    rows_a = [(p["name"], f"{p['low']:g} – {p['high']:g} {p['unit']} ({p['distribution']}); "
+               f"base {p['base']:g}", p["source"]) for p in res["uncertain_parameters"]]
     rows_a += [
-        (
-            "Platform repair time",
-            f"{setup.repair!r}",
-            s.call_handling_platforms[setup.primary].failure.source,
-        ),
+        ("Platform repair time", f"{setup.repair!r}",
+         s.call_handling_platforms[setup.primary].failure.source),
         ("Switch attempts before waiting for repair", str(g.max_attempts), g.source),
-        (
-            "Automatic failover delay",
-            f"{setup.auto_shape!r}",
-            "automatic_failover strategy: traffic-and-capacity.md s.4 (H) VRRP 3-4 s to SIP Timer B 32 s",
-        ),
+        ("Automatic failover delay", f"{setup.auto_shape!r}",
+         "automatic_failover strategy: traffic-and-capacity.md s.4 (H) VRRP 3-4 s to SIP Timer B 32 s"),
         ("Backup queue limit since 2023", str(QUEUE_NOW), "SIMWOOD_2024 (M)"),
-        (
-            "Caller patience / redial delay / attempts",
-            f"{s.callers.patience_s:g} s / {s.callers.redial_delay_s:g} s / {s.callers.max_attempts}",
-            s.callers.source,
-        ),
-        (
-            "Public advice to use 101/111",
-            f"{s.callers.advice_delay_hours:g} h after the outage starts",
-            s.callers.source,
-        ),
+        ("Caller patience / redial delay / attempts",
+         f"{s.callers.patience_s:g} s / {s.callers.redial_delay_s:g} s / {s.callers.max_attempts}",
+         s.callers.source),
+        ("Public advice to use 101/111", f"{s.callers.advice_delay_hours:g} h after the outage starts",
+         s.callers.source),
     ]
     rep.section("The network", "Callers → originating networks → BT platforms → centres → control rooms; "
                 "colour: share of national demand a single outage of that element cuts.")
     rep.figure(network_diagram(build_network(setup.scenario)), height=720)
-    rep.convergence(running_mean_figure(res["baseline_rest_of_network"]["failed_calls_per_year"]["yearly"],
-                                        x_title="plain simulated years (rest of the network)",
+    rep.convergence(running_mean_figure(fr["yearly"], x_title="plain simulated years (rest of the network)",
                                         y_title="failed calls a year"),
                     caption="Running mean of the rest of the network's failed calls a year, 95% interval.")
     rep.assumptions(rows_a)

@@ -155,7 +155,7 @@ def test_a_scenario_without_failure_data_replays_and_simulates(tmp_path):
     assert out["failed_callers"]["mean"] > 0  # the incident's components exist although they never fail
     res = simulate(p, years=2, seed=1).to_dict()
     assert res["failed_calls_per_year"]["mean"] == 0.0
-    assert res["unreachable_call_rate"]["interval"] == "poisson-upper"
+    assert res["unreachable_call_rate"]["interval"] == "one-sided-upper"
 
 
 def test_every_replication_keeps_its_calls_whatever_the_window_length():

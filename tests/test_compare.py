@@ -69,3 +69,4 @@ def test_paired_ci_narrower_than_two_independent_runs(uk):
     # both estimate the same effect; the CRN interval is at least twice as narrow
     assert abs(paired["mean"] - independent["mean"]) < 4 * independent["std_error"]
     assert paired["std_error"] * 2 < independent["std_error"]
+

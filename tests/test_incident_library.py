@@ -54,8 +54,10 @@ def test_held_out_incidents_are_named_in_the_notes():
 
 
 def test_every_library_incident_replays():
+    # 20 replications: the smallest incident (Optus Dapto, about one caller a replication) is then
+    # empty in every replication with probability about e**-20
     for case in incident_library().values():
-        out = replay_incident(case.scenario, case.incident, replications=2, seed=1)
+        out = replay_incident(case.scenario, case.incident, replications=20, seed=1)
         assert out["outcomes_by_definition"]["callers"]["all"]["mean"] > 0, case.name
 
 

@@ -150,23 +150,10 @@ def test_q_zero_gives_zero_with_one_sided_upper_bound() -> None:
     net = call_network(0.0)
     res = crude_monte_carlo(net, 10_000, seed=1)
     o = res.overall
-    assert o.value == 0.0 and o.ci_low == 0.0 and o.interval == "clopper-pearson-upper"
+    assert o.value == 0.0 and o.ci_low == 0.0 and o.interval == "one-sided-upper"
     assert o.ci_high == pytest.approx(1 - 0.05 ** (1 / 10_000))
     assert res.tally.any_unreachable == 0 and res.tally.failed_trials == 0
     assert np.all(res.per_demand.value == 0) and np.all(res.per_demand.ci_high > 0)
-
-
-def test_q_one_is_exact() -> None:
-    g = nx.Graph()
-    g.add_edge("s", "a", q=1.0)
-    g.add_edge("a", "t", q=0.3)
-    g.add_edge("s", "t", q=0.0)
-    reach = crude_monte_carlo(compile_graph(g, "s", "t"), 5000, seed=2).overall
-    assert reach.value == 0.0 and reach.interval == "clopper-pearson-upper"
-    g["s"]["t"]["q"] = 1.0
-    cut = crude_monte_carlo(compile_graph(g, "s", "t"), 5000, seed=2)
-    assert cut.overall.value == 1.0 and cut.overall.std_error == 0.0
-    assert cut.tally.demand_unreachable.tolist() == [5000]
 
 
 def test_demand_that_is_never_reachable_counts_in_every_trial() -> None:
@@ -182,24 +169,15 @@ def test_unreachable_demand_of_zero_weight_does_not_make_a_zero_width_interval()
     net = compile_graph(g, demands=[("s", ["t"], 1.0), ("t", ["s"], 0.0)], default_edge_q=0.0)
     res = crude_monte_carlo(net, 1000, seed=0)
     assert res.tally.any_unreachable == 1000 and res.tally.share_nonzero == 0
-    assert res.overall.value == 0.0 and res.overall.interval == "clopper-pearson-upper"
+    assert res.overall.value == 0.0 and res.overall.interval == "one-sided-upper"
     assert res.overall.ci_high > 0
     for e in (res.by_group({"zero": [1]})["zero"], res.by_group({"both": [0, 1]})["both"]):
-        assert e.value == 0.0 and e.interval == "clopper-pearson-upper"
+        assert e.value == 0.0 and e.interval == "one-sided-upper"
     tallied = crude_monte_carlo(net, 1000, seed=0, groups={"zero": [1], "both": [0, 1]}).by_group()
-    assert all(e.interval == "clopper-pearson-upper" for e in tallied.values())
+    assert all(e.interval == "one-sided-upper" for e in tallied.values())
 
 
 # ----------------------------------------------------------------- determinism and chunking
-def test_same_seed_same_result_other_seed_other_result() -> None:
-    net = call_network()
-    a = crude_monte_carlo(net, 50_000, seed=9, chunk_size=8192)
-    b = crude_monte_carlo(net, 50_000, seed=9, chunk_size=8192)
-    c = crude_monte_carlo(net, 50_000, seed=10, chunk_size=8192)
-    assert a.tally == b.tally and a.overall.value == b.overall.value
-    assert a.tally != c.tally
-
-
 def test_chunk_tallies_add_exactly_in_any_order_and_grouping() -> None:
     net = call_network()
     groups = {"on0": [0, 1], "on1": [2, 3], "all": [0, 1, 2, 3]}
@@ -236,13 +214,6 @@ def test_deduplicated_and_full_evaluation_give_the_same_tally(scale: float) -> N
         assert fast.evaluated_sets < full.evaluated_sets
 
 
-def test_progress_reports_every_chunk() -> None:
-    seen: list[tuple[int, int]] = []
-    crude_monte_carlo(bridge(0.1), 10_000, seed=1, chunk_size=4096,
-                      progress=lambda done, total, tally: seen.append((done, tally.trials)))
-    assert seen == [(4096, 4096), (8192, 8192), (10_000, 10_000)]
-
-
 def test_chunk_plan_validates() -> None:
     assert chunk_plan(10, 64) == [10]
     with pytest.raises(ValueError):
@@ -267,7 +238,7 @@ def test_groups_exact_and_conservative() -> None:
         assert est[name].interval == "normal"
     # the same group asked for after the run: same value, a conservative (wider) interval
     later = res.by_group({"on0 later": [0, 1]})["on0 later"]
-    assert later.interval == "normal-conservative"
+    assert later.interval == "normal" and "upper bound" in later.details["variance"]
     assert later.value == pytest.approx(est["on0"].value, rel=1e-12)
     assert later.std_error * (1 + 1e-3) >= est["on0"].std_error
     assert json.dumps(res.to_dict())  # JSON-ready
@@ -279,7 +250,7 @@ def test_group_with_nothing_seen_gets_upper_bound() -> None:
     net = call_network(0.0)
     res = crude_monte_carlo(net, 3000, seed=1, groups={"g": [0, 1]})
     for e in (res.by_group()["g"], res.by_group({"h": [2]})["h"]):
-        assert e.value == 0.0 and e.interval == "clopper-pearson-upper" and e.ci_high > 0
+        assert e.value == 0.0 and e.interval == "one-sided-upper" and e.ci_high > 0
 
 
 def test_make_result_from_a_summed_tally() -> None:

@@ -19,7 +19,7 @@ from model.network.compiled import compile_graph
 from model.network.graphs import random_layered
 from model.run.runner import fingerprint, run_chunks
 from model.run.seeds import chunk_rng
-from model.static.montecarlo import crude_monte_carlo, estimate_parallel, run_chunk
+from model.static.montecarlo import crude_monte_carlo, run_chunk
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -92,10 +92,10 @@ def test_same_json_one_two_workers_and_local_cluster(net, cluster):
     ref = crude_monte_carlo(net, 40_000, seed=5, chunk_size=4096, groups=GROUPS)
     assert ref.overall.value > 0 and ref.tally.any_unreachable > 100  # a result worth comparing
     runs = {
-        "serial": estimate_parallel(net, 40_000, 5, backend="serial", **opts),
-        "1 process": estimate_parallel(net, 40_000, 5, backend="processes", workers=1, **opts),
-        "2 processes": estimate_parallel(net, 40_000, 5, backend="processes", workers=2, **opts),
-        "dask": estimate_parallel(net, 40_000, 5, backend=cluster, **opts),
+        "serial": crude_monte_carlo(net, 40_000, 5, backend="serial", **opts),
+        "1 process": crude_monte_carlo(net, 40_000, 5, backend="processes", workers=1, **opts),
+        "2 processes": crude_monte_carlo(net, 40_000, 5, backend="processes", workers=2, **opts),
+        "dask": crude_monte_carlo(net, 40_000, 5, backend=cluster, **opts),
     }
     for name, res in runs.items():
         assert as_json(res) == as_json(ref), name
@@ -126,7 +126,7 @@ def test_float_sums_bit_identical_across_backends(cluster):
 def test_target_rse_stops_at_the_same_chunk_everywhere(net, cluster):
     target = 0.06
     opts = {"chunk_size": 2048, "target_rse": target, "progress": False}
-    runs = [estimate_parallel(net, 2048 * 60, 3, backend=b, workers=2, **opts)
+    runs = [crude_monte_carlo(net, 2048 * 60, 3, backend=b, workers=2, **opts)
             for b in ("serial", "processes", cluster)]
     k = runs[0].provenance["run"]["chunks_run"]
     assert 1 < k < 60 and runs[0].provenance["run"]["stopped_early"]
@@ -137,7 +137,7 @@ def test_target_rse_stops_at_the_same_chunk_everywhere(net, cluster):
     # the first such boundary: one chunk fewer is not precise enough
     before = crude_monte_carlo(net, 2048 * (k - 1), seed=3, chunk_size=2048)
     assert before.overall.relative_error > target
-    full = estimate_parallel(net, 2048 * 3, 3, chunk_size=2048, target_rse=1e-9, progress=False)
+    full = crude_monte_carlo(net, 2048 * 3, 3, chunk_size=2048, target_rse=1e-9, progress=False)
     assert not full.provenance["run"]["stopped_early"] and full.samples == 2048 * 3
 
 
@@ -182,27 +182,27 @@ def test_kill_and_resume_gives_the_identical_result(net, tmp_path):
 
 def test_checkpoint_resume_and_complete_rerun(net, tmp_path):
     ckpt = tmp_path / "c.json"
-    first = estimate_parallel(net, 30_000, 4, chunk_size=3000, checkpoint=ckpt, backend="serial",
+    first = crude_monte_carlo(net, 30_000, 4, chunk_size=3000, checkpoint=ckpt, backend="serial",
                               progress=False)
-    again = estimate_parallel(net, 30_000, 4, chunk_size=3000, checkpoint=ckpt, workers=2, progress=False)
+    again = crude_monte_carlo(net, 30_000, 4, chunk_size=3000, checkpoint=ckpt, workers=2, progress=False)
     assert as_json(again) == as_json(first)
     assert again.provenance["run"]["chunks_resumed"] == 10 == again.provenance["run"]["chunks_run"]
     # an interrupted prefix: a stopped run's checkpoint is continued by a run without the target
     ck2 = tmp_path / "d.json"
-    part = estimate_parallel(net, 30_000, 4, chunk_size=3000, checkpoint=ck2, target_rse=0.2, progress=False)
+    part = crude_monte_carlo(net, 30_000, 4, chunk_size=3000, checkpoint=ck2, target_rse=0.2, progress=False)
     k = part.provenance["run"]["chunks_run"]
     assert k < 10 and json.loads(ck2.read_text())["chunks_done"] == k
-    rest = estimate_parallel(net, 30_000, 4, chunk_size=3000, checkpoint=ck2, workers=2, progress=False)
+    rest = crude_monte_carlo(net, 30_000, 4, chunk_size=3000, checkpoint=ck2, workers=2, progress=False)
     assert rest.provenance["run"]["chunks_resumed"] == k
     assert as_json(rest) == as_json(first)
     # seed None takes the checkpoint's seed
-    same = estimate_parallel(net, 30_000, None, chunk_size=3000, checkpoint=ckpt, progress=False)
+    same = crude_monte_carlo(net, 30_000, None, chunk_size=3000, checkpoint=ckpt, progress=False)
     assert same.seed == 4 and as_json(same) == as_json(first)
 
 
 def test_checkpoint_of_another_run_is_refused(net, tmp_path):
     ckpt = tmp_path / "x.ckpt"
-    estimate_parallel(net, 9000, 1, chunk_size=3000, checkpoint=ckpt, backend="serial", progress=False)
+    crude_monte_carlo(net, 9000, 1, chunk_size=3000, checkpoint=ckpt, backend="serial", progress=False)
     before = ckpt.read_bytes()
     other = net.with_q(net.q * 0.5)  # same structure, other failure probabilities
     cases = [
@@ -215,13 +215,13 @@ def test_checkpoint_of_another_run_is_refused(net, tmp_path):
         kw = {"net": net, "samples": 9000, "seed": 1, **change}
         msg = rf"checkpoint {re.escape(str(ckpt))} belongs to another run: its {what}"
         with pytest.raises(ValueError, match=msg):
-            estimate_parallel(kw.pop("net"), kw.pop("samples"), kw.pop("seed"), chunk_size=3000,
+            crude_monte_carlo(kw.pop("net"), kw.pop("samples"), kw.pop("seed"), chunk_size=3000,
                               checkpoint=ckpt, backend="serial", progress=False, **kw)
     assert ckpt.read_bytes() == before  # a refused checkpoint is left as it was
     junk = tmp_path / "junk.ckpt"
     junk.write_text("{not json")
     with pytest.raises(ValueError, match=r"junk\.ckpt: not a nines checkpoint"):
-        estimate_parallel(net, 9000, 1, chunk_size=3000, checkpoint=junk, progress=False)
+        crude_monte_carlo(net, 9000, 1, chunk_size=3000, checkpoint=junk, progress=False)
 
 
 def test_fingerprint_sees_content_not_caches(net):
@@ -252,13 +252,13 @@ def test_auto_backend_keeps_short_runs_here(net, monkeypatch):
     import model.run.runner as par
 
     ref = crude_monte_carlo(net, 8 * 1000, seed=6, chunk_size=1000)
-    short = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
+    short = crude_monte_carlo(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
     assert short.provenance["run"]["backend"] == "serial"
     monkeypatch.setattr(par, "AUTO_SERIAL_SECONDS", 0.0)
-    long = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
+    long = crude_monte_carlo(net, 8 * 1000, 6, chunk_size=1000, workers=2, progress=False)
     assert long.provenance["run"]["backend"] == "processes" and long.provenance["run"]["workers"] == 2
     assert as_json(short) == as_json(long) == as_json(ref)
-    one = estimate_parallel(net, 8 * 1000, 6, chunk_size=1000, workers=1, progress=False)
+    one = crude_monte_carlo(net, 8 * 1000, 6, chunk_size=1000, workers=1, progress=False)
     assert one.provenance["run"]["backend"] == "serial" and as_json(one) == as_json(ref)
 
 
@@ -279,7 +279,7 @@ def test_bad_options(net, tmp_path):
     with pytest.raises(ValueError, match="target_rse needs estimate_fn"):
         run_chunks(run_chunk, net, [10], 1, target_rse=0.1)
     with pytest.raises(ValueError, match="positive"):
-        estimate_parallel(net, 100, 1, target_rse=0.0)
+        crude_monte_carlo(net, 100, 1, target_rse=0.0)
     with pytest.raises(ValueError, match="backend must be"):
         run_chunks(run_chunk, net, [10, 10], 1, backend="threads")
     with pytest.raises(ValueError, match="workers must be >= 1"):
@@ -290,11 +290,11 @@ def test_bad_options(net, tmp_path):
 
 # ----------------------------------------------------------------------- progress
 def test_progress_only_when_asked_or_on_a_terminal(net, capsys):
-    estimate_parallel(net, 8000, 1, chunk_size=2000, backend="serial")  # stderr is captured: not a tty
+    crude_monte_carlo(net, 8000, 1, chunk_size=2000, backend="serial")  # stderr is captured: not a tty
     assert capsys.readouterr().err == ""
-    estimate_parallel(net, 8000, 1, chunk_size=2000, backend="serial", progress=True, quiet=True)
+    crude_monte_carlo(net, 8000, 1, chunk_size=2000, backend="serial", progress=True, quiet=True)
     assert capsys.readouterr().err == ""
-    estimate_parallel(net, 8000, 1, chunk_size=2000, backend="serial", progress=True)
+    crude_monte_carlo(net, 8000, 1, chunk_size=2000, backend="serial", progress=True)
     err = capsys.readouterr().err
     assert "8.00k/8.00k" in err and "±" in err and "rse" in err
 
@@ -315,9 +315,9 @@ class InterruptAfter:
         return Estimate(0.0, 0.0, 1.0, 1.0, 1, "test")
 
 
-def test_simulate_parallel_same_json_and_interrupt_resume(cluster, tiny_path, tmp_path):
+def test_simulate_same_json_and_interrupt_resume(cluster, tiny_path, tmp_path):
     import model.sim.engine as sim
-    from model.sim.engine import simulate_parallel
+    from model.sim.engine import simulate
 
     model = sim.as_time_model(tiny_path)
     years, cy, seed = 120, 20, 8
@@ -330,7 +330,7 @@ def test_simulate_parallel_same_json_and_interrupt_resume(cluster, tiny_path, tm
     ref = sim.simulate(model, years, seed=seed, chunk_years=cy)
     assert ref.tally.column("unreachable").sum() > 0  # something to compare
     for be in ("serial", "processes", cluster):
-        res = simulate_parallel(model, years, seed, chunk_years=cy, backend=be, workers=2, progress=False)
+        res = simulate(model, years, seed, chunk_years=cy, backend=be, workers=2, progress=False)
         assert js(res) == js(ref), be
     # Ctrl-C after 3 chunks: the prefix is saved; the same call again resumes and ends with the same bits
     ckpt = tmp_path / "sim.ckpt"
@@ -340,7 +340,7 @@ def test_simulate_parallel_same_json_and_interrupt_resume(cluster, tiny_path, tm
                    checkpoint_interval=3600, estimate_fn=InterruptAfter(3), chunk_kwargs=kwargs,
                    progress=False)
     assert json.loads(ckpt.read_text())["chunks_done"] == 3
-    res = simulate_parallel(model, years, seed, chunk_years=cy, backend="processes", workers=2,
+    res = simulate(model, years, seed, chunk_years=cy, backend="processes", workers=2,
                             checkpoint=ckpt, progress=False)
     assert res.prov["run"]["chunks_resumed"] == 3 and res.prov["run"]["backend"] == "processes"
     assert js(res) == js(ref)

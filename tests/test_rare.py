@@ -225,7 +225,7 @@ def test_common_cause_and_node_failures_on_layered_network():
 
 
 # ----------------------------------------------------------------------------- q = 0 and q = 1
-def test_certain_and_impossible_failures_are_exact():
+def test_certain_and_impossible_components_are_exact():
     g = nx.Graph()
     g.add_edge("s", "a", q=0.0)  # never fails
     g.add_edge("a", "t", q=1e-4)
@@ -233,11 +233,7 @@ def test_certain_and_impossible_failures_are_exact():
     net = compile_graph(g, "s", "t")
     est = rare_unreachability(net, 100, seed=1)
     assert est.value == pytest.approx(1e-4, rel=1e-12) and est.std_error == pytest.approx(0, abs=1e-20)
-    never = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.0)
-    zero = rare_unreachability(never, 50, seed=1)
-    assert (zero.value, zero.ci_high, zero.interval) == (0.0, 0.0, "exact")
-    cut = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=1.0)
-    assert rare_unreachability(cut, 50, seed=1).value == 1.0
+    # all-zero and all-one networks: tests/test_conformance.py
 
 
 # ----------------------------------------------------------------------------- variance and RE
@@ -253,14 +249,10 @@ def test_relative_error_bounded_as_q_goes_to_zero():
     assert max(rv) < 60 and max(rv[1:]) < 1.5 * min(rv[1:])
 
 
-def test_same_seed_same_result_and_longer_runs_extend_shorter_ones():
+def test_longer_runs_extend_shorter_ones():
     g, s, t = dodecahedron(1e-3)
     net = compile_graph(g, s, t)
-    a = rare_unreachability(net, 1000, seed=9)
-    b = rare_unreachability(net, 1000, seed=9)
-    c = rare_unreachability(net, 1000, seed=10)
-    assert (a.value, a.std_error, a.seed) == (b.value, b.std_error, b.seed)
-    assert a.value != c.value
+    # same seed, same result: tests/test_conformance.py
     y_long = rare_replications(net, 2048 + 5, seed=9)[0]
     y_short = rare_replications(net, 2048, seed=9)[0]
     np.testing.assert_array_equal(y_long[:2048], y_short)

@@ -40,11 +40,11 @@ def test_one_repairable_component():
     g = nx.Graph()
     g.add_edge("s", "t", mtbf=mtbf, mttr=mttr)
     out = simulate_graph(g, "s", "t", years=400, seed=4)
-    assert abs(_z(out["estimate"], mttr / (mtbf + mttr), out["std_error"])) < 4
+    assert abs(_z(out.unavailability.value, mttr / (mtbf + mttr), out.unavailability.std_error)) < 4
     freq = HOURS_PER_YEAR / (mtbf + mttr)
-    assert abs(_z(out["failure_frequency_per_year"], freq, out["failure_frequency_std_error"])) < 4
-    n_fail = out["failure_frequency_per_year"] * out["years"]
-    assert abs(out["mean_down_hours"] - mttr) < 4 * mttr / math.sqrt(n_fail)  # exponential: sd = mean
+    assert abs(_z(out.failure_frequency_per_year.value, freq, out.failure_frequency_per_year.std_error)) < 4
+    n_fail = out.failure_frequency_per_year.value * out.years
+    assert abs(out.mean_down_hours - mttr) < 4 * mttr / math.sqrt(n_fail)  # exponential: sd = mean
 
 
 def _bridge(rates: dict[tuple[str, str], tuple[float, float]]) -> nx.Graph:
@@ -81,15 +81,15 @@ def test_point_unavailability_equals_static_value_at_each_q_of_t():
     probes = [1.0, 4.0, 12.0, 40.0]
     out = simulate_graph(_bridge(BRIDGE), "s", "t", years=20_000, seed=7, start="up", horizon=50.0,
                          probe_hours=probes, chunk_years=5000)
-    for pt in out["point_unavailability"]:
-        t = pt["hour"]
+    for pt in out.point_unavailability:
+        t = pt.details["hour"]
         q = {}
         for e, (mtbf, mttr) in BRIDGE.items():
             lam, mu = 1 / mtbf, 1 / mttr
             q[e] = lam / (lam + mu) * (1 - math.exp(-(lam + mu) * t))
         exact = _static_bridge(q)
-        se = math.sqrt(exact * (1 - exact) / out["years"])
-        assert abs(_z(pt["estimate"], exact, se)) < 4, (t, pt["estimate"], exact)
+        se = math.sqrt(exact * (1 - exact) / out.years)
+        assert abs(_z(pt.value, exact, se)) < 4, (t, pt.value, exact)
 
 
 def test_long_run_unavailability_and_failure_frequency_of_a_parallel_pair():
@@ -105,20 +105,14 @@ def test_long_run_unavailability_and_failure_frequency_of_a_parallel_pair():
     out = simulate_graph(gg, "s", "t", years=300, seed=9)
     q1, q2 = r1 / (m1 + r1), r2 / (m2 + r2)
     u = q1 * q2
-    assert abs(_z(out["estimate"], u, out["std_error"])) < 4
+    assert abs(_z(out.unavailability.value, u, out.unavailability.std_error)) < 4
     # frequency w = Σ_e MIF_e (1 - q_e) λ_e with MIF_1 = q2, MIF_2 = q1; mean down time = U / w
     w = (q2 * (1 - q1) / m1 + q1 * (1 - q2) / m2) * HOURS_PER_YEAR
-    assert abs(_z(out["failure_frequency_per_year"], w, out["failure_frequency_std_error"])) < 4
+    assert abs(_z(out.failure_frequency_per_year.value, w, out.failure_frequency_per_year.std_error)) < 4
     mdt = u / w * HOURS_PER_YEAR  # 1 / (1/r1 + 1/r2) for exponential repairs
     assert mdt == pytest.approx(1 / (1 / r1 + 1 / r2), rel=1e-9)
-    n_fail = out["failure_frequency_per_year"] * out["years"]
-    assert abs(out["mean_down_hours"] - mdt) < 4 * mdt / math.sqrt(n_fail)
-
-
-def test_long_run_bridge_matches_static_at_steady_state():
-    out = simulate_graph(_bridge(BRIDGE), "s", "t", years=200, seed=3)
-    exact = _static_bridge({e: r / (m + r) for e, (m, r) in BRIDGE.items()})
-    assert abs(_z(out["estimate"], exact, out["std_error"])) < 4
+    n_fail = out.failure_frequency_per_year.value * out.years
+    assert abs(out.mean_down_hours - mdt) < 4 * mdt / math.sqrt(n_fail)
 
 
 def test_reliawiki_deterministic_series_example():
@@ -127,17 +121,9 @@ def test_reliawiki_deterministic_series_example():
     g.add_edge("m", "t", mtbf=120.0, mttr=10.0)  # B
     out = simulate_graph(g, "s", "t", years=3, seed=0, start="up", horizon=300.0, up="fixed", repair="fixed",
                          shared_clock=True)
-    assert 1 - out["estimate"] == pytest.approx(260 / 300, abs=1e-12)
-    assert out["mean_down_hours"] == pytest.approx(10.0)
-    assert out["failure_frequency_per_year"] == pytest.approx(4 * HOURS_PER_YEAR / 300.0)
-
-
-def test_nothing_observed_gives_a_one_sided_bound():
-    g = nx.Graph()
-    g.add_edge("s", "t", mtbf=1e12, mttr=1.0)
-    out = simulate_graph(g, "s", "t", years=50, seed=1)
-    assert out["estimate"] == 0.0 and out["interval"] == "one-sided-upper"
-    assert out["ci_high"] == pytest.approx(1 - 0.05 ** (1 / 50))
+    assert 1 - out.unavailability.value == pytest.approx(260 / 300, abs=1e-12)
+    assert out.mean_down_hours == pytest.approx(10.0)
+    assert out.failure_frequency_per_year.value == pytest.approx(4 * HOURS_PER_YEAR / 300.0)
 
 
 # ----------------------------------------------------------------------------- failover

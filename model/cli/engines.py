@@ -44,23 +44,16 @@ def _print_estimate(label: str, est, method: str, reason: str) -> None:
 def cmd_estimate(args: argparse.Namespace) -> int:
     net = load_network(args.scenario)
     c = net.compiled
-    res = None
-    if args.method == "mc":
-        from model.static.montecarlo import estimate_parallel
-
-        groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
-        res = estimate_parallel(c, _samples(args, "mc"), args.seed, groups=groups, **_run_options(args),
-                                max_memory=args.max_memory * 2**20)
-        est, method, reason = res.overall, "mc", "method mc requested"
-    else:
-        est, method, reason = solve(c, args.method, samples=_samples(args, args.method), seed=args.seed)
+    groups = {f"{by}:{k}": idx for by in BREAKDOWNS for k, idx in net.demand_groups(by).items()}
+    est, method, reason, res = solve(c, args.method, samples=_samples(args, args.method), seed=args.seed,
+                                     groups=groups, max_memory=args.max_memory * 2**20, **_run_options(args))
     out: dict[str, Any] = {
         "scenario": net.scenario.name,
         "unreachable_probability": _estimate_json(est, method, reason),
         "annual_genuine_calls": c.total_weight,
         "expected_unreachable_calls_per_year": est.scaled(c.total_weight).to_dict(),
     }
-    if res is not None:
+    if method == "mc":
         out["provenance"] = res.provenance
         per_group = res.by_group()
         for by in BREAKDOWNS:
@@ -105,20 +98,20 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
         out = simulate_graph(g, s, t, years=args.years, seed=args.seed)
         if args.json:
-            print_json(out)
+            print_json(out.to_dict())
         else:
-            print(f"long-run unavailability {out['estimate']:.6g} "
-                  f"[{out['ci_low']:.6g}, {out['ci_high']:.6g}]; "
-                  f"failure frequency {out['failure_frequency_per_year']:.4g}/yr; "
-                  f"mean down {out['mean_down_hours']:.4g} h ({args.years} years)")
+            u = out.unavailability
+            print(f"long-run unavailability {u.value:.6g} [{u.ci_low:.6g}, {u.ci_high:.6g}]; "
+                  f"failure frequency {out.failure_frequency_per_year.value:.4g}/yr; "
+                  f"mean down {out.mean_down_hours:.4g} h ({args.years} years)")
         return EXIT_OK
     from model.network.compiled import compile_graph
 
     net = compile_graph(g, s, t)
     if net.n_components == 0:
         raise UsageError(f"{args.graph}: no element carries a failure probability 'q'")
-    est, method, reason = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed,
-                                max_memory=args.max_memory * 2**20)
+    est, method, reason, _ = solve(net, args.method, samples=_samples(args, args.method), seed=args.seed,
+                                   max_memory=args.max_memory * 2**20)
     if args.json:
         print_json(_estimate_json(est, method, reason))
     else:
@@ -127,10 +120,10 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from model.sim.engine import simulate_parallel
+    from model.sim.engine import simulate
 
     net = load_network(args.scenario)
-    res = simulate_parallel(net, args.years, args.seed, **_run_options(args))
+    res = simulate(net, args.years, args.seed, **_run_options(args))
     d = res.to_dict()
     if args.json:
         print_json(d)

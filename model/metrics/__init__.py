@@ -1,2 +1,3 @@
-"""Metrics over engine results: strategy comparison with common random numbers, sensitivity and uncertainty.
+"""Metrics over engine results: strategy comparison with common random numbers, summaries of replications,
+sensitivity and uncertainty.
 """

@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from model.results.estimate import provenance
+from model.results.estimate import Estimate, provenance, sample_mean_estimate, summary_dict
 from model.run.runner import run_chunks
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
-__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "tail_quantile"]
+__all__ = ["Comparison", "StrategyOutcome", "compare_strategies", "paired_difference", "tail_quantile",
+           "yearly_mean"]
 
 
 def _t(confidence: float, n: int) -> float:
@@ -74,12 +75,18 @@ def tail_quantile(x: np.ndarray, p: float, confidence: float = 0.95) -> dict[str
             "ci_high": float(x[min(hi_k - 1, n - 1)]), "p": p, "years": n}
 
 
-def _mean_ci(x: np.ndarray, confidence: float) -> dict[str, float]:
-    n = x.size
-    m = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-    t = _t(confidence, n)
-    return {"mean": m, "ci_low": max(0.0, m - t * se), "ci_high": m + t * se, "std_error": se}
+def yearly_mean(x: np.ndarray, confidence: float = 0.95, *, seed: int | None = None) -> Estimate:
+    """Mean per simulated year with a Student-t interval; the one-sided bound when no year had any.
+
+    Examples
+    --------
+    >>> e = yearly_mean(np.array([0.0, 2.0, 4.0]))
+    >>> e.value, e.interval, e.samples
+    (2.0, 'normal', 3)
+    >>> yearly_mean(np.zeros(10)).interval
+    'one-sided-upper'
+    """
+    return sample_mean_estimate(x, method="time-simulation", seed=seed, confidence=confidence, student=True)
 
 
 @dataclass(frozen=True)
@@ -94,15 +101,19 @@ class StrategyOutcome:
     genuine_calls: np.ndarray
     result: Any = field(repr=False)
 
+    def per_year(self, which: str = "failed_calls", confidence: float = 0.95) -> Estimate:
+        """Mean of ``failed_calls`` or ``failed_attempts`` per simulated year (:func:`yearly_mean`)."""
+        return yearly_mean(getattr(self, which), confidence, seed=self.result.seed)
+
     def summary(self, confidence: float = 0.95) -> dict[str, Any]:
-        rate = self.result.unreachable_call_rate
+        """JSON-ready figures of this strategy (each an :meth:`Estimate.to_dict`, with ``mean``)."""
         return {
             "name": self.name,
             "label": self.label,
             "annual_cost_gbp": self.annual_cost_gbp,
-            "unreachable_call_rate": rate,
-            "failed_calls_per_year": _mean_ci(self.failed_calls, confidence),
-            "failed_attempts_per_year": _mean_ci(self.failed_attempts, confidence),
+            "unreachable_call_rate": self.result.unreachable_call_rate.to_dict(with_provenance=False),
+            "failed_calls_per_year": summary_dict(self.per_year("failed_calls", confidence)),
+            "failed_attempts_per_year": summary_dict(self.per_year("failed_attempts", confidence)),
             "worst_year_in_10": tail_quantile(self.failed_calls, 0.9, confidence),
             "worst_year_in_100": tail_quantile(self.failed_calls, 0.99, confidence),
             "years_with_failed_calls": int((self.failed_calls > 0).sum()),
@@ -194,12 +205,49 @@ def compare_strategies(
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
 
-    ``strategy_sets`` are lists of strategies applied in order (a combination is a
-    list of several). With ``workers`` > 1 (None: all cores) the strategies run on
-    worker processes through :func:`model.run.runner.run_chunks`; every run is fixed by
-    its seed, so the result is identical for any number of workers and any ``backend``
-    ("auto", "serial", "processes" or a Dask client, as for :func:`~model.run.runner.run_chunks`).
-    ``progress``: a bar of strategies done (None: only when standard error is a terminal).
+    Parameters
+    ----------
+    base : Scenario
+        The status quo.
+    strategy_sets : sequence of sequences of Strategy
+        Lists of strategies applied in order (a combination is a list of several); status-quo
+        sets are skipped.
+    years : int
+        Simulated years per strategy (the same years for all: common random numbers).
+    seed : int
+        Entropy of the root ``SeedSequence`` shared by every strategy.
+    chunk_years : int
+        Years per chunk of each simulation.
+    confidence : float
+        Level of every interval.
+    workers : int or None
+        With ``workers`` > 1 (None: all cores) the strategies run on worker processes through
+        :func:`model.run.runner.run_chunks`; every run is fixed by its seed, so the result is
+        identical for any number of workers and any ``backend``.
+    backend : "auto", "serial", "processes", dask Client or "tcp://host:port"
+        As for :func:`~model.run.runner.run_chunks`.
+    progress : bool or None
+        A bar of strategies done (None: only when standard error is a terminal).
+
+    Returns
+    -------
+    Comparison
+        ``to_dict()`` ranks the strategies by failed calls avoided (paired intervals), with
+        cost per failed call avoided.
+
+    Raises
+    ------
+    ScenarioError
+        A strategy that makes the scenario invalid.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> from model.scenario.strategies import load_strategy
+    >>> c = compare_strategies(load_scenario("uk999"), [[load_strategy("automatic_failover")]], years=20,
+    ...                        seed=1, chunk_years=10)
+    >>> [o.name for o in c.outcomes], c.avoided(c.outcomes[0])["years"]
+    (['automatic_failover'], 20)
     """
     t0 = time.perf_counter()
     scenarios = [apply_strategies(base, [])]
@@ -261,9 +309,9 @@ def split_by_cause(comparison: Comparison, routine: Comparison) -> dict[str, dic
         r = by_name.get(o.name)
         if r is None:
             continue
-        total = _mean_ci(o.failed_calls, comparison.confidence)
-        rout = _mean_ci(r.failed_calls, comparison.confidence)
-        plat = _mean_ci(o.failed_calls - r.failed_calls, comparison.confidence)
+        total = summary_dict(yearly_mean(o.failed_calls, comparison.confidence))
+        rout = summary_dict(yearly_mean(r.failed_calls, comparison.confidence))
+        plat = summary_dict(yearly_mean(o.failed_calls - r.failed_calls, comparison.confidence))
         share = plat["mean"] / total["mean"] if total["mean"] > 0 else math.nan
         out[o.name] = {"label": o.label, "total": total, "routine": rout, "platform_wide": plat,
                        "platform_share": share}

@@ -71,12 +71,12 @@ from model.network.callnetwork import CallNetwork, build_network
 from model.processes.distributions import parse_distribution
 from model.processes.outages import (
     OutageProcess,
-    event_streams,
     failover_windows,
     maintenance_windows,
     sample_outages,
 )
 from model.results.estimate import Estimate, binomial_estimate, mean_estimate, provenance
+from model.run.seeds import chunk_streams
 from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario
 from model.sim.engine import build_timeline, state_table_for
 from model.sim.erlang import queue_outcomes
@@ -233,10 +233,11 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
     window_names = [tm.events.names[p.window_event] for p in tm.switch_policies]
     for chunk, lo in enumerate(range(0, years, chunk_years)):  # one step per chunk of years
         n = min(chunk_years, years - lo)
-        streams = event_streams(seed, chunk, sub.names, tag=1)
+        streams = chunk_streams(seed, chunk, sub.names, "outages")
         out = sample_outages(sub, n, tm.horizon, streams, start="stationary")
         out = type(out)(out.year, ids[out.event], out.start, out.end, out.n_years, out.horizon)
-        parts = [failover_windows(out, tm.switch_policies, event_streams(seed, chunk, window_names, tag=2))]
+        parts = [failover_windows(out, tm.switch_policies, chunk_streams(seed, chunk, window_names,
+                                                                          "switch-delays"))]
         if tm.maintenance:
             parts.append(maintenance_windows(tm.maintenance, n, tm.horizon))
         out = out.concat(*parts)

@@ -48,6 +48,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
+from model.run.seeds import named_rng
 from model.scenario.loader import Scenario
 
 __all__ = [
@@ -264,11 +265,11 @@ def _generator(seed: SeedLike) -> tuple[np.random.Generator, int | None]:
         return seed, None
     if isinstance(seed, np.random.SeedSequence):
         ent = seed.entropy
-        return np.random.default_rng(seed), int(ent) if isinstance(ent, int) else None
+        return named_rng(seed, "sensitivity"), int(ent) if isinstance(ent, int) else None
     if seed is None:
         ss = np.random.SeedSequence()
-        return np.random.default_rng(ss), int(ss.entropy)
-    return np.random.default_rng(np.random.SeedSequence(int(seed))), int(seed)
+        return named_rng(ss, "sensitivity"), int(ss.entropy)
+    return named_rng(int(seed), "sensitivity"), int(seed)
 
 
 def _evaluate(func: Callable[[np.ndarray], Any], x: np.ndarray, vectorized: bool

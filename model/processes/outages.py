@@ -55,7 +55,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -334,39 +333,6 @@ def _general_points(up: Distribution, first: np.ndarray, length: float,
     return np.concatenate(out_rows), np.concatenate(out_pos)
 
 
-def event_streams(seed: int, chunk_index: int, names: Sequence[str], tag: int
-                  ) -> Callable[[int], np.random.Generator]:
-    """One random stream per named event: ``SeedSequence(seed, spawn_key=(chunk, tag, key(name)))``.
-
-    Streams keyed by *name* give common random numbers across scenario variants: a
-    strategy that adds or changes some events leaves every other event's outage
-    history exactly as it was.
-
-    Examples
-    --------
-    >>> a = event_streams(1, 0, ["x", "y"], 1)
-    >>> b = event_streams(1, 0, ["new", "x", "y"], 1)
-    >>> float(a(0).random()) == float(b(1).random())
-    True
-    """
-    keys = [stable_key(n) for n in names]
-    cache: dict[int, np.random.Generator] = {}
-
-    def get(e: int) -> np.random.Generator:
-        g = cache.get(e)
-        if g is None:
-            ss = np.random.SeedSequence(entropy=seed, spawn_key=(int(chunk_index), int(tag), keys[e]))
-            g = cache[e] = np.random.default_rng(ss)
-        return g
-
-    return get
-
-
-def stable_key(name: str) -> int:
-    """A 63-bit key of a name, the same in every process and Python session."""
-    return int.from_bytes(hashlib.blake2b(str(name).encode(), digest_size=8).digest(), "little") >> 1
-
-
 def _stream(rng: np.random.Generator | Callable[[int], np.random.Generator]
             ) -> Callable[[int], np.random.Generator]:
     if isinstance(rng, np.random.Generator):
@@ -612,7 +578,7 @@ def failover_windows(outages: Outages, policies: Sequence[SwitchPolicy],
     """
     parts = []
     R = _stream(rng)
-    for k, pol in enumerate(policies):  # one pass per redundancy group (stream k: see event_streams)
+    for k, pol in enumerate(policies):  # one pass per redundancy group (stream k: chunk_streams)
         sel = np.isin(outages.event, np.asarray(pol.primary_events, dtype=np.int64))
         if not sel.any():
             continue

@@ -740,6 +740,29 @@ class Report:
 
         Everything is rendered before anything touches the disk, so an error leaves neither a partial
         report nor a temporary file; the CSV files are written first, so the report's links resolve.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            Where the single offline HTML file goes (parent folders are made); each table's CSV
+            goes beside it.
+
+        Returns
+        -------
+        Path
+
+        Raises
+        ------
+        OSError
+            The folder cannot be made or written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = Report("Demo").paragraph("<b>escaped</b>").write(pathlib.Path(d) / "r.html")
+        ...     "&lt;b&gt;escaped&lt;/b&gt;" in p.read_text()
+        True
         """
         path = Path(path)
         stem = path.name[:-5] if path.name.endswith(".html") else path.stem

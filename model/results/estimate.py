@@ -1,9 +1,39 @@
-"""Estimates with confidence intervals and provenance.
+"""Estimates with confidence intervals and provenance: the one result type of every engine.
 
 Every number nines reports is an :class:`Estimate`: value, confidence interval,
-standard error, sample count, method, seed and provenance. Interval helpers for
-binomial counts (Wilson, Clopper–Pearson, exact one-sided bound when nothing was
-observed) and for means of bounded samples live here too.
+standard error, sample count, method, seed and provenance. The constructors here
+build it from what the engines tally: binomial counts (:func:`binomial_estimate`),
+means of bounded samples from running sums (:func:`mean_estimate`), means of
+per-year values (:func:`sample_mean_estimate`) and ratios of yearly sums
+(:func:`ratio_estimate`).
+
+The interval vocabulary (:data:`INTERVALS`, the only labels an :class:`Estimate`
+accepts):
+
+``wilson``
+    Wilson score interval of a binomial proportion.
+``clopper-pearson``
+    Exact (conservative) binomial interval.
+``normal``
+    Mean plus or minus ``z`` standard errors (``t`` quantile where stated in
+    ``details``), lower end clipped at 0.
+``delta-normal``
+    Ratio of two sums with its delta-method standard error, normal quantile.
+``one-sided-upper``
+    **Nothing observed**: the value is 0 and the interval ``[0, upper]`` is the
+    exact one-sided bound at ``confidence``: ``1 - (1 - c) ** (1 / n)`` for a
+    probability from ``n`` samples (times the largest value a sample can take),
+    ``-ln(1 - c) / exposure`` for a rate or a count per unit of exposure. Never a
+    bare 0 (:func:`nothing_observed`).
+``exact``
+    Computed exactly (no sampling): the interval is the value.
+``rounding-bound``
+    Computed without sampling in floating point: the interval is the value plus or
+    minus a proven bound on the accumulated rounding error (the exact engine on
+    large diagrams).
+``undefined``
+    No sample could say anything (e.g. a rate per call when no call was
+    simulated): value and interval are ``nan``.
 
 Examples
 --------
@@ -13,7 +43,7 @@ Examples
 (0.005, 1000, 'wilson')
 >>> z = binomial_estimate(0, 1000, method="crude-mc")
 >>> z.value, round(z.ci_high, 5), z.interval
-(0.0, 0.00299, 'clopper-pearson-upper')
+(0.0, 0.00299, 'one-sided-upper')
 """
 
 from __future__ import annotations
@@ -31,13 +61,22 @@ import numpy as np
 from scipy import stats
 
 __all__ = [
+    "INTERVALS",
     "Estimate",
     "binomial_estimate",
     "clopper_pearson",
     "mean_estimate",
+    "nothing_observed",
     "provenance",
+    "ratio_estimate",
+    "sample_mean_estimate",
+    "summary_dict",
     "wilson",
 ]
+
+#: The interval labels (see the module notes); an :class:`Estimate` with any other label is refused.
+INTERVALS = ("wilson", "clopper-pearson", "normal", "delta-normal", "one-sided-upper", "exact",
+             "rounding-bound", "undefined")
 
 
 @dataclass(frozen=True)
@@ -49,8 +88,8 @@ class Estimate:
     value : float
         Point estimate.
     ci_low, ci_high : float
-        Two-sided interval at ``confidence`` (or ``[0, upper]`` when
-        ``interval`` ends in ``-upper``: a one-sided bound, nothing observed).
+        Two-sided interval at ``confidence`` (or ``[0, upper]`` when ``interval``
+        is ``one-sided-upper``: nothing observed).
     std_error : float
         Standard error of ``value`` (0 for exact values).
     samples : int
@@ -60,8 +99,26 @@ class Estimate:
     seed : int or None
         Entropy of the root ``SeedSequence`` (None for exact methods).
     interval : str
-        How the interval was made: ``wilson``, ``clopper-pearson``,
-        ``clopper-pearson-upper``, ``normal``, ``exact``.
+        How the interval was made: one of :data:`INTERVALS`.
+    confidence : float
+        Level of the interval.
+    seconds : float
+        Wall time behind the value.
+    details : dict
+        Engine-specific diagnostics (events counted, quantiles, warnings).
+    provenance : dict
+        Version, commit, time and run settings (:func:`provenance`).
+
+    Raises
+    ------
+    ValueError
+        An interval label outside :data:`INTERVALS`.
+
+    Examples
+    --------
+    >>> e = Estimate(0.5, 0.4, 0.6, 0.05, 100, "crude-mc", 1, interval="normal")
+    >>> e.relative_error, str(e)
+    (0.1, '0.5 [0.4, 0.6] (crude-mc, n=100, normal)')
     """
 
     value: float
@@ -76,6 +133,10 @@ class Estimate:
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.interval not in INTERVALS:
+            raise ValueError(f"interval {self.interval!r} is not one of {', '.join(INTERVALS)}")
 
     @property
     def relative_error(self) -> float:
@@ -92,9 +153,15 @@ class Estimate:
             dict(self.details), dict(self.provenance),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; non-finite numbers become ``None``."""
+    def to_dict(self, *, with_provenance: bool = True) -> dict[str, Any]:
+        """JSON-ready dict; non-finite numbers become ``None``.
+
+        ``with_provenance=False`` leaves the provenance out (for a figure nested in a result that
+        states it once).
+        """
         d = asdict(self)
+        if not with_provenance:
+            d.pop("provenance")
         d["estimate"] = d.pop("value")
         d["relative_error"] = self.relative_error
         return jsonable(d)
@@ -163,9 +230,9 @@ def binomial_estimate(
     p = k / n if n else 0.0
     se = math.sqrt(p * (1 - p) / n) if n else math.inf
     if k == 0:
-        hi = 1 - (1 - confidence) ** (1 / n) if n else 1.0
-        lo, kind = 0.0, "clopper-pearson-upper"
-    elif interval == "clopper-pearson":
+        return nothing_observed(n, method=method, seed=seed, confidence=confidence, seconds=seconds,
+                                details={"events": 0, **(details or {})})
+    if interval == "clopper-pearson":
         lo, hi = clopper_pearson(k, n, confidence)
         kind = interval
     else:
@@ -192,14 +259,147 @@ def mean_estimate(
         raise ValueError("need at least one sample")
     mean = total / n
     if n_nonzero == 0:
-        hi = (1 - (1 - confidence) ** (1 / n)) * upper_bound_per_sample
-        return Estimate(0.0, 0.0, hi, 0.0, n, method, seed, confidence, "clopper-pearson-upper",
-                        seconds, {"nonzero_samples": 0, **(details or {})})
+        return nothing_observed(n, method=method, seed=seed, confidence=confidence, seconds=seconds,
+                                per_sample=upper_bound_per_sample,
+                                details={"nonzero_samples": 0, **(details or {})})
     var = max(total_sq / n - mean * mean, 0.0) * n / max(n - 1, 1)
     se = math.sqrt(var / n)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = _z(confidence)
     return Estimate(mean, max(0.0, mean - z * se), mean + z * se, se, n, method, seed, confidence,
                     "normal", seconds, {"nonzero_samples": int(n_nonzero), **(details or {})})
+
+
+def nothing_observed(
+    n: int, *, method: str, seed: int | None = None, confidence: float = 0.95, seconds: float = 0.0,
+    per_sample: float = 1.0, exposure: float | None = None, details: dict | None = None,
+    provenance: dict | None = None,
+) -> Estimate:
+    """The one rule for nothing observed: value 0 with the exact one-sided upper bound at ``confidence``.
+
+    Without ``exposure``: a probability (or a mean of samples in ``[0, per_sample]``) from ``n``
+    samples none of which was positive, bound ``(1 - (1 - c) ** (1 / n)) * per_sample``. With
+    ``exposure``: a rate of Poisson events with none seen in ``exposure`` units (calls, years),
+    bound ``-ln(1 - c) / exposure``.
+
+    Examples
+    --------
+    >>> round(nothing_observed(1000, method="crude-mc").ci_high, 5)
+    0.00299
+    >>> e = nothing_observed(50, method="simulation", exposure=1e6)
+    >>> e.value, round(e.ci_high * 1e6, 3), e.interval
+    (0.0, 2.996, 'one-sided-upper')
+    """
+    if exposure is not None:
+        hi = -math.log(1 - confidence) / exposure if exposure > 0 else math.inf
+    else:
+        hi = (1 - (1 - confidence) ** (1 / n)) * per_sample if n > 0 else per_sample
+    return Estimate(0.0, 0.0, hi, 0.0, int(n), method, seed, confidence, "one-sided-upper", seconds,
+                    dict(details or {}), dict(provenance or {}))
+
+
+def _z(confidence: float) -> float:
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def sample_mean_estimate(
+    x: np.ndarray, *, method: str, seed: int | None = None, confidence: float = 0.95, seconds: float = 0.0,
+    student: bool = False, per_sample: float | None = None, quantiles: tuple[int, ...] = (),
+    details: dict | None = None,
+) -> Estimate:
+    """Mean of i.i.d. samples ``x`` (e.g. failed calls per simulated year) with a normal interval.
+
+    ``student`` uses the ``t`` quantile with ``n - 1`` degrees of freedom. ``quantiles`` (percent)
+    adds ``p50``, ``p95``, ... and ``max`` of the samples to ``details``. When no sample is
+    positive the value is 0 with the one-sided bound (:func:`nothing_observed`): of a mean of
+    samples in ``[0, per_sample]``, or, with ``per_sample=None``, of a mean count per sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = sample_mean_estimate(np.array([1.0, 3.0]), method="simulation", quantiles=(50,))
+    >>> e.value, e.interval, e.details["p50"], e.details["max"]
+    (2.0, 'normal', 2.0, 3.0)
+    >>> sample_mean_estimate(np.zeros(100), method="simulation").interval
+    'one-sided-upper'
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    info: dict[str, Any] = {}
+    for p in quantiles:
+        info[f"p{p}"] = float(np.percentile(x, p)) if n else math.nan
+    if quantiles:
+        info["max"] = float(x.max()) if n else math.nan
+    info.update(details or {})
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, math.nan, 0, method, seed, confidence, "undefined",
+                        seconds, info)
+    if not (x > 0).any() and not (x < 0).any():
+        return nothing_observed(n, method=method, seed=seed, confidence=confidence, seconds=seconds,
+                                per_sample=1.0 if per_sample is None else per_sample,
+                                exposure=float(n) if per_sample is None else None, details=info)
+    mean = float(x.mean())
+    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    q = float(stats.t.ppf(0.5 + confidence / 2, max(n - 1, 1))) if student else _z(confidence)
+    if student:
+        info["quantile"] = "student-t"
+    return Estimate(mean, max(0.0, mean - q * se), mean + q * se, se, n, method, seed, confidence, "normal",
+                    seconds, info)
+
+
+def ratio_estimate(
+    num: np.ndarray, den: np.ndarray, *, method: str, seed: int | None = None, confidence: float = 0.95,
+    seconds: float = 0.0, details: dict | None = None,
+) -> Estimate:
+    """``sum(num) / sum(den)`` of paired per-sample values (e.g. unreachable over genuine calls per year).
+
+    Delta-method interval from the between-sample variation of ``num - r * den``; with
+    ``sum(num) == 0`` the Poisson one-sided bound ``-ln(1 - c) / sum(den)``; with no
+    denominator at all, ``undefined``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = ratio_estimate(np.array([1.0, 3.0, 2.0]), np.array([100.0, 100.0, 100.0]), method="simulation")
+    >>> e.value, e.interval
+    (0.02, 'delta-normal')
+    >>> round(ratio_estimate(np.zeros(3), np.full(3, 1e6), method="simulation").ci_high * 3e6, 3)
+    2.996
+    """
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    n = num.size
+    sn, sd = float(num.sum()), float(den.sum())
+    if sd <= 0:
+        return Estimate(math.nan, math.nan, math.nan, math.nan, n, method, seed, confidence, "undefined",
+                        seconds, dict(details or {}))
+    if sn == 0:
+        return nothing_observed(n, method=method, seed=seed, confidence=confidence, seconds=seconds,
+                                exposure=sd, details=details)
+    r = sn / sd
+    resid = num - r * den
+    se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean()) if n > 1 else math.inf
+    z = _z(confidence)
+    return Estimate(r, max(0.0, r - z * se), r + z * se, se, n, method, seed, confidence, "delta-normal",
+                    seconds, dict(details or {}))
+
+
+def summary_dict(est: Estimate, *, with_provenance: bool = False) -> dict[str, Any]:
+    """JSON form of a mean figure: :meth:`Estimate.to_dict` plus ``mean`` and the quantiles of ``details``
+    lifted to the top (the keys the reports and the CLI read).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = summary_dict(sample_mean_estimate(np.array([1.0, 3.0]), method="simulation", quantiles=(95,)))
+    >>> d["mean"], d["estimate"], d["p95"]
+    (2.0, 2.0, 2.9)
+    """
+    d = est.to_dict(with_provenance=with_provenance)
+    d["mean"] = d["estimate"]
+    for k, v in est.details.items():
+        if k == "max" or (k[:1] == "p" and k[1:].isdigit()):
+            d[k] = jsonable(v)
+    return d
 
 
 @functools.lru_cache(maxsize=1)

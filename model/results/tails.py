@@ -6,7 +6,7 @@ crude run). The exceedance probability ``P(X >= x)`` is estimated without bias
 by ``mean(w_y 1{x_y >= x})``, its standard error from the same per-year terms,
 and its interval is normal (clipped at 0). With no year at or above ``x`` the
 value is 0 and the interval the one-sided bound ``-ln(0.05) / years`` of a crude
-run that saw nothing (interval ``"none-observed"``); under importance sampling,
+run that saw nothing (interval ``"one-sided-upper"``); under importance sampling,
 where the biased years are the likely ones, that bound is conservative only
 when the bias makes such years more likely, as it is built to do.
 
@@ -87,7 +87,7 @@ def exceedance(values: np.ndarray, weights: np.ndarray | None, level: float, *, 
     Examples
     --------
     >>> exceedance(np.zeros(100), None, 1.0).interval
-    'none-observed'
+    'one-sided-upper'
     """
     c = exceedance_curve(values, weights, np.array([float(level)]), confidence)
     p, se = float(c["estimate"][0]), float(c["std_error"][0])
@@ -95,7 +95,7 @@ def exceedance(values: np.ndarray, weights: np.ndarray | None, level: float, *, 
     hits = int(c["years_at_or_above"][0])
     return Estimate(value=p, ci_low=float(c["ci_low"][0]), ci_high=float(c["ci_high"][0]), std_error=se,
                     samples=n, method=method, confidence=confidence,
-                    interval="none-observed" if hits == 0 else "normal",
+                    interval="one-sided-upper" if hits == 0 else "normal",
                     details={"level": float(level), "years_at_or_above": hits})
 
 

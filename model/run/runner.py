@@ -581,8 +581,10 @@ def run_chunks(
     n = len(plan)
     offsets = np.concatenate([[0], np.cumsum(plan)]).tolist()
 
+    keep = checkpoint is not None  # fingerprints cost tens of ms on a large task: only for a checkpoint
     identity = {"chunk_fn": _qualname(chunk_fn), "seed": None if seed is None else int(seed),
-                "plan": _rle(plan), "task": fingerprint(task), "options": fingerprint(kwargs)}
+                "plan": _rle(plan), "task": fingerprint(task) if keep else None,
+                "options": fingerprint(kwargs) if keep else None}
     ckpt = _Checkpoint(checkpoint, identity) if checkpoint is not None else None
     state = ckpt.load() if ckpt is not None else None
     if seed is None:

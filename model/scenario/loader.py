@@ -599,10 +599,25 @@ def load_scenario(ref: str | Path) -> Scenario:
     ref : str or Path
         A bundled name (see :func:`bundled_scenarios`) or a path to a ``.toml`` file.
 
+    Returns
+    -------
+    Scenario
+        Immutable and validated; ``spec`` holds the typed tables, ``digest`` identifies it.
+
     Raises
     ------
     ScenarioError
         With every problem found, each naming file, key path, value and what is allowed.
+
+    Examples
+    --------
+    >>> s = load_scenario("uk999")
+    >>> s.name, len(s.digest) > 0
+    ('uk999', True)
+    >>> load_scenario("no_such_scenario")
+    Traceback (most recent call last):
+    ...
+    model.scenario.schema.ScenarioError: ...
     """
     problems: list[Problem] = []
     origins: dict[tuple[str, ...], str] = {}

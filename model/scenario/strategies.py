@@ -58,6 +58,26 @@ def load_strategy(ref: str | Path) -> Strategy:
 
     The file is validated as a full scenario (with its ``extends``), so every problem
     is reported with its location; the overlay kept is the file's own content.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A bundled strategy name (see :func:`bundled_strategies`) or a path to a ``.toml`` file.
+
+    Returns
+    -------
+    Strategy
+
+    Raises
+    ------
+    ScenarioError
+        The file does not validate, or has no ``[strategy]`` table.
+
+    Examples
+    --------
+    >>> st = load_strategy("automatic_failover")
+    >>> st.name, st.label != ""
+    ('automatic_failover', True)
     """
     path = Path(ref)
     if not path.suffix:
@@ -102,6 +122,29 @@ def apply_strategies(base: Scenario, strategies: Sequence[Strategy]) -> Scenario
 
     The result's ``strategy`` table describes the combination (labels joined with
     " + ", costs added).
+
+    Parameters
+    ----------
+    base : Scenario
+    strategies : sequence of Strategy
+        Applied in order (an empty sequence gives the status quo).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        An overlay that makes the combination invalid.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> both = apply_strategies(load_scenario("uk999"),
+    ...                         [load_strategy("automatic_failover"), load_strategy("public_diversion")])
+    >>> both.spec.name
+    'automatic_failover+public_diversion'
     """
     scen = base
     for st in strategies:

@@ -33,8 +33,8 @@ Examples
 >>> from model.sim.engine import simulate_graph
 >>> g = nx.Graph()
 >>> g.add_edge("s", "t", mtbf=990.0, mttr=10.0)
->>> out = simulate_graph(g, "s", "t", years=200, seed=1)
->>> abs(out["estimate"] - 0.01) < 4 * out["std_error"]
+>>> u = simulate_graph(g, "s", "t", years=200, seed=1).unavailability
+>>> abs(u.value - 0.01) < 4 * u.std_error
 True
 """
 
@@ -52,20 +52,25 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from scipy import stats
 
 from model.network.callnetwork import CallNetwork
 from model.network.reachability import unreachable_sets
 from model.processes.outages import (
     Outages,
-    event_streams,
     failover_windows,
     maintenance_windows,
     sample_outages,
 )
-from model.results.estimate import Estimate, provenance
+from model.results.estimate import (
+    Estimate,
+    binomial_estimate,
+    provenance,
+    ratio_estimate,
+    sample_mean_estimate,
+    summary_dict,
+)
 from model.run.runner import run_chunks
-from model.run.seeds import chunk_plan, chunk_rng
+from model.run.seeds import chunk_plan, chunk_rng, chunk_streams, named_rng
 from model.scenario.loader import Scenario
 from model.sim.outcomes import OUTCOMES, tally_outcomes
 from model.sim.timemodel import CallerParams, TimeModel, build_time_model, time_model_from_graph
@@ -87,6 +92,8 @@ from model.units import HOURS_PER_YEAR
 __all__ = [
     "DEFAULT_CHUNK_YEARS",
     "HIST_EDGES_S",
+    "METHOD",
+    "GraphSimulationResult",
     "SimulationResult",
     "StateTable",
     "TimeTally",
@@ -99,16 +106,16 @@ __all__ = [
     "run_intervals",
     "simulate",
     "simulate_graph",
-    "simulate_parallel",
     "state_table_for",
+    "unreachable_call_rate",
 ]
 
 DEFAULT_CHUNK_YEARS = 1000
 #: Edges (seconds) of the time-to-connect histogram of delayed connections: [0, 1) then 20 bins a decade.
 HIST_EDGES_S = np.concatenate([[0.0], np.logspace(0, 6, 121), [np.inf]])
 TOP_INCIDENTS = 10
-_Z95 = float(stats.norm.ppf(0.975))
-_ZERO_BOUND = -math.log(0.05)  # one-sided 95 % bound on a Poisson mean with nothing observed
+#: ``Estimate.method`` of every time-engine figure.
+METHOD = "time-simulation"
 
 
 # ----------------------------------------------------------------------------- timeline
@@ -706,9 +713,10 @@ def run_chunk(
     # Separate streams (common random numbers across scenario variants): one per basic event,
     # keyed by its name; one per standby group, keyed by its window event's name; one for callers.
     rng = chunk_rng(seed, chunk_index)
-    outage_streams = event_streams(seed, chunk_index, model.process.names, tag=1)
-    switch_streams = event_streams(seed, chunk_index,
-                                   [model.events.names[p.window_event] for p in model.switch_policies], tag=2)
+    outage_streams = chunk_streams(seed, chunk_index, model.process.names, "outages")
+    switch_streams = chunk_streams(seed, chunk_index,
+                                   [model.events.names[p.window_event] for p in model.switch_policies],
+                                   "switch-delays")
     out = sample_outages(model.process, n_years, model.horizon, outage_streams, start=start,
                          warmup_hours=warmup_hours)
     parts = [failover_windows(out, model.switch_policies, switch_streams)]
@@ -743,7 +751,7 @@ def run_intervals(model: TimeModel, outages: Outages, seed: int, *, callers: Cal
     >>> int(t.column("unreachable")[0]) > 0, float(t.column("down_hours")[0])
     (True, 4.0)
     """
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed))
+    rng = named_rng(seed, "intervals-callers")
     n = outages.n_years
     rec, hist, incidents, _ = _run_years(model, outages, rng, _caller_set(model, callers),
                                          pset_of_year=np.zeros(n, dtype=np.int64),
@@ -769,31 +777,19 @@ def _quantile_from_hist(hist: np.ndarray, q: float) -> float:
     return float(lo * (hi / lo) ** frac)
 
 
-def _ratio_estimate(num: np.ndarray, den: np.ndarray) -> dict[str, float]:
-    n = num.size
-    sn, sd = float(num.sum()), float(den.sum())
-    if sd <= 0:
-        return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "std_error": math.nan,
-                "interval": "none"}
-    r = sn / sd
-    if sn == 0:
-        return {"estimate": 0.0, "ci_low": 0.0, "ci_high": _ZERO_BOUND / sd, "std_error": 0.0,
-                "interval": "poisson-upper"}
-    resid = num - r * den
-    se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean()) if n > 1 else math.inf
-    return {"estimate": r, "ci_low": max(0.0, r - _Z95 * se), "ci_high": r + _Z95 * se, "std_error": se,
-            "interval": "delta-normal"}
+def unreachable_call_rate(tally: TimeTally, *, seed: int | None = None, confidence: float = 0.95) -> Estimate:
+    """Share of genuine calls unreachable: ratio of the yearly sums, delta-method interval, the Poisson
+    one-sided bound when no call was lost (the time engine's estimate for progress and ``target_rse``).
 
-
-def _mean_summary(x: np.ndarray) -> dict[str, float]:
-    n = x.size
-    mean = float(x.mean()) if n else math.nan
-    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-    out = {"mean": mean, "std_error": se, "ci_low": max(0.0, mean - _Z95 * se), "ci_high": mean + _Z95 * se}
-    for p in (50, 95, 99):
-        out[f"p{p}"] = float(np.percentile(x, p)) if n else math.nan
-    out["max"] = float(x.max()) if n else math.nan
-    return out
+    Examples
+    --------
+    >>> from model.sim.timemodel import build_time_model
+    >>> r = unreachable_call_rate(run_chunk(build_time_model("uk999"), 0, 10, seed=1))
+    >>> r.method, r.samples, r.interval in ("delta-normal", "one-sided-upper")
+    ('time-simulation', 10, True)
+    """
+    return ratio_estimate(tally.column("unreachable"), tally.column("genuine"), method=METHOD, seed=seed,
+                          confidence=confidence, details={"unit": "share of genuine calls"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -813,8 +809,38 @@ class SimulationResult:
     prov: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def unreachable_call_rate(self) -> dict[str, float]:
-        return _ratio_estimate(self.tally.column("unreachable"), self.tally.column("genuine"))
+    def unreachable_call_rate(self) -> Estimate:
+        """Share of genuine calls that never reach their control room (:func:`unreachable_call_rate`)."""
+        return dataclasses.replace(unreachable_call_rate(self.tally, seed=self.seed), provenance=self.prov)
+
+    def _per_year(self, column: str, per_sample: float | None) -> Estimate:
+        return sample_mean_estimate(self.tally.column(column), method=METHOD, seed=self.seed,
+                                    per_sample=per_sample, quantiles=(50, 95, 99),
+                                    details={"unit": f"{column.replace('_', ' ')} per simulated year"})
+
+    def _yearly_summary(self, x: np.ndarray) -> dict[str, Any]:
+        return summary_dict(sample_mean_estimate(x, method=METHOD, seed=self.seed, quantiles=(50, 95, 99)))
+
+    @property
+    def failed_calls_per_year(self) -> Estimate:
+        """Genuine callers who never get through, per simulated year (quantiles in ``details``)."""
+        return self._per_year("unreachable", None)
+
+    @property
+    def failed_attempts_per_year(self) -> Estimate:
+        """Failed call attempts (redials included) per simulated year."""
+        return self._per_year("failed_attempts", None)
+
+    @property
+    def down_hours_per_year(self) -> Estimate:
+        """Hours a year with some demand cut off (at most the horizon of a year)."""
+        return self._per_year("down_hours", HOURS_PER_YEAR)
+
+    @property
+    def unavailability(self) -> Estimate:
+        """Time-average demand-weighted share of calls cut off."""
+        return sample_mean_estimate(self.tally.column("unavailability"), method=METHOD, seed=self.seed,
+                                    per_sample=1.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (the CLI prints it with ``--json``); non-finite numbers become None."""
@@ -837,7 +863,7 @@ class SimulationResult:
                 return 0.0
             return _quantile_from_hist(t.hist, (q - zero_share) / (1 - zero_share))
 
-        unav = _ratio_estimate(t.column("unavailability"), np.ones(self.years))
+        failed = summary_dict(self.failed_calls_per_year)
         return {
             "method": "event-driven simulation (time engine): outage intervals, distinct failed sets, "
                       "per-attempt callers in affected segments",
@@ -848,10 +874,10 @@ class SimulationResult:
             "chunk_years": self.chunk_years,
             "start": self.start,
             "warmup_hours": self.warmup_hours,
-            "unreachable_call_rate": self.unreachable_call_rate,
-            "failed_calls_per_year": _mean_summary(un),
-            "failed_callers_per_year": _mean_summary(un),
-            "failed_attempts_per_year": _mean_summary(fa),
+            "unreachable_call_rate": self.unreachable_call_rate.to_dict(with_provenance=False),
+            "failed_calls_per_year": failed,
+            "failed_callers_per_year": failed,
+            "failed_attempts_per_year": summary_dict(self.failed_attempts_per_year),
             "attempts_per_failed_caller": float(fa.sum() / un.sum()) if un.sum() else math.nan,
             "genuine_calls_per_year": float(g.mean()),
             "outcomes_per_year": {
@@ -866,11 +892,11 @@ class SimulationResult:
                 "all_connected": {"p99": overall(0.99), "p99_9": overall(0.999), "p99_99": overall(0.9999),
                                   "p99_999": overall(0.99999)},
             },
-            "unavailability": unav,
-            "down_hours_per_year": _mean_summary(t.column("down_hours")),
+            "unavailability": self.unavailability.to_dict(with_provenance=False),
+            "down_hours_per_year": summary_dict(self.down_hours_per_year),
             "affected_hours_per_year": float(t.column("affected_hours").mean()),
             "simulated_calls_per_year": float(t.column("simulated").mean()),
-            "outcomes_by_definition": outcome_summaries(t.column, _mean_summary),
+            "outcomes_by_definition": outcome_summaries(t.column, self._yearly_summary),
             "largest_incidents": list(t.incidents),
             "states_evaluated": self.states,
             "assumptions": list(self.assumptions),
@@ -933,66 +959,88 @@ def simulate(
     years: int,
     seed: int | None = None,
     *,
-    chunk_years: int = DEFAULT_CHUNK_YEARS,
+    chunk_years: int | None = None,
     warmup_hours: float = 0.0,
     start: str = "stationary",
     callers: CallerParams | None = None,
-    progress: Callable[[int, int, TimeTally], None] | None = None,
+    backend: Any = None,
+    workers: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float = 1.0,
+    target_rse: float | None = None,
+    progress: bool | None = None,
+    quiet: bool = False,
 ) -> SimulationResult:
     """Simulate ``years`` years of a scenario: failed calls a year and the unreachable-call rate.
+
+    The chunk function is :func:`run_chunk`, the finish step :func:`make_result`; the runner adds
+    the tallies in chunk order, so the same ``(years, chunk_years, seed)`` gives the same bits on
+    one core, worker processes or a Dask cluster.
 
     Parameters
     ----------
     net_or_scenario : TimeModel, CallNetwork, Scenario, bundled name or path
     years : int
-        Simulated years.
+        Simulated years in the plan (fewer when ``target_rse`` stops the run).
     seed : int, optional
         Entropy of the root ``SeedSequence`` (fresh and recorded when None).
-    chunk_years : int
-        Years per chunk; the same ``(years, chunk_years, seed)`` gives the same
-        result however the chunks are run.
+    chunk_years : int, optional
+        Years per chunk (default :data:`DEFAULT_CHUNK_YEARS`).
     warmup_hours : float
         Start the outage processes this much earlier (with ``start``).
     start : {"stationary", "up"}
         State of every outage process when it starts (see :mod:`model.processes.outages`).
     callers : CallerParams, optional
         Caller behaviour instead of the scenario's.
-    progress : callable, optional
-        ``progress(years_done, years, tally_so_far)`` after each chunk.
+    backend : "serial", "auto", "processes", dask Client or "tcp://host:port", optional
+        Default ``"serial"``, or ``"auto"`` when ``workers`` is given.
+    workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
+        See :func:`model.run.runner.run_chunks`; ``target_rse`` applies to the unreachable-call
+        rate.
 
     Returns
     -------
     SimulationResult
+        With ``prov["run"]`` = :meth:`~model.run.runner.RunInfo.to_dict`. ``states`` is the number
+        of states evaluated (with workers: by the workers, a diagnostic that depends on their caches).
+
+    Raises
+    ------
+    ValueError
+        ``years < 1``, bad options, or a checkpoint of another run.
+    RuntimeError
+        A chunk failed in a worker.
 
     Examples
     --------
     >>> res = simulate("uk999", years=50, seed=3, chunk_years=25)
     >>> d = res.to_dict()
     >>> d["years"], sorted(d["unreachable_call_rate"])[:3]
-    (50, ['ci_high', 'ci_low', 'estimate'])
+    (50, ['ci_high', 'ci_low', 'confidence'])
+    >>> res.unreachable_call_rate.method
+    'time-simulation'
     """
     if years < 1:
         raise ValueError(f"years must be >= 1, got {years}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
-    t0 = time.perf_counter()
+    cy = DEFAULT_CHUNK_YEARS if chunk_years is None else int(chunk_years)
+    if backend is None:
+        backend = "serial" if workers is None else "auto"
     model = as_time_model(net_or_scenario)
-    total = TimeTally()
-    done = 0
-    for i, n in enumerate(chunk_plan(years, chunk_years)):
-        total = total + run_chunk(model, i, n, seed, start=start, warmup_hours=warmup_hours,
-                                  chunk_years=chunk_years, callers=callers)
-        done += n
-        if progress is not None:
-            progress(done, years, total)
-    seconds = time.perf_counter() - t0
-    return make_result(model, total, seed=seed, seconds=seconds, chunk_years=chunk_years, start=start,
-                       warmup_hours=warmup_hours)
+    kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
+    tally, info = run_chunks(
+        run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,
+        checkpoint=checkpoint, checkpoint_interval=checkpoint_interval, target_rse=target_rse,
+        estimate_fn=unreachable_call_rate, progress=progress, quiet=quiet, chunk_kwargs=kwargs,
+        unit="years", desc="simulate")
+    res = make_result(model, tally, seed=info.seed_entropy, seconds=info.seconds, chunk_years=cy,
+                      start=start, warmup_hours=warmup_hours)
+    states = res.states if info.backend == "serial" else tally.evaluations
+    return dataclasses.replace(res, states=states, prov={**res.prov, "run": info.to_dict()})
 
 
 def make_result(model: TimeModel, tally: TimeTally, *, seed: int, seconds: float, chunk_years: int,
                 start: str = "stationary", warmup_hours: float = 0.0) -> SimulationResult:
-    """A :class:`SimulationResult` from a merged tally (for the parallel layer)."""
+    """The finish step: a :class:`SimulationResult` from a merged tally."""
     prov = provenance(method="time-simulation", seed_entropy=seed, years=tally.years, chunk_years=chunk_years,
                       scenario=model.name)
     return SimulationResult(tally, tally.years, int(seed), seconds, chunk_years, start, warmup_hours,
@@ -1000,6 +1048,60 @@ def make_result(model: TimeModel, tally: TimeTally, *, seed: int, seconds: float
 
 
 # ----------------------------------------------------------------------------- plain graphs
+@dataclass(frozen=True)
+class GraphSimulationResult:
+    """Result of :func:`simulate_graph`: s–t unavailability and its companions, each an :class:`Estimate`.
+
+    Attributes
+    ----------
+    unavailability : Estimate
+        Long-run share of time ``source`` cannot reach ``target`` (between-year interval; the
+        one-sided bound when no year had any down time).
+    failure_frequency_per_year : Estimate
+        Periods of s–t disconnection that begin per year (the Poisson bound when none began).
+    mean_down_hours : float
+        Down time per such period (``nan`` when none began).
+    point_unavailability : tuple of Estimate
+        At each probe hour: the share of years in which ``source`` cannot reach ``target``
+        (Wilson interval; the one-sided bound when no year was down), ``details["hour"]``.
+    """
+
+    unavailability: Estimate
+    failure_frequency_per_year: Estimate
+    mean_down_hours: float
+    point_unavailability: tuple[Estimate, ...]
+    years: int
+    horizon_hours: float
+    seed: int
+    start: str
+    seconds: float
+    states_evaluated: int
+    assumptions: tuple[str, ...]
+    provenance: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``estimate``, ``ci_low``, ... of the unavailability at the top level)."""
+        u = self.unavailability
+        f = self.failure_frequency_per_year
+        out: dict[str, Any] = {
+            "method": "event-driven simulation (time engine)",
+            "estimate": u.value, "std_error": u.std_error, "ci_low": u.ci_low, "ci_high": u.ci_high,
+            "interval": u.interval, "confidence": u.confidence,
+            "failure_frequency_per_year": f.value, "failure_frequency_std_error": f.std_error,
+            "failure_frequency": f.to_dict(),
+            "mean_down_hours": self.mean_down_hours, "years": self.years, "horizon_hours": self.horizon_hours,
+            "seed": self.seed, "start": self.start, "seconds": self.seconds,
+            "states_evaluated": self.states_evaluated, "assumptions": list(self.assumptions),
+            "provenance": self.provenance,
+        }
+        if self.point_unavailability:
+            out["point_unavailability"] = [
+                {"hour": e.details["hour"], "estimate": e.value, "std_error": e.std_error, "ci_low": e.ci_low,
+                 "ci_high": e.ci_high, "interval": e.interval, "down_years": e.details["events"]}
+                for e in self.point_unavailability]
+        return _json_safe(out)
+
+
 def simulate_graph(
     graph: nx.Graph,
     source: Hashable,
@@ -1015,14 +1117,35 @@ def simulate_graph(
     shared_clock: bool = False,
     horizon: float = HOURS_PER_YEAR,
     probe_hours: Sequence[float] = (),
-) -> dict[str, Any]:
+    backend: Any = None,
+    workers: int | None = None,
+) -> GraphSimulationResult:
     """Long-run s–t unavailability of a graph whose elements carry ``mtbf``/``mttr`` (hours).
 
-    Returns a dict with the unavailability ``estimate``, ``std_error``, ``ci_low``,
-    ``ci_high`` (between-year variation), the system ``failure_frequency_per_year``
-    (periods of s–t disconnection that begin per year), ``mean_down_hours`` (down
-    time per such period), and with ``probe_hours`` the ``point_unavailability`` at
-    those hours of every year.
+    Parameters
+    ----------
+    graph : networkx.Graph or DiGraph
+        Edges (and nodes) with ``mtbf`` and ``mttr`` in hours fail; the others never do.
+    source, target : node, or nodes for ``target`` (any of them will do)
+    years : int
+        Simulated windows of ``horizon`` hours.
+    seed : int, optional
+        Entropy of the root ``SeedSequence``.
+    chunk_years, start, warmup_hours, repair, up, shared_clock, horizon
+        Chunking and the outage processes (see :func:`model.sim.timemodel.time_model_from_graph`).
+    probe_hours : sequence of float
+        Hours of every window at which to estimate the point unavailability.
+    backend, workers
+        As for :func:`simulate`; the result is the same bits on every backend.
+
+    Returns
+    -------
+    GraphSimulationResult
+
+    Raises
+    ------
+    ValueError
+        ``years < 1`` or a graph element with bad failure data.
 
     Examples
     --------
@@ -1031,57 +1154,42 @@ def simulate_graph(
     >>> g.add_edge("s", "a", mtbf=1000.0, mttr=10.0); g.add_edge("a", "t", mtbf=1000.0, mttr=10.0)
     >>> out = simulate_graph(g, "s", "t", years=100, seed=2)
     >>> exact = 1 - (1000 / 1010) ** 2   # two independent items in series
-    >>> bool(abs(out["estimate"] - exact) < 4 * out["std_error"]), bool(abs(out["mean_down_hours"] - 10) < 2)
+    >>> u = out.unavailability
+    >>> bool(abs(u.value - exact) < 4 * u.std_error), bool(abs(out.mean_down_hours - 10) < 2)
     (True, True)
     """
     if years < 1:
         raise ValueError(f"years must be >= 1, got {years}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
-    t0 = time.perf_counter()
     model = time_model_from_graph(graph, source, target, repair=repair, up=up, shared_clock=shared_clock,
                                   horizon=horizon)
-    total = TimeTally()
-    for i, n in enumerate(chunk_plan(years, chunk_years)):
-        total = total + run_chunk(model, i, n, seed, start=start, warmup_hours=warmup_hours,
-                                  chunk_years=chunk_years, probe_hours=probe_hours)
-    frac = total.column("down_hours") / horizon
-    n = frac.size
-    mean = float(frac.mean())
-    down_sum = float(total.column("down_hours").sum())
+    if backend is None:
+        backend = "serial" if workers is None else "auto"
+    kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": int(chunk_years),
+              "probe_hours": tuple(float(t) for t in probe_hours)}
+    total, info = run_chunks(run_chunk, model, chunk_plan(years, chunk_years), seed, backend=backend,
+                             workers=workers, chunk_kwargs=kwargs, progress=False, unit="years",
+                             desc="simulate")
+    seed = info.seed_entropy
+    n = total.years
+    down = total.column("down_hours")
     fails = total.column("failures")
-    if down_sum == 0:
-        est = {"estimate": 0.0, "std_error": 0.0, "ci_low": 0.0,
-               "ci_high": 1 - 0.05 ** (1 / n), "interval": "one-sided-upper"}
-    else:
-        se = float(frac.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-        est = {"estimate": mean, "std_error": se, "ci_low": max(0.0, mean - _Z95 * se),
-               "ci_high": mean + _Z95 * se, "interval": "normal"}
-    per_year = fails * (HOURS_PER_YEAR / horizon)
-    out: dict[str, Any] = {
-        "method": "event-driven simulation (time engine)",
-        **est,
-        "failure_frequency_per_year": float(per_year.mean()),
-        "failure_frequency_std_error": float(per_year.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf,
-        "mean_down_hours": down_sum / float(fails.sum()) if fails.sum() else math.nan,
-        "years": int(years),
-        "horizon_hours": float(horizon),
-        "seed": int(seed),
-        "start": start,
-        "seconds": time.perf_counter() - t0,
-        "states_evaluated": state_table_for(model).n,
-        "assumptions": list(model.assumptions),
-    }
+    prov = provenance(method=METHOD, seed_entropy=seed, years=n, chunk_years=int(chunk_years),
+                      run=info.to_dict())
+    unav = dataclasses.replace(sample_mean_estimate(
+        down / horizon, method=METHOD, seed=seed, per_sample=1.0,
+        details={"unit": "share of time source cannot reach target"}), provenance=prov)
+    freq = sample_mean_estimate(fails * (HOURS_PER_YEAR / horizon), method=METHOD, seed=seed,
+                                details={"unit": "disconnections beginning per year"})
+    pts: list[Estimate] = []
     if len(probe_hours):
         pr = np.concatenate([total.records[k].probes for k in sorted(total.records)])
-        pts = []
         for i, t in enumerate(probe_hours):
-            k = int(pr[:, i].sum())
-            p = k / n
-            se = math.sqrt(max(p * (1 - p), 0.0) / n)
-            pts.append({"hour": float(t), "estimate": p, "std_error": se, "down_years": k})
-        out["point_unavailability"] = pts
-    return out
+            pts.append(binomial_estimate(int(pr[:, i].sum()), n, method=METHOD, seed=seed,
+                                         details={"hour": float(t)}))
+    states = state_table_for(model).n if info.backend == "serial" else total.evaluations
+    return GraphSimulationResult(unav, freq, float(down.sum() / fails.sum()) if fails.sum() else math.nan,
+                                 tuple(pts), int(years), float(horizon), int(seed), start, info.seconds,
+                                 states, tuple(model.assumptions), prov)
 
 
 # ----------------------------------------------------------------------------- incidents
@@ -1117,8 +1225,8 @@ def replay_incident(
     ``callers`` gives the caller behaviour of each replication (replication ``i``
     uses ``callers[i % len(callers)]``, e.g. a posterior sample from
     :mod:`model.metrics.calibration`); ``overrides`` then apply on top of it.
-    Draws come from ``SeedSequence(entropy=seed, spawn_key=(stream,))`` (chunks of a
-    parallel replay use their own stream).
+    Draws come from the named stream ``replay-callers`` with index ``stream`` (chunks of a
+    parallel replay use their own index; :func:`model.run.seeds.named_rng`).
 
     Each replication replays the incident's phases (from its start clock and
     weekday, so the arrival profile is that of the day) with caller parameters
@@ -1129,10 +1237,38 @@ def replay_incident(
     values are used for the rest. With ``random_outages`` the network's random
     outages run beside the incident.
 
-    Returns a dict with distributions (median, p05, p95, mean) of failed attempts,
-    failed callers (unreachable), calls connected via fallback lines and after
-    redial, over the replications, the parameters drawn, and every count and
-    parameter per replication (``per_replication``).
+    Parameters
+    ----------
+    net : TimeModel, CallNetwork, Scenario, bundled name or path
+    incident_name : str
+        An incident of the scenario (``[incidents.<name>]``).
+    replications : int
+        Replays, each with its own caller parameters and calls.
+    seed : int, optional
+        Entropy of the root ``SeedSequence``; the caller parameters come from its named stream
+        ``replay-callers`` (:mod:`model.run.seeds`).
+    overrides : mapping, optional
+        Caller parameters to vary (see above).
+    random_outages : bool
+        Let the network's random outages run beside the incident.
+    tail_hours : float, optional
+        Hours simulated after the incident's last phase ends (default: twice the callers'
+        patience, at least one hour).
+
+    Returns
+    -------
+    dict
+        Distributions over the replications (median, p05, p95, mean) of failed attempts,
+        failed callers (unreachable), calls connected via fallback lines and after redial,
+        the parameters drawn, and every count and parameter per replication
+        (``per_replication``).
+
+    Raises
+    ------
+    KeyError
+        No incident of that name (the message lists those the scenario has).
+    ValueError
+        ``replications < 1`` or an unknown or malformed override.
 
     Examples
     --------
@@ -1162,7 +1298,7 @@ def replay_incident(
     c = model.callers
     tail = tail_hours if tail_hours is not None else max(1.0, 2 * max(b.patience_h for b in base))
     horizon = end + tail
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(int(stream),)))
+    rng = named_rng(seed, "replay-callers", int(stream))
 
     def col(key: str, of: Callable[[CallerParams], float]) -> np.ndarray:
         own = np.array([of(b) for b in base], float)
@@ -1256,73 +1392,3 @@ def replay_incident(
     }
 
 
-# ------------------------------------------------------------------ on any backend
-class _SimEstimate:
-    """Prefix :class:`~model.sim.engine.TimeTally` -> unreachable-call rate as an :class:`Estimate`."""
-
-    def __init__(self, model: Any, chunk_years: int) -> None:
-        self.model = model
-        self.chunk_years = chunk_years
-
-    def __call__(self, tally: Any) -> Estimate:
-        m = self.model
-        r = SimulationResult(tally, tally.years, 0, 0.0, self.chunk_years, "stationary", 0.0, m.name,
-                             m.assumptions, 0).unreachable_call_rate
-        return Estimate(r["estimate"], r["ci_low"], r["ci_high"], r["std_error"], tally.years, "simulation",
-                        interval=str(r.get("interval", "normal")))
-
-
-def simulate_parallel(
-    net_or_scenario: Any,
-    years: int,
-    seed: int | None = None,
-    *,
-    chunk_years: int | None = None,
-    warmup_hours: float = 0.0,
-    start: str = "stationary",
-    callers: Any = None,
-    backend: Any = "auto",
-    workers: int | None = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    checkpoint_interval: float = 1.0,
-    target_rse: float | None = None,
-    progress: bool | None = None,
-    quiet: bool = False,
-) -> Any:
-    """The time engine on any backend: the same :class:`~model.sim.engine.SimulationResult` as
-    :func:`~model.sim.engine.simulate` with the same ``(years, chunk_years, seed)``.
-
-    Parameters
-    ----------
-    net_or_scenario : TimeModel, CallNetwork, Scenario, bundled name or path
-    years : int
-        Simulated years in the plan (fewer when ``target_rse`` stops the run).
-    seed : int, optional
-        Entropy of the root ``SeedSequence`` (see :func:`run_chunks`).
-    chunk_years : int, optional
-        Years per chunk (default :data:`model.sim.engine.DEFAULT_CHUNK_YEARS`).
-    warmup_hours, start, callers
-        As for :func:`~model.sim.engine.simulate`.
-    backend, workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
-        See :func:`run_chunks`; ``target_rse`` applies to the unreachable-call rate.
-
-    Returns
-    -------
-    SimulationResult
-        With ``prov["run"]`` = :meth:`RunInfo.to_dict`. ``states`` is the number of
-        states the workers evaluated (a diagnostic that depends on their caches).
-    """
-    if years < 1:
-        raise ValueError(f"years must be >= 1, got {years}")
-    cy = DEFAULT_CHUNK_YEARS if chunk_years is None else int(chunk_years)
-    model = as_time_model(net_or_scenario)
-    kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
-    tally, info = run_chunks(
-        run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,
-        checkpoint=checkpoint, checkpoint_interval=checkpoint_interval, target_rse=target_rse,
-        estimate_fn=_SimEstimate(model, cy), progress=progress, quiet=quiet, chunk_kwargs=kwargs,
-        unit="years", desc="simulate")
-    res = make_result(model, tally, seed=info.seed_entropy, seconds=info.seconds, chunk_years=cy,
-                          start=start, warmup_hours=warmup_hours)
-    states = res.states if info.backend == "serial" else tally.evaluations
-    return dataclasses.replace(res, states=states, prov={**res.prov, "run": info.to_dict()})

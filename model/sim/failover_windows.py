@@ -72,6 +72,7 @@ __all__ = [
     "KnotValues",
     "WindowModel",
     "capacity_scenario",
+    "check_verdict",
     "delay_design",
     "direct_check",
     "evaluate_points",
@@ -874,6 +875,23 @@ def direct_check(
         "outages": n,
         "replicates": replicates,
     }
+
+
+def check_verdict(direct: float, estimator: float, z: float) -> str:
+    """Verdict of a :func:`direct_check`: the two agree in size, not just within a wide interval.
+
+    "agree" needs ``|z| < 3`` and the two within 20 % of each other; a small ``z`` with a
+    larger gap is "inconclusive" (too few replays to tell); ``|z| >= 3`` is "disagree".
+
+    Examples
+    --------
+    >>> check_verdict(100.0, 95.0, 1.0), check_verdict(100.0, 60.0, 1.0), check_verdict(100.0, 99.0, 3.5)
+    ('agree', 'inconclusive', 'disagree')
+    """
+    if not np.isfinite(z) or abs(z) >= 3:
+        return "disagree"
+    lo, hi = sorted((abs(direct), abs(estimator)))
+    return "agree" if hi == 0 or lo / hi >= 1 / 1.2 else "inconclusive"
 
 
 def normal_estimate(value: float, se: float, confidence: float = 0.95) -> dict[str, float]:

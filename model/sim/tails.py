@@ -57,11 +57,11 @@ from typing import Any
 import numpy as np
 
 from model.network.reachability import unreachable_sets
-from model.processes.outages import OutageProcess, event_streams, sample_outages
+from model.processes.outages import OutageProcess, sample_outages
 from model.results.estimate import Estimate
 from model.results.tails import exceedance, exceedance_curve, return_level
 from model.run.runner import RunInfo, run_chunks
-from model.run.seeds import chunk_plan
+from model.run.seeds import chunk_plan, chunk_streams
 from model.sim.engine import DEFAULT_CHUNK_YEARS, TimeTally, as_time_model, run_chunk
 from model.sim.timemodel import EVENT_KINDS, TimeModel
 
@@ -208,7 +208,7 @@ def _log_weights(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, s
     if not task.sub.n_events:
         return logw, counts
     h = task.model.horizon
-    out = sample_outages(task.sub, n_years, h, event_streams(seed, chunk_index, task.sub.names, tag=1),
+    out = sample_outages(task.sub, n_years, h, chunk_streams(seed, chunk_index, task.sub.names, "outages"),
                          start=start)
     dur = out.clipped_durations()
     for k, beta in enumerate(task.bias.factors):
@@ -396,7 +396,7 @@ def simulate_tails(
     bias : FailureBias, optional
         ``FailureBias()`` (no events) gives the crude engine with weights 1.
     chunk_years, start, callers, backend, workers, checkpoint, progress, quiet
-        As for :func:`model.sim.engine.simulate_parallel` (``start`` "stationary"
+        As for :func:`model.sim.engine.simulate` (``start`` "stationary"
         or "up"; no warm-up: the likelihood ratio is taken over the year itself).
     target_rse, period, statistic : float, float, str
         Stop at the first chunk boundary where the relative standard error of

@@ -289,7 +289,7 @@ def solve_fault_tree(tree: FaultTree, method: str = "auto", *, samples: int = 10
 
         return tree_monte_carlo(tree, samples, seed), "mc", reason
     net = reachability_network(tree)
-    est, used, _ = solve(net, method, samples=samples, seed=seed)
+    est, used, _, _ = solve(net, method, samples=samples, seed=seed)
     if tree.total_weight != net.total_weight and net.total_weight > 0:  # demands that never fail
         est = est.scaled(net.total_weight / tree.total_weight)
     return est, used, reason

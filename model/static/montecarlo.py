@@ -41,8 +41,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -73,7 +72,6 @@ __all__ = [
     "Tally",
     "chunk_size_for",
     "crude_monte_carlo",
-    "estimate_parallel",
     "make_result",
     "mean_failures_per_trial",
     "overall_estimate",
@@ -560,7 +558,7 @@ class MCResult:
         Groups given to :func:`crude_monte_carlo` (the default here) get the exact
         per-trial variance. Other groups get the exact value with a conservative
         interval: the standard error is bounded by the sum of the weighted
-        per-demand standard errors (interval ``normal-conservative``).
+        per-demand standard errors (a ``normal`` interval, ``details["variance"]`` says so).
         """
         out: dict[str, Estimate] = {}
         n, t = self.tally.trials, self.tally
@@ -593,7 +591,7 @@ class MCResult:
             z = float(stats.norm.ppf(0.5 + conf / 2))
             lo, hi = max(0.0, value - z * se), min(1.0, value + z * se)
             details["variance"] = "upper bound: group not tallied per trial"
-            out[name] = Estimate(value, lo, hi, se, n, self.method, self.seed, conf, "normal-conservative",
+            out[name] = Estimate(value, lo, hi, se, n, self.method, self.seed, conf, "normal",
                                  self.seconds, details)
         return out
 
@@ -605,8 +603,9 @@ class MCResult:
             "seed": self.seed,
             "seconds": self.seconds,
             "chunk_size": self.chunk_size,
-            "overall": self.overall.to_dict(),
-            "expected_unreachable_calls_per_year": self.expected_unreachable_calls_per_year.to_dict(),
+            "overall": self.overall.to_dict(with_provenance=False),
+            "expected_unreachable_calls_per_year": self.expected_unreachable_calls_per_year.to_dict(
+                with_provenance=False),
             "per_demand": self.per_demand.to_dict(),
             "groups": {k: v.to_dict() for k, v in self.by_group().items()},
             "tally": self.tally.to_dict(),
@@ -626,7 +625,7 @@ def overall_estimate(tally: Tally, *, seed: int | None = None, seconds: float = 
     >>> import numpy as np
     >>> e = overall_estimate(Tally(1000, np.zeros(1), 0, 0, 0))
     >>> e.value, e.interval
-    (0.0, 'clopper-pearson-upper')
+    (0.0, 'one-sided-upper')
     """
     info = {"unreachable_trials": tally.any_unreachable, "failed_trials": tally.failed_trials,
             "evaluated_sets": tally.evaluated_sets, **(details or {})}
@@ -648,6 +647,7 @@ def make_result(net: CompiledNetwork, tally: Tally, *, seed: int, chunk_size: in
     per = DemandEstimates(net.demand_names, k, n, p, lo, hi, np.sqrt(p * (1 - p) / n), seed)
     prov = provenance(method="crude-mc", seed_entropy=seed, samples=n, chunk_size=chunk_size,
                       chunks=len(chunk_plan(n, chunk_size)))
+    overall = replace(overall, provenance=prov)
     return MCResult(overall, per, overall.scaled(net.total_weight), tally, n, seed, seconds, chunk_size,
                     groups=normalise_groups(net, groups), demand_weight=np.asarray(net.demand_weight),
                     provenance=prov)
@@ -660,33 +660,55 @@ def crude_monte_carlo(
     *,
     chunk_size: int | None = None,
     groups: Groups | None = None,
-    progress: Callable[[int, int, Tally], None] | None = None,
+    backend: Any = None,
+    workers: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float = 1.0,
+    target_rse: float | None = None,
+    progress: bool | None = None,
+    quiet: bool = False,
     max_memory: int = DEFAULT_MAX_MEMORY,
 ) -> MCResult:
-    """Estimate unreachability by crude Monte Carlo, chunk after chunk in this process.
+    """Estimate unreachability by crude Monte Carlo, on one core, worker processes or a Dask cluster.
+
+    The chunk function is :func:`run_chunk`, the finish step :func:`make_result`; the runner
+    (:func:`model.run.runner.run_chunks`) adds the tallies in chunk order, so the same
+    ``(samples, chunk_size, seed)`` gives the same bits on every backend and worker count.
 
     Parameters
     ----------
     net : CompiledNetwork
     samples : int
-        Number of trials.
+        Trials in the plan (fewer are run when ``target_rse`` stops the run).
     seed : int, optional
-        Entropy of the root ``SeedSequence`` (fresh entropy, recorded in the result,
-        when None).
+        Entropy of the root ``SeedSequence`` (fresh entropy, recorded in the result, when
+        None; the checkpoint's when resuming).
     chunk_size : int, optional
-        Trials per chunk; the same ``(samples, chunk_size, seed)`` always gives the
-        same result, however the chunks are run. Default: :func:`chunk_size_for`
-        the network and ``max_memory``.
+        Trials per chunk; the same ``(samples, chunk_size, seed)`` always gives the same
+        result, however the chunks are run. Default: :func:`chunk_size_for` the network and
+        ``max_memory``.
     groups : mapping of name to demand indices, optional
         Groups to tally per trial (exact intervals in :meth:`MCResult.by_group`).
-    progress : callable, optional
-        Called after each chunk as ``progress(trials_done, samples, tally_so_far)``.
+    backend : "serial", "auto", "processes", dask Client or "tcp://host:port", optional
+        Default: ``"serial"``, or ``"auto"`` when ``workers`` is given (see
+        :func:`~model.run.runner.run_chunks`).
+    workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
+        See :func:`~model.run.runner.run_chunks`; ``target_rse`` applies to the overall
+        unreachable share.
     max_memory : int
-        Memory budget of one chunk in bytes (see :func:`chunk_size_for`).
+        Memory budget of one chunk in bytes, per worker (see :func:`chunk_size_for`).
 
     Returns
     -------
     MCResult
+        With ``provenance["run"]`` = :meth:`~model.run.runner.RunInfo.to_dict`.
+
+    Raises
+    ------
+    ValueError
+        Bad options (e.g. ``samples < 1``), or a checkpoint that belongs to another run.
+    RuntimeError
+        A chunk failed in a worker.
 
     Examples
     --------
@@ -695,99 +717,21 @@ def crude_monte_carlo(
     >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.0)
     >>> r = crude_monte_carlo(net, 1000, seed=1)
     >>> r.overall.value, r.overall.interval, round(r.overall.ci_high, 5)
-    (0.0, 'clopper-pearson-upper', 0.00299)
-    """
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
-    start = time.perf_counter()
-    if chunk_size is None:
-        chunk_size = chunk_size_for(net, max_memory)
-    g = normalise_groups(net, groups)
-    total = Tally.zero(net.n_demands, tuple(g))
-    done = 0
-    for i, size in enumerate(chunk_plan(samples, chunk_size)):
-        total = total + run_chunk(net, i, size, seed, groups=g)
-        done += size
-        if progress is not None:
-            progress(done, int(samples), total)
-    return make_result(net, total, seed=seed, chunk_size=chunk_size, seconds=time.perf_counter() - start,
-                       groups=g)
-
-
-# ------------------------------------------------------------------ on any backend
-def _mc_overall(tally: Any, *, weighted: bool) -> Estimate:
-    """The overall estimate of a crude Monte Carlo tally (as in :func:`make_result`)."""
-    return mean_estimate(tally.share_sum / (1 << SHARE_BITS), tally.share_sq_sum / (1 << (2 * SHARE_BITS)),
-                         tally.trials, n_nonzero=tally.any_unreachable if weighted else 0, method="crude-mc")
-
-
-class _MCEstimate:
-    """Prefix tally -> overall estimate (a class, so it is easy to inspect and test)."""
-
-    def __init__(self, weighted: bool) -> None:
-        self.weighted = weighted
-
-    def __call__(self, tally: Any) -> Estimate:
-        return _mc_overall(tally, weighted=self.weighted)
-
-
-def estimate_parallel(
-    net: Any,
-    samples: int,
-    seed: int | None = None,
-    *,
-    chunk_size: int | None = None,
-    groups: Mapping[str, Sequence[int] | np.ndarray] | None = None,
-    backend: Any = "auto",
-    workers: int | None = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    checkpoint_interval: float = 1.0,
-    target_rse: float | None = None,
-    progress: bool | None = None,
-    quiet: bool = False,
-    max_memory: int = DEFAULT_MAX_MEMORY,
-) -> Any:
-    """Crude Monte Carlo on any backend: the same :class:`~model.static.montecarlo.MCResult` as
-    :func:`~model.static.montecarlo.crude_monte_carlo` with the same ``(samples, chunk_size, seed)``.
-
-    Parameters
-    ----------
-    net : CompiledNetwork
-    samples : int
-        Trials in the plan (fewer are run when ``target_rse`` stops the run).
-    seed : int, optional
-        Entropy of the root ``SeedSequence`` (see :func:`run_chunks`).
-    chunk_size : int, optional
-        Trials per chunk (default :func:`chunk_size_for` the network and ``max_memory``).
-    groups : mapping of name to demand indices, optional
-        As for :func:`~model.static.montecarlo.crude_monte_carlo`.
-    backend, workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
-        See :func:`run_chunks`; ``target_rse`` applies to the overall unreachable share.
-    max_memory : int
-        Memory budget of one chunk in bytes (per worker).
-
-    Returns
-    -------
-    MCResult
-        With ``provenance["run"]`` = :meth:`RunInfo.to_dict`.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> from model.network.compiled import compile_graph
+    (0.0, 'one-sided-upper', 0.00299)
     >>> net = compile_graph(nx.path_graph(3), 0, 2, default_edge_q=0.2)
-    >>> r = estimate_parallel(net, 10**6, seed=1, chunk_size=10_000, target_rse=0.02, backend="serial",
-    ...                       progress=False)
+    >>> r = crude_monte_carlo(net, 10**6, seed=1, chunk_size=10_000, target_rse=0.02, progress=False)
     >>> r.samples < 10**6, r.overall.relative_error <= 0.02, r.provenance["run"]["stopped_early"]
     (True, True, True)
     """
     size = chunk_size_for(net, max_memory) if chunk_size is None else int(chunk_size)
+    if backend is None:
+        backend = "serial" if workers is None else "auto"
     g = normalise_groups(net, groups)
     tally, info = run_chunks(
         run_chunk, net, chunk_plan(samples, size), seed, backend=backend, workers=workers,
         checkpoint=checkpoint, checkpoint_interval=checkpoint_interval, target_rse=target_rse,
-        estimate_fn=_MCEstimate(net.total_weight > 0),
-        progress=progress, quiet=quiet, chunk_kwargs={"groups": g} if g else None, unit="trials",
-        desc="estimate")
+        estimate_fn=overall_estimate, progress=progress, quiet=quiet,
+        chunk_kwargs={"groups": g} if g else None, unit="trials", desc="estimate")
     res = make_result(net, tally, seed=info.seed_entropy, chunk_size=size, seconds=info.seconds, groups=g)
-    return dataclasses.replace(res, provenance={**res.provenance, "run": info.to_dict()})
+    prov = {**res.provenance, "run": info.to_dict()}
+    return dataclasses.replace(res, provenance=prov, overall=replace(res.overall, provenance=prov))

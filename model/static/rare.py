@@ -109,7 +109,8 @@ import numpy as np
 from scipy import special, stats
 
 from model.network.compiled import CompiledNetwork
-from model.results.estimate import Estimate, provenance
+from model.results.estimate import Estimate, nothing_observed, provenance
+from model.run.seeds import chunk_rng, named_rng
 
 __all__ = [
     "better_methods",
@@ -578,11 +579,10 @@ def rare_replications(net: CompiledNetwork, samples: int, seed: int | np.random.
     plan = _plan(net)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     n_chunks = -(-samples // _CHUNK)
-    children = ss.spawn(n_chunks)
     ys, moments = [], _Moments()
-    for i, child in enumerate(children):
+    for i in range(n_chunks):
         B = min(_CHUNK, samples - i * _CHUNK)
-        rng = np.random.default_rng(child)
+        rng = chunk_rng(ss, i)
         per = _conditional_probabilities(*_construct(plan, rng, B))
         moments.add(per)
         ys.append(per @ plan.weights)
@@ -633,8 +633,9 @@ def _finish(net: CompiledNetwork, y: np.ndarray, per_mean: np.ndarray, per_se: n
     if mean == 0.0 and not (y > 0).any():
         details["relative_error"] = 0.0
         details["wnrv"] = 0.0
-        return Estimate(0.0, 0.0, 0.0, 0.0, n, method, entropy, confidence, "exact", wall, details,
-                        provenance(method=method, note="no demand can be cut by the failing events"))
+        details["note"] = "no replication cut any demand"
+        return nothing_observed(n, method=method, seed=entropy, confidence=confidence, seconds=wall,
+                                details=details, provenance=provenance(method=method, samples=n))
     share = float(y.max() / y.sum())
     details["max_replication_share"] = share
     if share > _HEAVY_TAIL_SHARE:
@@ -724,7 +725,8 @@ def rare_unreachability(
         (estimate and standard error per demand with positive weight),
         ``max_replication_share`` (largest replication / sum; a ``warning`` is
         added above 0.2, the sign of heavy tails and an interval that cannot be
-        trusted) and ``trace``. When no demand can be cut the value is an exact 0.
+        trusted) and ``trace``. When no replication cuts a demand the value is 0 with the
+        one-sided upper bound (interval ``one-sided-upper``).
 
     Examples
     --------
@@ -749,7 +751,7 @@ def rare_unreachability(
         "estimator": "turnip (permutation Monte Carlo, relevance by forward/backward reachability)"})
     if (method == "auto" and "warning" in est.details and _uncertain_events(net) <= _GS_AUTO_MAX_EVENTS
             and _servable(_plan(net))):
-        gs = generalized_splitting(net, max(100, samples // 50), ss.spawn(1)[0], trace=trace,
+        gs = generalized_splitting(net, max(100, samples // 50), ss, trace=trace,
                                    confidence=confidence)
         gs.details["switched_from"] = {"method": METHOD, "estimate": est.value, "std_error": est.std_error,
                                        "warning": est.details["warning"]}
@@ -1055,14 +1057,13 @@ def generalized_splitting(
                          "and at least one uncertain event; use method='turnip'")
     gp = _GSPlan(plan)
     n_chunks = -(-runs // _GS_CHUNK)
-    children = ss.spawn(n_chunks + 1)
-    levels, probs = _gs_levels(gp, np.random.default_rng(children[0]), pilot, rho)
+    levels, probs = _gs_levels(gp, named_rng(ss, "gs-pilot"), pilot, rho)
     splits = np.maximum(1, np.round(1.0 / probs[:-1])).astype(np.int64)
     stop = int(min(levels.size, max(1, math.ceil(finish * levels.size))))
     ys, moments = [], _Moments()
     for i in range(n_chunks):
         k = min(_GS_CHUNK, runs - i * _GS_CHUNK)
-        y, per = _gs_chunk(gp, levels, splits, stop, k, np.random.default_rng(children[i + 1]))
+        y, per = _gs_chunk(gp, levels, splits, stop, k, named_rng(ss, "gs-runs", i))
         ys.append(y)
         moments.add(per)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
