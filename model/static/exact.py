@@ -526,6 +526,7 @@ class FrontierDiagram:
         t_succ = (lo == SRC) & (hi == TGT)
         t_gone[t_succ] = OFF + 1  # served: nothing to rename, the state leaves
         live_keys = np.array([_KEY_SUCCESS, _KEY_FAIL], dtype=np.uint64)
+        tgt_seen = False  # no block can be joined to a target before the first arc into one
         L = np.full((1, cols), OFF, dtype=np.uint8)
         L[0, self._source_slot] = SRC
         total = 0
@@ -542,15 +543,19 @@ class FrontierDiagram:
             succ = None
             for a, b in lev.pairs:
                 ra = U[:, a]
+                s_ab = None
                 if b < W:
                     rb = U[:, b]
                     keep, gone = t_keep[ra, rb], t_gone[ra, rb]
-                    s_ab = t_succ[ra, rb]
+                    if tgt_seen:  # the source meets a block already joined to a target
+                        s_ab = t_succ[ra, rb]
                 else:  # an arc into the target bit
+                    tgt_seen = True
                     keep, gone = t_keep[ra, TGT], t_gone[ra, TGT]
                     s_ab = ra == SRC
                 np.copyto(U, keep[:, None], where=U == gone[:, None])
-                succ = s_ab if succ is None else succ | s_ab
+                if s_ab is not None:
+                    succ = s_ab if succ is None else succ | s_ab
             for j in lev.retire:
                 B[:, j] = OFF
                 m = B == j  # j was its block's lowest slot: the next lowest names the block
@@ -833,12 +838,12 @@ class FrontierDiagram:
         a, den = p.numerator, p.denominator
         b = den - a
         coef = [int(x) for x in vals[0].tolist()]
-        pa, pb = [1] * (m + 1), [1] * (m + 1)
-        for k in range(1, m + 1):
-            pa[k] = pa[k - 1] * a
-            pb[k] = pb[k - 1] * b
-        num = sum(c * pa[k] * pb[m - k] for k, c in enumerate(coef) if c)
-        return Fraction(num, den**m)
+        # homogeneous Horner, H_k = c_k b^(m-k) + a H_(k+1): only small-by-large products
+        acc, bk = 0, 1
+        for c in reversed(coef):
+            acc = acc * a + c * bk
+            bk *= b
+        return Fraction(acc, den**m)
 
     def rounding_bound(self) -> float:
         """Relative error bound of the float evaluation: 4 roundings per level, unit 2**-53."""
