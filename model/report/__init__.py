@@ -38,12 +38,13 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
-from model.report.sections import compliance_section
+from model.report.sections import compliance_changes_section, compliance_section, recovery_section
 
 __all__ = [
     "PALETTE",
     "Report",
     "band_chart",
+    "compliance_changes_section",
     "compliance_section",
     "convergence_figure",
     "cost_effectiveness_figure",
@@ -58,6 +59,7 @@ __all__ = [
     "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "recovery_section",
     "return_period_figure",
     "script_json",
     "sobol_bars",
