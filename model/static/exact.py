@@ -781,6 +781,10 @@ class FrontierDiagram:
         shared = {(x.numerator, x.denominator) for x in qs.values() if 0 < x.numerator < x.denominator}
         if len(shared) == 1:
             return self._polynomial(qs, Fraction(*shared.pop()))
+        return self._rational(qs)
+
+    def _rational(self, q: dict[int, Fraction] | Sequence[Fraction]) -> Fraction:
+        """Exact value for any probabilities: integers over a common power of the denominators."""
         vals = np.zeros(0, dtype=object)
         scale = 1
         for lev in reversed(self.levels):
