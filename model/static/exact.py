@@ -449,31 +449,31 @@ class FrontierDiagram:
         free: list[int] = []
         width = 0
         tset = set(targets)
+        TG = -2  # the target bit, numbered once the width is known
+        active = 0
         for lv, (c, al) in enumerate(ordered):
-            for x in sorted(starts.get(lv, ()), key=lambda y: (y != source, y)):
+            st = starts.get(lv, ())
+            for x in sorted(st, key=lambda y: (y != source, y)):
                 if free:
                     free.sort()
                     slot[x] = free.pop(0)
                 else:
                     slot[x] = width
                     width += 1
+                active |= 1 << slot[x]
+            arcs = [(slot[u], TG if v in tset else slot[v]) for u, v in al]
             retire_slots = sorted({slot[x] for a in al for x in a if x not in tset and last[x] == lv})
-            self.levels.append(_Level(c, [(u, v) for u, v in al], 0, retire_slots, 0,
-                                      [slot[x] for x in starts.get(lv, ())]))
+            for sl in retire_slots:
+                active &= ~(1 << sl)
+            self.levels.append(_Level(c, arcs, active, retire_slots, 0, [slot[x] for x in st]))
             free.extend(retire_slots)
         self.width = width
         tbit = 1 << width
         for lev in self.levels:
-            lev.arcs = [(slot[u], width if v in tset else slot[v]) for u, v in lev.arcs]
+            if any(b == TG for _a, b in lev.arcs):
+                lev.arcs = [(a, width if b == TG else b) for a, b in lev.arcs]
             lev.pairs = sorted({(min(a, b), max(a, b)) for a, b in lev.arcs})
             lev.tmask = tbit
-        active = 0
-        for lv, lev in enumerate(self.levels):
-            for x in starts.get(lv, ()):
-                active |= 1 << slot[x]
-            for sl in lev.retire:
-                active &= ~(1 << sl)
-            lev.keep = active
         self._source_slot = slot[source]
         self._source_is_target = source in tset
 
@@ -836,9 +836,11 @@ class FrontierDiagram:
                     vals = vals.astype(object)
                 k = lev.up.size + 2
                 g = vals[np.concatenate([lev.up, tail, lev.down, tail])]
-                vals = np.zeros((k, m + 1), dtype=vals.dtype)
-                vals[:, :-1] = g[:k]
-                vals[:, 1:] += g[k:]  # the component down: one failure more
+                up, down = g[:k], g[k:]  # the component down: one failure more
+                vals = np.empty((k, m + 1), dtype=vals.dtype)
+                vals[:, 0] = up[:, 0]
+                np.add(up[:, 1:], down[:, :-1], out=vals[:, 1:-1])
+                vals[:, -1] = down[:, -1]
         a, den = p.numerator, p.denominator
         b = den - a
         coef = [int(x) for x in vals[0].tolist()]
