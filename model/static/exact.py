@@ -7,15 +7,20 @@ Two independent exact methods, so each checks the other:
   level, one level per component; the state kept at a level is the reachability
   among the *frontier* nodes (those touching both decided and undecided
   components), so the size grows with the frontier width, not the edge count.
-  A level is built for all its states at once (numpy): states equal after the
-  level are merged by sorting one packed key per state. On undirected problems a
-  state is a partition of the frontier (each slot names the lowest slot of its
-  block, or the source's or a target's block), else a reachability relation in
-  bit masks. The limit of the method is the frontier width (``max_width``).
+  A level is built for all its states at once (numpy): both branches in one
+  array, states equal after the level merged by sorting one 64-bit key per state
+  (cut-off and served states get the two largest keys, so the sort also gives
+  every child index). On undirected problems a state is a partition of the
+  frontier (each slot names the lowest slot of its block, or the source's or a
+  target's block: a byte per slot, the row itself the key up to 8 slots, two
+  codes a byte up to 13), else a reachability relation in bit masks. The limit
+  of the method is the frontier width (``max_width``).
   The diagram depends only on the structure; it is evaluated for any failure
-  probabilities in exact integer arithmetic, or, for diagrams too large for
-  that (``arithmetic="auto"``), in double precision summing the unreachability
-  itself (no ``1 - R``), with a proven relative rounding bound.
+  probabilities in exact integer arithmetic (when every random component fails
+  with the same ``p``, as the unreliability polynomial ``sum_k c_k p^k (1-p)^(m-k)``
+  with the counts ``c_k`` in 64-bit integers while they fit), or, for diagrams
+  too large for that (``arithmetic="auto"``), in double precision summing the
+  unreachability itself (no ``1 - R``), with a proven relative rounding bound.
 * **Factoring** (pivotal decomposition) on a mixed directed/undirected graph with
   node failures, with series, parallel, degree-1, perfect-element contraction and
   articulation-point (series-block) reductions, in exact rationals.
@@ -45,6 +50,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Iterable, Sequence
@@ -72,6 +78,7 @@ FAIL = -1  # child code: demand cut off
 SUCCESS = -2  # child code: demand served
 _LIVE = -3  # child code while a level is built: a node of the next level
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_NO_CHILDREN = np.zeros(0, dtype=np.int32)  # children of a level not built yet
 _KEY_SUCCESS = np.uint64(2**64 - 2)  # sort key of a served state: after every live state
 _KEY_FAIL = np.uint64(2**64 - 1)  # sort key of a state cut off: the last
 
@@ -100,7 +107,7 @@ class DemandProblem:
     arcs: tuple[tuple[int, int, int], ...]  # (u, v, component or -1)
     trivial: int | None = None  # 0: always served (given source/target up), 1: never served
 
-    @property
+    @functools.cached_property
     def components(self) -> frozenset[int]:
         """Components whose state can matter."""
         cs = set(self.node_comp.values())
@@ -212,8 +219,8 @@ class _Level:
     tmask: int  # slots holding targets during this level
     start: list[int] = field(default_factory=list)  # slots that join the frontier at this level
     pairs: list[tuple[int, int]] = field(default_factory=list)  # the arcs as undirected slot pairs
-    down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    down: np.ndarray = field(default_factory=lambda: _NO_CHILDREN)
+    up: np.ndarray = field(default_factory=lambda: _NO_CHILDREN)
 
 
 def _vertex_orders(
@@ -384,7 +391,11 @@ class FrontierDiagram:
         keep_node = np.ones(n, dtype=bool)
         keep_node[targets] = False
         best: tuple[tuple[int, int], np.ndarray] | None = None
+        seen: set[tuple[int, ...]] = set()
         for order in _vertex_orders(n, adj, source, targets, limit=max_width):
+            if tuple(order) in seen:  # BFS by degree often equals plain BFS
+                continue
+            seen.add(tuple(order))
             pos = np.empty(n, dtype=np.int64)
             pos[order] = np.arange(n)
             pe = pos[ends]
@@ -746,9 +757,13 @@ class FrontierDiagram:
     def exact_work(self, q: dict[int, Fraction] | Sequence[Fraction]) -> int:
         """Estimated cost of the exact-rational evaluation: nodes times numerator bits, summed."""
         work, bits = 0, 0
+        size: dict[int, int] = {}
         for lev in reversed(self.levels):
             if lev.comp >= 0:
-                bits += _frac(q[lev.comp]).denominator.bit_length()
+                b = size.get(lev.comp)
+                if b is None:
+                    b = size[lev.comp] = _frac(q[lev.comp]).denominator.bit_length()
+                bits += b
             work += lev.up.size * max(bits, 1)
         return work
 
@@ -761,7 +776,10 @@ class FrontierDiagram:
         are converted exactly). With ``arithmetic="exact"`` the result is the exact
         ``Fraction``; with ``"float"`` it is a float computed as the unreachability
         itself (sums of non-negative terms, never ``1 - R``), so its relative rounding
-        error is below :meth:`rounding_bound` even at ``q = 1e-9``.
+        error is below :meth:`rounding_bound` even at ``q = 1e-9``. Exact values of
+        diagrams whose random components share one probability (others 0 or 1) are
+        summed as the unreliability polynomial (:meth:`_polynomial`), the same rational
+        as the general evaluation (:meth:`_rational`) at a fraction of its cost.
         """
         if self.root == FAIL:
             return Fraction(1) if arithmetic == "exact" else 1.0
