@@ -64,6 +64,7 @@ from model.processes.outages import (
     sample_outages,
 )
 from model.results.estimate import Estimate, provenance
+from model.run.checkpoint import register_tally
 from model.run.runner import run_chunks
 from model.run.seeds import chunk_plan, chunk_rng
 from model.scenario.loader import Scenario
@@ -472,10 +473,28 @@ class TimeTally:
                          np.asarray(d["hist"], dtype=np.int64), tuple(d["incidents"]), int(d["evaluations"]))
 
 
+def _tally_matches(t: TimeTally, chunks_done: int, units_done: int) -> str | None:
+    """What makes a checkpointed tally inconsistent with its chunks (None: nothing)."""
+    if sorted(t.records) != list(range(chunks_done)):
+        return f"its records are of chunks {sorted(t.records)[:5]}..., not 0..{chunks_done - 1}"
+    if t.years != units_done:
+        return f"it holds {t.years} simulated years, the chunks {units_done}"
+    for name in _YEAR_FIELDS:
+        col = t.column(name)
+        if not np.all(np.isfinite(col)) or np.any(col < 0):
+            return f"{name} has a negative or non-finite value"
+    if np.any(t.hist < 0):
+        return "a histogram count is negative"
+    return None
+
+
 def _top(incidents: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
     key = sorted(incidents,
                  key=lambda r: (-r["calls_lost"], -r["duration_hours"], r["year"], r["start_hour"]))
     return tuple(key[:TOP_INCIDENTS])
+
+
+register_tally(TimeTally, _tally_matches)
 
 
 # ----------------------------------------------------------------------------- one batch of years
