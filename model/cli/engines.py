@@ -11,6 +11,7 @@ from typing import Any
 from model.cli.common import (
     EXIT_OK,
     UsageError,
+    fmt,
     load_network,
     positive_float,
     positive_int,
@@ -83,10 +84,21 @@ def _read_graph_for(args: argparse.Namespace):
             sample = ", ".join(sorted(nodes)[:10])
             raise UsageError(f"{args.graph}: --{opt} {name!r} is not a node of the graph (nodes: {sample}"
                              f"{' ...' if len(nodes) > 10 else ''})")
+    if args.source == args.target:
+        raise UsageError(f"{args.graph}: --source and --target are the same node {args.source!r}; a node always "
+                         "reaches itself (unreliability 0): give two different nodes")
     return g, nodes[args.source], nodes[args.target]
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
+    try:
+        return _reliability(args)
+    except ValueError as exc:  # a graph an engine cannot take: name the file
+        text = str(exc)
+        raise UsageError(text if text.startswith(str(args.graph)) else f"{args.graph}: {text}") from None
+
+
+def _reliability(args: argparse.Namespace) -> int:
     g, s, t = _read_graph_for(args)
     if args.method == "simulate":
         from model.sim.engine import simulate_graph
@@ -95,10 +107,10 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         if args.json:
             print_json(out)
         else:
-            print(f"long-run unavailability {out['estimate']:.6g} "
-                  f"[{out['ci_low']:.6g}, {out['ci_high']:.6g}]; "
-                  f"failure frequency {out['failure_frequency_per_year']:.4g}/yr; "
-                  f"mean down {out['mean_down_hours']:.4g} h ({args.years} years)")
+            print(f"long-run unavailability {fmt(out['estimate'], '.6g')} "
+                  f"[{fmt(out['ci_low'], '.6g')}, {fmt(out['ci_high'], '.6g')}]; "
+                  f"failure frequency {fmt(out['failure_frequency_per_year'])}/yr; "
+                  f"mean down {fmt(out['mean_down_hours'])} h ({args.years} years)")
         return EXIT_OK
     from model.network.compiled import compile_graph
 
@@ -124,10 +136,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         r = d["unreachable_call_rate"]
         f = d["failed_calls_per_year"]
-        print(f"unreachable-call rate {r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] over "
+        interval = (f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if not isinstance(r["ci_high"], str)
+                    else f"(interval {r['ci_high']})")
+        print(f"unreachable-call rate {fmt(r['estimate'])} {interval} over "
               f"{args.years} simulated years (seed {args.seed})")
-        print(f"failed genuine calls a year: mean {f['mean']:,.1f}, median {f['p50']:,.0f}, "
-              f"p95 {f['p95']:,.0f}, p99 {f['p99']:,.0f}")
+        print(f"failed genuine calls a year: mean {fmt(f['mean'], ',.1f')}, median {fmt(f['p50'], ',.0f')}, "
+              f"p95 {fmt(f['p95'], ',.0f')}, p99 {fmt(f['p99'], ',.0f')}")
     return EXIT_OK
 
 

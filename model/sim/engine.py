@@ -753,30 +753,45 @@ def _quantile_from_hist(hist: np.ndarray, q: float) -> float:
     return float(lo * (hi / lo) ** frac)
 
 
-def _ratio_estimate(num: np.ndarray, den: np.ndarray) -> dict[str, float]:
+_NO_CALLS = "undefined: no genuine calls"
+_ONE_YEAR = "undefined: one simulated year gives no interval (simulate at least 2)"
+
+
+def _ratio_estimate(num: np.ndarray, den: np.ndarray) -> dict[str, Any]:
+    """Ratio of sums with a delta-method interval over years; undefined parts say so in words."""
     n = num.size
     sn, sd = float(num.sum()), float(den.sum())
     if sd <= 0:
-        return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "std_error": math.nan,
+        return {"estimate": _NO_CALLS, "ci_low": _NO_CALLS, "ci_high": _NO_CALLS, "std_error": _NO_CALLS,
                 "interval": "none"}
     r = sn / sd
     if sn == 0:
         return {"estimate": 0.0, "ci_low": 0.0, "ci_high": _ZERO_BOUND / sd, "std_error": 0.0,
                 "interval": "poisson-upper"}
+    if n < 2:
+        return {"estimate": r, "ci_low": _ONE_YEAR, "ci_high": _ONE_YEAR, "std_error": _ONE_YEAR,
+                "interval": "none"}
     resid = num - r * den
-    se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean()) if n > 1 else math.inf
+    se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean())
     return {"estimate": r, "ci_low": max(0.0, r - _Z95 * se), "ci_high": r + _Z95 * se, "std_error": se,
             "interval": "delta-normal"}
 
 
-def _mean_summary(x: np.ndarray) -> dict[str, float]:
+def _mean_summary(x: np.ndarray) -> dict[str, Any]:
     n = x.size
-    mean = float(x.mean()) if n else math.nan
-    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-    out = {"mean": mean, "std_error": se, "ci_low": max(0.0, mean - _Z95 * se), "ci_high": mean + _Z95 * se}
+    if n == 0:
+        return dict.fromkeys(("mean", "std_error", "ci_low", "ci_high", "p50", "p95", "p99", "max"),
+                             "undefined: no simulated years")
+    mean = float(x.mean())
+    out: dict[str, Any]
+    if n > 1:
+        se = float(x.std(ddof=1) / math.sqrt(n))
+        out = {"mean": mean, "std_error": se, "ci_low": max(0.0, mean - _Z95 * se), "ci_high": mean + _Z95 * se}
+    else:
+        out = {"mean": mean, "std_error": _ONE_YEAR, "ci_low": _ONE_YEAR, "ci_high": _ONE_YEAR}
     for p in (50, 95, 99):
-        out[f"p{p}"] = float(np.percentile(x, p)) if n else math.nan
-    out["max"] = float(x.max()) if n else math.nan
+        out[f"p{p}"] = float(np.percentile(x, p))
+    out["max"] = float(x.max())
     return out
 
 
@@ -836,7 +851,8 @@ class SimulationResult:
             "failed_calls_per_year": _mean_summary(un),
             "failed_callers_per_year": _mean_summary(un),
             "failed_attempts_per_year": _mean_summary(fa),
-            "attempts_per_failed_caller": float(fa.sum() / un.sum()) if un.sum() else math.nan,
+            "attempts_per_failed_caller": float(fa.sum() / un.sum()) if un.sum() else "undefined: no failed "
+                                                                                       "callers",
             "genuine_calls_per_year": float(g.mean()),
             "outcomes_per_year": {
                 "connected_first_try": float(first.mean()),
@@ -846,7 +862,8 @@ class SimulationResult:
             },
             "time_to_connect_s": {
                 "delayed_connections_per_year": delayed / self.years,
-                "delayed": {f"p{p}": _quantile_from_hist(t.hist, p / 100) for p in (50, 95, 99)},
+                "delayed": {f"p{p}": _quantile_from_hist(t.hist, p / 100) if delayed else "undefined: no "
+                            "delayed connections" for p in (50, 95, 99)},
                 "all_connected": {"p99": overall(0.99), "p99_9": overall(0.999), "p99_99": overall(0.9999),
                                   "p99_999": overall(0.99999)},
             },
@@ -1209,7 +1226,11 @@ class _SimEstimate:
         m = self.model
         r = SimulationResult(tally, tally.years, 0, 0.0, self.chunk_years, "stationary", 0.0, m.name,
                              m.assumptions, 0).unreachable_call_rate
-        return Estimate(r["estimate"], r["ci_low"], r["ci_high"], r["std_error"], tally.years, "simulation",
+        def num(x: Any, undefined: float) -> float:  # words (an undefined part) -> a number for the runner
+            return float(x) if isinstance(x, int | float) else undefined
+
+        return Estimate(num(r["estimate"], math.nan), num(r["ci_low"], 0.0), num(r["ci_high"], math.inf),
+                        num(r["std_error"], math.inf), tally.years, "simulation",
                         interval=str(r.get("interval", "normal")))
 
 

@@ -111,10 +111,12 @@ from model.network.compiled import CompiledNetwork
 from model.results.estimate import Estimate, provenance
 
 __all__ = [
+    "RARE_MEMORY_BUDGET",
     "birth_chain_state_probabilities",
     "choose_method",
     "generalized_splitting",
     "rare_replications",
+    "rare_fits",
     "rare_unreachability",
 ]
 
@@ -210,7 +212,29 @@ def _groups(lists: list[list[int]] | list[np.ndarray], n_items: int) -> _Groups:
     return _Groups(n_items, tuple(buckets), inverse)
 
 
+#: Largest event-by-component table the rare-event engine builds (bytes): bounds its memory.
+RARE_MEMORY_BUDGET = 2**30
+
+
+def rare_fits(net: CompiledNetwork) -> str | None:
+    """Why the rare-event engine cannot take ``net`` within :data:`RARE_MEMORY_BUDGET` (None: it can).
+
+    >>> from model.network.graphs import dodecahedron
+    >>> from model.network.compiled import compile_graph
+    >>> rare_fits(compile_graph(*dodecahedron(0.1))) is None
+    True
+    """
+    need = (net.n_components + net.n_ccf) * net.n_components * 8
+    if need <= RARE_MEMORY_BUDGET:
+        return None
+    return (f"the rare-event engine would need {need / 2**30:.3g} GiB for {net.n_components:,} components "
+            f"(its limit is {RARE_MEMORY_BUDGET / 2**30:g} GiB); use method mc")
+
+
 def _plan(net: CompiledNetwork) -> _Plan:
+    too_big = rare_fits(net)
+    if too_big:
+        raise ValueError(too_big)
     C, N, G, A = net.n_components, net.n_nodes, net.n_ccf, net.n_arcs
     w = np.asarray(net.demand_weight, dtype=np.float64)
     if net.n_demands == 0 or not np.isfinite(w).all() or w.sum() <= 0:
@@ -1082,7 +1106,8 @@ def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, time_budget: 
         else:
             return "exact", f"{n_events} components and common-cause events; the exact engine accepts it"
     mean_down = float(np.concatenate([net.q, net.ccf_q]).sum())
-    n, total, cpu = pilot, 0, 0.0
+    # pilots cost trials x (components + arcs): start small on a large network
+    n, total, cpu = min(pilot, max(1024, 2**27 // max(1, net.n_components + net.n_arcs))), 0, 0.0
     while True:
         c0 = time.process_time()
         res = crude_monte_carlo(net, n, seed).overall
@@ -1098,6 +1123,9 @@ def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, time_budget: 
     need = n * (res.std_error / res.value / 0.05) ** 2 / rate if res.value > 0 else math.inf
     if need <= 1.0:
         return "mc", head + f", so crude MC reaches 5% relative error in about {need:.3g} s"
+    too_big = rare_fits(net)
+    if too_big:
+        return "mc", head + f"; {too_big.removesuffix('; use method mc')}"
     # compare with the turnip's own cost to 5% relative error, from a short pilot
     turnip = rare_unreachability(net, 256, seed, trace=False, method="turnip")
     d = turnip.details
