@@ -85,8 +85,8 @@ def _read_graph_for(args: argparse.Namespace):
             raise UsageError(f"{args.graph}: --{opt} {name!r} is not a node of the graph (nodes: {sample}"
                              f"{' ...' if len(nodes) > 10 else ''})")
     if args.source == args.target:
-        raise UsageError(f"{args.graph}: --source and --target are the same node {args.source!r}; a node always "
-                         "reaches itself (unreliability 0): give two different nodes")
+        raise UsageError(f"{args.graph}: --source and --target are the same node {args.source!r}; a node "
+                         "always reaches itself (unreliability 0): give two different nodes")
     return g, nodes[args.source], nodes[args.target]
 
 

@@ -12,7 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from model.cli import engines, scenario_commands
-from model.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, EscapingWriter, Parser, UsageError, escape_controls
+from model.cli.common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    EscapingWriter,
+    Parser,
+    UsageError,
+    escape_controls,
+)
 from model.version import __version__
 
 __all__ = ["build_parser", "main"]

@@ -786,7 +786,8 @@ def _mean_summary(x: np.ndarray) -> dict[str, Any]:
     out: dict[str, Any]
     if n > 1:
         se = float(x.std(ddof=1) / math.sqrt(n))
-        out = {"mean": mean, "std_error": se, "ci_low": max(0.0, mean - _Z95 * se), "ci_high": mean + _Z95 * se}
+        out = {"mean": mean, "std_error": se, "ci_low": max(0.0, mean - _Z95 * se),
+               "ci_high": mean + _Z95 * se}
     else:
         out = {"mean": mean, "std_error": _ONE_YEAR, "ci_low": _ONE_YEAR, "ci_high": _ONE_YEAR}
     for p in (50, 95, 99):

@@ -47,7 +47,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -349,7 +349,7 @@ def _scenario_key(network: CallNetwork, event: str) -> tuple[str, ...]:
 
 
 def _check_budget(process: OutageProcess, plans: Sequence[Maintenance], horizon: float,
-                  refuse: Any) -> None:
+                  refuse: Callable[[int | None, str], None]) -> None:
     total, per_event, per_plan = _outages_per_year(process, plans, horizon)
     if total <= MAX_OUTAGES_PER_YEAR:
         return

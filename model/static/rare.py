@@ -115,8 +115,8 @@ __all__ = [
     "birth_chain_state_probabilities",
     "choose_method",
     "generalized_splitting",
-    "rare_replications",
     "rare_fits",
+    "rare_replications",
     "rare_unreachability",
 ]
 
