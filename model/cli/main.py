@@ -1,7 +1,8 @@
-"""The ``nines`` command line: one parser, subcommands from two modules.
+"""The ``nines`` command line: one parser, subcommands from three modules.
 
-Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`) and
-``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`). SCENARIO is a path or a bundled name.
+Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`),
+``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`) and ``replay``
+(:mod:`model.cli.replay`). SCENARIO is a path or a bundled name.
 Bad input gets one clear message on stderr and exit code 2, never a traceback.
 """
 
@@ -11,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from model.cli import engines, scenario_commands
+from model.cli import engines, replay, scenario_commands
 from model.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     scenario_commands.register(sub)
     engines.register(sub)
+    replay.register(sub)
     return p
 
 

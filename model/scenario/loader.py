@@ -743,6 +743,10 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
     for f, line in s.fallback_lines.items():
         check_refs(("fallback_lines", f, "services"), line.services, "services")
     for i_name, inc in s.incidents.items():
+        hh, _, mm = inc.start_clock.partition(":")
+        if not (len(hh) == len(mm) == 2 and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            bad(("incidents", i_name, "start_clock"), inc.start_clock,
+                "must be a clock time HH:MM (00:00..23:59)")
         for k, ph in enumerate(inc.phases):
             if ph.end_hour < ph.start_hour:
                 bad(("incidents", i_name, "phases", str(k), "end_hour"), ph.end_hour, "must be >= start_hour")

@@ -87,6 +87,7 @@ from model.units import HOURS_PER_YEAR
 __all__ = [
     "DEFAULT_CHUNK_YEARS",
     "HIST_EDGES_S",
+    "MAX_NORMAL_CALLS_PER_YEAR",
     "SimulationResult",
     "StateTable",
     "TimeTally",
@@ -94,6 +95,7 @@ __all__ = [
     "YearRecord",
     "as_time_model",
     "build_timeline",
+    "check_normal_operation",
     "replay_incident",
     "run_chunk",
     "run_intervals",
@@ -375,6 +377,37 @@ def state_table_for(model: TimeModel) -> StateTable:
         t = StateTable(model)
         _TABLES[model] = t
     return t
+
+
+#: Most calls a simulated year may need to follow one by one in normal operation (nothing failed).
+MAX_NORMAL_CALLS_PER_YEAR = 200_000
+
+
+def check_normal_operation(model: TimeModel, scenario: Scenario | None = None) -> None:
+    """Refuse, before any work, a model whose normal operation loses calls at a capacity.
+
+    The time engine follows calls one by one only where something is wrong; when nothing has
+    failed and a capacity still loses calls at the peak, every call of every year would be
+    followed (hours of work a year for national volumes). Raises ScenarioError naming the
+    capacity (``ValueError`` without a scenario) when that is more than
+    :data:`MAX_NORMAL_CALLS_PER_YEAR` calls a year.
+    """
+    if not model.has_traffic:
+        return
+    normal = state_table_for(model).traffic[0]
+    calls = normal.affected_rate * model.horizon
+    if normal.clean or calls <= MAX_NORMAL_CALLS_PER_YEAR:
+        return
+    node = model.net.node_names[int(model.cap_node[normal.cap[0]])] if normal.cap.size else None
+    msg = (f"in normal operation (nothing failed) calls are lost at {'this' if node else 'a'} capacity at "
+           f"the peak hour, so the time engine would follow every one of about {calls:,.0f} calls a year one "
+           f"by one (its limit is {MAX_NORMAL_CALLS_PER_YEAR:,}); give it enough concurrent_calls for the "
+           "normal load, or use a static method")
+    if scenario is None:
+        raise ValueError(f"{model.name}: {node or ''} capacity: {msg}")
+    sections = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
+    section = next((sec for sec in sections if node in getattr(scenario.spec, sec)), None)
+    raise scenario.error((section, str(node), "capacity") if section else (), None, msg)
 
 
 # ----------------------------------------------------------------------------- tallies
@@ -764,17 +797,17 @@ def _ratio_estimate(num: np.ndarray, den: np.ndarray) -> dict[str, Any]:
     if sd <= 0:
         return {"estimate": _NO_CALLS, "ci_low": _NO_CALLS, "ci_high": _NO_CALLS, "std_error": _NO_CALLS,
                 "interval": "none"}
-    r = sn / sd
+    r = min(sn / sd, 1.0)  # a share (of calls, of time): never above 1
     if sn == 0:
-        return {"estimate": 0.0, "ci_low": 0.0, "ci_high": _ZERO_BOUND / sd, "std_error": 0.0,
+        return {"estimate": 0.0, "ci_low": 0.0, "ci_high": min(1.0, _ZERO_BOUND / sd), "std_error": 0.0,
                 "interval": "poisson-upper"}
     if n < 2:
         return {"estimate": r, "ci_low": _ONE_YEAR, "ci_high": _ONE_YEAR, "std_error": _ONE_YEAR,
                 "interval": "none"}
     resid = num - r * den
     se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean())
-    return {"estimate": r, "ci_low": max(0.0, r - _Z95 * se), "ci_high": r + _Z95 * se, "std_error": se,
-            "interval": "delta-normal"}
+    return {"estimate": r, "ci_low": max(0.0, r - _Z95 * se), "ci_high": min(1.0, r + _Z95 * se),
+            "std_error": se, "interval": "delta-normal"}
 
 
 def _mean_summary(x: np.ndarray) -> dict[str, Any]:
@@ -891,6 +924,14 @@ def _json_safe(x: Any) -> Any:
     return x
 
 
+def _scenario_of(x: Any) -> Scenario | None:
+    if isinstance(x, Scenario):
+        return x
+    if isinstance(x, CallNetwork):
+        return x.scenario
+    return None
+
+
 def as_time_model(net_or_scenario: TimeModel | CallNetwork | Scenario | str | Path) -> TimeModel:
     """The time model of anything that names a scenario (cached, so its states are evaluated once)."""
     if isinstance(net_or_scenario, TimeModel):
@@ -965,6 +1006,7 @@ def simulate(
         seed = int(np.random.SeedSequence().entropy)
     t0 = time.perf_counter()
     model = as_time_model(net_or_scenario)
+    check_normal_operation(model, _scenario_of(net_or_scenario))
     total = TimeTally()
     done = 0
     for i, n in enumerate(chunk_plan(years, chunk_years)):
@@ -1279,6 +1321,7 @@ def simulate_parallel(
         raise ValueError(f"years must be >= 1, got {years}")
     cy = DEFAULT_CHUNK_YEARS if chunk_years is None else int(chunk_years)
     model = as_time_model(net_or_scenario)
+    check_normal_operation(model, _scenario_of(net_or_scenario))
     kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
     tally, info = run_chunks(
         run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,
