@@ -349,7 +349,7 @@ def test_fuzz_replay(tmp_path_factory, doc):
 @SETTINGS
 @given(doc=scenarios(), text_command=st.sampled_from(["describe", "simulate", "estimate", "replay"]))
 def test_fuzz_text_output(tmp_path_factory, doc, text_command):
-    """The text (not JSON) forms: no traceback from formatting undefined numbers, control characters escaped."""
+    """The text forms: no traceback from formatting undefined numbers, control characters escaped."""
     extra = {
         "describe": [],
         "simulate": ["--years", "1", "--workers", "1", "--quiet"],
