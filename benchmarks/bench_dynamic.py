@@ -8,7 +8,7 @@ evaluated from scratch — reachability of every demand with networkx
 the calls (which platform, centres, room or buddy) for the capacity model, and the
 capacity losses — and every call of an affected demand is followed one caller and
 one attempt at a time (redial, patience, public advice and fallback lines). It is
-the tests' reference simulator (``tests/reference_sim.py``) with its state memory
+the reference simulator the tests use (:mod:`model.sim.reference`) with its state memory
 switched off, so it computes the same estimates with the same model.
 
 The engine (:func:`model.sim.engine.simulate`) runs the same scenario. Both estimate
@@ -33,21 +33,17 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from model.processes.outages import Outages
+from model.sim.engine import run_intervals, simulate
+from model.sim.reference import Reference, RefState, reference_outages, reference_year
+from model.sim.timemodel import TimeModel, build_time_model
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from reference_sim import Reference, RefState, reference_outages, reference_year  # noqa: E402
-
-from model.processes.outages import Outages  # noqa: E402
-from model.sim.engine import run_intervals, simulate  # noqa: E402
-from model.sim.timemodel import TimeModel, build_time_model  # noqa: E402
 
 
 class Textbook(Reference):

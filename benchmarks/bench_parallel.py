@@ -38,14 +38,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.network.compiled import CompiledNetwork, compile_graph
 from model.run.runner import run_chunks

@@ -31,12 +31,9 @@ import math
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from machine import cpu_name
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.network.compiled import compile_graph
 from model.network.graphs import dodecahedron, grid, parallel, series

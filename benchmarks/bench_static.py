@@ -22,16 +22,12 @@ import argparse
 import math
 import os
 import platform
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 from machine import cpu_name
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.network.bits import unpack_bits
 from model.network.compiled import CompiledNetwork, csr_from_lists

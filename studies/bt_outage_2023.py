@@ -16,56 +16,36 @@ stated reason, and none was tuned to any reported count of failed calls.
 Writes ``bt_outage_2023.html`` and ``bt_outage_2023.json``.
 
 Run: ``python studies/bt_outage_2023.py [--out DIR] [--quick] [--seed N] [--replications N]``
+(the package installed, e.g. ``pip install -e .``)
 """
 
-import copy
-import html
-import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from model.cli.study import Study, network_diagram, run_study, running_mean_figure, study_parser
+from model.metrics.replications import paired_saving, rank_correlations, spread
 from model.network.callnetwork import build_network
-from model.report import (
-    PALETTE,
-    Report,
-    band_chart,
-    ecdf,
-    format_number,
-    histogram,
-    nines_template,
-    ranked_bar,
-)
+from model.report import Report, band_chart, ecdf, format_number, histogram, incident_timeline, ranked_bar
 from model.scenario.loader import Scenario, load_scenario
 from model.scenario.strategies import apply_strategies, load_strategy
-from model.sim.engine import replay_incident
-from model.sim.timemodel import build_time_model
-
-__all__ = [
-    "CALLER_RANGES",
-    "DR_CAPACITY_FACTOR",
-    "PHASE1_DROP",
-    "STRATEGY_RUNS",
-    "Counterfactual",
-    "StrategyRun",
-    "counterfactual_of",
-    "incident_variant",
-    "main",
-    "paired_saving",
-    "summary",
-]
+from model.sim.incidents import (
+    Counterfactual,
+    bin_edges,
+    check_incident,
+    clock,
+    counterfactual_of,
+    lhs_strata,
+    phase_differences,
+    replay_strata,
+    split_replications,
+    stratum_seeds,
+    time_bins,
+)
 
 NAME = "bt_outage_2023"
 INCIDENT = "bt_2023_06_25"
@@ -194,197 +174,29 @@ STRATEGY_RUNS: tuple[StrategyRun, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Counterfactual:
-    """How a strategy changes the 2023 timeline (what the replay prescribes).
-
-    Attributes
-    ----------
-    automatic_delay_h : float or None
-        Mean automatic failover delay (hours) when the strategy makes the primary→DR
-        switch automatic; ``None`` keeps 2023's manual switch (first attempt failed).
-    detect_immediately : bool
-        The automatic switch starts when the fault starts (06:24) rather than when BT
-        had diagnosed it (07:33).
-    dr_factor_applies : bool
-        The DR keeps the scenario's (uncertain) size; False when the strategy resizes it.
-    advice_hour : float
-        Earliest hour (after 06:24) the public advice to ring 101/111 reaches callers.
-    compliance : dict of str to float
-        Centre of each fallback line's compliance range (the strategy's scenario values).
-    compliance_changed : bool
-        The strategy changes some line's compliance.
-    """
-
-    automatic_delay_h: float | None
-    detect_immediately: bool
-    dr_factor_applies: bool
-    advice_hour: float
-    compliance: dict[str, float]
-    compliance_changed: bool = False
-
-    def describe(self, base_advice: float) -> str:
-        parts = []
-        if self.automatic_delay_h is None:
-            parts.append("2023 timeline: manual switch, first attempt fails, total outage 07:33-08:50")
-        elif self.detect_immediately:
-            parts.append(f"automatic switch {self.automatic_delay_h * 3600:.0f} s after 06:24; traffic on "
-                         "the DR from then to 16:56; no failed manual switch")
-        else:
-            parts.append(f"phase 1 unchanged (06:24-07:33, BT diagnosing); then automatic switch in "
-                         f"{self.automatic_delay_h * 3600:.0f} s; no failed manual switch")
-        parts.append("DR capacity uncertain as status quo" if self.dr_factor_applies
-                     else "DR sized by the strategy (no capacity uncertainty)")
-        if self.advice_hour < base_advice - 1e-9:
-            parts.append(f"public advice from {_clock(self.advice_hour)} instead of {_clock(base_advice)}")
-        if self.compliance_changed:
-            parts.append("compliance with the advice centred on " + ", ".join(
-                f"{k} {v:g}" for k, v in sorted(self.compliance.items())))
-        return "; ".join(parts)
+def describe(cf: Counterfactual, base_advice: float) -> str:
+    """How a counterfactual changes the 2023 timeline, in words (for the report)."""
+    parts = []
+    if cf.automatic_delay_h is None:
+        parts.append("2023 timeline: manual switch, first attempt fails, total outage 07:33-08:50")
+    elif cf.detect_immediately:
+        parts.append(f"automatic switch {cf.automatic_delay_h * 3600:.0f} s after 06:24; traffic on "
+                     "the DR from then to 16:56; no failed manual switch")
+    else:
+        parts.append(f"phase 1 unchanged (06:24-07:33, BT diagnosing); then automatic switch in "
+                     f"{cf.automatic_delay_h * 3600:.0f} s; no failed manual switch")
+    parts.append("DR capacity uncertain as status quo" if cf.dr_factor_applies
+                 else "DR sized by the strategy (no capacity uncertainty)")
+    if cf.advice_hour < base_advice - 1e-9:
+        parts.append(f"public advice from {_clock(cf.advice_hour)} instead of {_clock(base_advice)}")
+    if cf.compliance_changed:
+        parts.append("compliance with the advice centred on " + ", ".join(
+            f"{k} {v:g}" for k, v in sorted(cf.compliance.items())))
+    return "; ".join(parts)
 
 
-def _platform_group(scen: Scenario):
-    for grp in scen.spec.redundancy_groups.values():
-        if PRIMARY in grp.members and DR in grp.members:
-            return grp
-    return None
-
-
-def counterfactual_of(scen: Scenario, base: Scenario, *, detect_immediately: bool = True) -> Counterfactual:
-    """Read from a strategy's scenario how it changes the replayed incident.
-
-    Rules (stated in the report): an *automatic* primary→DR redundancy group replaces
-    the failed manual switch by its mean failover delay; a strategy that changes the
-    DR's concurrent calls fixes its size (no capacity uncertainty); the DR's queue
-    limit is always the scenario's (50 in 2023, 420 or 1000 under strategies); public
-    advice comes at the strategy's ``advice_delay_hours`` when that is earlier than in
-    2023; each fallback line's compliance range is centred on the strategy's value.
-
-    Examples
-    --------
-    >>> base = load_scenario("uk999")
-    >>> cf = counterfactual_of(apply_strategies(base, [load_strategy("automatic_failover")]), base)
-    >>> round(cf.automatic_delay_h * 3600), cf.dr_factor_applies
-    (30, True)
-    """
-    inc = base.spec.incidents[INCIDENT]
-    grp = _platform_group(scen)
-    delay = None
-    if grp is not None and grp.policy == "automatic":
-        delay = grp.failover_delay.mean() if grp.failover_delay is not None else 0.0
-    cap_s = scen.spec.call_handling_platforms[DR].capacity
-    cap_b = base.spec.call_handling_platforms[DR].capacity
-    same_dr = (cap_s.concurrent_calls if cap_s else None) == (cap_b.concurrent_calls if cap_b else None)
-    base_adv = inc.advice_hour if inc.advice_hour is not None else base.spec.callers.advice_delay_hours
-    adv = base_adv
-    own, ref = scen.spec.callers, base.spec.callers
-    if own is not None and ref is not None and own.advice_delay_hours < ref.advice_delay_hours:
-        adv = min(base_adv, own.advice_delay_hours)
-    comp = {name: float(ln.compliance) for name, ln in scen.spec.fallback_lines.items()}
-    ref_comp = {name: float(ln.compliance) for name, ln in base.spec.fallback_lines.items()}
-    return Counterfactual(delay, detect_immediately, same_dr, float(adv), comp, comp != ref_comp)
-
-
-def _check_incident(raw: Mapping[str, Any]) -> None:
-    """The replay rewrites the 2023 incident's three phases; refuse anything else."""
-    phases = raw.get("phases", [])
-    ok = len(phases) == 3
-    if ok:
-        p1 = [e for e in phases[0]["effects"] if e["component"] == PRIMARY and e["state"] == "degraded"]
-        p3 = [e for e in phases[2]["effects"] if e["component"] == DR and e["state"] == "capacity"]
-        ok = len(p1) == 1 and len(p3) == 1
-    if not ok:
-        raise ValueError(f"incidents.{INCIDENT}: this study needs the 2023 structure (3 phases: {PRIMARY} "
-                         f"degraded; both platforms down; {DR} capacity-limited)")
-
-
-def incident_variant(raw: Mapping[str, Any], cf: Counterfactual, *, capacity_factor: float,
-                     drop_fraction: float, until: float | None = None) -> dict[str, Any]:
-    """The 2023 incident (a raw scenario table) as it would run under a counterfactual.
-
-    ``capacity_factor`` multiplies the DR's concurrent calls in the DR phase (ignored when
-    the strategy resizes the DR); ``drop_fraction`` is phase 1's share of calls lost;
-    ``until`` cuts the incident at that hour (everything normal afterwards), used to
-    count failed attempts by time bin.
-
-    Examples
-    --------
-    >>> base = load_scenario("uk999")
-    >>> raw = base.raw["incidents"]["bt_2023_06_25"]
-    >>> cf = counterfactual_of(base, base)
-    >>> v = incident_variant(raw, cf, capacity_factor=0.8, drop_fraction=0.3, until=2.0)
-    >>> [(p["start_hour"], p["end_hour"]) for p in v["phases"]]
-    [(0.0, 1.15), (1.15, 2.0)]
-    """
-    inc = copy.deepcopy(dict(raw))
-    _check_incident(inc)
-    p1, p2, p3 = inc["phases"]
-    for e in p1["effects"]:
-        if e["component"] == PRIMARY and e["state"] == "degraded":
-            e["drop_fraction"] = float(drop_fraction)
-    for e in p3["effects"]:
-        if e["component"] == DR and e["state"] == "capacity":
-            e["capacity_factor"] = float(capacity_factor) if cf.dr_factor_applies else 1.0
-            e.pop("queue_limit", None)  # the DR's own queue limit (50 in 2023; strategies change it)
-    phases = [p1, p2, p3]
-    if cf.automatic_delay_h is not None:
-        d = float(cf.automatic_delay_h)
-        if cf.detect_immediately:
-            p1["end_hour"] = min(d, float(p1["end_hour"]))
-            p3["start_hour"] = p1["end_hour"]
-            phases = [p1, p3]
-        else:
-            p2["end_hour"] = float(p1["end_hour"]) + d
-            p2["label"] = "automatic switch to the DR platform"
-            p3["start_hour"] = p2["end_hour"]
-    if until is not None:
-        phases = [p for p in phases if float(p["start_hour"]) < until]
-        for p in phases:
-            p["end_hour"] = min(float(p["end_hour"]), float(until))
-    inc["phases"] = phases
-    inc["advice_hour"] = cf.advice_hour
-    return inc
-
-
-# ----------------------------------------------------------------------------- statistics
-def summary(x: Sequence[float] | np.ndarray) -> dict[str, float]:
-    """Median, 5th and 95th percentiles and mean of per-replication values.
-
-    Examples
-    --------
-    >>> summary([1, 2, 3, 4, 5])
-    {'median': 3.0, 'p05': 1.2, 'p95': 4.8, 'mean': 3.0}
-    """
-    a = np.asarray(x, dtype=float)
-    return {"median": float(np.median(a)), "p05": float(np.percentile(a, 5)),
-            "p95": float(np.percentile(a, 95)), "mean": float(a.mean())}
-
-
-def paired_saving(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
-    """Per-replication differences ``base - other`` (common random numbers) summarised.
-
-    Gives the median and the 5th-95th percentiles of the differences (the spread of the
-    saving over the uncertain inputs), the mean with a 95 % confidence interval, and the
-    standard deviation of the paired differences next to the one independent runs would
-    have (``sqrt(var(base) + var(other))``).
-
-    Examples
-    --------
-    >>> s = paired_saving(np.array([10.0, 20, 30, 40]), np.array([8.0, 15, 26, 33]))
-    >>> s["median"], s["mean"], s["sd_paired"] < s["sd_independent"]
-    (4.5, 4.5, True)
-    """
-    base = np.asarray(base, float)
-    other = np.asarray(other, float)
-    d = base - other
-    n = d.size
-    sd = float(d.std(ddof=1)) if n > 1 else math.nan
-    half = 1.959964 * sd / math.sqrt(n) if n > 1 else math.nan
-    out: dict[str, Any] = summary(d)
-    out.update(mean_ci95=[out["mean"] - half, out["mean"] + half], sd_paired=sd,
-               sd_independent=float(math.sqrt(base.var(ddof=1) + other.var(ddof=1))) if n > 1 else math.nan,
-               share_of_replications_saving=float(np.mean(d > 0)))
-    return out
+def _clock(hours_after: float) -> str:
+    return clock(hours_after, "06:24")
 
 
 #: Display names of the uncertain inputs (per-replication parameter keys of replay_incident).
@@ -397,80 +209,6 @@ INPUT_LABELS = {
     "patience_s": "Patience",
     "advice_hour": "Time the advice reaches callers",
 }
-
-
-def rank_correlations(inputs: Mapping[str, np.ndarray], output: np.ndarray) -> dict[str, float]:
-    """Spearman rank correlation of each varying input with the output, over replications.
-
-    Inputs that do not vary are left out.
-
-    Examples
-    --------
-    >>> x = np.arange(10.0)
-    >>> rho = rank_correlations({"a": x, "b": -x ** 3, "c": np.ones(10)}, 2 * x)
-    >>> {k: round(v, 6) for k, v in rho.items()}
-    {'a': 1.0, 'b': -1.0}
-    """
-    from scipy.stats import spearmanr
-
-    out = {}
-    y = np.asarray(output, float)
-    for name, v in inputs.items():
-        v = np.asarray(v, float)
-        if v.size == y.size and np.ptp(v) > 0 and np.ptp(y) > 0:
-            out[name] = float(spearmanr(v, y).statistic)
-    return out
-
-
-def _lhs_strata(k: int, seed: int) -> list[tuple[float, float]]:
-    """(DR capacity factor, phase-1 drop) at the midpoints of k strata each, randomly paired."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1_000_003,)))
-    mid = (np.arange(k) + 0.5) / k
-    cap = DR_CAPACITY_FACTOR.low + (DR_CAPACITY_FACTOR.high - DR_CAPACITY_FACTOR.low) * mid
-    drop = PHASE1_DROP.low + (PHASE1_DROP.high - PHASE1_DROP.low) * rng.permutation(mid)
-    return [(float(c), float(d)) for c, d in zip(cap, drop, strict=True)]
-
-
-def _stratum_seed(seed: int, k: int) -> int:
-    return int(np.random.SeedSequence(seed, spawn_key=(k,)).generate_state(1)[0])
-
-
-def _split(total: int, k: int) -> list[int]:
-    return [total // k + (1 if i < total % k else 0) for i in range(k)]
-
-
-def _clock(hours_after: float, start: str = "06:24") -> str:
-    """Clock time ``hours_after`` the start, to the nearest minute.
-
-    Examples
-    --------
-    >>> _clock(2.433333), _clock(10.533333)
-    ('08:50', '16:56')
-    """
-    hh, mm = (int(x) for x in start.split(":"))
-    t = datetime(2023, 6, 25, hh, mm) + timedelta(minutes=round(float(hours_after) * 60))
-    return t.strftime("%H:%M")
-
-
-def _stamp(hours_after: float, start: str = "06:24") -> str:
-    hh, mm = (int(x) for x in start.split(":"))
-    t = datetime(2023, 6, 25, hh, mm) + timedelta(hours=float(hours_after))
-    return t.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _bin_edges(phase_ends: Sequence[float], start: str, quick: bool) -> list[float]:
-    """Cut points (hours after the start): phase ends, plus whole clock hours in full runs."""
-    edges = {round(float(e), 6) for e in phase_ends}
-    if not quick:
-        mm = int(start.split(":")[1])
-        first = (60 - mm) / 60.0 if mm else 1.0
-        t = first
-        end = max(phase_ends)
-        while t < end:
-            if min(abs(t - e) for e in phase_ends) > 0.25:
-                edges.add(round(t, 6))
-            t += 1.0
-    return sorted(edges)
 
 
 # ----------------------------------------------------------------------------- the runs
@@ -487,92 +225,13 @@ def _overrides(cf: Counterfactual) -> dict[str, Any]:
 
 
 def _run_strategy(base: Scenario, run: StrategyRun, strata: list[tuple[float, float]], reps: list[int],
-                  seeds: list[int], trunc_edges: Sequence[float] = (), trunc_reps: int = 0) -> dict[str, Any]:
-    t0 = time.perf_counter()
+                  seeds: list[int], trunc_edges=(), trunc_reps: int = 0) -> dict[str, Any]:
     scen = apply_strategies(base, [load_strategy(s) for s in run.strategies])
-    cf = counterfactual_of(scen, base, detect_immediately=run.detect_immediately)
-    raw = base.raw["incidents"][INCIDENT]
-    incidents: dict[str, Any] = {}
-    for k, (cap, drop) in enumerate(strata):
-        incidents[f"{INCIDENT}__s{k}"] = incident_variant(raw, cf, capacity_factor=cap, drop_fraction=drop)
-        for j, t in enumerate(trunc_edges):
-            incidents[f"{INCIDENT}__s{k}__t{j}"] = incident_variant(raw, cf, capacity_factor=cap,
-                                                                   drop_fraction=drop, until=t)
-    model = build_time_model(scen.extend({"incidents": incidents}, where="<bt_outage_2023 variants>"))
-    ovr = _overrides(cf)
-    cols: dict[str, list[np.ndarray]] = {c: [] for c in COUNTS}
-    params: dict[str, list[np.ndarray]] = {}
-    per_stratum = []
-    for k, (cap, drop) in enumerate(strata):
-        out = replay_incident(model, f"{INCIDENT}__s{k}", replications=reps[k], seed=seeds[k], overrides=ovr,
-                              tail_hours=TAIL_HOURS)
-        per = out["per_replication"]
-        for c in cols:
-            cols[c].append(np.asarray(per[c], float))
-        drawn = {**per["parameters"], "dr_capacity_factor": np.full(reps[k], cap),
-                 "phase1_drop_fraction": np.full(reps[k], drop)}
-        for name, v in drawn.items():
-            params.setdefault(name, []).append(np.asarray(v, float))
-        per_stratum.append({
-            "stratum": k, "dr_capacity_factor": cap, "phase1_drop_fraction": drop, "seed": seeds[k],
-            "replications": reps[k], "failed_callers": out["failed_callers"],
-            "failed_attempts": out["failed_attempts"], "calls_simulated": out["calls_simulated"],
-        })
-    cumulative = None
-    if trunc_edges:
-        cumulative = np.zeros((len(trunc_edges), len(strata) * trunc_reps))
-        for k in range(len(strata)):
-            for j in range(len(trunc_edges)):
-                out = replay_incident(model, f"{INCIDENT}__s{k}__t{j}", replications=trunc_reps,
-                                      seed=seeds[k], overrides=ovr, tail_hours=TAIL_HOURS)
-                cumulative[j, k * trunc_reps:(k + 1) * trunc_reps] = out["per_replication"]["failed_attempts"]
-    arrays = {c: np.concatenate(v) for c, v in cols.items()}
-    dr_cap = scen.spec.call_handling_platforms[DR].capacity
-    return {
-        "run": run, "scenario": scen, "counterfactual": cf, "arrays": arrays, "per_stratum": per_stratum,
-        "parameters": {name: np.concatenate(v) for name, v in params.items()},
-        "cumulative": cumulative, "seconds": time.perf_counter() - t0,
-        "dr_concurrent": dr_cap.concurrent_calls if dr_cap else None,
-        "dr_queue": dr_cap.queue_limit if dr_cap else None,
-    }
-
-
-# ----------------------------------------------------------------------------- figures
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=False)
-
-
-def timeline_figure(phases: Sequence[Mapping[str, Any]], advice_hour: float,
-                    bins: Sequence[Mapping[str, Any]], start: str) -> go.Figure:
-    """Gantt bars of the incident's phases over expected failed attempts per 10 minutes."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.32, 0.68], vertical_spacing=0.06)
-    for i, p in enumerate(phases):
-        name = f"Phase {i + 1}"
-        fig.add_trace(go.Scatter(
-            x=[_stamp(p["start_hour"], start), _stamp(p["end_hour"], start)], y=[name, name], mode="lines",
-            line={"width": 22, "color": PALETTE[(i + 1) % len(PALETTE)]}, showlegend=False,
-            hovertext=f"<b>{_esc(name)}</b><br>{_esc(p['label'])}", hoverinfo="text"), row=1, col=1)
-    fig.add_trace(go.Scatter(
-        x=[_stamp(advice_hour, start)] * 2, y=["Phase 1", f"Phase {len(phases)}"], mode="lines+markers",
-        line={"dash": "dot", "color": "#334155", "width": 1.5}, marker={"size": 6}, showlegend=False,
-        hovertext=f"public advice to ring 101/111 from about {_clock(advice_hour, start)}", hoverinfo="text"),
-        row=1, col=1)
-    x = [_stamp((b["start_hour"] + b["end_hour"]) / 2, start) for b in bins]
-    width = [(b["end_hour"] - b["start_hour"]) * 3_600_000 * 0.96 for b in bins]
-    y = [b["failed_attempts_per_10min"] for b in bins]
-    hover = [f"{b['start_clock']}–{b['end_clock']}<br>{format_number(b['failed_attempts_per_10min'])} failed "
-             f"attempts per 10 min<br>{format_number(b['failed_attempts_mean'])} in the bin (mean)"
-             for b in bins]
-    fig.add_trace(go.Bar(x=x, y=y, width=width, marker={"color": PALETTE[0]}, hovertext=hover,
-                         hoverinfo="text", showlegend=False), row=2, col=1)
-    fig.update_layout(template=nines_template(), height=560, bargap=0,
-                      title={"text": "25 June 2023: phases and expected failed attempts (status quo)"},
-                      margin={"t": 60})
-    fig.update_yaxes(autorange="reversed", row=1, col=1, showgrid=False)
-    fig.update_yaxes(title_text="failed attempts per 10 min", row=2, col=1)
-    fig.update_xaxes(type="date", tickformat="%H:%M", row=2, col=1, title_text="time on 25 June 2023")
-    fig.update_xaxes(type="date", tickformat="%H:%M", row=1, col=1)
-    return fig
+    cf = counterfactual_of(scen, base, INCIDENT, PRIMARY, DR, detect_immediately=run.detect_immediately)
+    out = replay_strata(base, scen, cf, INCIDENT, PRIMARY, DR, strata, reps, seeds, _overrides(cf),
+                        counts=COUNTS, tail_hours=TAIL_HOURS, trunc_edges=trunc_edges, trunc_reps=trunc_reps,
+                        where="<bt_outage_2023 variants>")
+    return {"run": run, "scenario": scen, "counterfactual": cf, **out}
 
 
 # ----------------------------------------------------------------------------- main
@@ -601,14 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     if DR not in base.spec.call_handling_platforms or PRIMARY not in base.spec.call_handling_platforms:
         raise ValueError(f"scenario {base.spec.name!r} lacks the platforms {PRIMARY!r} and {DR!r}")
     raw = base.raw["incidents"][INCIDENT]
-    _check_incident(raw)
+    check_incident(raw, INCIDENT, PRIMARY, DR)
     inc = base.spec.incidents[INCIDENT]
     n_strata = min(QUICK_STRATA if args.quick else FULL_STRATA, reps_total)
-    strata = _lhs_strata(n_strata, args.seed)
-    reps = _split(reps_total, n_strata)
-    seeds = [_stratum_seed(args.seed, k) for k in range(n_strata)]
+    strata = lhs_strata(n_strata, args.seed, (DR_CAPACITY_FACTOR.low, DR_CAPACITY_FACTOR.high),
+                        (PHASE1_DROP.low, PHASE1_DROP.high))
+    reps = split_replications(reps_total, n_strata)
+    seeds = stratum_seeds(args.seed, n_strata)
     phase_ends = [float(ph.end_hour) for ph in inc.phases]
-    edges = _bin_edges(phase_ends, inc.start_clock, args.quick)
+    edges = bin_edges(phase_ends, inc.start_clock, whole_hours=not args.quick)
     trunc_reps = 3 if args.quick else 10
 
     results: dict[str, dict[str, Any]] = {}
@@ -622,25 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     sq = results["status_quo"]
 
     # per time bin and per phase (cumulative failed attempts at each cut, differenced)
-    cum = sq["cumulative"]
-    cum0 = np.vstack([np.zeros((1, cum.shape[1])), cum])
-    starts = [0.0, *edges[:-1]]
-    bins = []
-    for j, (a, b) in enumerate(zip(starts, edges, strict=True)):
-        m = float((cum0[j + 1] - cum0[j]).mean())
-        bins.append({"start_hour": a, "end_hour": b, "start_clock": _clock(a, inc.start_clock),
-                     "end_clock": _clock(b, inc.start_clock), "failed_attempts_mean": m,
-                     "failed_attempts_per_10min": m / ((b - a) * 6.0)})
-    phase_rows = []
-    prev = 0.0
-    prev_col = np.zeros(cum.shape[1])
-    for i, ph in enumerate(inc.phases):
-        j = edges.index(round(float(ph.end_hour), 6))
-        d = cum[j] - prev_col
-        phase_rows.append({"phase": i + 1, "start": _clock(prev, inc.start_clock),
-                           "end": _clock(float(ph.end_hour), inc.start_clock), "label": ph.label,
-                           "failed_attempts": summary(d)})
-        prev, prev_col = float(ph.end_hour), cum[j]
+    bins = time_bins(sq["cumulative"], edges, inc.start_clock)
+    starts = [0.0, *phase_ends[:-1]]
+    per_phase = phase_differences(sq["cumulative"], edges, phase_ends)
+    phase_rows = [{"phase": i + 1, "start": clock(a, inc.start_clock), "end": clock(b, inc.start_clock),
+                   "label": ph.label, "failed_attempts": spread(d)}
+                  for i, (ph, a, b, d) in enumerate(zip(inc.phases, starts, phase_ends, per_phase,
+                                                        strict=True))]
 
     # strategies, paired against the status quo
     strat_rows = []
@@ -654,11 +302,11 @@ def main(argv: list[str] | None = None) -> int:
             "sensitivity": run.sensitivity,
             "description": info.description if info else "",
             "annual_cost_gbp": info.annual_cost_gbp if info else None,
-            "timeline": r["counterfactual"].describe(inc.advice_hour or 2.1),
+            "timeline": describe(r["counterfactual"], inc.advice_hour or 2.1),
             "dr_concurrent_calls": r["dr_concurrent"], "dr_queue_limit": r["dr_queue"],
-            "failed_callers": summary(r["arrays"]["failed_callers"]),
-            "failed_attempts": summary(r["arrays"]["failed_attempts"]),
-            "connected_via_fallback": summary(r["arrays"]["connected_via_fallback"]),
+            "failed_callers": spread(r["arrays"]["failed_callers"]),
+            "failed_attempts": spread(r["arrays"]["failed_attempts"]),
+            "connected_via_fallback": spread(r["arrays"]["connected_via_fallback"]),
             "calls_saved": paired_saving(sq["arrays"]["failed_callers"], r["arrays"]["failed_callers"]),
             "attempts_saved": paired_saving(sq["arrays"]["failed_attempts"], r["arrays"]["failed_attempts"]),
             "seconds": r["seconds"],
@@ -677,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     fc, fa = report_data["predicted_failed_callers"], report_data["predicted_failed_attempts"]
     rep = _build_report(base, inc, report_data, results, strata)
     rep.provenance(prov)
+    report_data["compliance"] = study.compliance(rep, base)
     html_path, json_path = study.write(rep, report_data)
     print(f"wrote {html_path} and {json_path}")
     print(f"predicted failed callers {fc['median']:,.0f} (90% {fc['p05']:,.0f}-{fc['p95']:,.0f}); "
@@ -688,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 def _results_json(args, base, inc, strata, seeds, reps, results, bins, phase_rows, strat_rows,
                   prov) -> dict[str, Any]:
     sq = results["status_quo"]
-    draws = {name: summary(v) for name, v in sq["parameters"].items()}
+    draws = {name: spread(v) for name, v in sq["parameters"].items()}
     same = all(np.array_equal(r["parameters"][k], sq["parameters"][k]) for r in results.values()
                for k in ("redial_probability", "redial_delay_s", "max_attempts", "patience_s",
                          "dr_capacity_factor", "phase1_drop_fraction"))
@@ -704,14 +353,15 @@ def _results_json(args, base, inc, strata, seeds, reps, results, bins, phase_row
                      "advice_hour": inc.advice_hour, "source": inc.source,
                      "phases": [{"start_hour": ph.start_hour, "end_hour": ph.end_hour, "label": ph.label}
                                 for ph in inc.phases]},
-        "predicted_failed_attempts": summary(sq["arrays"]["failed_attempts"]),
-        "predicted_failed_callers": summary(sq["arrays"]["failed_callers"]),
-        "connected_via_fallback": summary(sq["arrays"]["connected_via_fallback"]),
-        "connected_after_redial": summary(sq["arrays"]["connected_after_redial"]),
-        "genuine_calls": summary(sq["arrays"]["genuine_calls"]),
+        "predicted_failed_attempts": spread(sq["arrays"]["failed_attempts"]),
+        "predicted_failed_callers": spread(sq["arrays"]["failed_callers"]),
+        "connected_via_fallback": spread(sq["arrays"]["connected_via_fallback"]),
+        "connected_after_redial": spread(sq["arrays"]["connected_after_redial"]),
+        "genuine_calls": spread(sq["arrays"]["genuine_calls"]),
         "per_phase": phase_rows,
         "time_bins": bins,
         "time_bins_replications": int(sq["cumulative"].shape[1]),
+        "tail_hours": TAIL_HOURS,
         "uncertain_inputs": {**{k: r.to_dict() for k, r in CALLER_RANGES.items()},
                              "dr_capacity_factor": DR_CAPACITY_FACTOR.to_dict(),
                              "phase1_drop_fraction": PHASE1_DROP.to_dict()},
@@ -771,7 +421,8 @@ def _build_report(base: Scenario, inc, data: Mapping[str, Any], results, strata)
                 "status-quo replay (mean over replications; each bin is the difference of replays cut at "
                 "its two ends with the same seeds).")
     phases = [{"start_hour": ph.start_hour, "end_hour": ph.end_hour, "label": ph.label} for ph in inc.phases]
-    rep.figure(timeline_figure(phases, inc.advice_hour or 2.1, data["time_bins"], inc.start_clock),
+    rep.figure(incident_timeline(phases, inc.advice_hour or 2.1, data["time_bins"], inc.start_clock, inc.date,
+                                 title="25 June 2023: phases and expected failed attempts (status quo)"),
                caption="Top: phases (hover for Ofcom's account); dotted: public advice to ring 101/111. "
                        "Bottom: expected failed attempts per 10 minutes.")
     rep.table([{"phase": r["phase"], "from": r["start"], "to": r["end"], "what happened": r["label"],

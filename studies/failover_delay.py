@@ -18,29 +18,23 @@ switch policy is then integrated over its delay distribution, and the yearly fig
 is ``rate of outages × expected calls lost per outage``. The rest of the network is
 simulated once in plain years (it does not depend on the levers).
 
+The estimator is :mod:`model.sim.failover_windows`; this script is its configuration
+(levels, uncertain inputs and their sources), the library calls, the JSON and the report.
+
 Run: ``python studies/failover_delay.py [--out DIR] [--quick] [--seed N] [--workers N]``
+(the package installed, e.g. ``pip install -e .``)
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import dataclasses
 import math
-import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import plotly.graph_objects as go
-from scipy.stats import qmc
 
 from model.cli.study import Study, network_diagram, run_study, running_mean_figure, study_parser
 from model.metrics.sensitivity import (
@@ -52,29 +46,39 @@ from model.metrics.sensitivity import (
 )
 from model.network.callnetwork import build_network
 from model.processes.distributions import parse_distribution
-from model.processes.outages import Outages, failover_windows
 from model.report import (
-    PALETTE,
     Report,
     band_chart,
     format_number,
     format_percent,
-    nines_template,
+    log_heatmap,
+    sobol_bars,
     tornado,
 )
+from model.run.seeds import child_seed
 from model.scenario.loader import Scenario, load_scenario
 from model.scenario.strategies import apply_strategies, load_strategy
-from model.sim.engine import run_intervals, simulate
-from model.sim.timemodel import CallerParams, TimeModel, build_time_model
+from model.sim.engine import simulate
+from model.sim.failover_windows import (
+    KNOTS,
+    Capacity,
+    Design,
+    FailoverSetup,
+    KnotValues,
+    WindowModel,
+    capacity_scenario,
+    delay_design,
+    direct_check,
+    evaluate_points,
+    knot_values,
+    make_setup,
+    normal_estimate,
+    outage_design,
+    per_outage_curves,
+    window_weights,
+)
 
 NAME = "failover_delay"
-
-#: Knots of the failover window w (hours): losses per outage are measured by the engine at these
-#: window lengths (and at w = repair time) and interpolated linearly between them.
-SMALL_KNOTS = (0.0, 1 / 120, 1 / 30, 1 / 6, 0.5, 1.0)  # 0, 30 s, 2 min, 10 min, 30 min, 1 h
-LARGE_KNOTS = (2.0, 3.0, 4.5, 6.5, 9.5, 14.0, 20.0, 30.0, 45.0, 70.0, 110.0, 170.0)
-KNOTS = np.array(SMALL_KNOTS + LARGE_KNOTS)
-SPLIT = 1.0  # window parts up to here are replayed whole; beyond, summed from pieces
 
 QUICK = {
     "outages": 8,
@@ -109,45 +113,7 @@ AUTO_DELAYS_H = (5 / 3600, 30 / 3600, 2 / 60, 10 / 60, 0.5, 1.0)
 QUEUE_NOW = 420  # SIMWOOD_2024 (M): the DR's queue limit since June 2023
 
 
-# ----------------------------------------------------------------------------- setup
-@dataclass(frozen=True)
-class Capacity:
-    key: str
-    label: str
-    calls: int
-    queue: int
-
-
-@dataclass(frozen=True, eq=False)
-class Setup:
-    """Everything fixed for one run: scenario ids, levels, parameters, the outage design."""
-
-    scenario: Scenario
-    group: str
-    primary: str
-    backup: str
-    ccf: str | None
-    rate_primary: float
-    rate_backup: float
-    beta: float
-    det_mean: float
-    sw_mean: float
-    p_fail: float
-    max_attempts: int
-    det_shape: Any  # distribution of detection delay / its mean
-    sw_shape: Any
-    auto_shape: Any
-    repair: Any
-    callers: CallerParams
-    capacities: tuple[Capacity, ...]
-    cap_levels: tuple[int, ...]  # the backup's concurrent calls replayed at the scenario's queue limit
-    redial_levels: tuple[float, ...]
-    params: tuple[UncertainParameter, ...]
-    base: dict[str, float]
-    tau: float  # tail after each piece, hours (caller patience)
-    week: float  # period of the arrival profile, hours
-
-
+# ----------------------------------------------------------------------------- configuration
 def _delay_param(
     name: str, group_path: str, key: str, spec, low: float, high: float, source: str
 ) -> UncertainParameter:
@@ -168,77 +134,30 @@ def _delay_param(
     return UncertainParameter(name, paths, low, high, "loguniform", source, "h")
 
 
-def make_setup(
-    scenario: Scenario,
-    cap_fractions: Sequence[float] = (0.25, 0.5, 1.0),
-    redial_levels: Sequence[float] = (0.5, 0.95),
-) -> Setup:
-    """Find the platform redundancy group and build the levels and uncertain parameters.
-
-    The backup's concurrent calls are replayed at ``cap_fractions`` of the primary's (and
-    at the scenario's own value), at the scenario's queue limit; the redial probability
-    at ``redial_levels`` and the scenario's own value. These are the values the uncertain
-    capacity and redial probability take (equally likely): the engine is not asked for
-    values in between.
-    """
-    s = scenario.spec
-    platforms = set(s.call_handling_platforms)
-    group = next(
-        (
-            g
-            for g, grp in s.redundancy_groups.items()
-            if grp.policy == "manual" and set(grp.members) <= platforms and len(grp.members) >= 2
-        ),
-        None,
-    )
-    if group is None:
-        raise ValueError(
-            f"scenario {scenario.name!r}: the failover-delay study needs a redundancy group of "
-            "call-handling platforms with policy 'manual' (a primary and a backup)"
-        )
-    grp = s.redundancy_groups[group]
-    primary, backup = grp.members[0], grp.members[1]
-    fp = s.call_handling_platforms[primary].failure
-    fb = s.call_handling_platforms[backup].failure
-    if fp is None or fp.failures_per_year is None or fp.repair is None:
-        raise ValueError(f"call_handling_platforms.{primary}.failure: needs failures_per_year and repair")
-    cap_b = s.call_handling_platforms[backup].capacity
-    cap_p = s.call_handling_platforms[primary].capacity
-    if cap_b is None or cap_b.concurrent_calls is None or cap_p is None or cap_p.concurrent_calls is None:
-        raise ValueError(
-            f"call_handling_platforms.{primary}/{backup}: both need a capacity with concurrent_calls"
-        )
-    ccf = next(
-        (
-            c
-            for c, g in s.common_cause_groups.items()
-            if g.beta is not None and {primary, backup} <= set(g.members)
-        ),
-        None,
-    )
-    beta = float(s.common_cause_groups[ccf].beta) if ccf else 0.0
-    if s.callers is None:
-        raise ValueError(f"scenario {scenario.name!r}: the study needs a [callers] table (redial behaviour)")
+def study_setup(scenario: Scenario, cfg: dict[str, Any]) -> FailoverSetup:
+    """The estimator's setup with the study's capacities: replayed levels, the 2023 queue, the primary's."""
     auto = load_strategy("automatic_failover").overlay["redundancy_groups"]
     auto_spec = parse_distribution(next(iter(auto.values()))["failover_delay"], "automatic_failover")
-    gpath = f"redundancy_groups.{group}"
-    q0 = int(cap_b.queue_limit) if cap_b.queue_limit is not None else 0
-    c0, cp = int(cap_b.concurrent_calls), int(cap_p.concurrent_calls)
-    qp = int(cap_p.queue_limit) if cap_p.queue_limit is not None else 1000
-    levels = tuple(sorted({max(1, round(cp * f)) for f in cap_fractions} | {c0}))
-    caps = [
-        Capacity("status_quo", f"{c} calls, queue {q0} (2023)", c, q0)
-        if c == c0
-        else Capacity(f"dr_{c}", f"{c} calls, queue {q0}", c, q0)
-        for c in levels
-    ]
-    caps += [
+    s = make_setup(scenario, auto_spec, cfg["cap_fractions"], cfg["redial_levels"])
+    c0 = s.backup_calls
+    caps = tuple(dataclasses.replace(c, label=f"{c.label} (2023)") if c.key == "status_quo" else c
+                 for c in s.capacities)
+    caps += (
         Capacity("queue_now", f"{c0} calls, queue {QUEUE_NOW} (since 2023)", c0, QUEUE_NOW),
-        Capacity("full", f"{cp} calls, queue {qp} (= primary)", cp, qp),
-    ]
+        Capacity("full", f"{s.primary_calls} calls, queue {s.primary_queue} (= primary)", s.primary_calls,
+                 s.primary_queue),
+    )
+    return dataclasses.replace(s, capacities=caps)
+
+
+def uncertain_parameters(setup: FailoverSetup) -> tuple[tuple[UncertainParameter, ...], dict[str, float]]:
+    """The seven uncertain inputs (ranges and sources) and their values in the scenario."""
+    s = setup.scenario.spec
+    grp = s.redundancy_groups[setup.group]
+    gpath = f"redundancy_groups.{setup.group}"
+    levels, c0, redial = setup.cap_levels, setup.backup_calls, setup.redial_levels
+    primary, backup, ccf = setup.primary, setup.backup, setup.ccf
     p0 = float(s.callers.redial_probability)
-    redial = tuple(sorted({float(x) for x in redial_levels} | {p0}))
-    rate = float(fp.failures_per_year)
     params = (
         _delay_param(
             "detection delay (mean)",
@@ -318,658 +237,11 @@ def make_setup(
         "switch attempt time (mean)": float(grp.switch_time.mean_hours),
         "switch failure probability": float(grp.switch_failure_probability),
         "DR concurrent calls": float(c0),
-        "platform failure rate": rate,
-        "common-cause beta": beta,
+        "platform failure rate": setup.rate_primary,
+        "common-cause beta": setup.beta,
         "redial probability": p0,
     }
-    det = parse_distribution(grp.detection_delay, f"{gpath}.detection_delay")
-    sw = parse_distribution(grp.switch_time, f"{gpath}.switch_time")
-    return Setup(
-        scenario=scenario,
-        group=group,
-        primary=primary,
-        backup=backup,
-        ccf=ccf,
-        rate_primary=rate,
-        rate_backup=float(fb.failures_per_year)
-        if fb is not None and fb.failures_per_year is not None
-        else 0.0,
-        beta=beta,
-        det_mean=det.mean,
-        sw_mean=sw.mean,
-        p_fail=float(grp.switch_failure_probability),
-        max_attempts=int(grp.max_attempts),
-        det_shape=det,
-        sw_shape=sw,
-        auto_shape=auto_spec,
-        repair=parse_distribution(fp.repair, f"call_handling_platforms.{primary}.failure.repair"),
-        callers=CallerParams.from_scenario(s.callers),
-        capacities=tuple(caps),
-        cap_levels=levels,
-        redial_levels=redial,
-        params=params,
-        base=base,
-        tau=float(s.callers.patience_s) / 3600 * 1.0001 + 1e-6,
-        week=168.0,
-    )
-
-
-def capacity_scenario(setup: Setup, cap: Capacity, scenario: Scenario | None = None) -> Scenario:
-    """The scenario (default: the study's) with the backup's capacity set, via :func:`apply_parameters`."""
-    pc = [
-        UncertainParameter(
-            "calls", f"call_handling_platforms.{setup.backup}.capacity.concurrent_calls", 0, 1e6
-        ),
-        UncertainParameter("queue", f"call_handling_platforms.{setup.backup}.capacity.queue_limit", 0, 1e6),
-    ]
-    return apply_parameters(scenario or setup.scenario, pc, [cap.calls, cap.queue])
-
-
-# ----------------------------------------------------------------------------- outage design
-@dataclass(frozen=True, eq=False)
-class Design:
-    start: np.ndarray  # (n,) hour of the week the primary fails
-    repair: np.ndarray  # (n,) hours until it is back
-    knots: list[np.ndarray]  # per outage: knots below its repair time
-
-
-def outage_design(setup: Setup, n: int, seed: np.random.SeedSequence) -> Design:
-    """Scrambled Sobol points over (start in the week, repair quantile)."""
-    u = qmc.Sobol(d=2, scramble=True, bits=64, rng=np.random.default_rng(seed)).random(n)
-    u = np.clip(u, 1e-9, 1 - 1e-9)
-    start = setup.week * u[:, 0]
-    repair = np.asarray(setup.repair.quantile(u[:, 1]), dtype=float)
-    return Design(start, repair, [KNOTS[KNOTS < r] for r in repair])
-
-
-# ----------------------------------------------------------------------------- engine pieces
-# A window is one replayed stretch of time: intervals (kind, start, end) in hours after the outage
-# start, where kind "total" = primary down and the failover window open (no platform serves: the
-# engine's state during the switch), "dr" = primary down, traffic on the backup.
-# Each window also says from which hour (after the outage start) its episode begins, which fixes when
-# public advice starts, and carries the coefficient with which its calls enter the knot values.
-
-
-@dataclass
-class _Window:
-    j: int
-    intervals: tuple[tuple[str, float, float], ...]
-    begin: float
-
-
-def _windows(setup: Setup, design: Design) -> tuple[list[_Window], list[_Window], list[dict]]:
-    """Windows of the p-only runs (no platform serving) and of the capacity runs, and how they combine.
-
-    Returns (total_windows, capacity_windows, terms) where ``terms[j]`` maps each knot
-    value (``"m<i>"`` for knot i, ``"R"`` for w = repair) to a list of
-    (group, window index, sign).
-    """
-    tau = setup.tau
-    total: list[_Window] = []
-    capw: list[_Window] = []
-    terms: list[dict] = []
-
-    def add(lst: list[_Window], j: int, ivs, begin: float) -> int:
-        lst.append(_Window(j, tuple(ivs), begin))
-        return len(lst) - 1
-
-    for j in range(design.start.size):
-        r = float(design.repair[j])
-        kn = design.knots[j]
-        nk = kn.size
-        ends = np.r_[kn[1:], r]
-        t: dict[str, list[tuple[str, int, int]]] = {}
-        # DR tails (alone) at each knot > 0 below the repair: shared by several differences
-        ta_dr = {}
-        for i in range(1, nk):
-            e = float(kn[i])
-            ta_dr[i] = add(capw, j, [("dr", e, min(e + tau, r))], e)
-        # B pieces: backup serving on [w_i, e_i), tail in the same state (capped at the repair)
-        bnet: list[list[tuple[str, int, int]]] = []
-        for i in range(nk):
-            a, e = float(kn[i]), float(ends[i])
-            w = add(capw, j, [("dr", a, min(e + tau, r))], a)
-            part = [("c", w, 1)]
-            if e < r:
-                part.append(("c", ta_dr[i + 1], -1))
-            bnet.append(part)
-        # total-outage pieces that persist: [0, min(SPLIT, r)), then the large knots' pieces
-        piece_bounds = [(0.0, min(SPLIT, r))] + [
-            (float(kn[i]), float(ends[i])) for i in range(nk) if kn[i] >= SPLIT
-        ]
-        ap: list[list[tuple[str, int, int]]] = []
-        tat: dict[float, int] = {}  # total-outage tails alone, by the knot they start at
-        for a, e in piece_bounds:
-            w = add(total, j, [("total", a, min(e + tau, r))], a)
-            part = [("t", w, 1)]
-            if e < r:
-                tat[e] = add(total, j, [("total", e, min(e + tau, r))], e)
-                part.append(("t", tat[e], -1))
-            ap.append(part)
-        t["R"] = [x for part in ap for x in part]
-        for m in range(nk):
-            wm = float(kn[m])
-            b = [x for part in bnet[m:] for x in part]
-            if m == 0:
-                t[f"m{m}"] = b
-            elif wm <= SPLIT:  # the whole window part in one replay, with the switch at wm
-                w = add(capw, j, [("total", 0.0, wm), ("dr", wm, min(wm + tau, r))], 0.0)
-                t[f"m{m}"] = [("c", w, 1), ("c", ta_dr[m], -1), *b]
-            else:
-                # persist pieces up to wm; only callers of the last patience before wm can reach the
-                # backup: their losses with the outage persisting (P) are replaced by those with the
-                # switch at wm (S)
-                n_upto = 1 + sum(1 for i in range(nk) if SPLIT <= kn[i] < wm)
-                a = wm - tau
-                p_w = add(total, j, [("total", a, min(wm + tau, r))], a)
-                s_w = add(capw, j, [("total", a, wm), ("dr", wm, min(wm + tau, r))], a)
-                t[f"m{m}"] = [x for part in ap[:n_upto] for x in part] + [
-                    ("t", p_w, -1),
-                    ("t", tat[wm], 1),
-                    ("c", s_w, 1),
-                    ("c", ta_dr[m], -1),
-                    *b,
-                ]
-        terms.append(t)
-    return total, capw, terms
-
-
-def _events(model: TimeModel, setup: Setup) -> tuple[int, int]:
-    return model.events.index(setup.primary), model.events.index(f"failover:{setup.group}")
-
-
-def _seed_of(root: np.random.SeedSequence, *key: int) -> int:
-    ss = np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, *key))
-    return int(ss.generate_state(1, np.uint32)[0])
-
-
-def run_windows(
-    model: TimeModel,
-    setup: Setup,
-    windows: Sequence[_Window],
-    design: Design,
-    redial: float,
-    root: np.random.SeedSequence,
-    tag: int,
-) -> np.ndarray:
-    """Unreachable callers, failed attempts and simulated callers (3, n) of each replayed window.
-
-    Windows are grouped by the hour their episode begins (it fixes when public advice
-    starts: ``advice_delay_hours`` after the outage start); each group is one
-    :func:`~model.sim.engine.run_intervals` call with its own seed.
-    """
-    ip, iw = _events(model, setup)
-    out = np.zeros((3, len(windows)))
-    advice = setup.callers.advice_delay_h
-    groups: dict[float, list[int]] = {}
-    for i, w in enumerate(windows):
-        groups.setdefault(round(max(0.0, advice - w.begin), 9), []).append(i)
-    for g, (adv, idx) in enumerate(sorted(groups.items())):
-        years, ev, st, en = [], [], [], []
-        for y, i in enumerate(idx):  # one step per window (a handful of intervals each)
-            w = windows[i]
-            s0 = float(design.start[w.j])
-            ivs = [(k, a, b) for k, a, b in w.intervals if b > a]
-            # the primary is down throughout; the failover window is open in the "total" parts
-            years.append(y)
-            ev.append(ip)
-            st.append(s0 + min(a for _, a, _ in ivs))
-            en.append(s0 + max(b for _, _, b in ivs))
-            for kind, a, b in ivs:
-                if kind == "total":
-                    years.append(y)
-                    ev.append(iw)
-                    st.append(s0 + a)
-                    en.append(s0 + b)
-        horizon = float(max(en, default=1.0)) + setup.tau + 1.0
-        outages = Outages(
-            np.array(years, dtype=np.int64),
-            np.array(ev, dtype=np.int64),
-            np.array(st),
-            np.array(en),
-            len(idx),
-            horizon,
-        ).concat()
-        callers = dataclasses.replace(setup.callers, redial_probability=float(redial), advice_delay_h=adv)
-        tally = run_intervals(model, outages, _seed_of(root, tag, g), callers=callers)
-        out[0, idx] = tally.column("unreachable")
-        out[1, idx] = tally.column("failed_attempts")
-        out[2, idx] = tally.column("simulated")
-    return out
-
-
-_MODELS: dict[str, TimeModel] = {}
-
-
-def time_model(scenario: Scenario) -> TimeModel:
-    """The time model of a scenario variant, built once per process (its evaluated states are kept)."""
-    tm = _MODELS.get(scenario.digest)
-    if tm is None:
-        tm = _MODELS[scenario.digest] = build_time_model(scenario)
-    return tm
-
-
-def _job(args: tuple) -> list[tuple[tuple, np.ndarray]]:
-    """One engine job (picklable): a scenario variant (its time model built once) and each redial level."""
-    name, scenario, setup, windows, design, levels, root, tag = args
-    model = time_model(scenario)
-    return [((name, p), run_windows(model, setup, windows, design, p, root, tag + i)) for i, p in levels]
-
-
-@dataclass(frozen=True, eq=False)
-class KnotValues:
-    """Calls lost per outage at the knots: ``values[(capacity key, redial)]`` is (2, n, M).
-
-    Row 0 unreachable callers, row 1 failed attempts; column ``m`` = knot ``m`` of the
-    outage (``knots[j]``); the last used column of each row is w = repair time (the whole
-    outage with no platform serving), padded to width M with that value.
-    """
-
-    values: dict[tuple[str, float], np.ndarray]
-    knots: np.ndarray  # (n, M) padded with +inf beyond the repair time
-    n_knots: np.ndarray  # (n,) knots below the repair time (the next column is w = repair)
-    calls_simulated: int
-    seconds: float
-    runs: int
-
-
-def knot_values(setup: Setup, design: Design, seed: np.random.SeedSequence, workers: int = 1) -> KnotValues:
-    """Engine replays of the pieces for every capacity level and redial level; knot values per outage."""
-    t0 = time.perf_counter()
-    total_w, cap_w, terms = _windows(setup, design)
-    scen = {c.key: capacity_scenario(setup, c) for c in setup.capacities}
-    levels = list(enumerate(setup.redial_levels))
-    # one job per time model; the same seeds for every capacity: common random numbers
-    jobs = [("total", scen["status_quo"], setup, total_w, design, levels, seed, 1000)]
-    jobs += [(c.key, scen[c.key], setup, cap_w, design, levels, seed, 2000) for c in setup.capacities]
-    results: dict[tuple, np.ndarray] = {}
-    if workers > 1 and _job.__module__ == "__main__":  # worker processes re-import the script by path
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-            for part in pool.map(_job, jobs):
-                results.update(part)
-    else:
-        for job in jobs:
-            results.update(_job(job))
-    n = design.start.size
-    width = max(k.size for k in design.knots) + 1
-    kn = np.full((n, width), np.inf)
-    nk = np.array([k.size for k in design.knots])
-    for j in range(n):
-        kn[j, : nk[j]] = design.knots[j]
-        kn[j, nk[j]] = design.repair[j]
-    values: dict[tuple[str, float], np.ndarray] = {}
-    for p in setup.redial_levels:
-        tot = results[("total", p)]
-        for c in setup.capacities:
-            cw = results[(c.key, p)]
-            v = np.zeros((2, n, width))
-            for j in range(n):
-                t = terms[j]
-
-                def val(items, tot=tot, cw=cw) -> np.ndarray:
-                    acc = np.zeros(2)
-                    for grp, w, sign in items:
-                        acc += sign * (tot[:2, w] if grp == "t" else cw[:2, w])
-                    return acc
-
-                for m in range(nk[j]):
-                    v[:, j, m] = val(t[f"m{m}"])
-                v[:, j, nk[j] :] = val(t["R"])[:, None]
-            values[(c.key, p)] = v
-    calls = int(sum(v[2].sum() for v in results.values()))
-    n_runs = sum(len(levels) for _ in jobs)
-    return KnotValues(values, kn, nk, calls, time.perf_counter() - t0, n_runs)
-
-
-# ----------------------------------------------------------------------------- switch delays
-@dataclass(frozen=True, eq=False)
-class DelayDesign:
-    """Fixed uniforms (common random numbers) for switch delays: unit-mean shapes and attempt outcomes."""
-
-    det: np.ndarray  # (n_d,) detection delay / its mean
-    sw: np.ndarray  # (n_d, k) attempt durations / their mean
-    att: np.ndarray  # (n_d, k) uniforms deciding whether each attempt fails
-    auto: np.ndarray  # (n_d,) automatic delay / its mean
-
-
-def delay_design(setup: Setup, n: int, seed: np.random.SeedSequence) -> DelayDesign:
-    k = setup.max_attempts
-    u = qmc.Sobol(d=2 + 2 * k, scramble=True, bits=64, rng=np.random.default_rng(seed)).random(n)
-    u = np.clip(u, 1e-9, 1 - 1e-9)
-    det = np.asarray(setup.det_shape.quantile(u[:, 0]), float) / setup.det_mean
-    auto = np.asarray(setup.auto_shape.quantile(u[:, 1]), float) / setup.auto_shape.mean
-    sw = np.asarray(setup.sw_shape.quantile(u[:, 2 : 2 + k]), float) / setup.sw_mean
-    return DelayDesign(det, sw, u[:, 2 + k :], auto)
-
-
-def manual_delays(
-    dd: DelayDesign, det_mean: np.ndarray, sw_mean: np.ndarray, p_fail: np.ndarray
-) -> np.ndarray:
-    """Switch delays (n_theta, n_d) of the manual policy, as
-    :func:`model.processes.outages.switch_delays` draws them.
-
-    Detection, then attempts until one succeeds (each fails with ``p_fail``); ``inf``
-    when all ``max_attempts`` fail (traffic waits for the repair).
-    """
-    det_mean, sw_mean, p_fail = (np.asarray(x, float).reshape(-1, 1) for x in (det_mean, sw_mean, p_fail))
-    fails = dd.att[None, :, :] < p_fail[:, :, None]  # (T, n_d, k)
-    k = fails.shape[2]
-    ok = ~fails
-    first_ok = np.where(ok.any(axis=2), np.argmax(ok, axis=2), k)
-    made = np.minimum(first_ok + 1, k)
-    used = np.arange(k)[None, None, :] < made[:, :, None]
-    total = det_mean * dd.det[None, :] + sw_mean * np.sum(np.where(used, dd.sw[None], 0.0), axis=2)
-    return np.where(first_ok >= k, np.inf, total)
-
-
-def window_weights(kv: KnotValues, delays: np.ndarray, batch_elems: int = 1 << 21) -> np.ndarray:
-    """E over the delay draws of the linear-interpolation weights of w = min(D, repair): (T, n, M).
-
-    ``delays`` is (T, n_d): T parameter sets × the shared delay draws. The calls lost at
-    any w are then ``weights @ knot values`` (linear interpolation is linear in the
-    values), for every capacity and redial level at once.
-    """
-    delays = np.asarray(delays, float)
-    t_n, n_d = delays.shape
-    n, width = kv.knots.shape
-    out = np.zeros((t_n, n, width))
-    step = max(1, batch_elems // max(n * n_d, 1))
-    rep = kv.knots[np.arange(n), kv.n_knots]
-    big = 1e7
-    flat_knots = (np.minimum(kv.knots, 1e6) + big * np.arange(n)[:, None]).ravel()
-    for lo_t in range(0, t_n, step):  # batches of parameter sets bound the memory
-        d = delays[lo_t : lo_t + step]
-        tb = d.shape[0]
-        w = np.minimum(d[:, None, :], rep[None, :, None]).ravel()  # (tb, n, n_d)
-        rows = np.broadcast_to(np.arange(n)[None, :, None], (tb, n, n_d)).ravel()
-        pos = np.searchsorted(flat_knots, w + big * rows, side="right") - 1
-        col = np.clip(pos - width * rows, 0, width - 1)
-        nxt = np.minimum(col + 1, width - 1)
-        a = kv.knots[rows, col]
-        b = kv.knots[rows, nxt]
-        span = b - a
-        ok = np.isfinite(span) & (span > 0)
-        frac = np.clip(np.where(ok, (w - a) / np.where(ok, span, 1.0), 0.0), 0.0, 1.0)
-        base = (np.repeat(np.arange(tb), n * n_d) * n + rows) * width
-        acc = np.bincount(base + col, weights=1 - frac, minlength=tb * n * width)
-        acc += np.bincount(base + nxt, weights=frac, minlength=tb * n * width)
-        out[lo_t : lo_t + tb] = acc.reshape(tb, n, width) / n_d
-    return out
-
-
-def _level_weights(levels: Sequence[float], x: np.ndarray, what: str) -> np.ndarray:
-    """One-hot weights (len(x), len(levels)) of values that must be replayed levels."""
-    lv = np.asarray(levels, float)
-    x = np.asarray(x, float).reshape(-1)
-    i = np.abs(x[:, None] - lv[None, :]).argmin(axis=1)
-    if np.any(np.abs(lv[i] - x) > 1e-9 * np.maximum(1.0, np.abs(x))):
-        bad = sorted(set(x[np.abs(lv[i] - x) > 1e-9 * np.maximum(1.0, np.abs(x))].tolist()))[:5]
-        raise ValueError(f"{what} {bad} not among the replayed levels {lv.tolist()}")
-    w = np.zeros((x.size, lv.size))
-    w[np.arange(x.size), i] = 1.0
-    return w
-
-
-@dataclass(frozen=True, eq=False)
-class Model:
-    """The conditional estimator: knot values × delay weights × outage rates."""
-
-    setup: Setup
-    kv: KnotValues
-    dd: DelayDesign | None
-
-    def per_outage(
-        self,
-        weights: np.ndarray,
-        cap_key: str | None,
-        calls: np.ndarray | None,
-        redial: np.ndarray,
-        row: int = 0,
-    ) -> np.ndarray:
-        """Calls lost per primary outage for each outage of the design: (T, n).
-
-        ``cap_key`` names a replayed capacity; None takes the backup's concurrent ``calls``
-        (one of the replayed levels at the scenario's queue limit) per parameter set.
-        """
-        s = self.setup
-        wp = _level_weights(s.redial_levels, redial, "redial probability")  # (T, P)
-        if cap_key is not None:
-            keys = [cap_key]
-            wc = np.ones((weights.shape[0], 1))
-        else:
-            keys = [c.key for c in s.capacities[: len(s.cap_levels)]]
-            wc = _level_weights(s.cap_levels, calls, "backup concurrent calls")
-        out = np.zeros(weights.shape[:2])
-        for a, ck in enumerate(keys):
-            for b, p in enumerate(s.redial_levels):
-                coef = wc[:, a] * wp[:, b]
-                if not coef.any():
-                    continue
-                v = self.kv.values[(ck, p)][row]  # (n, M)
-                out += coef[:, None] * np.einsum("tnm,nm->tn", weights, v)
-        return out
-
-    def full_outage(self, redial: np.ndarray, row: int = 0) -> np.ndarray:
-        """Calls lost when no platform serves for the whole repair (common cause): (T, n)."""
-        wp = _level_weights(self.setup.redial_levels, redial, "redial probability")
-        kv = self.kv
-        n = kv.knots.shape[0]
-        out = np.zeros((wp.shape[0], n))
-        for b, p in enumerate(self.setup.redial_levels):
-            v = kv.values[("status_quo", p)][row][np.arange(n), kv.n_knots]
-            out += wp[:, b : b + 1] * v[None, :]
-        return out
-
-    def per_year(
-        self,
-        per_outage: np.ndarray,
-        full: np.ndarray,
-        rate: np.ndarray,
-        beta: np.ndarray,
-        rate_backup: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Expected calls lost a year and its standard error over the design's outages: (T,), (T,).
-
-        Primary-only outages at ``rate (1 - beta)``; common-cause outages of both
-        platforms at ``beta × mean(rate, rate_backup)``.
-        """
-        rate = np.asarray(rate, float).reshape(-1, 1)
-        beta = np.asarray(beta, float).reshape(-1, 1)
-        rb = rate if rate_backup is None else np.asarray(rate_backup, float).reshape(-1, 1)
-        g = rate * (1 - beta) * per_outage + beta * (rate + rb) / 2 * full
-        n = g.shape[1]
-        return g.mean(axis=1), g.std(axis=1, ddof=1) / math.sqrt(n)
-
-
-# ----------------------------------------------------------------------------- study pieces
-def evaluate_points(
-    model: Model,
-    policies: Sequence[dict[str, Any]],
-    rate: float,
-    rate_backup: float,
-    beta: float,
-    redial: float,
-    p_fail: float,
-    row: int = 0,
-) -> list[dict[str, Any]]:
-    """Base-parameter estimates (per year, per outage, with standard errors) at policy × capacity points."""
-    s = model.setup
-    out = []
-    for pol in policies:
-        if pol["policy"] == "manual":
-            d = manual_delays(model.dd, [pol["det"]], [pol["sw"]], [p_fail])
-        else:
-            d = pol["auto"] * model.dd.auto[None, :]
-        wts = window_weights(model.kv, d)
-        full = model.full_outage(np.array([redial]), row)
-        for c in s.capacities:
-            per = model.per_outage(wts, c.key, None, np.array([redial]), row)
-            y, se = model.per_year(per, full, np.array([rate]), np.array([beta]), np.array([rate_backup]))
-            n = per.shape[1]
-            out.append(
-                {
-                    **pol,
-                    "capacity": c.key,
-                    "per_year": float(y[0]),
-                    "per_year_se": float(se[0]),
-                    "per_outage": float(per.mean()),
-                    "per_outage_se": float(per.std(ddof=1) / math.sqrt(n)),
-                }
-            )
-    return out
-
-
-def direct_check(
-    setup: Setup,
-    model: Model,
-    design: Design,
-    scenario: Scenario,
-    cap_key: str,
-    label: str,
-    root: np.random.SeedSequence,
-    tag: int,
-    predicted_policy: dict[str, Any],
-    replicates: int = 1,
-    calls: float | None = None,
-    redial: float | None = None,
-) -> dict[str, Any]:
-    """Replay the design's outages whole, with switch delays drawn by the engine; compare with the estimator.
-
-    Each outage is replayed ``replicates`` times (independent delays and calls); the
-    comparison is paired by outage. ``cap_key`` names a replayed capacity, or is None to
-    take the backup's concurrent ``calls`` (a replayed level); ``redial`` defaults to the
-    scenario's (the replayed ``scenario`` must match both).
-    """
-    tm = time_model(scenario)
-    ip, _ = _events(tm, setup)
-    n = design.start.size
-    k = n * replicates
-    rng = np.random.default_rng(
-        np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, tag))
-    )
-    st = np.tile(design.start, replicates)
-    prim = Outages(
-        np.arange(k),
-        np.full(k, ip),
-        st,
-        st + np.tile(design.repair, replicates),
-        k,
-        float((design.start + design.repair).max()) + setup.tau + 1.0,
-    )
-    out = prim.concat(failover_windows(prim, tm.switch_policies, rng))
-    tally = run_intervals(tm, out, _seed_of(root, tag, 1))
-    direct = tally.column("unreachable").reshape(replicates, n).mean(axis=0)
-    if predicted_policy["policy"] == "manual":
-        d = manual_delays(model.dd, [predicted_policy["det"]], [predicted_policy["sw"]], [setup.p_fail])
-    else:
-        d = predicted_policy["auto"] * model.dd.auto[None, :]
-    p = setup.callers.redial_probability if redial is None else redial
-    c = None if calls is None else np.array([calls])
-    pred = model.per_outage(window_weights(model.kv, d), cap_key, c, np.array([p]))[0]
-    diff = direct - pred
-    se = float(diff.std(ddof=1) / math.sqrt(n))
-    z = float(diff.mean() / se) if se > 0 else 0.0
-    return {
-        "check": label,
-        "capacity": cap_key if cap_key is not None else f"{calls:g} calls",
-        "redial_probability": p,
-        "direct_per_outage": float(direct.mean()),
-        "direct_se": float(direct.std(ddof=1) / math.sqrt(n)),
-        "estimator_per_outage": float(pred.mean()),
-        "paired_difference": float(diff.mean()),
-        "difference_se": se,
-        "z": z,
-        "outages": n,
-        "replicates": replicates,
-    }
-
-
-def heatmap_figure(x_labels: Sequence[str], y_labels: Sequence[str], z: np.ndarray, title: str) -> go.Figure:
-    """Expected failed calls a year over delay settings × backup capacities (log colour scale)."""
-    import html
-
-    zz = np.asarray(z, float)
-    logz = np.log10(np.maximum(zz, 1e-3))
-    text = [[format_number(v, 3) for v in row] for row in zz]
-    xl = [html.escape(str(v)) for v in x_labels]
-    yl = [html.escape(str(v)) for v in y_labels]
-    decades = np.arange(math.floor(logz.min()), math.ceil(logz.max()) + 1)
-    ticks = np.log10(np.outer(10.0**decades, [1, 2, 5]).ravel())
-    ticks = ticks[(ticks >= logz.min() - 1e-9) & (ticks <= logz.max() + 1e-9)]
-    if ticks.size < 2:
-        ticks = np.array([logz.min(), logz.max()])
-    fig = go.Figure(
-        go.Heatmap(
-            x=xl,
-            y=yl,
-            z=logz,
-            text=text,
-            texttemplate="%{text}",
-            colorscale="YlOrRd",
-            hovertemplate="%{y}<br>%{x}<br>%{text} failed calls a year<extra></extra>",
-            colorbar={
-                "title": {"text": "failed calls/yr"},
-                "tickvals": ticks.tolist(),
-                "ticktext": [format_number(10.0**t, 3) for t in ticks],
-            },
-        )
-    )
-    fig.update_layout(
-        template=nines_template(),
-        title={"text": html.escape(title)},
-        height=430,
-        xaxis={"title": {"text": "failover: policy and mean delay"}, "type": "category"},
-        yaxis={"title": {"text": "backup (DR) capacity"}, "type": "category", "autorange": "reversed"},
-        margin={"t": 60, "l": 230},
-    )
-    return fig
-
-
-def sobol_figure(rows: Sequence[dict[str, Any]], title: str) -> go.Figure:
-    """Grouped horizontal bars: first-order and total Sobol indices with their bootstrap intervals."""
-    import html
-
-    names = [html.escape(r["parameter"]) for r in rows]
-    traces = []
-    for key, ci, label, colour in (
-        ("first_order", "first_ci", "first-order", PALETTE[0]),
-        ("total_order", "total_ci", "total", PALETTE[1]),
-    ):
-        v = np.array([r[key] for r in rows])
-        lo = np.array([r[ci][0] for r in rows])
-        hi = np.array([r[ci][1] for r in rows])
-        traces.append(
-            go.Bar(
-                x=v,
-                y=names,
-                orientation="h",
-                name=label,
-                marker={"color": colour},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": np.maximum(hi - v, 0),
-                    "arrayminus": np.maximum(v - lo, 0),
-                    "color": "#334155",
-                    "thickness": 1.2,
-                    "width": 3,
-                },
-                hovertemplate="%{y}<br>" + label + " index %{x:.3f}<extra></extra>",
-            )
-        )
-    fig = go.Figure(traces)
-    fig.update_layout(
-        template=nines_template(),
-        title={"text": html.escape(title)},
-        barmode="group",
-        height=int(70 + 48 * len(rows)),
-        xaxis={"title": {"text": "Sobol index (share of variance)"}},
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
-        margin={"t": 90, "l": 200},
-    )
-    return fig
+    return params, base
 
 
 def _fmt_delay(h: float) -> str:
@@ -997,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     scenario = load_scenario(args.scenario)
-    setup = make_setup(scenario, cfg["cap_fractions"], cfg["redial_levels"])
+    setup = study_setup(scenario, cfg)
+    params, base = uncertain_parameters(setup)
     root = np.random.SeedSequence(args.seed)
     ss_design, ss_delay, ss_engine, ss_sobol, ss_band, ss_check, ss_base = root.spawn(7)
     timings: dict[str, float] = {}
@@ -1007,17 +280,17 @@ def main(argv: list[str] | None = None) -> int:
     design = outage_design(setup, cfg["outages"], ss_design)
     kv = knot_values(setup, design, ss_engine, workers=workers)
     dd = delay_design(setup, cfg["delay_draws"], ss_delay)
-    model = Model(setup, kv, dd)
+    model = WindowModel(setup, kv, dd)
     timings["engine_replays"] = time.perf_counter() - t0
 
     # 2. the rest of the network (independent of the levers): plain simulated years without platform failures
     t0 = time.perf_counter()
-    rate_par = setup.params[4]
+    rate_par = params[4]
     no_platform = apply_parameters(scenario, [rate_par], [0.0])
     base_res = simulate(
         no_platform,
         years=cfg["baseline_years"],
-        seed=_seed_of(ss_base, 0),
+        seed=child_seed(ss_base, 0),
         chunk_years=max(10, cfg["baseline_years"] // 4),
     )
     base_sim = base_res.to_dict()
@@ -1026,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     timings["baseline_years"] = time.perf_counter() - t0
 
     # 3. curves at the base parameters: manual sweep (detection and switch time scaled together) and automatic
-    b = setup.base
+    b = base
     manual = [
         {
             "policy": "manual",
@@ -1053,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 4. bands: the other uncertain inputs propagated (two-level Monte Carlo) at every curve point
     t0 = time.perf_counter()
-    band_params = [setup.params[i] for i in (2, 4, 5, 6)]  # switch failure p, rate, beta, redial
+    band_params = [params[i] for i in (2, 4, 5, 6)]  # switch failure p, rate, beta, redial
     curve_caps = ("status_quo", "queue_now", "full")
 
     def band_func(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1061,14 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         vals, ses = [], []
         full = model.full_outage(redial)
         for pol in policies:
-            if pol["policy"] == "manual":
-                d = manual_delays(dd, np.full(pf.size, pol["det"]), np.full(pf.size, pol["sw"]), pf)
-            else:
-                d = np.repeat(pol["auto"] * dd.auto[None, :], pf.size, axis=0)
-            wts = window_weights(kv, d)
+            wts = window_weights(kv, model.policy_delays(pol, pf))
             for ck in curve_caps:
-                per = model.per_outage(wts, ck, None, redial)
-                y, se = model.per_year(per, full, rate, beta)
+                y, se = model.per_year(model.per_outage(wts, ck, None, redial), full, rate, beta)
                 vals.append(y)
                 ses.append(se)
         return np.array(vals), np.array(ses)
@@ -1081,32 +349,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     def sobol_func(x: np.ndarray) -> np.ndarray:
-        det, sw, pf, calls, rate, beta, redial = x
-        out_y, out_o = np.zeros(det.size), np.zeros(det.size)
-        for lo in range(0, det.size, 256):  # batches bound the memory of the weights
-            sl = slice(lo, lo + 256)
-            wts = window_weights(kv, manual_delays(dd, det[sl], sw[sl], pf[sl]))
-            per = model.per_outage(wts, None, calls[sl], redial[sl])
-            y, _ = model.per_year(per, model.full_outage(redial[sl]), rate[sl], beta[sl])
-            out_y[sl] = y
-            out_o[sl] = per.mean(axis=1)
-        return np.stack([out_y, out_o])
+        y, _, per_outage = model.manual_per_year(*x, batch=256)
+        return np.stack([y, per_outage])
 
     sob = sobol_indices(
         sobol_func,
-        setup.params,
+        params,
         cfg["sobol_n"],
         ss_sobol,
         output_names=["failed calls per year (platform outages)", "failed calls per primary-platform outage"],
     )
 
     def tornado_func(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        det, sw, pf, calls, rate, beta, redial = x
-        wts = window_weights(kv, manual_delays(dd, det, sw, pf))
-        per = model.per_outage(wts, None, calls, redial)
-        return model.per_year(per, model.full_outage(redial), rate, beta)
+        return model.manual_per_year(*x)[:2]
 
-    torn = tornado_data(tornado_func, setup.params, b)
+    torn = tornado_data(tornado_func, params, b)
     timings["sobol_and_tornado"] = time.perf_counter() - t0
 
     # 6. checks: direct engine replays with the engine's own switch delays vs the estimator (paired)
@@ -1138,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         # another replayed level of the capacity and the redial probability (the Sobol and band inputs)
         (
             f"manual switch, {check_calls} calls/queue {cap['status_quo'].queue}, redial {check_redial:g}",
-            apply_parameters(scenario, [setup.params[3], setup.params[6]], [check_calls, check_redial]),
+            apply_parameters(scenario, [params[3], params[6]], [check_calls, check_redial]),
             None,
             sq_pol,
             check_calls,
@@ -1165,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     plain = None
     if cfg["check_years"]:
         res = simulate(
-            scenario, years=cfg["check_years"], seed=_seed_of(ss_check, 9), chunk_years=250
+            scenario, years=cfg["check_years"], seed=child_seed(ss_check, 9), chunk_years=250
         ).to_dict()
         plain = {
             "years": cfg["check_years"],
@@ -1176,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results = assemble(
         setup,
+        params,
+        base,
         cfg,
         design,
         kv,
@@ -1197,9 +456,11 @@ def main(argv: list[str] | None = None) -> int:
         method="conditional replays of platform outages (time engine) + plain "
         "years for the rest of the network",
         workers=workers,
+        engine_backend=kv.backend,
     )
     results["provenance"] = prov
-    rep = build_report(setup, results, design, kv, prov)
+    rep = build_report(setup, params, results, design, kv, prov)
+    results["compliance"] = study.compliance(rep, scenario)
     html_path, json_path = study.write(rep, results)
     sq = results["key_numbers"]
     print(f"wrote {html_path} and {json_path}")
@@ -1212,17 +473,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _est(value: float, se: float) -> dict[str, float]:
-    return {
-        "estimate": value,
-        "std_error": se,
-        "ci_low": max(0.0, value - 1.96 * se),
-        "ci_high": value + 1.96 * se,
-    }
-
-
 def assemble(
     setup,
+    params,
+    base,
     cfg,
     design,
     kv,
@@ -1240,6 +494,7 @@ def assemble(
     timings,
 ) -> dict[str, Any]:
     """The JSON document."""
+    est = normal_estimate
     cap_label = {c.key: c.label for c in setup.capacities}
     base_rate = base_sim["unreachable_call_rate"]
     grid = []
@@ -1255,14 +510,14 @@ def assemble(
             "detection_mean_hours": pt.get("det"),
             "switch_time_mean_hours": pt.get("sw"),
             "automatic_delay_mean_hours": pt.get("auto"),
-            "platform_failed_calls_per_year": _est(y, se),
-            "platform_failed_attempts_per_year": _est(pt["attempts_per_year"], pt["attempts_per_year_se"]),
-            "platform_unreachable_call_rate": _est(y / genuine, se / genuine),
-            "failed_calls_per_platform_outage": _est(pt["per_outage"], pt["per_outage_se"]),
-            "total_unreachable_call_rate": _est(
+            "platform_failed_calls_per_year": est(y, se),
+            "platform_failed_attempts_per_year": est(pt["attempts_per_year"], pt["attempts_per_year_se"]),
+            "platform_unreachable_call_rate": est(y / genuine, se / genuine),
+            "failed_calls_per_platform_outage": est(pt["per_outage"], pt["per_outage_se"]),
+            "total_unreachable_call_rate": est(
                 (y + baseline["mean"]) / genuine, math.hypot(se, baseline["std_error"]) / genuine
             ),
-            "total_failed_calls_per_year": _est(y + baseline["mean"], math.hypot(se, baseline["std_error"])),
+            "total_failed_calls_per_year": est(y + baseline["mean"], math.hypot(se, baseline["std_error"])),
         }
         if key in band_of:
             row["band_platform_failed_calls_per_year"] = band_of[key]
@@ -1275,7 +530,7 @@ def assemble(
             if r["policy"] == policy and abs(r["delay_hours"] - delay) < 1e-9 and r["capacity"] == cap
         )
 
-    b = setup.base
+    b = base
     sq_delay = b["detection delay (mean)"] + b["switch attempt time (mean)"]
     sq = pick("manual", sq_delay, "status_quo")
     au = pick("automatic", 30 / 3600, "status_quo")
@@ -1307,12 +562,12 @@ def assemble(
             "genuine_calls_per_year": genuine,
             "method": "plain simulated years of the scenario with both platforms made failure-free",
         },
-        "uncertain_parameters": [p.to_dict() | {"base": b[p.name]} for p in setup.params],
+        "uncertain_parameters": [p.to_dict() | {"base": b[p.name]} for p in params],
         "sobol": sob.to_dict() | {"output_names": list(st_names)},
         "tornado": torn.to_dict() | {"output": "failed calls per year (platform outages)"},
         "bands": prop.to_dict(),
         "checks": {"direct_replays": checks, "plain_years": plain},
-        "per_outage_curves": _per_outage_curves(setup, kv),
+        "per_outage_curves": per_outage_curves(setup, kv),
         "engine": {
             "outages": int(design.start.size),
             "runs": kv.runs,
@@ -1327,28 +582,14 @@ def assemble(
     }
 
 
-def _per_outage_curves(setup: Setup, kv: KnotValues) -> dict[str, Any]:
-    """Mean calls lost per primary outage for a fixed window w (no delay distribution), with CIs."""
-    ws = np.array([0.0, 1 / 120, 1 / 30, 1 / 6, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
-    d = np.repeat(ws[:, None], 4, axis=1)  # a fixed window: every delay draw equal
-    wts = window_weights(kv, d)
-    p0 = np.full(ws.size, setup.callers.redial_probability)
-    out = {"window_hours": ws.tolist()}
-    m = Model(setup, kv, None)  # delay design not needed for fixed windows
-    for c in setup.capacities:
-        per = m.per_outage(wts, c.key, None, p0)
-        n = per.shape[1]
-        mean = per.mean(axis=1)
-        se = per.std(axis=1, ddof=1) / math.sqrt(n)
-        out[c.key] = {
-            "mean": mean.tolist(),
-            "ci_low": np.maximum(mean - 1.96 * se, 0).tolist(),
-            "ci_high": (mean + 1.96 * se).tolist(),
-        }
-    return out
-
-
-def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValues, prov: dict) -> Report:
+def build_report(
+    setup: FailoverSetup,
+    params: tuple[UncertainParameter, ...],
+    res: dict[str, Any],
+    design: Design,
+    kv: KnotValues,
+    prov: dict,
+) -> Report:
     s = setup.scenario
     kn = res["key_numbers"]
     grid = res["grid"]
@@ -1459,7 +700,7 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
         caption="An automatic switch never fails here (the automatic_failover strategy); what remains is "
         "the backup's capacity.",
     )
-    b = setup.base
+    b = {p["name"]: p["base"] for p in res["uncertain_parameters"]}
     sq_delay = b["detection delay (mean)"] + b["switch attempt time (mean)"]
     sq_row = next(
         r
@@ -1470,7 +711,7 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
     )
     bd = sq_row["band_platform_failed_calls_per_year"]
     point = sq_row["platform_failed_calls_per_year"]["estimate"]
-    rate_p = setup.params[4]
+    rate_p = params[4]
     rep.paragraph(
         f"At the 2023 set-up the band runs from {format_number(bd['p05'])} to {format_number(bd['p95'])} "
         f"failed calls a year (median {format_number(bd['median'])}; at the scenario's own values "
@@ -1506,7 +747,16 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
         "parameter values, for every failover setting and backup capacity.",
     )
     rep.figure(
-        heatmap_figure(xl, yl, z, "Failed calls a year: failover delay × backup capacity"),
+        log_heatmap(
+            xl,
+            yl,
+            z,
+            "Failed calls a year: failover delay × backup capacity",
+            x_title="failover: policy and mean delay",
+            y_title="backup (DR) capacity",
+            value_label="failed calls/yr",
+            hover_unit=" failed calls a year",
+        ),
         caption="Manual settings scale the 2023 detection delay and attempt time together; the delay "
         "shown is their sum.",
     )
@@ -1540,11 +790,11 @@ def build_report(setup: Setup, res: dict[str, Any], design: Design, kv: KnotValu
         "its interactions.",
     )
     rep.figure(
-        sobol_figure(sob["outputs"][out0]["indices"], f"Sobol indices: {out0}"),
+        sobol_bars(sob["outputs"][out0]["indices"], f"Sobol indices: {out0}"),
         caption="Manual switch; the DR's queue limit kept at 50.",
     )
     rep.figure(
-        sobol_figure(sob["outputs"][out1]["indices"], f"Sobol indices: {out1}"),
+        sobol_bars(sob["outputs"][out1]["indices"], f"Sobol indices: {out1}"),
         caption="Given an outage, the failure rate and beta cannot matter (their indices are exactly 0: a "
         "check); this ranks the levers.",
     )

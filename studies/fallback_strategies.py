@@ -16,11 +16,8 @@ Run: ``python studies/fallback_strategies.py [--out DIR] [--quick] [--years N]``
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.cli.study import (
     Study,
@@ -187,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     result["parameter_bands"] = bands
     result["uncertain_parameters"] = [p.to_dict() for p in UNCERTAIN]
     result["provenance"] = prov
+    result["compliance"] = study.compliance(rep, base)
     html_path, json_path = study.write(rep, result)
     print(f"wrote {html_path} and {json_path}")
     print(f"status quo: {format_number(fc['mean'])} failed genuine calls a year "

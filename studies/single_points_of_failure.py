@@ -12,9 +12,6 @@ Run: ``python studies/single_points_of_failure.py [--out DIR] [--quick]``
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.cli.study import Study, assumption_rows, network_diagram, run_study, study_parser
 from model.network.callnetwork import build_network
@@ -109,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "importance_method": imp_method,
         "provenance": prov,
     }
+    results["compliance"] = study.compliance(rep, net)
     html_path, json_path = study.write(rep, results)
     print(f"wrote {html_path} and {json_path}")
     print(f"{len(spof)} single points of failure; worst: {' + '.join(worst.failed)} cuts "

@@ -48,6 +48,17 @@ def test_crn_holds_when_a_strategy_adds_components(uk):
     assert b["std_error"] * 2 < b["independent_std_error"]
 
 
+def test_same_result_on_one_process_and_two(uk):
+    """The strategies run through the runner: a pool of two gives the identical years."""
+    sets = [[load_strategy("public_diversion")], [load_strategy("automatic_failover")]]
+    one = compare_strategies(uk, sets, years=20, seed=5, chunk_years=10, workers=1)
+    two = compare_strategies(uk, sets, years=20, seed=5, chunk_years=10, workers=2, backend="processes")
+    for a, b in zip((one.baseline, *one.outcomes), (two.baseline, *two.outcomes), strict=True):
+        assert a.name == b.name
+        assert np.array_equal(a.failed_calls, b.failed_calls)
+        assert np.array_equal(a.genuine_calls, b.genuine_calls)
+
+
 def test_paired_ci_narrower_than_two_independent_runs(uk):
     strat = apply_strategies(uk, [load_strategy("public_diversion")])
     base = simulate(uk, years=40, seed=11, chunk_years=20).tally.column("unreachable")

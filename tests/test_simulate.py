@@ -10,7 +10,6 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
-from reference_sim import Reference, reference_outages, reference_year
 
 from model.processes.outages import Outages, failover_windows, sample_outages
 from model.sim.engine import (
@@ -23,6 +22,7 @@ from model.sim.engine import (
     simulate_graph,
     state_table_for,
 )
+from model.sim.reference import Reference, reference_outages, reference_year
 from model.sim.timemodel import build_time_model
 from model.units import HOURS_PER_YEAR
 

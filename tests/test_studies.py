@@ -7,36 +7,24 @@ numbers present.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from browser import check_report
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_study(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "studies" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from study_runner import run_study_script
 
 
 @pytest.fixture(scope="module")
 def spof(tmp_path_factory):
     out = tmp_path_factory.mktemp("spof")
-    assert load_study("single_points_of_failure").main(["--quick", "--out", str(out)]) == 0
+    run_study_script("single_points_of_failure", "--quick", "--out", out)
     return out
 
 
 @pytest.fixture(scope="module")
 def flagship(tmp_path_factory):
     out = tmp_path_factory.mktemp("flagship")
-    assert load_study("fallback_strategies").main(["--quick", "--out", str(out), "--seed", "7"]) == 0
+    run_study_script("fallback_strategies", "--quick", "--out", out, "--seed", "7")
     return out
 
 
@@ -80,8 +68,7 @@ def test_flagship_report_in_browser(flagship):
 
 
 def test_studies_reject_bad_input_with_exit_2(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "studies" / "single_points_of_failure.py"), "--quick",
-                        "--scenario", str(tmp_path / "missing.toml"), "--out", str(tmp_path)],
-                       capture_output=True, text=True, check=False)
+    r = run_study_script("single_points_of_failure", "--quick", "--scenario", tmp_path / "missing.toml",
+                         "--out", tmp_path, check=False)
     assert r.returncode == 2 and "missing.toml" in r.stderr and "Traceback" not in r.stderr
     assert not list(tmp_path.glob("*.html"))

@@ -1,12 +1,12 @@
-"""The 25 June 2023 replay study (studies/bt_outage_2023.py): JSON, counterfactuals, report in a browser.
+"""The 25 June 2023 replay study (studies/bt_outage_2023.py): run as a script, its JSON and report.
 
 One ``--quick`` run (module fixture) feeds the JSON and browser checks; the report is
-opened in a real headless chromium with every network request blocked.
+opened in a real headless chromium with every network request blocked. The study's
+building blocks are tested in tests/test_incidents.py and tests/test_replications.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 from pathlib import Path
@@ -15,33 +15,24 @@ from typing import Any
 import numpy as np
 import pytest
 from browser import check_report
+from study_runner import run_study_script
 
-from model.cli.study import run_study
 from model.report import format_number
 from model.scenario.loader import load_scenario
-from model.scenario.strategies import apply_strategies, load_strategy
-from model.sim.engine import replay_incident
-from model.sim.timemodel import build_time_model
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = 11
+REPLICATIONS = 12
 DIST_KEYS = {"median", "p05", "p95"}
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bt_outage_2023", ROOT / "studies" / "bt_outage_2023.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-study = _load()
+STRATEGY_KEYS = {"status_quo", "automatic_failover", "full_capacity_backup", "backup_queue_420", "second_cha",
+                 "public_diversion", "mobile_direct_routing", "automatic_failover+full_capacity_backup",
+                 "automatic_failover_after_diagnosis"}
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("bt_outage")
-    assert study.main(["--quick", "--out", str(out), "--seed", str(SEED)]) == 0
+    run_study_script("bt_outage_2023", "--quick", "--out", out, "--seed", SEED,
+                     "--replications", REPLICATIONS)
     return out, json.loads((out / "bt_outage_2023.json").read_text())
 
 
@@ -63,8 +54,9 @@ def test_json_predictions_shape_and_sanity(quick_run):
     # nobody is counted twice: failed + connected after redial + via fallback <= callers simulated
     assert fc["mean"] + d["connected_after_redial"]["mean"] + d["connected_via_fallback"]["mean"] \
         < d["genuine_calls"]["mean"]
-    assert d["replications"] == study.QUICK_REPLICATIONS and d["seed"] == SEED
-    assert d["strata"] == study.QUICK_STRATA
+    assert d["replications"] == REPLICATIONS and d["seed"] == SEED
+    assert d["strata"] == len(d["parameter_draws"]["strata"]) >= 2
+    assert sum(s["replications"] for s in d["parameter_draws"]["strata"]) == REPLICATIONS
     prov = d["provenance"]
     for key in ("nines_version", "git_commit", "seed", "scenario_sha256", "runtime_seconds"):
         assert key in prov, key
@@ -79,7 +71,7 @@ def test_genuine_calls_match_the_sunday_profile(quick_run):
     daily = np.asarray(s.traffic.hourly_profile) / np.mean(s.traffic.hourly_profile)
     sunday = s.traffic.weekly_profile[6] / np.mean(s.traffic.weekly_profile)
     t0 = 6 + 24 / 60
-    t1 = t0 + max(p["end_hour"] for p in d["incident"]["phases"]) + study.TAIL_HOURS
+    t1 = t0 + max(p["end_hour"] for p in d["incident"]["phases"]) + d["tail_hours"]
     hours = np.arange(24)
     overlap = np.clip(np.minimum(hours + 1, t1) - np.maximum(hours, t0), 0, None)
     expected = per_hour * sunday * float(overlap @ daily)
@@ -91,7 +83,7 @@ def test_genuine_calls_match_the_sunday_profile(quick_run):
 def test_strategies_paired_and_sane(quick_run):
     _, d = quick_run
     rows = {r["key"]: r for r in d["strategies"]}
-    assert set(rows) == {r.key for r in study.STRATEGY_RUNS}
+    assert set(rows) == STRATEGY_KEYS
     for key, r in rows.items():
         assert DIST_KEYS <= set(r["failed_callers"]) and _ordered(r["failed_callers"]), key
         assert DIST_KEYS <= set(r["calls_saved"]) and _ordered(r["calls_saved"]), key
@@ -116,17 +108,20 @@ def test_strategies_paired_and_sane(quick_run):
 def test_parameter_draws_stay_in_their_stated_ranges(quick_run):
     _, d = quick_run
     draws = d["parameter_draws"]["summary"]
+    ranges = d["uncertain_inputs"]
     for name in ("redial_probability", "redial_delay_s", "max_attempts", "patience_s"):
-        r = study.CALLER_RANGES[name]
-        assert r.low <= draws[name]["p05"] <= draws[name]["p95"] <= r.high, name
-    adv = study.CALLER_RANGES["advice_hour"]
-    assert adv.low <= draws["advice_hour"]["p05"] <= draws["advice_hour"]["p95"] <= adv.high
+        r = ranges[name]
+        assert r["low"] <= draws[name]["p05"] <= draws[name]["p95"] <= r["high"], name
+    assert (ranges["redial_probability"]["low"], ranges["redial_probability"]["high"]) == (0.6, 0.95)
+    adv = ranges["advice_hour"]
+    assert adv["low"] <= draws["advice_hour"]["p05"] <= draws["advice_hour"]["p95"] <= adv["high"]
     for line, centre in (("police_101", 0.5), ("nhs_111", 0.5), ("sfrs_direct", 0.2)):
         k = f"compliance[{line}]"
         assert max(centre - 0.2, 0) <= draws[k]["p05"] <= draws[k]["p95"] <= centre + 0.2, k
     for s in d["parameter_draws"]["strata"]:
-        assert study.DR_CAPACITY_FACTOR.low < s["dr_capacity_factor"] < study.DR_CAPACITY_FACTOR.high
-        assert study.PHASE1_DROP.low < s["phase1_drop_fraction"] < study.PHASE1_DROP.high
+        cap, drop = ranges["dr_capacity_factor"], ranges["phase1_drop_fraction"]
+        assert cap["low"] < s["dr_capacity_factor"] < cap["high"]
+        assert drop["low"] < s["phase1_drop_fraction"] < drop["high"]
     for key, spec in d["uncertain_inputs"].items():
         assert spec["reason"] and spec["low"] <= spec["high"], key
 
@@ -144,58 +139,14 @@ def test_timeline_bins_and_phases(quick_run):
     assert rate[1] > rate[0] > 0
 
 
-def test_counterfactual_timelines():
-    base = load_scenario("uk999")
-    raw = base.raw["incidents"][study.INCIDENT]
-    af = apply_strategies(base, [load_strategy("automatic_failover")])
-    cf = study.counterfactual_of(af, base)
-    v = study.incident_variant(raw, cf, capacity_factor=0.9, drop_fraction=0.4)
-    (p1, p3) = v["phases"]
-    assert p1["end_hour"] == p3["start_hour"] == pytest.approx(30 / 3600, rel=1e-3)
-    assert p3["end_hour"] == pytest.approx(10.533333)
-    dr = next(e for e in p3["effects"] if e["component"] == "bt_dr")
-    assert dr["capacity_factor"] == 0.9 and "queue_limit" not in dr
-    late = study.incident_variant(raw, study.counterfactual_of(af, base, detect_immediately=False),
-                                  capacity_factor=0.9, drop_fraction=0.4)
-    assert [p["start_hour"] for p in late["phases"]] == pytest.approx([0, 1.15, 1.15 + 30 / 3600])
-    fcb = study.counterfactual_of(apply_strategies(base, [load_strategy("full_capacity_backup")]), base)
-    v = study.incident_variant(raw, fcb, capacity_factor=0.7, drop_fraction=0.5)
-    dr = next(e for e in v["phases"][2]["effects"] if e["component"] == "bt_dr")
-    assert dr["capacity_factor"] == 1.0  # the strategy sizes the DR itself
-    pd = study.counterfactual_of(apply_strategies(base, [load_strategy("public_diversion")]), base)
-    assert pd.advice_hour == 0.25 and pd.compliance["police_101"] == 0.7 and pd.compliance_changed
-
-
-def test_rewritten_incident_replays_as_the_original():
-    """Dropping the phase-3 queue override (the DR's own 50 applies) changes nothing for the status quo."""
-    base = load_scenario("uk999")
-    raw = base.raw["incidents"][study.INCIDENT]
-    cf = study.counterfactual_of(base, base)
-    v = study.incident_variant(raw, cf, capacity_factor=1.0, drop_fraction=0.5)
-    tm = build_time_model(base.extend({"incidents": {"copy": v}}))
-    a = replay_incident(tm, study.INCIDENT, replications=3, seed=4)
-    b = replay_incident(tm, "copy", replications=3, seed=4)
-    assert a["per_replication"]["failed_callers"] == b["per_replication"]["failed_callers"]
-    assert a["per_replication"]["failed_attempts"] == b["per_replication"]["failed_attempts"]
-
-
-def test_paired_saving_and_summary():
-    rng = np.random.default_rng(3)
-    common = rng.normal(1000, 300, 500)
-    s = study.paired_saving(common + rng.normal(0, 10, 500), common - 50 + rng.normal(0, 10, 500))
-    assert abs(s["mean"] - 50) < 4 * s["sd_paired"] / np.sqrt(500)
-    assert s["mean_ci95"][0] < 50 < s["mean_ci95"][1]
-    assert s["sd_paired"] < 0.1 * s["sd_independent"]
-    assert study.summary(np.arange(101.0)) == {"median": 50.0, "p05": 5.0, "p95": 95.0, "mean": 50.0}
-
-
-def test_bad_input_exits_2_without_output(tmp_path, capsys):
-    code = run_study(study.main, ["--quick", "--replications", "1", "--out", str(tmp_path / "a")])
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error:") and "--replications" in err and "Traceback" not in err
-    code = run_study(study.main, ["--quick", "--scenario", str(tmp_path / "nope.toml"), "--out",
-                                  str(tmp_path / "b")])
-    assert code == 2 and "error" in capsys.readouterr().err
+def test_bad_input_exits_2_without_output(tmp_path):
+    r = run_study_script("bt_outage_2023", "--quick", "--replications", "1", "--out", tmp_path / "a",
+                         check=False)
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "--replications" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_study_script("bt_outage_2023", "--quick", "--scenario", tmp_path / "nope.toml", "--out",
+                         tmp_path / "b", check=False)
+    assert r.returncode == 2 and "nope.toml" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 

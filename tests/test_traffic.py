@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reference_sim import Reference, mmck_loss, with_redials
 
 from model.sim.engine import replay_incident, state_table_for
 from model.sim.erlang import erlang_b, mmck_blocking, redial_fixed_point
+from model.sim.reference import Reference, mmck_loss, with_redials
 from model.sim.timemodel import build_time_model
 from model.sim.traffic import BlockingTable, CallerSet, RoutingPlan, route_states
 

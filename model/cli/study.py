@@ -66,6 +66,20 @@ class Study:
         info["runtime_seconds"] = round(time.perf_counter() - self.started, 3)
         return provenance(**info)
 
+    def compliance(self, report, scenario) -> dict[str, Any]:
+        """Add the compliance section (:func:`model.report.compliance_section`) to ``report``.
+
+        Runs :func:`model.metrics.compliance.check_compliance` on ``scenario`` (2,000 simulated
+        years with ``--quick``, 20,000 otherwise, the study's seed) and returns its JSON form
+        for the study's results.
+        """
+        from model.metrics.compliance import check_compliance
+        from model.report import compliance_section
+
+        check = check_compliance(scenario, years=2_000 if self.args.quick else 20_000, seed=self.args.seed)
+        compliance_section(report, check)
+        return check.to_dict()
+
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)
         try:

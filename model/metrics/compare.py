@@ -21,10 +21,7 @@ Examples
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
-import multiprocessing as mp
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +31,7 @@ import numpy as np
 from scipy import stats
 
 from model.results.estimate import provenance
+from model.run.runner import run_chunks
 from model.scenario.loader import Scenario
 from model.scenario.strategies import Strategy, apply_strategies
 
@@ -168,10 +166,17 @@ def _outcome(name: str, label: str, cost: float | None, res) -> StrategyOutcome:
                            t.column("genuine"), res)
 
 
-def _simulate_one(scenario: Scenario, years: int, seed: int, chunk_years: int):
+def _simulate_chunk(task: tuple, index: int, size: int, seed: int) -> list[Any]:
+    """Chunk function for :func:`~model.run.runner.run_chunks`: scenario ``index`` simulated (a list).
+
+    Every scenario runs the same years with the same seed (common random numbers), so
+    the runner's chunk seed is not used; lists add by concatenation, so the runner's
+    in-order sum is the results in scenario order.
+    """
     from model.sim.engine import simulate
 
-    return simulate(scenario, years=years, seed=seed, chunk_years=chunk_years)
+    scenarios, years, sim_seed, chunk_years = task
+    return [simulate(scenarios[index], years=years, seed=sim_seed, chunk_years=chunk_years)]
 
 
 def compare_strategies(
@@ -183,27 +188,25 @@ def compare_strategies(
     chunk_years: int = 50,
     confidence: float = 0.95,
     workers: int | None = 1,
+    backend: Any = "auto",
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
 
     ``strategy_sets`` are lists of strategies applied in order (a combination is a
-    list of several). With ``workers`` > 1 (None: all cores) the strategies run in
-    parallel processes; every run is fixed by its seed, so the result is identical.
+    list of several). With ``workers`` > 1 (None: all cores) the strategies run on
+    worker processes through :func:`model.run.runner.run_chunks`; every run is fixed by
+    its seed, so the result is identical for any number of workers and any ``backend``
+    ("auto", "serial", "processes" or a Dask client, as for :func:`~model.run.runner.run_chunks`).
     """
     t0 = time.perf_counter()
     scenarios = [apply_strategies(base, [])]
     for sset in strategy_sets:
         if sset and not all(st.is_status_quo for st in sset):
             scenarios.append(apply_strategies(base, sset))
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n > 1 and len(scenarios) > 1:
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(n, len(scenarios)), mp_context=ctx) as pool:
-            futures = [pool.submit(_simulate_one, s, years, seed, chunk_years) for s in scenarios]
-            results = [f.result() for f in futures]
-    else:
-        results = [_simulate_one(s, years, seed, chunk_years) for s in scenarios]
+    task = (tuple(scenarios), years, seed, chunk_years)
+    results, _ = run_chunks(_simulate_chunk, task, [1] * len(scenarios), seed, backend=backend,
+                            workers=workers, quiet=True, unit="strategies", desc="strategies")
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):

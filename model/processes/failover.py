@@ -32,7 +32,7 @@ from model.processes.distributions import parse_distribution
 from model.scenario.loader import DistributionSpec, Failure, RedundancyGroup
 from model.units import HOURS_PER_YEAR
 
-__all__ = ["failover_unavailability", "switch_delay_quantiles"]
+__all__ = ["failover_unavailability", "manual_switch_delay", "switch_delay_quantiles"]
 
 _DESIGN_POINTS = 2**14
 
@@ -41,11 +41,67 @@ def _ppf(d: DistributionSpec, u: np.ndarray) -> np.ndarray:
     return np.asarray(parse_distribution(d, "failover").quantile(u), dtype=float)
 
 
+def manual_switch_delay(
+    detection: np.ndarray, durations: np.ndarray, fails: np.ndarray, duration_scale: float | np.ndarray = 1.0
+) -> np.ndarray:
+    """Delay of the manual switch: detection, then attempts until one succeeds (``inf`` if all fail).
+
+    The one implementation of the manual procedure, shared by the steady-state
+    engines (:func:`switch_delay_quantiles`), the time engine
+    (:func:`model.processes.outages.switch_delays`) and the conditional failover-window
+    estimator (:func:`model.sim.failover_windows.manual_delays`). Attempts are made in
+    turn up to and including the first that succeeds; after ``k`` failed attempts
+    (``k`` the last axis) traffic waits for the primary's repair, so the delay is
+    infinite.
+
+    Parameters
+    ----------
+    detection : array (...)
+        Time to detect the fault, hours.
+    durations : array (..., k)
+        Duration of each attempt (hours, or in units of ``duration_scale``).
+    fails : bool array (..., k)
+        Whether each attempt fails.
+    duration_scale : float or array broadcastable to (...)
+        Multiplies the summed attempt durations (unit-mean durations times a mean).
+
+    Returns
+    -------
+    numpy.ndarray (...)
+        ``detection + duration_scale * (sum of the durations of the attempts made)``,
+        ``inf`` where every attempt fails.
+
+    Examples
+    --------
+    >>> fails = np.array([[False, False], [True, False], [True, True]])
+    >>> manual_switch_delay(np.full(3, 1.0), np.array([[0.5, 0.25]] * 3), fails).tolist()
+    [1.5, 1.75, inf]
+    """
+    fails = np.asarray(fails, dtype=bool)
+    k = fails.shape[-1]
+    ok = ~fails
+    first_ok = np.where(ok.any(axis=-1), np.argmax(ok, axis=-1), k)
+    made = np.minimum(first_ok + 1, k)
+    used = np.arange(k) < made[..., None]
+    total = detection + duration_scale * np.sum(np.where(used, durations, 0.0), axis=-1)
+    return np.where(first_ok >= k, np.inf, total)
+
+
 def switch_delay_quantiles(group: RedundancyGroup, u: np.ndarray) -> np.ndarray:
     """Switch delay D (hours; ``inf`` when every attempt fails) at design points ``u``.
 
     ``u`` has shape (n, 2 + max_attempts): columns drive detection, the attempts'
     outcome and each attempt's duration.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import DistributionSpec, RedundancyGroup
+    >>> fixed = DistributionSpec(distribution="fixed", value_hours=0.5)
+    >>> g = RedundancyGroup(members=("a", "b"), policy="manual", detection_delay=fixed, switch_time=fixed,
+    ...                     switch_failure_probability=0.5, max_attempts=2)
+    >>> u = np.array([[0.5, 0.2, 0.5, 0.5], [0.5, 0.6, 0.5, 0.5], [0.5, 0.9, 0.5, 0.5]])
+    >>> switch_delay_quantiles(g, u).tolist()   # 1, 2 and (all fail) 3 attempts needed
+    [1.0, 1.5, inf]
     """
     if group.policy == "active-active":
         return np.zeros(u.shape[0])
@@ -53,19 +109,17 @@ def switch_delay_quantiles(group: RedundancyGroup, u: np.ndarray) -> np.ndarray:
         return _ppf(group.failover_delay, u[:, 0])
     det = _ppf(group.detection_delay, u[:, 0])
     p = group.switch_failure_probability
-    # attempts needed ~ geometric(1 - p), truncated: beyond max_attempts the switch never happens
+    k = group.max_attempts
+    # attempts needed ~ geometric(1 - p): attempt j (from 0) fails when j + 1 < attempts needed
     if p <= 0:
         attempts = np.ones(u.shape[0], dtype=np.int64)
     elif p >= 1:
-        attempts = np.full(u.shape[0], group.max_attempts + 1)
+        attempts = np.full(u.shape[0], k + 1)
     else:
         attempts = 1 + np.floor(np.log1p(-u[:, 1]) / math.log(p)).astype(np.int64)
-    total = det.copy()
-    for k in range(group.max_attempts):  # loop over attempts (<= a handful), not over samples
-        dur = _ppf(group.switch_time, u[:, 2 + k])
-        total += np.where(attempts > k, dur, 0.0)
-    total[attempts > group.max_attempts] = np.inf
-    return total
+    fails = np.arange(k)[None, :] + 1 < attempts[:, None]
+    durations = np.stack([_ppf(group.switch_time, u[:, 2 + j]) for j in range(k)], axis=1)
+    return manual_switch_delay(det, durations, fails)
 
 
 def failover_unavailability(group: RedundancyGroup, primary: Failure) -> float:

@@ -64,6 +64,7 @@ from typing import Literal
 import numpy as np
 
 from model.processes.distributions import Distribution, Exponential, Fixed, LogNormal, Weibull
+from model.processes.failover import manual_switch_delay
 
 __all__ = [
     "Maintenance",
@@ -586,13 +587,8 @@ def switch_delays(policy: SwitchPolicy, rng: np.random.Generator, n: int) -> np.
     det = np.asarray(policy.detection.sample(rng, n), dtype=float)
     k = policy.max_attempts
     fails = rng.random((n, k)) < policy.p_fail
-    # attempts made: up to and including the first success, or all k
-    succeeded = ~fails
-    first_ok = np.where(succeeded.any(axis=1), np.argmax(succeeded, axis=1), k)
-    made = np.minimum(first_ok + 1, k)
     durations = policy.switch_time.sample(rng, (n, k))
-    total = det + np.sum(np.where(np.arange(k)[None, :] < made[:, None], durations, 0.0), axis=1)
-    return np.where(first_ok >= k, np.inf, total)
+    return manual_switch_delay(det, durations, fails)
 
 
 def failover_windows(outages: Outages, policies: Sequence[SwitchPolicy],

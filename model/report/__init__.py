@@ -18,9 +18,12 @@ from model.report.figures import (
     convergence_figure,
     ecdf,
     histogram,
+    incident_timeline,
     layered_network_figure,
+    log_heatmap,
     nines_template,
     ranked_bar,
+    sobol_bars,
     tornado,
 )
 from model.report.html import (
@@ -31,21 +34,26 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
+from model.report.sections import compliance_section
 
 __all__ = [
     "PALETTE",
     "Report",
     "band_chart",
+    "compliance_section",
     "convergence_figure",
     "ecdf",
     "format_ci",
     "format_number",
     "format_percent",
     "histogram",
+    "incident_timeline",
     "layered_network_figure",
+    "log_heatmap",
     "nines_template",
     "ranked_bar",
     "script_json",
+    "sobol_bars",
     "tornado",
     "write_atomic",
 ]

@@ -20,7 +20,9 @@ Examples
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,9 +34,12 @@ __all__ = [
     "convergence_figure",
     "ecdf",
     "histogram",
+    "incident_timeline",
     "layered_network_figure",
+    "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "sobol_bars",
     "tornado",
 ]
 
@@ -800,4 +805,177 @@ def ecdf(
         xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
         yaxis={"title": {"text": _esc(y_title or default_y)}, "type": "log" if log_y else "linear"},
     )
+    return fig
+
+
+def log_heatmap(x_labels: Sequence[Any], y_labels: Sequence[Any], z: Any, title: str, *,
+                x_title: str = "", y_title: str = "", value_label: str = "value",
+                hover_unit: str = "") -> go.Figure:
+    """Heat map of positive values on a log colour scale, each cell labelled with its value.
+
+    Colour ticks at 1, 2 and 5 of every decade spanned. Labels and titles are escaped.
+
+    Examples
+    --------
+    >>> fig = log_heatmap(["a", "b"], ["<x>", "y"], [[1.0, 10.0], [100.0, 0.5]], "Demo")
+    >>> fig.data[0].y, fig.data[0].text[0]
+    (('&lt;x&gt;', 'y'), ['1', '10'])
+    """
+    from model.report.html import format_number
+
+    zz = np.asarray(z, float)
+    logz = np.log10(np.maximum(zz, 1e-3))
+    text = [[format_number(v, 3) for v in row] for row in zz]
+    xl = [html.escape(str(v)) for v in x_labels]
+    yl = [html.escape(str(v)) for v in y_labels]
+    decades = np.arange(math.floor(logz.min()), math.ceil(logz.max()) + 1)
+    ticks = np.log10(np.outer(10.0**decades, [1, 2, 5]).ravel())
+    ticks = ticks[(ticks >= logz.min() - 1e-9) & (ticks <= logz.max() + 1e-9)]
+    if ticks.size < 2:
+        ticks = np.array([logz.min(), logz.max()])
+    fig = go.Figure(
+        go.Heatmap(
+            x=xl,
+            y=yl,
+            z=logz,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="YlOrRd",
+            hovertemplate="%{y}<br>%{x}<br>%{text}" + _esc(hover_unit) + "<extra></extra>",
+            colorbar={
+                "title": {"text": _esc(value_label)},
+                "tickvals": ticks.tolist(),
+                "ticktext": [format_number(10.0**t, 3) for t in ticks],
+            },
+        )
+    )
+    fig.update_layout(
+        template=nines_template(),
+        title={"text": html.escape(title)},
+        height=430,
+        xaxis={"title": {"text": _esc(x_title)}, "type": "category"},
+        yaxis={"title": {"text": _esc(y_title)}, "type": "category", "autorange": "reversed"},
+        margin={"t": 60, "l": 230},
+    )
+    return fig
+
+
+def sobol_bars(rows: Sequence[Mapping[str, Any]], title: str) -> go.Figure:
+    """Grouped horizontal bars: first-order and total Sobol indices with their bootstrap intervals.
+
+    ``rows`` as :meth:`model.metrics.sensitivity.SobolResult.rows` gives them: ``parameter``,
+    ``first_order``, ``first_ci``, ``total_order``, ``total_ci``.
+
+    Examples
+    --------
+    >>> fig = sobol_bars([{"parameter": "rate", "first_order": 0.6, "first_ci": (0.5, 0.7),
+    ...                    "total_order": 0.7, "total_ci": (0.6, 0.8)}], "Demo")
+    >>> [t.name for t in fig.data], fig.data[0].y
+    (['first-order', 'total'], ('rate',))
+    """
+    names = [html.escape(r["parameter"]) for r in rows]
+    traces = []
+    for key, ci, label, colour in (
+        ("first_order", "first_ci", "first-order", PALETTE[0]),
+        ("total_order", "total_ci", "total", PALETTE[1]),
+    ):
+        v = np.array([r[key] for r in rows])
+        lo = np.array([r[ci][0] for r in rows])
+        hi = np.array([r[ci][1] for r in rows])
+        traces.append(
+            go.Bar(
+                x=v,
+                y=names,
+                orientation="h",
+                name=label,
+                marker={"color": colour},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": np.maximum(hi - v, 0),
+                    "arrayminus": np.maximum(v - lo, 0),
+                    "color": "#334155",
+                    "thickness": 1.2,
+                    "width": 3,
+                },
+                hovertemplate="%{y}<br>" + label + " index %{x:.3f}<extra></extra>",
+            )
+        )
+    fig = go.Figure(traces)
+    fig.update_layout(
+        template=nines_template(),
+        title={"text": html.escape(title)},
+        barmode="group",
+        height=int(70 + 48 * len(rows)),
+        xaxis={"title": {"text": "Sobol index (share of variance)"}},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        margin={"t": 90, "l": 200},
+    )
+    return fig
+
+
+def _at(hours_after: float, date: str, start: str) -> datetime:
+    hh, mm = (int(x) for x in start.split(":"))
+    return datetime.fromisoformat(date).replace(hour=hh, minute=mm) + timedelta(hours=float(hours_after))
+
+
+def incident_timeline(phases: Sequence[Mapping[str, Any]], advice_hour: float,
+                      bins: Sequence[Mapping[str, Any]], start: str, date: str, *,
+                      title: str = "", y_title: str = "failed attempts per 10 min") -> go.Figure:
+    """Gantt bars of an incident's phases over expected failed attempts per 10 minutes.
+
+    ``phases``: ``start_hour``, ``end_hour`` and ``label`` (hours after ``start``, a clock
+    time ``"HH:MM"`` on ``date``, ISO ``YYYY-MM-DD``); ``advice_hour``: when public advice
+    to ring the fallback lines starts; ``bins``: ``start_hour``, ``end_hour``,
+    ``start_clock``, ``end_clock``, ``failed_attempts_per_10min`` and
+    ``failed_attempts_mean`` (as :func:`model.sim.incidents.time_bins` gives them).
+
+    Examples
+    --------
+    >>> ph = [{"start_hour": 0.0, "end_hour": 1.0, "label": "<b>down</b>"}]
+    >>> b = [{"start_hour": 0.0, "end_hour": 1.0, "start_clock": "06:24", "end_clock": "07:24",
+    ...       "failed_attempts_per_10min": 5.0, "failed_attempts_mean": 30.0}]
+    >>> fig = incident_timeline(ph, 0.5, b, "06:24", "2023-06-25")
+    >>> fig.data[0].x, "&lt;b&gt;" in fig.data[0].hovertext
+    (('2023-06-25 06:24:00', '2023-06-25 07:24:00'), True)
+    """
+    from model.report.html import format_number
+
+    def stamp(h: float) -> str:
+        return _at(h, date, start).strftime("%Y-%m-%d %H:%M:%S")
+
+    def clock(h: float) -> str:
+        return (_at(0.0, date, start) + timedelta(minutes=round(float(h) * 60))).strftime("%H:%M")
+
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.32, 0.68], vertical_spacing=0.06)
+    for i, p in enumerate(phases):
+        name = f"Phase {i + 1}"
+        fig.add_trace(go.Scatter(
+            x=[stamp(p["start_hour"]), stamp(p["end_hour"])], y=[name, name], mode="lines",
+            line={"width": 22, "color": PALETTE[(i + 1) % len(PALETTE)]}, showlegend=False,
+            hovertext=f"<b>{_esc(name)}</b><br>{_esc(p['label'])}", hoverinfo="text"), row=1, col=1)
+    fig.add_trace(go.Scatter(
+        x=[stamp(advice_hour)] * 2, y=["Phase 1", f"Phase {len(phases)}"], mode="lines+markers",
+        line={"dash": "dot", "color": "#334155", "width": 1.5}, marker={"size": 6}, showlegend=False,
+        hovertext=f"public advice to ring 101/111 from about {clock(advice_hour)}", hoverinfo="text"),
+        row=1, col=1)
+    x = [stamp((b["start_hour"] + b["end_hour"]) / 2) for b in bins]
+    width = [(b["end_hour"] - b["start_hour"]) * 3_600_000 * 0.96 for b in bins]
+    y = [b["failed_attempts_per_10min"] for b in bins]
+    hover = [f"{_esc(b['start_clock'])}–{_esc(b['end_clock'])}<br>"
+             f"{format_number(b['failed_attempts_per_10min'])} failed "
+             f"attempts per 10 min<br>{format_number(b['failed_attempts_mean'])} in the bin (mean)"
+             for b in bins]
+    fig.add_trace(go.Bar(x=x, y=y, width=width, marker={"color": PALETTE[0]}, hovertext=hover,
+                         hoverinfo="text", showlegend=False), row=2, col=1)
+    fig.update_layout(template=nines_template(), height=560, bargap=0,
+                      title={"text": _esc(title)}, margin={"t": 60})
+    fig.update_yaxes(autorange="reversed", row=1, col=1, showgrid=False)
+    fig.update_yaxes(title_text=_esc(y_title), row=2, col=1)
+    fig.update_xaxes(type="date", tickformat="%H:%M", row=2, col=1,
+                     title_text=f"time on {_at(0.0, date, start).strftime('%-d %B %Y')}")
+    fig.update_xaxes(type="date", tickformat="%H:%M", row=1, col=1)
     return fig

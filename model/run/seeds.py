@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["chunk_plan", "chunk_rng"]
+__all__ = ["child_seed", "chunk_plan", "chunk_rng"]
 
 
 def chunk_plan(samples: int, chunk_size: int) -> list[int]:
@@ -44,3 +44,21 @@ def chunk_rng(seed: int, chunk_index: int) -> np.random.Generator:
     if chunk_index < 0:
         raise ValueError("chunk_index must be >= 0")
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(int(chunk_index),)))
+
+
+def child_seed(root: np.random.SeedSequence, *key: int) -> int:
+    """An integer seed for a run of its own: the first word of child ``key`` of ``root``.
+
+    Child ``(a, b)`` of a root with spawn key ``(k,)`` is the sequence with spawn key
+    ``(k, a, b)`` under the same entropy, so distinct keys give independent runs.
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(7).spawn(3)[2]
+    >>> child_seed(root, 1, 0) == int(np.random.SeedSequence(7, spawn_key=(2, 1, 0)).generate_state(1)[0])
+    True
+    >>> child_seed(root, 1, 0) != child_seed(root, 1, 1)
+    True
+    """
+    ss = np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, *(int(k) for k in key)))
+    return int(ss.generate_state(1, np.uint32)[0])

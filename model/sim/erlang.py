@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -47,6 +48,7 @@ from scipy import special
 
 __all__ = [
     "LossSplit",
+    "QueueOutcomes",
     "RedialSolution",
     "carried_and_lost",
     "erlang_b",
@@ -57,6 +59,7 @@ __all__ = [
     "mean_wait",
     "mmck_blocking",
     "mmck_wait_sf",
+    "queue_outcomes",
     "redial_fixed_point",
     "servers_for_blocking",
     "service_level",
@@ -521,6 +524,125 @@ def mmck_wait_sf(
         log_admit = np.log(-np.expm1(np.minimum(log_pk, -1e-300)))
         out[gen] = np.clip(np.exp(log_num - log_admit), 0.0, 1.0)
     return _ret(out, scalar)
+
+
+# ----------------------------------------------------------------------------- waiting with abandonment
+
+
+class QueueOutcomes(NamedTuple):
+    """What happens to offered calls in M/M/c/K+M (see :func:`queue_outcomes`); shares of offered calls.
+
+    ``answered_within + (answered - answered_within) + abandoned + blocked = 1``.
+    """
+
+    answered_within: np.ndarray  # answered after waiting at most t (the service level)
+    answered: np.ndarray  # answered at all
+    abandoned: np.ndarray  # gave up while queued (patience ran out)
+    blocked: np.ndarray  # found every place taken
+    mean_queue: np.ndarray  # mean number of calls waiting
+
+
+def _queue_outcome_one(c: float, m: float, a: float, aht: float, t: float, patience: float
+                       ) -> tuple[float, float, float, float, float]:
+    """One M/M/c/K+M system (scalars); vectorised over its states."""
+    if a == 0:
+        return 1.0, 1.0, 0.0, 0.0, 0.0
+    if c == 0:
+        return 0.0, 0.0, 0.0, 1.0, 0.0
+    mu = 1.0 / aht
+    lam = a * mu
+    theta = 0.0 if math.isinf(patience) else 1.0 / patience
+    if math.isinf(m):
+        if theta == 0.0:  # Erlang C: stable only below c Erlangs
+            if a >= c:
+                return 0.0, 0.0, 0.0, max(0.0, 1.0 - c / a), math.inf
+            sl = float(service_level(c, a, aht, t))
+            pw = float(erlang_c(c, a))
+            return sl, 1.0, 0.0, 0.0, pw * a / (c - a)
+        # impatient callers keep an unlimited queue finite: cut where the terms are negligible
+        top = max(0.0, (lam - c * mu) / theta)
+        m = math.ceil(top + 40.0 * math.sqrt(lam / theta + 1.0) + 200.0)
+    m = int(m)
+    n = np.arange(c + m + 1, dtype=float)
+    log_p = np.empty(n.size)
+    ci = int(c)
+    log_p[: ci + 1] = n[: ci + 1] * math.log(a) - special.gammaln(n[: ci + 1] + 1.0)
+    j = np.arange(1, m + 1, dtype=float)
+    log_p[ci + 1:] = log_p[ci] + np.cumsum(math.log(lam) - np.log(c * mu + j * theta))
+    p = np.exp(log_p - special.logsumexp(log_p))
+    queue_state = p[ci: ci + m]  # arrivals that find j = 0 .. m-1 calls waiting
+    jj = np.arange(m, dtype=float)
+    if theta > 0:
+        alpha = c * mu / theta
+        served = alpha / (alpha + jj + 1.0)  # Π_k (cμ + kθ) / (cμ + (k+1)θ), telescoped
+        # waiting time given service: Σ_{k=0..j} Exp(θ(α + k + 1)) = the (j+1)-th order statistic
+        # of α + j + 1 exponentials (Rényi): CDF = I_{1 - e^{-θt}}(j + 1, α + 1)
+        x = -math.expm1(-theta * t) if math.isfinite(t) else 1.0
+        within = served * special.betainc(jj + 1.0, alpha + 1.0, x)
+    else:
+        served = np.ones(m)
+        within = special.gammainc(jj + 1.0, c * mu * t) if math.isfinite(t) else served
+    immediate = float(p[:ci].sum())
+    blocked = float(p[ci + m]) if m >= 0 else 0.0
+    answered = immediate + float(queue_state @ served)
+    answered_within = immediate + float(queue_state @ within)
+    abandoned = float(queue_state @ (1.0 - served))
+    mean_queue = float(p[ci:] @ np.arange(m + 1, dtype=float))
+    return answered_within, answered, abandoned, blocked, mean_queue
+
+
+def queue_outcomes(c: ArrayLike, k: ArrayLike, a: ArrayLike, aht: ArrayLike, t: ArrayLike,
+                   patience: ArrayLike = np.inf) -> QueueOutcomes:
+    """Service level, abandonment and blocking of M/M/c/K+M (Erlang A with a queue limit).
+
+    Calls arrive at rate ``a / aht``; ``c`` agents answer them first come first served
+    in mean ``aht``; at most ``k - c`` wait. A waiting caller gives up after an
+    exponential patience of mean ``patience`` (``inf``: nobody abandons, M/M/c/K).
+    The stationary distribution is the birth–death one,
+    ``π_{c+j} = π_c Π_{i<=j} λ / (cμ + iθ)``. A call that finds ``j`` waiting ahead
+    is answered with probability ``α / (α + j + 1)`` (``α = cμ/θ``) and, given that,
+    after a wait distributed as the sum of exponentials of rates ``θ(α + 1) ..
+    θ(α + j + 1)``, whose CDF is the regularised incomplete beta
+    ``I_{1-e^{-θt}}(j + 1, α + 1)``. With ``θ = 0`` it is Erlang(j+1, cμ), and with
+    ``k = inf`` Erlang C.
+
+    Parameters
+    ----------
+    c, k : array_like
+        Agents, and places in total (``k = c + queue places``; ``inf`` = no limit).
+    a : array_like
+        Offered load in Erlangs.
+    aht, t, patience : array_like
+        Mean handling time, the service-level threshold and the mean patience, in one unit.
+
+    Returns
+    -------
+    QueueOutcomes
+        Shares of offered calls (arrays shaped like the broadcast inputs; loops over
+        the broadcast elements, each vectorised over its queue states).
+
+    Examples
+    --------
+    >>> o = queue_outcomes(14, np.inf, 10, aht=180.0, t=20.0)   # Erlang C
+    >>> round(float(o.answered_within), 5), float(o.abandoned)
+    (0.88835, 0.0)
+    >>> o = queue_outcomes(14, 64, 13, aht=180.0, t=20.0, patience=120.0)
+    >>> bool(o.abandoned > 0), round(float(o.answered + o.abandoned + o.blocked), 12)
+    (True, 1.0)
+    """
+    cc, kk, aa, hh, tt, pp = np.broadcast_arrays(
+        _as_float("c", c), _as_float("k", k, allow_inf=True), _as_float("a", a), _as_float("aht", aht),
+        _as_float("t", t, allow_inf=True), _as_float("patience", patience, allow_inf=True))
+    if np.any(hh <= 0) or np.any(pp <= 0):
+        raise ValueError("aht and patience must be > 0")
+    if np.any(cc != np.round(cc)):
+        raise ValueError("c must be a whole number of agents")
+    m = _queue_places(cc, kk)
+    out = np.zeros((5, *cc.shape))
+    for idx in np.ndindex(cc.shape):  # one system per element; each vectorised over its states
+        out[(slice(None), *idx)] = _queue_outcome_one(float(cc[idx]), float(m[idx]), float(aa[idx]),
+                                                      float(hh[idx]), float(tt[idx]), float(pp[idx]))
+    return QueueOutcomes(*(out[i] for i in range(5)))
 
 
 # ----------------------------------------------------------------------------- intervals

@@ -14,7 +14,16 @@ re-implements every *mechanism* the simplest way:
 * calls: Poisson arrivals by thinning, one caller at a time, one attempt at a time.
 
 It is meant to be read, not to be fast (use a few hundred simulated years of a
-small scenario).
+small scenario). The tests cross-check the engine against it and
+``benchmarks/bench_dynamic.py`` uses it (without its state memory) as the textbook
+baseline; it lives in the package so that both use the one reference.
+
+Examples
+--------
+>>> round(mmck_loss(2, 2, 1.0), 4)          # Erlang B with 2 servers at 1 erlang: 0.5 / 2.5
+0.2
+>>> round(with_redials(1.0, lambda a: mmck_loss(2, 2, a), 0.0, 3), 4)   # no redials: the same
+0.2
 """
 
 from __future__ import annotations
@@ -28,6 +37,9 @@ import numpy as np
 
 from model.sim.timemodel import TimeModel
 from model.sim.traffic import BLOCKING_EPS
+
+__all__ = ["RefState", "Reference", "mmck_loss", "reference_outages", "reference_run", "reference_year",
+           "with_redials"]
 
 
 # ----------------------------------------------------------------------------- outages
