@@ -65,6 +65,7 @@ import numpy as np
 
 from model.results.estimate import Estimate, provenance
 from model.run.checkpoint import CHECKPOINT_FORMAT, Checkpoint, rle
+from model.run.lifeline import follow_parent
 from model.run.progress import ProgressBar
 
 __all__ = [
@@ -246,9 +247,12 @@ def _call_batch(payload: Payload, batch: Batch, seed: int) -> Done:
     return out, time.perf_counter() - t0, time.thread_time() - c0
 
 
-def _proc_init(payload: bytes) -> None:
-    """Pool initializer: unpickle the chunk function, task and options once per worker."""
+def _proc_init(payload: bytes, parent: int | None = None) -> None:
+    """Pool initializer: end with the parent (even after kill -9); unpickle the chunk function, task and
+    options once per worker."""
     global _PAYLOAD
+    if parent is not None:
+        follow_parent(parent)
     _PAYLOAD = pickle.loads(payload)
 
 
@@ -284,7 +288,7 @@ class _Pool:
         self.workers = workers
         self.window = 2 * workers + 1
         self.exe = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_proc_init,
-                                          initargs=(payload,))
+                                          initargs=(payload, os.getpid()))
         self.name = "processes"
 
     def submit(self, batch: Batch, seed: int) -> cf.Future:

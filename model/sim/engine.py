@@ -68,7 +68,7 @@ from model.run.checkpoint import register_tally
 from model.run.runner import run_chunks
 from model.run.seeds import chunk_plan, chunk_rng
 from model.scenario.loader import Scenario
-from model.sim.timemodel import CallerParams, TimeModel, build_time_model, time_model_from_graph
+from model.sim.timemodel import CallerParams, TimeModel, build_time_model, scenario_key, time_model_from_graph
 from model.sim.traffic import (
     OUTCOME_FALLBACK,
     OUTCOME_FIRST,
@@ -88,6 +88,7 @@ __all__ = [
     "DEFAULT_CHUNK_YEARS",
     "HIST_EDGES_S",
     "MAX_NORMAL_CALLS_PER_YEAR",
+    "MAX_SIMULATED_CALLS_PER_YEAR",
     "SimulationResult",
     "StateTable",
     "TimeTally",
@@ -95,7 +96,9 @@ __all__ = [
     "YearRecord",
     "as_time_model",
     "build_timeline",
+    "check_call_budget",
     "check_normal_operation",
+    "expected_simulated_calls",
     "replay_incident",
     "run_chunk",
     "run_intervals",
@@ -215,6 +218,15 @@ class StateTable:
     @property
     def n(self) -> int:
         return len(self.event_sets)
+
+    @property
+    def batch(self) -> int:
+        """States evaluated together (bounded by memory)."""
+        return getattr(self, "_batch", 256)
+
+    def add_states(self, keys: Sequence[int], sets: Sequence[np.ndarray]) -> None:
+        """Evaluate the states with these keys and active event sets (not yet in the table)."""
+        self._add(keys, sets)
 
     def clean(self) -> np.ndarray:
         return np.array([t.clean for t in self.traffic], dtype=bool)
@@ -408,6 +420,60 @@ def check_normal_operation(model: TimeModel, scenario: Scenario | None = None) -
     sections = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
     section = next((sec for sec in sections if node in getattr(scenario.spec, sec)), None)
     raise scenario.error((section, str(node), "capacity") if section else (), None, msg)
+
+
+#: Most calls the time engine may expect to follow one by one in a simulated year (beyond this a year
+#: takes minutes and its call records hundreds of MB). uk999 needs about 10^4.
+MAX_SIMULATED_CALLS_PER_YEAR = 2_000_000
+
+
+def expected_simulated_calls(model: TimeModel) -> tuple[float, int]:
+    """Calls a simulated year follows one by one, expected (outages taken one at a time), and the event
+    contributing most (index into ``model.events``; -1 when none).
+
+    Each random event and maintenance plan is evaluated alone (cached in the process's state table):
+    its long-run hours down a year times the genuine calls per hour of the demands it affects.
+    """
+    if not model.has_traffic:
+        return 0.0, -1
+    table = state_table_for(model)
+    proc = model.process
+    ups = proc.up if proc.up is not None else (None,) * len(proc.names)
+    down_share = np.zeros(model.n_events)
+    for e, (rate, rep, up) in enumerate(zip(proc.rate.tolist(), proc.repair, ups, strict=True)):
+        mean_rep = max(float(getattr(rep, "mean", 0.0)), 0.0)
+        if up is None:
+            down_share[e] = rate * mean_rep / (1 + rate * mean_rep)
+        else:
+            down_share[e] = mean_rep / max(float(up.mean) + mean_rep, 1e-300)
+    for plan in model.maintenance:
+        down_share[plan.event] = plan.duration_hours / plan.period_hours
+    events = np.flatnonzero(down_share > 0)
+    hashes = model.events.hash
+    new = [int(e) for e in events.tolist() if int(hashes[e]) not in table.ids]
+    for i in range(0, len(new), table.batch):
+        part = new[i: i + table.batch]
+        table.add_states([int(hashes[e]) for e in part], [np.array([e], dtype=np.int64) for e in part])
+    rate = np.array([table.traffic[table.ids[int(hashes[e])]].affected_rate for e in events.tolist()])
+    per_event = down_share[events] * model.horizon * rate
+    normal = table.traffic[0]
+    total = float(per_event.sum()) + (0.0 if normal.clean else normal.affected_rate * model.horizon)
+    return total, int(events[int(np.argmax(per_event))]) if per_event.size else -1
+
+
+def check_call_budget(model: TimeModel, scenario: Scenario | None = None) -> float:
+    """Refuse, before any work, a model that would follow more than :data:`MAX_SIMULATED_CALLS_PER_YEAR`
+    calls a simulated year one by one; returns the expected number."""
+    calls, worst = expected_simulated_calls(model)
+    if calls <= MAX_SIMULATED_CALLS_PER_YEAR:
+        return calls
+    name = model.events.names[worst] if worst >= 0 else ""
+    msg = (f"the time engine would follow about {calls:,.0f} calls a simulated year one by one (its limit is "
+           f"{MAX_SIMULATED_CALLS_PER_YEAR:,}); the largest share comes from {name or 'normal operation'}: "
+           "fewer or shorter outages, or fewer calls, or a static method")
+    if scenario is None:
+        raise ValueError(f"{model.name}: {msg}")
+    raise scenario.error(scenario_key(CallNetwork(scenario), name) if name else (), None, msg)
 
 
 # ----------------------------------------------------------------------------- tallies
@@ -1007,6 +1073,7 @@ def simulate(
     t0 = time.perf_counter()
     model = as_time_model(net_or_scenario)
     check_normal_operation(model, _scenario_of(net_or_scenario))
+    check_call_budget(model, _scenario_of(net_or_scenario))
     total = TimeTally()
     done = 0
     for i, n in enumerate(chunk_plan(years, chunk_years)):
@@ -1322,6 +1389,7 @@ def simulate_parallel(
     cy = DEFAULT_CHUNK_YEARS if chunk_years is None else int(chunk_years)
     model = as_time_model(net_or_scenario)
     check_normal_operation(model, _scenario_of(net_or_scenario))
+    check_call_budget(model, _scenario_of(net_or_scenario))
     kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
     tally, info = run_chunks(
         run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,

@@ -65,10 +65,12 @@ from model.units import HOURS_PER_YEAR
 __all__ = [
     "DEFAULT_ASSUMED_REPAIR_HOURS",
     "EVENT_KINDS",
+    "MAX_OUTAGES_PER_YEAR",
     "CallerParams",
     "EventTable",
     "TimeModel",
     "build_time_model",
+    "scenario_key",
     "time_model_from_graph",
 ]
 
@@ -330,12 +332,12 @@ def _outages_per_year(process: OutageProcess, plans: Sequence[Maintenance], hori
     return float(per_event.sum() + per_plan.sum()), per_event, per_plan
 
 
-def _scenario_key(network: CallNetwork, event: str) -> tuple[str, ...]:
+def scenario_key(network: CallNetwork, event: str) -> tuple[str, ...]:
     """The scenario key path that sets the failures of a time-model event."""
     if event.startswith("ccf:"):
         return ("common_cause_groups", event[4:])
     if event.startswith("maintenance:"):
-        return (*_scenario_key(network, event[12:]), "maintenance")
+        return (*scenario_key(network, event[12:]), "maintenance")
     comp = network.components.get(event)
     kind = comp.kind if comp is not None else ""
     section = {v: k for k, v in KIND_OF_SECTION.items()}.get(kind)
@@ -543,11 +545,11 @@ def build_time_model(
     cap = np.array(cap_rows, dtype=float).reshape(-1, 5)
 
     def refuse(event: int | None, message: str) -> None:
-        key = _scenario_key(network, process.names[event]) if event is not None else ()
+        key = scenario_key(network, process.names[event]) if event is not None else ()
         if event is None and plans:
             names = [ev.names[p.event] for p in plans]
             rates = [horizon / p.period_hours for p in plans]
-            key = _scenario_key(network, names[int(np.argmax(rates))])
+            key = scenario_key(network, names[int(np.argmax(rates))])
         raise network.scenario.error(key, None, message)
 
     _check_budget(process, plans, float(horizon), refuse)
