@@ -587,7 +587,8 @@ def _load_chain(ref: str, relative_to: Path | None, seen: tuple[str, ...], probl
     key = str(path.resolve()) if path.exists() else ref
     if len(seen) >= MAX_EXTENDS:
         problems.append(Problem(str(relative_to or shown), ("extends",), ref,
-                                f"more than {MAX_EXTENDS} files in the extends chain; the limit of scenario files"))
+                                f"more than {MAX_EXTENDS} files in the extends chain; the limit of scenario "
+                                "files"))
         return None, ()
     if key in seen:
         chain = " -> ".join([*seen, key])
