@@ -15,8 +15,10 @@ Examples
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
+import os
 import sys
 import time
 import uuid
@@ -96,7 +98,7 @@ class Study:
 
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)
-        check_out_dir(out)
+        check_out_dir(out, create=True)
         json_text = json.dumps(jsonable({"run_id": self.run_id, **results}), indent=2, allow_nan=False) + "\n"
         html_text = report.to_html().replace(
             _GENERATOR, f'{_GENERATOR}<meta name="nines-run-id" content="{self.run_id}">\n', 1)
@@ -112,13 +114,19 @@ class Study:
 _GENERATOR = '<meta name="generator" content="nines">\n'
 
 
-def check_out_dir(out: Path) -> None:
-    """Create ``out`` and prove it writable, or exit 2 with one message (before any computation)."""
+def check_out_dir(out: Path, *, create: bool = False) -> None:
+    """Exit 2 with one message unless ``out`` is (or can be made) a writable folder; nothing is created
+    unless ``create`` (so a study refused for bad input leaves no folder behind)."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".nines-write-test-{uuid.uuid4().hex[:8]}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        if create:
+            out.mkdir(parents=True, exist_ok=True)
+        existing = out.absolute()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, f"no permission to write in {existing}")
     except OSError as exc:
         raise SystemExit(_fail(f"--out {out}: cannot write there ({exc.strerror or exc})")) from None
 
