@@ -507,6 +507,18 @@ def _build_report(base: Scenario, inc, data: Mapping[str, Any], results, strata)
               caption="Failed callers (median) and callers saved vs status quo (median of paired "
                       "differences) per strategy; costs are the strategies' stated order-of-magnitude "
                       "assumptions.")
+    best_here = max(others, key=lambda r: r["calls_saved"]["median"]) if others else None
+    if best_here is not None:
+        rep.paragraph(
+            f"Why this ranking differs from the flagship's (fallback_strategies): this replay weighs one "
+            f"national outage of the call-handling platforms, in which {best_here['label']} saves the most "
+            f"({format_number(round(best_here['calls_saved']['median']))} callers, median). The flagship "
+            "averages decades of simulated years, nearly all of them without a platform-wide event, so "
+            "there the strategies that help in routine outages of networks and links (such as early public "
+            "diversion) come first, while those aimed at the platforms only move the small share of failed "
+            "calls that platform-wide events cause (its 'Routine outages and platform-wide events' table). "
+            "Both are right about different questions: how bad a day like 25 June 2023 would be, and what "
+            "an average year costs.")
     rep.table([{"strategy": r["label"], "how the 2023 timeline changes": r["timeline"],
                 "DR concurrent calls": r["dr_concurrent_calls"], "DR queue limit": r["dr_queue_limit"]}
                for r in data["strategies"]],

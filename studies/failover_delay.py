@@ -253,6 +253,14 @@ def _fmt_delay(h: float) -> str:
 
 
 # ----------------------------------------------------------------------------- main
+
+def check_verdict(direct: float, estimator: float, z: float) -> str:
+    """A check passes only when the two agree in size, not just within a wide interval."""
+    if not np.isfinite(z) or abs(z) >= 3:
+        return "disagree"
+    lo, hi = sorted((abs(direct), abs(estimator)))
+    return "agree" if hi == 0 or lo / hi >= 1 / 1.2 else "inconclusive"
+
 def main(argv: list[str] | None = None) -> int:
     parser = study_parser(NAME, __doc__.splitlines()[0])
     parser.add_argument(
@@ -866,6 +874,7 @@ def build_report(
                 "difference": c["paired_difference"],
                 "SE": c["difference_se"],
                 "z": c["z"],
+                "verdict": check_verdict(c["direct_per_outage"], c["estimator_per_outage"], c["z"]),
             }
             for c in ch["direct_replays"]
         ],
@@ -878,7 +887,9 @@ def build_report(
         },
         caption="Calls lost per primary outage: the same sampled outages replayed whole by the engine, with "
         "switch delays drawn by the engine itself, against the conditional estimator (knots, "
-        "interpolation in w, delay integration). Paired difference and its z-score.",
+        "interpolation in w, delay integration). Paired difference and its z-score. Verdict: 'agree' needs "
+        "|z| < 3 and the two within 20% of each other; a small z with a larger gap is 'inconclusive' (too "
+        "few replays to tell), |z| ≥ 3 is 'disagree'.",
     )
     base = res["baseline_rest_of_network"]
     text = (

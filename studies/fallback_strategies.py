@@ -27,10 +27,26 @@ from model.cli.study import (
     running_mean_figure,
     study_parser,
 )
-from model.metrics.compare import compare_strategies
+from model.metrics.breakdown import unreachable_by
+from model.metrics.compare import compare_strategies, split_by_cause, without_platform_events
+from model.metrics.decision import (
+    cost_effectiveness_frontier,
+    cost_per_call_interval,
+    decision_paragraph,
+    probability_best,
+)
 from model.metrics.sensitivity import UncertainParameter, apply_parameters
 from model.network.callnetwork import build_network
-from model.report import Report, ecdf, format_number, format_percent, ranked_bar
+from model.report import (
+    Report,
+    cost_effectiveness_figure,
+    ecdf,
+    format_number,
+    format_odds,
+    format_percent,
+    ranked_bar,
+    uk_hex_map,
+)
 from model.scenario.loader import load_scenario
 from model.scenario.strategies import apply_strategies, bundled_strategies, load_strategy
 
@@ -80,14 +96,23 @@ def main(argv: list[str] | None = None) -> int:
     sets = [[load_strategy(n)] for n in names]
     sets.append([load_strategy("automatic_failover"), load_strategy("full_capacity_backup")])
 
+    print(f"simulating {len(sets) + 1} strategies over {years:,} years each (common random numbers)...",
+          file=sys.stderr, flush=True)
     comp = compare_strategies(base, sets, years=years, seed=args.seed, workers=args.workers)
     result = comp.to_dict()
     ranking = comp.ranking()
+    print("the same years with platform-wide events switched off (routine outages only)...", file=sys.stderr,
+          flush=True)
+    routine = compare_strategies(without_platform_events(base), sets, years=years, seed=args.seed,
+                                 workers=args.workers)
+    causes = split_by_cause(comp, routine)
 
     # two-level Monte Carlo: outer parameter draws, inner simulated years (common random numbers inside)
     draws = parameter_draws(outer, args.seed)
     band_rows: dict[str, list[float]] = {o.name: [] for o in [comp.baseline, *ranking]}
     for k in range(outer):
+        print(f"parameter draw {k + 1} of {outer}: every strategy over {outer_years} years...",
+              file=sys.stderr, flush=True)
         varied = apply_parameters(base, UNCERTAIN, draws[k])
         ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k, workers=args.workers)
         band_rows[comp.baseline.name].append(float(ck.baseline.failed_calls.mean()))
@@ -102,50 +127,139 @@ def main(argv: list[str] | None = None) -> int:
     best_avoid = comp.avoided(best)
     vr = [comp.avoided(o)["variance_reduction"] for o in ranking]
     rate = base_sum["unreachable_call_rate"]
+    fc = base_sum["failed_calls_per_year"]
+    labels = [o.label for o in ranking]
+    av = [comp.avoided(o) for o in ranking]
+
+    # the decision: cost against calls avoided, how sure (parameter draws), routine vs platform-wide
+    base_draws = np.asarray(band_rows[comp.baseline.name])
+    p_best = probability_best({o.name: base_draws - np.asarray(band_rows[o.name]) for o in ranking})
+    costed = [(o.name, o.annual_cost_gbp, a["mean"]) for o, a in zip(ranking, av, strict=True)
+              if o.annual_cost_gbp is not None]
+    frontier = cost_effectiveness_frontier(costed)
+    cpa = {o.name: cost_per_call_interval(o.annual_cost_gbp, a) for o, a in zip(ranking, av, strict=True)}
+    decision_rows = [{"name": o.name, "label": o.label, "avoided": a, "annual_cost_gbp": o.annual_cost_gbp}
+                     for o, a in zip(ranking, av, strict=True)]
+    platform_share = causes[comp.baseline.name]["platform_share"]
+    summary_text = decision_paragraph(decision_rows, fc["mean"], p_best=p_best, frontier=frontier,
+                                      platform_share=platform_share)
+    value_pick = min((o for o in ranking if cpa[o.name] and np.isfinite(cpa[o.name]["value"])),
+                     key=lambda o: cpa[o.name]["value"], default=None)
+    net = build_network(apply_strategies(base, []))
+    by_area = unreachable_by(net, "area", samples=200_000 if args.quick else 2_000_000, seed=args.seed)
+    by_service = unreachable_by(net, "service", samples=200_000 if args.quick else 2_000_000, seed=args.seed)
+
+    def money(x: float) -> str:
+        return "unbounded" if not np.isfinite(x) else f"£{x:,.0f}"
+
+    def per_call(c: dict | None) -> str:
+        if c is None:
+            return "no cost given"
+        if not np.isfinite(c["ci_low"]):
+            return "none avoided in these years"
+        return f"{money(c['value'])} ({money(c['ci_low'])} to {money(c['ci_high'])})"
 
     rep = Report("Fallback strategies compared — UK 999",
                  subtitle=f"{years:,} simulated years per strategy, common random numbers, seed {args.seed}")
-    rep.key_number("baseline_rate", "Status quo: share of genuine calls unreachable", rate["estimate"],
-                   (rate["ci_low"], rate["ci_high"]), fmt=format_percent)
-    fc = base_sum["failed_calls_per_year"]
-    rep.key_number("baseline_failed", "Status quo: failed genuine calls a year", fc["mean"],
-                   (fc["ci_low"], fc["ci_high"]))
     rep.key_number("best_strategy", f"Most failed calls avoided: {best.label}", best_avoid["mean"],
-                   (best_avoid["ci_low"], best_avoid["ci_high"]), unit="calls/yr")
-    rep.key_number("crn_gain", "Variance reduction from common random numbers (median)",
-                   float(np.median(vr)), note="paired vs independent runs of the same length")
+                   (best_avoid["ci_low"], best_avoid["ci_high"]), unit="calls a year",
+                   note=f"of {fc['mean']:,.0f} failed genuine calls a year under the status quo "
+                        "(paired 95% CI)")
+    if value_pick is not None:
+        c = cpa[value_pick.name]
+        rep.key_number("best_value", f"Best value: {value_pick.label}", money(c["value"]),
+                       f"95% CI {money(c['ci_low'])} to {money(c['ci_high'])}", unit="per call avoided",
+                       note=f"annual cost £{value_pick.annual_cost_gbp:,.0f} (a stated assumption)")
+    pb = p_best[best.name]
+    rep.key_number("how_sure", f"How sure: {best.label} is best", f"{pb['probability']:.0%}",
+                   f"95% CI {pb['ci_low']:.0%} to {pb['ci_high']:.0%}",
+                   note=f"share of {pb['draws']} draws of the uncertain inputs in which it avoids the most")
+    worst_area = by_area[0]
+    wa = worst_area["expected_unreachable_per_year"]
+    rep.key_number("where", f"Where: most unreachable calls in {worst_area['label']}", wa.value,
+                   (wa.ci_low, wa.ci_high), unit="calls a year",
+                   note="status quo, structural (static engine); map below")
+    rep.key_number("baseline_failed", "Status quo: failed genuine calls a year", fc["mean"],
+                   (fc["ci_low"], fc["ci_high"]),
+                   note=f"{format_odds(rate['estimate'])} genuine calls ({format_percent(rate['estimate'])})")
+
+    rep.section("Decision summary", summary_text)
+    rep.figure(cost_effectiveness_figure(
+        labels, [o.annual_cost_gbp if o.annual_cost_gbp is not None else np.nan for o in ranking],
+        [a["mean"] for a in av], [a["ci_low"] for a in av], [a["ci_high"] for a in av], frontier=frontier,
+        title="Calls avoided against annual cost (status quo at the origin)"),
+        caption="Each point: failed genuine calls avoided a year against the status quo (paired 95% "
+                "interval) and the strategy's annual cost (stated assumptions). The dashed line is the "
+                "cost-effectiveness frontier; strategies below it cost more for fewer calls avoided.")
+    table = [{"strategy": "Status quo", "failed": fc["mean"], "avoided": 0.0, "avoided_ci": "—",
+              "cost": 0.0, "per_call": "—", "p_best": "—", "frontier": "origin"}]
+    for o, a in zip(ranking, av, strict=True):
+        c = cpa[o.name]
+        table.append({
+            "strategy": o.label, "failed": o.summary()["failed_calls_per_year"]["mean"], "avoided": a["mean"],
+            "avoided_ci": f"{a['ci_low']:,.0f} to {a['ci_high']:,.0f}", "cost": o.annual_cost_gbp,
+            "per_call": per_call(c),
+            "p_best": f"{p_best[o.name]['probability']:.0%}",
+            "frontier": "yes" if o.name in frontier else ""})
+    rep.table(table, labels={"failed": "failed calls a year", "avoided": "avoided a year",
+                             "avoided_ci": "paired 95% CI", "cost": "annual cost £",
+                             "per_call": "£ per call avoided",
+                             "p_best": "P(best)", "frontier": "on frontier"},
+              formats={"failed": ",.0f", "avoided": ",.0f", "cost": ",.0f"},
+              caption="Every strategy against the status quo over the same simulated years. P(best): "
+                      "share of the parameter draws in which the strategy avoids the most failed calls.")
+    rep.section("Routine outages and platform-wide events",
+                "The same years simulated again with the platform-wide events (the call-handling platforms "
+                "and their shared causes) switched off: what remains is routine outages of originating "
+                "networks and access links; the difference, year by year, is what platform-wide events "
+                "cause.")
+    rep.table([{"strategy": "Status quo" if n == comp.baseline.name else d["label"],
+                "routine": d["routine"]["mean"], "platform": d["platform_wide"]["mean"],
+                "platform_ci": f"{d['platform_wide']['ci_low']:,.1f} to {d['platform_wide']['ci_high']:,.1f}",
+                "share": d["platform_share"]} for n, d in causes.items()],
+              labels={"routine": "routine outages: failed calls a year",
+                      "platform": "platform-wide events: failed calls a year", "platform_ci": "95% CI",
+                      "share": "platform-wide share"},
+              formats={"routine": ",.1f", "platform": ",.1f", "share": ".1%"},
+              caption="Platform-wide events are rare (about one in 86 years), so their yearly mean is small "
+                      "and uncertain; the replay study (bt_outage_2023) shows one such event in full.")
+    rep.section("Where calls are unreachable",
+                "Status quo, structural view (static engine: each component down with its steady-state "
+                "unavailability; capacity and callers are in the simulation above).")
+    detail = {r["group"]: f"{r['expected_unreachable_per_year'].value:,.0f} calls a year; "
+                          f"{format_odds(r['unreachable_probability'].value)}" for r in by_area}
+    rep.figure(uk_hex_map({r["group"]: r["unreachable_probability"].value for r in by_area},
+                          {r["group"]: r["label"] for r in by_area},
+                          value_label="share of genuine calls unreachable", value_format=".4%",
+                          title="Share of genuine calls unreachable, by area", detail=detail),
+               caption="One hexagon per nation or English region (a cartogram, not to scale).")
+    for rows_by, what in ((by_area, "area"), (by_service, "service")):
+        rep.table([{what: r["label"], "calls": r["genuine_calls_per_year"],
+                    "p": r["unreachable_probability"],
+                    "odds": format_odds(r["unreachable_probability"].value),
+                    "expected": r["expected_unreachable_per_year"]} for r in rows_by],
+                  labels={"calls": "genuine calls a year", "p": "P(unreachable) [95% CI]", "odds": "in words",
+                          "expected": "unreachable calls a year [95% CI]"},
+                  formats={"calls": ",.0f"}, caption=f"By {what} (status quo, static engine).")
     rep.section("Ranking", "Failed genuine calls avoided a year against the status quo, with paired 95% "
                 "intervals (same failure histories and callers in every strategy).")
-    labels = [o.label for o in ranking]
-    av = [comp.avoided(o) for o in ranking]
     rep.figure(ranked_bar(labels, [a["mean"] for a in av], [a["ci_low"] for a in av],
                           [a["ci_high"] for a in av], title="Failed calls avoided a year (paired 95% CI)",
-                          x_title="genuine calls a year"), caption="Paired intervals; see the table for the "
-               "intervals two independent runs would give.")
+                          x_title="genuine calls a year"), caption="Paired intervals; the method notes give "
+               "the intervals two independent runs would give.")
     rows = []
-    for o, a in zip(ranking, av, strict=True):
+    for o in ranking:
         s = o.summary()
-        cpa = comp.cost_per_call_avoided(o)
         rows.append({
             "strategy": o.label,
-            "failed_calls_per_year": s["failed_calls_per_year"]["mean"],
-            "avoided": a["mean"], "paired_ci": f"[{a['ci_low']:,.1f}, {a['ci_high']:,.1f}]",
-            "independent_ci": f"[{a['independent_ci_low']:,.1f}, {a['independent_ci_high']:,.1f}]",
             "worst_in_10": s["worst_year_in_10"]["value"], "worst_in_100": s["worst_year_in_100"]["value"],
-            "annual_cost_gbp": o.annual_cost_gbp,
-            "cost_per_call_avoided": cpa["value"] if cpa and np.isfinite(cpa["value"]) else None,
-            "band": f"[{bands[o.name]['p05']:,.0f}, {bands[o.name]['p95']:,.0f}]",
+            "band": f"{bands[o.name]['p05']:,.0f} to {bands[o.name]['p95']:,.0f}",
         })
-    rep.table(rows, labels={"failed_calls_per_year": "failed calls/yr", "avoided": "avoided/yr",
-                            "paired_ci": "paired 95% CI", "independent_ci": "independent 95% CI",
-                            "worst_in_10": "worst year in 10", "worst_in_100": "worst year in 100",
-                            "annual_cost_gbp": "annual cost £ (assumption)",
-                            "cost_per_call_avoided": "£ per failed call avoided",
-                            "band": "failed calls/yr, parameter band 5-95%"},
-              formats={"failed_calls_per_year": ",.1f", "avoided": ",.1f", "worst_in_10": ",.0f",
-                       "worst_in_100": ",.0f", "annual_cost_gbp": ",.0f", "cost_per_call_avoided": ",.0f"},
-              caption=f"Status quo: {fc['mean']:,.1f} failed genuine calls a year. Costs are stated "
-                      "assumptions in the strategy files.")
+    rep.table(rows, labels={"worst_in_10": "worst year in 10", "worst_in_100": "worst year in 100",
+                            "band": "failed calls a year, parameter band 5-95%"},
+              formats={"worst_in_10": ",.0f", "worst_in_100": ",.0f"},
+              caption=f"Tail and parameter band per strategy. Status quo: {fc['mean']:,.1f} failed genuine "
+                      "calls a year.")
     rep.section("Tail risk", "Exceedance: the share of years with more failed calls than x. The worst year "
                 "in 10 is where a curve crosses 0.1, in 100 where it crosses 0.01.")
     series = {comp.baseline.label: comp.baseline.failed_calls}
@@ -165,8 +279,18 @@ def main(argv: list[str] | None = None) -> int:
                 "scale": p.distribution, "why": p.source} for p in UNCERTAIN],
               caption="Uncertain inputs of the outer loop.")
     rep.section("The network")
-    net = build_network(apply_strategies(base, []))
     rep.figure(network_diagram(net), height=720)
+    rep.section("Method notes", f"Common random numbers: every strategy sees the same failure histories and "
+                f"callers, so paired intervals are narrower than those of two independent runs (median "
+                f"variance reduction {float(np.median(vr)):,.1f}x). The intervals two independent runs would "
+                "give are below for comparison; their lower ends can fall below zero, the paired ones are "
+                "the ones to quote.")
+    rep.table([{"strategy": o.label, "paired": f"{a['ci_low']:,.1f} to {a['ci_high']:,.1f}",
+                "independent": f"{a['independent_ci_low']:,.1f} to {a['independent_ci_high']:,.1f}",
+                "gain": a["variance_reduction"]} for o, a in zip(ranking, av, strict=True)],
+              labels={"paired": "paired 95% CI", "independent": "independent 95% CI",
+                      "gain": "variance reduction"},
+              formats={"gain": ",.1f"}, caption="Calls avoided a year: paired against independent intervals.")
     rep.convergence(running_mean_figure(comp.baseline.failed_calls, x_title="simulated years",
                                         y_title="failed calls a year (status quo)"),
                     caption="Running mean with a 95% interval.")
@@ -182,6 +306,13 @@ def main(argv: list[str] | None = None) -> int:
                             strategies=[o.name for o in ranking])
     rep.provenance(prov)
     result["parameter_bands"] = bands
+    result["decision"] = {"summary": summary_text, "frontier": frontier, "probability_best": p_best,
+                          "cost_per_call_avoided": cpa,
+                          "best_value": value_pick.name if value_pick is not None else None}
+    result["by_cause"] = causes
+    for key, rows_by in (("by_area", by_area), ("by_service", by_service)):
+        result[key] = [{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in r.items()}
+                       for r in rows_by]
     result["uncertain_parameters"] = [p.to_dict() for p in UNCERTAIN]
     result["provenance"] = prov
     result["compliance"] = study.compliance(rep, base)

@@ -104,7 +104,7 @@ def shared_chromium() -> Any:
             headless=True,
             args=CHROMIUM_ARGS,
             service_workers="block",
-            viewport={"width": 1280, "height": 900},
+            viewport={"width": 1400, "height": 900},
             accept_downloads=False,
         )
     except Exception as exc:
@@ -149,8 +149,15 @@ _PAGE_STATE_JS = """
     const v = el.querySelector('.kn-value');
     keys[el.getAttribute('data-key')] = (v ? v.textContent : el.textContent).trim();
   }
+  const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'));
+  const overflow = Array.from(document.querySelectorAll('.table-wrap')).filter(
+    w => w.scrollWidth > w.clientWidth + 2).map(w => {
+      const c = w.querySelector('caption'); return c ? c.textContent.slice(0, 80) : '(table)'; });
+  const banners = Array.from(document.querySelectorAll('[data-banner]')).map(
+    b => b.getAttribute('data-banner'));
   return {figures: figs, keys: keys, rendered: window.ninesRendered, title: document.title,
-          text: document.body ? document.body.innerText : ''};
+          text: document.body ? document.body.innerText : '', links: links, overflow: overflow,
+          banners: banners};
 }
 """
 
@@ -164,6 +171,7 @@ def check_report(
     screenshot: str | os.PathLike[str] | None = None,
     evaluate: str | None = None,
     timeout_ms: int = 30_000,
+    quick: bool | None = None,
 ) -> dict[str, Any]:
     """Open a report in headless chromium with the network blocked and check it.
 
@@ -171,8 +179,10 @@ def check_report(
     a failure), no console error, no uncaught page error, no dialog (``alert`` etc.:
     a sign of script injection), ``window.ninesRendered == expect_figures``, exactly
     ``expect_figures`` ``[data-nines-figure]`` divs, each holding a rendered plotly
-    SVG (``.main-svg``) of non-zero size, and a non-empty ``[data-key]`` element for
-    every expected key.
+    SVG (``.main-svg``) of non-zero size, a non-empty ``[data-key]`` element for
+    every expected key, every relative link (downloads: JSON, CSV) naming a file that exists next to
+    the report, no table wider than its box at 1,400 px, and (``quick`` given) the quick-run banner
+    shown exactly when ``quick`` is true.
 
     Parameters
     ----------
@@ -270,6 +280,15 @@ def check_report(
             problems.append(f"key number {k!r} missing (present: {sorted(state['keys'])})")
         elif not state["keys"][k]:
             problems.append(f"key number {k!r} is empty")
+    for href in state["links"]:
+        if href.startswith(("http://", "https://", "#", "blob:", "data:")):
+            continue
+        if not (path.parent / href).is_file():
+            problems.append(f"link {href!r} names no file next to the report")
+    if state["overflow"]:
+        problems.append(f"tables wider than their box at 1,400 px: {state['overflow']}")
+    if quick is not None and ("quick" in state["banners"]) != quick:
+        problems.append(f"quick-run banner {'missing' if quick else 'shown'} (banners: {state['banners']})")
     if console_errors:
         problems.append(f"console errors: {console_errors}")
     if page_errors:

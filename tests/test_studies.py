@@ -41,8 +41,13 @@ def test_spof_json(spof):
 
 @pytest.mark.browser
 def test_spof_report_in_browser(spof):
-    check_report(spof / "single_points_of_failure.html", expect_figures=2,
-                 expect_keys=["spof_count", "worst_share", "n2_pairs", "components"])
+    state = check_report(spof / "single_points_of_failure.html", expect_figures=3, quick=True,
+                         expect_keys=["spof_count", "worst_risk", "worst_share", "n2_pairs", "components"])
+    assert "single_points_of_failure.json" in state["links"]
+    assert "single_points_of_failure.table-1.csv" in state["links"]
+    ranking = state["text"].split("N-1: every single outage, ranked by risk\n")[-1].split("N-2:")[0]
+    assert "Virgin Media O2" in ranking and "ccf:" not in ranking  # readable names, not internal ids
+    assert "Sources" in state["text"] and "Confidence:" in state["text"]
 
 
 def test_flagship_json(flagship):
@@ -59,12 +64,24 @@ def test_flagship_json(flagship):
     assert a["std_error"] < a["independent_std_error"]
     assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
     assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+    dec = d["decision"]
+    assert set(dec["probability_best"]) == set(rows)
+    assert abs(sum(p["probability"] for p in dec["probability_best"].values()) - 1) < 1e-9
+    assert set(dec["frontier"]) <= set(rows)
+    base = d["by_cause"]["uk999"]
+    assert abs(base["routine"]["mean"] + base["platform_wide"]["mean"] - base["total"]["mean"]) < 1e-6
+    assert {r["group"] for r in d["by_area"]} >= {"london", "scotland", "wales", "northern_ireland"}
 
 
 @pytest.mark.browser
 def test_flagship_report_in_browser(flagship):
-    check_report(flagship / "fallback_strategies.html", expect_figures=5,
-                 expect_keys=["baseline_rate", "baseline_failed", "best_strategy", "crn_gain"])
+    state = check_report(flagship / "fallback_strategies.html", expect_figures=7, quick=True,
+                         expect_keys=["best_strategy", "best_value", "how_sure", "where", "baseline_failed"])
+    # the first screen answers which strategy, at what cost, how sure and where
+    text = state["text"]
+    assert text.index("avoids the most failed genuine calls") < text.rindex("Where calls are unreachable\n")
+    for link in ("fallback_strategies.json", "fallback_strategies.table-1.csv"):
+        assert link in state["links"]
 
 
 def test_studies_reject_bad_input_with_exit_2(tmp_path):

@@ -13,8 +13,9 @@ import re
 import sys
 from typing import Any, TextIO
 
-__all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "EscapingWriter", "Parser", "UsageError", "escape_controls",
-           "fmt", "in_words", "load_network", "positive_float", "positive_int", "print_json", "seed_arg"]
+__all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "DefaultsFormatter", "EscapingWriter", "Parser",
+           "UsageError", "escape_controls", "fmt", "in_words", "load_network", "positive_float", "positive_int",
+           "print_json", "seed_arg"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -23,7 +24,26 @@ class UsageError(Exception):
     """Bad input from the user: printed without a traceback, exit code 2."""
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Help text that ends with the option's default, where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if "%(default)" in text or d is None or d is False or d == argparse.SUPPRESS:
+            return text
+        if not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
+    """An argument parser that shows every option's default and reports errors as :class:`UsageError`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # argparse exits 2 already; keep its message short
         self.print_usage(sys.stderr)
         raise UsageError(f"{self.prog}: {message}")

@@ -142,7 +142,38 @@ def cmd_simulate(args: argparse.Namespace) -> int:
               f"{args.years} simulated years (seed {args.seed})")
         print(f"failed genuine calls a year: mean {fmt(f['mean'], ',.1f')}, median {fmt(f['p50'], ',.0f')}, "
               f"p95 {fmt(f['p95'], ',.0f')}, p99 {fmt(f['p99'], ',.0f')}")
+        _print_simulation_details(d)
     return EXIT_OK
+
+
+def _num(x: Any, spec: str, none: str = "none observed") -> str:
+    return none if x is None else fmt(x, spec)
+
+
+def _print_simulation_details(d: dict[str, Any]) -> None:
+    """The rest of what ``simulate`` promises: callers, attempts, time to connect, largest incidents."""
+    c, a = d.get("failed_callers_per_year"), d.get("failed_attempts_per_year")
+    if c and a:
+        print(f"callers never connected a year: mean {fmt(c['mean'], ',.1f')}; failed attempts a year: "
+              f"mean {fmt(a['mean'], ',.1f')}")
+    o = d.get("outcomes_per_year") or {}
+    if o:
+        print("outcomes a year: " + ", ".join(f"{k.replace('_', ' ')} {fmt(v, ',.0f')}"
+                                              for k, v in o.items()))
+    t = d.get("time_to_connect_s") or {}
+    dl = t.get("delayed") or {}
+    if t and isinstance(dl.get("p50"), int | float):
+        print(f"time to connect: {t.get('delayed_connections_per_year', 0):,.1f} delayed connections a year; "
+              f"delay median {_num(dl.get('p50'), ',.0f')} s, p95 {_num(dl.get('p95'), ',.0f')} s, "
+              f"p99 {_num(dl.get('p99'), ',.0f')} s")
+    elif t:
+        print("time to connect: no connection was delayed in the simulated years")
+    top = d.get("largest_incidents") or []
+    if top:
+        print("largest incidents (calls lost):")
+        for inc in top[:5]:
+            print(f"  year {inc['year']}, hour {inc['start_hour']:,.0f}: {inc['calls_lost']:,} calls lost "
+                  f"over {inc['duration_hours']:.1f} h ({', '.join(inc['events'])})")
 
 
 def _samples(args: argparse.Namespace, method: str) -> int:
@@ -182,31 +213,33 @@ def _add_run_options(p: Any) -> None:
 def register(sub: Any) -> None:
     """Add the engine subcommands to ``sub`` (an argparse subparsers object)."""
     e = sub.add_parser("estimate", help="probability that a genuine call is unreachable (with CI)")
-    e.add_argument("scenario")
-    e.add_argument("--method", choices=METHODS, default="mc")
+    e.add_argument("scenario", help="path to a .toml scenario or a bundled name (e.g. uk999)")
+    e.add_argument("--method", choices=METHODS, default="mc",
+                   help="mc: crude Monte Carlo; exact: BDD; rare: rare-event; auto: chosen from a pilot")
     e.add_argument("--samples", type=positive_int, default=None,
                    help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
-    e.add_argument("--seed", type=seed_arg, default=0)
+    e.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
     r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list)")
     r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q")
-    r.add_argument("--source", required=True)
-    r.add_argument("--target", required=True)
-    r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto")
+    r.add_argument("--source", required=True, help="node the calls start from")
+    r.add_argument("--target", required=True, help="node the calls must reach")
+    r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto",
+                   help="as for estimate, or simulate: the time engine with mtbf/mttr")
     r.add_argument("--samples", type=positive_int, default=None,
                    help="trials (mc, default 1,000,000) or replications (rare, default 5,000)")
     r.add_argument("--years", type=positive_int, default=1000, help="simulated years (--method simulate)")
-    r.add_argument("--seed", type=seed_arg, default=0)
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=cmd_reliability)
 
     s = sub.add_parser("simulate", help="year-long simulation: failed calls a year, unreachable-call rate")
-    s.add_argument("scenario")
-    s.add_argument("--years", type=positive_int, default=1000)
-    s.add_argument("--seed", type=seed_arg, default=0)
-    s.add_argument("--json", action="store_true")
+    s.add_argument("scenario", help="path to a .toml scenario or a bundled name (e.g. uk999)")
+    s.add_argument("--years", type=positive_int, default=1000, help="simulated years")
+    s.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
     _add_run_options(s)
     s.set_defaults(func=cmd_simulate)

@@ -1,8 +1,9 @@
-"""The ``nines`` command line: one parser, subcommands from four modules.
+"""The ``nines`` command line: one parser, subcommands from five modules.
 
 Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`),
-``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`), ``replay`` (:mod:`model.cli.replay`)
-and ``check`` (:mod:`model.cli.check`). SCENARIO is a path or a bundled name.
+``estimate``, ``reliability``, ``simulate`` (:mod:`model.cli.engines`), ``replay`` (:mod:`model.cli.replay`),
+``compare`` (:mod:`model.cli.compare_commands`) and ``check`` (:mod:`model.cli.check`). SCENARIO is a path
+or a bundled name.
 Bad input gets one clear message on stderr and exit code 2, never a traceback.
 """
 
@@ -12,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from model.cli import check, engines, replay, scenario_commands
+from model.cli import check, compare_commands, engines, replay, scenario_commands
 from model.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_commands.register(sub)
     engines.register(sub)
     replay.register(sub)
+    compare_commands.register(sub)
     check.register(sub)
     return p
 

@@ -1,8 +1,9 @@
-"""Scenario subcommands of ``nines``: ``validate``, ``describe``, ``schema``, ``whatif``."""
+"""Scenario subcommands of ``nines``: ``validate``, ``describe``, ``components``, ``schema``, ``whatif``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from model.cli.common import EXIT_OK, UsageError, load_network, positive_int, print_json
@@ -16,6 +17,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
     chain = " <- ".join(reversed(s.files))
     print(f"OK {s.name}: {len(net.components)} components, {len(net.demands)} demands, "
           f"{len(net.common_cause_events)} common-cause events ({chain})")
+    for w in s.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return EXIT_OK
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 area``, ``3 areas``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def cmd_components(args: argparse.Namespace) -> int:
+    from model.static.contingency import component_table
+
+    net = load_network(args.scenario)
+    rows = component_table(net)
+    if args.kind:
+        rows = [r for r in rows if args.kind.lower() in r["kind"]]
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    width = max((len(r["name"]) for r in rows), default=4)
+    print(f"{'name':<{width}}  {'kind':<24} {'unavailability':>14}  label")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['kind']:<24} {r['q']:>14.3g}  {r['label']}")
+    print(f"{plural(len(rows), 'name')}; use them with 'nines whatif {args.scenario} NAME...'")
     return EXIT_OK
 
 
@@ -67,7 +93,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     else:
         print(f"{' + '.join(r.failed)} down: {100 * r.share_cut:.4f}% of genuine call demand cut "
               f"({r.calls_per_year_cut:,.0f} calls/year rate), services {', '.join(r.services) or '-'}, "
-              f"{len(r.areas)} areas")
+              f"{plural(len(r.areas), 'area')}")
+        print("  structural check only: which calls have no working path. Capacity, failover delays and "
+              "callers are not in it; 'nines simulate' (and incident replays) follow them.")
     return EXIT_OK
 
 
@@ -78,16 +106,22 @@ def register(sub: Any) -> None:
     v.set_defaults(func=cmd_validate)
 
     d = sub.add_parser("describe", help="counts by kind, demand totals, single points of failure")
-    d.add_argument("scenario")
+    d.add_argument("scenario", help="path to a .toml scenario or a bundled name (e.g. uk999)")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.add_argument("--top", type=positive_int, default=15, help="single points of failure to list")
     d.set_defaults(func=cmd_describe)
+
+    c = sub.add_parser("components", help="every component and common-cause name with its label and kind")
+    c.add_argument("scenario", help="path to a .toml scenario or a bundled name (e.g. uk999)")
+    c.add_argument("--kind", default=None, help="only kinds containing this text (e.g. 'control room')")
+    c.add_argument("--json", action="store_true", help="print one JSON list")
+    c.set_defaults(func=cmd_components)
 
     s = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     s.set_defaults(func=cmd_schema)
 
     w = sub.add_parser("whatif", help="demand cut off when the named components are down")
-    w.add_argument("scenario")
-    w.add_argument("failed", nargs="+", help="component or common-cause event names")
-    w.add_argument("--json", action="store_true")
+    w.add_argument("scenario", help="path to a .toml scenario or a bundled name (e.g. uk999)")
+    w.add_argument("failed", nargs="+", help="component or common-cause event names (see 'nines components')")
+    w.add_argument("--json", action="store_true", help="print one JSON object")
     w.set_defaults(func=cmd_whatif)

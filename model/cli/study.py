@@ -58,9 +58,9 @@ def study_parser(name: str, description: str) -> argparse.ArgumentParser:
 class Study:
     """One run of a study: timing, provenance and writing its two outputs as one unit.
 
-    The output directory is created and checked for writing when the study starts (a bad
-    ``--out`` is reported before any computation). :meth:`write` gives both files the same run
-    id (``run_id`` in the JSON, ``<meta name="nines-run-id">`` in the HTML) and then writes
+    The output directory is checked for writing when the study starts (a bad ``--out`` is
+    reported before any computation; nothing is created until :meth:`write`). :meth:`write` gives
+    both files the same run id (``run_id`` in the JSON, ``<meta name="nines-run-id">`` in the HTML) and then writes
     ``<name>.manifest.json`` naming the run id and the SHA-256 of both; :func:`verify_outputs`
     accepts the pair only when all three agree, so a run killed between the two writes can
     never pass off one run's report with another run's data.
@@ -72,10 +72,12 @@ class Study:
         self.started = time.perf_counter()
         self.run_id = uuid.uuid4().hex
         check_out_dir(Path(args.out))
+        self.scenario = None  # the study's base scenario, once provenance names it (for the sources)
 
     def provenance(self, scenario=None, **extra: Any) -> dict[str, Any]:
         info: dict[str, Any] = {"study": self.name, "seed": self.args.seed, "quick": bool(self.args.quick)}
         if scenario is not None:
+            self.scenario = scenario
             info.update(scenario=scenario.name, scenario_files=list(scenario.files),
                         scenario_sha256=scenario.digest)
         info.update(extra)
@@ -99,6 +101,7 @@ class Study:
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)
         check_out_dir(out, create=True)
+        self.dress(report)
         json_text = json.dumps(jsonable({"run_id": self.run_id, **results}), indent=2, allow_nan=False) + "\n"
         html_text = report.to_html().replace(
             _GENERATOR, f'{_GENERATOR}<meta name="nines-run-id" content="{self.run_id}">\n', 1)
@@ -109,6 +112,18 @@ class Study:
                               for p, t in ((html_path, html_text), (json_path, json_text))}}
         write_atomic(out / f"{self.name}.manifest.json", json.dumps(manifest, indent=2) + "\n")
         return html_path, json_path
+
+    def dress(self, report) -> None:
+        """What every study report carries: a quick-run banner, the JSON link, the sources section."""
+        from model.report.sources import bibliography
+
+        if self.args.quick:
+            report.banner("Quick run: a fast, smaller run for tests and previews. Its numbers are less "
+                          "precise than a full run's and should not be quoted; run without --quick for the "
+                          "report.")
+        report.link_json(f"{self.name}.json")
+        if self.scenario is not None and self.scenario.spec.sources:
+            report.bibliography(bibliography(self.scenario.spec.sources, report.source_texts))
 
 
 _GENERATOR = '<meta name="generator" content="nines">\n'
@@ -213,25 +228,83 @@ def _entity_source(s, name: str) -> str:
 
 
 def network_diagram(net, first=None, title: str | None = None):
-    """Interactive layered diagram of a call network, nodes coloured by the share of
-    national demand their own outage cuts (N-1; computed when ``first`` is not given)."""
-    from model.network.callnetwork import LAYERS
+    """Interactive diagram of a call network that shows where the risk is.
+
+    Columns: callers by access type → originating networks → shared causes (common-cause and failover
+    events, drawn as their own nodes and linked to what they take down) → call-handling platforms →
+    call-handling centres → control rooms grouped by service (with their count). Colour: the expected genuine
+    calls a year cut off by that element's own outages (steady-state unavailability × calls with no working
+    path while it is down, from N-1; computed when ``first`` is not given), summed over the elements a
+    grouped node stands for; grey: never fails.
+    """
+    from collections import defaultdict
+
     from model.report import layered_network_figure
-    from model.static.contingency import n_minus_1
+    from model.static.contingency import component_table, n_minus_1
 
     first = first if first is not None else n_minus_1(net)
-    share = {r.failed[0]: r.share_cut for r in first}
+    q = {r["name"]: r["q"] for r in component_table(net)}
+    risk = {r.failed[0]: q.get(r.failed[0], 0.0) * r.calls_per_year_cut for r in first if len(r.failed) == 1}
+    s = net.scenario.spec
     g = net.graph
-    value = {n: share.get(g.nodes[n].get("component") or "", None) for n in g.nodes}
-    hover = {}
-    for n, data in g.nodes(data=True):
-        extra = f"<br>{data['annual_calls']:,.0f} calls/yr" if data["kind"] == "caller_group" else ""
-        hover[n] = f"{data['label']} ({data['kind'].replace('_', ' ')}){extra}"
+    node_of: dict[str, str] = {}
+    label: dict[str, str] = {}
+    layer: dict[str, int] = {}
+    value: dict[str, float | None] = defaultdict(lambda: None)
+    hover: dict[str, str] = {}
+    members: dict[str, list[str]] = defaultdict(list)
+
+    def add(node: str, lab: str, lay: int) -> str:
+        label.setdefault(node, lab)
+        layer.setdefault(node, lay)
+        return node
+
+    def charge(node: str, comp: str | None) -> None:
+        if comp and comp in risk:
+            value[node] = (value[node] or 0.0) + risk[comp]
+
+    for n, d in g.nodes(data=True):
+        kind = d["kind"]
+        if kind == "caller_group":
+            node_of[n] = add(f"callers:{d['access']}", f"{d['access']} callers", 0)
+        elif kind == "control_room":
+            sv = s.control_rooms[n].service
+            room_label = f"{s.services[sv].label} control rooms" if sv in s.services else sv
+            node_of[n] = add(f"rooms:{sv}", room_label, 5)
+            members[node_of[n]].append(d["label"])
+        else:
+            lay = {"originating_network": 1, "call_handling_platform": 3,
+                   "call_handling_centre": 4}.get(kind, 2)
+            node_of[n] = add(n, d["label"], lay)
+        charge(node_of[n], d.get("component"))
+    link_risk: dict[str, float] = defaultdict(float)
+    for u, _v, d in g.edges(data=True):  # links are not drawn: their risk shows where they start
+        link_risk[node_of[u]] += risk.get(d.get("component") or "", 0.0)
+    edges = {(node_of[u], node_of[v]) for u, v in g.edges if node_of[u] != node_of[v]}
+    for e in net.common_cause_events:
+        node = add(e.name, e.label or e.name, 2)
+        charge(node, e.name)
+        for m in e.members:
+            if m in node_of:
+                edges.add((node, node_of[m]))
+        hover[node] = f"takes down {e.members_label or len(e.members)} at once"
+    for node, rooms in members.items():
+        hover[node] = f"{len(rooms)} rooms (each with its buddies); per-room figures in the tables"
+    for node in label:
+        if node.startswith("callers:"):
+            calls = sum(d["annual_calls"] for n, d in g.nodes(data=True) if node_of.get(n) == node)
+            hover[node] = f"{calls:,.0f} calls a year"
+    for node, r in link_risk.items():
+        if r > 0:
+            extra = f"links from here: {r:,.1f} expected calls cut a year"
+            hover[node] = f"{hover[node]}; {extra}" if node in hover else extra
+    nodes = list(label)
     return layered_network_figure(
-        list(g.nodes), list(g.edges), {n: LAYERS[d["kind"]] for n, d in g.nodes(data=True)}, value,
-        {n: d["label"] for n, d in g.nodes(data=True)}, layer_names=LAYER_NAMES,
-        value_label="share of demand cut by its outage", value_format=".2%", hover_of=hover,
-        title=title or f"{net.scenario.label}: where a single outage cuts calls off")
+        nodes, sorted(edges), layer, dict(value), label,
+        layer_names=["Callers", "Originating networks", "Shared causes", "Call-handling platforms",
+                     "Call-handling centres", "Control rooms"],
+        value_label="expected genuine calls cut a year", value_format=",.1f", hover_of=hover,
+        title=title or f"{net.scenario.label}: where outages cut calls off (risk a year)")
 
 
 def running_mean_figure(values, *, x_title: str, y_title: str, points: int = 40):

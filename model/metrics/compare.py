@@ -189,6 +189,7 @@ def compare_strategies(
     confidence: float = 0.95,
     workers: int | None = 1,
     backend: Any = "auto",
+    progress: bool | None = None,
 ) -> Comparison:
     """Simulate the baseline and every strategy set (each applied on ``base``) over the
     same years with the same seed.
@@ -198,6 +199,7 @@ def compare_strategies(
     worker processes through :func:`model.run.runner.run_chunks`; every run is fixed by
     its seed, so the result is identical for any number of workers and any ``backend``
     ("auto", "serial", "processes" or a Dask client, as for :func:`~model.run.runner.run_chunks`).
+    ``progress``: a bar of strategies done (None: only when standard error is a terminal).
     """
     t0 = time.perf_counter()
     scenarios = [apply_strategies(base, [])]
@@ -206,10 +208,63 @@ def compare_strategies(
             scenarios.append(apply_strategies(base, sset))
     task = (tuple(scenarios), years, seed, chunk_years)
     results, _ = run_chunks(_simulate_chunk, task, [1] * len(scenarios), seed, backend=backend,
-                            workers=workers, quiet=True, unit="strategies", desc="strategies")
+                            workers=workers, progress=progress, unit="strategies", desc="strategies")
     baseline = _outcome(base.spec.name, "Status quo", 0.0, results[0])
     outcomes = []
     for scen, res in zip(scenarios[1:], results[1:], strict=True):
         info = scen.spec.strategy
         outcomes.append(_outcome(scen.spec.name, info.label, info.annual_cost_gbp, res))
     return Comparison(baseline, tuple(outcomes), years, seed, time.perf_counter() - t0, confidence)
+
+
+def without_platform_events(scenario: Scenario) -> Scenario:
+    """The scenario with its platform-wide events switched off: routine outages only.
+
+    Every call-handling platform gets no failures (rate and unavailability 0) and every common-cause group
+    with a platform among its members is removed, so the failover window of the platforms disappears too.
+    Simulated with the same seed, every other event keeps its outage history (its stream is keyed by name),
+    so ``failed(scenario) - failed(without_platform_events(scenario))`` year by year is what platform-wide
+    events cause.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> s = without_platform_events(load_scenario("uk999"))
+    >>> s.spec.call_handling_platforms["bt_primary"].failure.failures_per_year
+    0.0
+    >>> dict(s.spec.common_cause_groups)
+    {}
+    """
+    spec = scenario.spec
+    platforms = set(spec.call_handling_platforms)
+    overlay: dict[str, Any] = {"call_handling_platforms": {
+        p: {"failure": {"failures_per_year": 0.0, "unavailability": 0.0,
+                        "source": "counterfactual: platform-wide events switched off (routine outages only)"}}
+        for p in platforms}}
+    gone = [f"common_cause_groups.{g}" for g, grp in spec.common_cause_groups.items()
+            if platforms & set(grp.members)]
+    if gone:
+        overlay["remove"] = gone
+    return scenario.extend(overlay, where="<routine outages only>")
+
+
+def split_by_cause(comparison: Comparison, routine: Comparison) -> dict[str, dict[str, Any]]:
+    """Failed calls a year split into routine outages and platform-wide events, per strategy (paired).
+
+    ``routine`` is the same comparison (same strategies, years and seed) run on
+    :func:`without_platform_events` of the base. Returns per strategy name: ``total``, ``routine`` and
+    ``platform_wide`` (each mean with a paired interval over the years) and ``platform_share``.
+    """
+    by_name = {o.name: o for o in (routine.baseline, *routine.outcomes)}
+    out: dict[str, dict[str, Any]] = {}
+    for o in (comparison.baseline, *comparison.outcomes):
+        r = by_name.get(o.name)
+        if r is None:
+            continue
+        total = _mean_ci(o.failed_calls, comparison.confidence)
+        rout = _mean_ci(r.failed_calls, comparison.confidence)
+        plat = _mean_ci(o.failed_calls - r.failed_calls, comparison.confidence)
+        share = plat["mean"] / total["mean"] if total["mean"] > 0 else math.nan
+        out[o.name] = {"label": o.label, "total": total, "routine": rout, "platform_wide": plat,
+                       "platform_share": share}
+    return out

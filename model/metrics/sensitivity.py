@@ -338,7 +338,8 @@ class SobolIndices:
     output_variance: np.ndarray
     output_mean: np.ndarray
     method: str = ("scipy.stats.sobol_indices (Saltelli 2010 first-order and total estimators, scrambled "
-                   "Sobol A/B design), percentile bootstrap over the n base rows")
+                   "Sobol A/B design), percentile bootstrap over the n base rows; estimates and intervals "
+                   "clipped to [0, 1], the indices' range")
 
     def rows(self, output: int = 0) -> list[dict[str, Any]]:
         """Per-parameter rows for one output, largest total index first."""
@@ -448,6 +449,7 @@ def sobol_indices(
     f_a, f_b = f[:, :n], f[:, n: 2 * n]
     f_ab = np.moveaxis(f[:, 2 * n:].reshape(s, d, n), 1, 0)  # (d, s, n)
     first, total = _saltelli(f_a, f_b, f_ab)
+    first, total = np.clip(first, 0.0, 1.0), np.clip(total, 0.0, 1.0)  # the indices' range
 
     def statistic(rows: np.ndarray) -> np.ndarray:
         fi, ti = _saltelli(f_a[:, rows], f_b[:, rows], f_ab[..., rows])
@@ -458,8 +460,9 @@ def sobol_indices(
     lo = np.asarray(boot.confidence_interval.low, float)
     hi = np.asarray(boot.confidence_interval.high, float)
     k = s * d
-    first_ci = np.stack([lo[:k].reshape(s, d), hi[:k].reshape(s, d)], axis=-1)
-    total_ci = np.stack([lo[k:].reshape(s, d), hi[k:].reshape(s, d)], axis=-1)
+    # Sobol indices lie in [0, 1]; the estimators' bootstrap can stray outside, the interval may not
+    first_ci = np.clip(np.stack([lo[:k].reshape(s, d), hi[:k].reshape(s, d)], axis=-1), 0.0, 1.0)
+    total_ci = np.clip(np.stack([lo[k:].reshape(s, d), hi[k:].reshape(s, d)], axis=-1), 0.0, 1.0)
     both = np.concatenate([f_a, f_b], axis=1)
     return SobolIndices(tuple(p.name for p in params), tuple(_names(output_names, s)), first, total, first_ci,
                         total_ci, n, n * (d + 2), float(confidence), int(n_resamples), recorded,

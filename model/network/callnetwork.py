@@ -96,6 +96,8 @@ class CommonCauseEvent:
     kind: str  # "beta", "shared" or "failover"
     q: float
     members: tuple[str, ...]
+    label: str = ""  # display name, in words
+    members_label: str = ""  # the members' display names, in words
 
 
 class CallNetwork:
@@ -136,8 +138,9 @@ class CallNetwork:
                 for n, share in acc.networks.items():
                     if share <= 0:
                         continue
-                    link = add_component(f"access:{a}:{t}:{n}", "access_link", f"{area.label} {t} → {n}",
-                                         acc.link)
+                    net_label = s.originating_networks[n].label if n in s.originating_networks else n
+                    link = add_component(f"access:{a}:{t}:{n}", "access_link",
+                                         f"{area.label} {t} callers' access to {net_label}", acc.link)
                     g.add_edge(cg, n, component=link, share=share)
                     for sv, service in s.services.items():
                         if service.share <= 0:
@@ -152,8 +155,8 @@ class CallNetwork:
         # originating network -> platform (interconnect), platform -> centre, centre -> control room
         for n in s.originating_networks:
             for p in s.call_handling_platforms:
-                link = add_component(f"interconnect:{n}>{p}", "interconnect", f"{n} → {p}",
-                                     s.topology.interconnect)
+                ends = f"{s.originating_networks[n].label} → {s.call_handling_platforms[p].label}"
+                link = add_component(f"interconnect:{n}>{p}", "interconnect", ends, s.topology.interconnect)
                 g.add_edge(n, p, component=link)
         for c, centre in s.call_handling_centres.items():
             for p in centre.platforms or tuple(s.call_handling_platforms):
@@ -175,6 +178,11 @@ class CallNetwork:
                     g.add_edge(u, v, component=comp, link=lid)
         # common causes: beta factor, explicit shared causes, failover windows of standby groups
         events: list[CommonCauseEvent] = []
+
+        def members_text(members) -> str:
+            names = [comps[m].label if m in comps else m for m in members] or ["nothing"]
+            return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
         for cid, ccf in s.common_cause_groups.items():
             if ccf.beta is not None:
                 qs = [comps[m].q for m in ccf.members if m in comps]
@@ -183,10 +191,13 @@ class CallNetwork:
                     if m in comps:
                         c = comps[m]
                         comps[m] = Component(c.name, c.kind, c.label, (1 - ccf.beta) * c.q, c.failure)
-                events.append(CommonCauseEvent(f"ccf:{cid}", "beta", q_event, tuple(ccf.members)))
+                events.append(CommonCauseEvent(
+                    f"ccf:{cid}", "beta", q_event, tuple(ccf.members),
+                    f"Shared cause: {cid.replace('_', ' ')}", members_text(ccf.members)))
             elif ccf.failure is not None:
-                events.append(CommonCauseEvent(f"ccf:{cid}", "shared", ccf.failure.steady_unavailability(),
-                                               tuple(ccf.members)))
+                events.append(CommonCauseEvent(
+                    f"ccf:{cid}", "shared", ccf.failure.steady_unavailability(), tuple(ccf.members),
+                    f"Shared cause: {cid.replace('_', ' ')}", members_text(ccf.members)))
         for gid, grp in s.redundancy_groups.items():
             if grp.policy == "active-active":
                 continue
@@ -195,7 +206,9 @@ class CallNetwork:
                 continue
             q_fo = failover_unavailability(grp, primary.failure)
             if q_fo > 0:
-                events.append(CommonCauseEvent(f"failover:{gid}", "failover", q_fo, tuple(grp.members)))
+                events.append(CommonCauseEvent(
+                    f"failover:{gid}", "failover", q_fo, tuple(grp.members),
+                    f"Failover window: {gid.replace('_', ' ')}", members_text(grp.members)))
         for name, c in comps.items():
             if g.has_node(name):
                 g.nodes[name]["q"] = c.q

@@ -382,6 +382,8 @@ def ranked_bar(
     >>> fig = ranked_bar(["a", "b", "c"], [1.0, 3.0, 2.0], [0.5, 2.5, 1.0], [1.5, 3.5, 3.0])
     >>> list(fig.layout.yaxis.ticktext), fig.data[0].error_x.array.tolist()
     (['b', 'c', 'a'], [0.5, 1.0, 0.5])
+    >>> ranked_bar(["a"], [0.25], value_format=".1%").layout.xaxis.tickformat  # percent axis for shares
+    '.1%'
     """
     vals = _arr(values, "values")
     labels = [str(s) for s in names]
@@ -419,8 +421,9 @@ def ranked_bar(
     ))
     _layout(
         fig, title, height=int(np.clip(28 * len(vals) + 130, 260, 2400)), bargap=0.3,
-        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
-        yaxis={"tickvals": pos, "ticktext": [_short(s) for s in labels], "autorange": "reversed",
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear",
+               **({"tickformat": value_format.replace(".3g", "")} if value_format.endswith("%") else {})},
+        yaxis={"tickvals": pos, "ticktext": [_short(s, 48) for s in labels], "autorange": "reversed",
                "showgrid": False, "ticks": ""},
     )
     return fig
@@ -540,6 +543,12 @@ def band_chart(
     ...                  names=["status quo", "failover"])
     >>> [t.name for t in fig.data if t.showlegend is not False], len(fig.data[0].x)
     (['status quo (with 90% band)', 'failover (with 90% band)'], 6)
+
+    A series identical to an earlier one is drawn dashed on top and named as such, not hidden behind it:
+
+    >>> fig = band_chart([1, 2], [[1, 2], [1, 2]], [[0, 1], [0, 1]], [[2, 3], [2, 3]], names=["2023", "420"])
+    >>> fig.data[-1].name, fig.data[-1].line.dash
+    ('420 (identical to 2023)', 'dash')
     """
     xs = _arr(x, "x")
     med = np.atleast_2d(np.asarray(median, dtype=float))
@@ -559,10 +568,19 @@ def band_chart(
     traces = []
     for j in range(k):
         colour = PALETTE[j % len(PALETTE)]
+        same = next((i for i in range(j)
+                     if all(np.allclose(a[i], a[j], rtol=1e-9, atol=0) for a in (med, lo_a, hi_a))), None)
         nm = _esc(names[j])
+        if same is not None:  # an identical series would hide behind the first: draw it dashed, say so
+            traces.append(go.Scatter(
+                x=xs, y=med[j], mode="lines", line={"color": colour, "width": 2.5, "dash": "dash"},
+                name=f"{_short(names[j])} (identical to {_short(names[same])})", legendgroup=str(j),
+                hoverinfo="skip"))
+            continue
         traces.append(go.Scatter(
             x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([hi_a[j], lo_a[j][::-1]]), mode="lines",
-            fill="toself", fillcolor=_rgba(colour, 0.18), line={"width": 0, "color": colour},
+            fill="toself", fillcolor=_rgba(colour, 0.12), line={"width": 0.8, "color": _rgba(colour, 0.55),
+                                                                 "dash": "dot"},
             hoverinfo="skip", name=f"{_short(names[j])} {_esc(band_label)}".strip(), legendgroup=str(j),
             showlegend=False,
         ))
@@ -578,8 +596,10 @@ def band_chart(
     fig = go.Figure(traces)
     _layout(
         fig, title, legend_top=True, height=460, hovermode="closest", showlegend=True,
-        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
-        yaxis={"title": {"text": _esc(y_title or "")}, "type": "log" if log_y else "linear"},
+        xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear",
+               **({"dtick": 1, "minor": {"ticks": "outside", "showgrid": False}} if log_x else {})},
+        yaxis={"title": {"text": _esc(y_title or "")}, "type": "log" if log_y else "linear",
+               **({"dtick": 1, "minor": {"ticks": "outside", "showgrid": False}} if log_y else {})},
     )
     return fig
 
@@ -805,6 +825,130 @@ def ecdf(
         xaxis={"title": {"text": _esc(x_title or "")}, "type": "log" if log_x else "linear"},
         yaxis={"title": {"text": _esc(y_title or default_y)}, "type": "log" if log_y else "linear"},
     )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# decision: cost against benefit
+# ----------------------------------------------------------------------------------------------
+
+def cost_effectiveness_figure(
+    names: Sequence[str],
+    costs: Sequence[float],
+    avoided: Sequence[float],
+    ci_low: Sequence[float],
+    ci_high: Sequence[float],
+    *,
+    frontier: Sequence[str] = (),
+    title: str | None = None,
+    x_title: str = "annual cost (£)",
+    y_title: str = "failed genuine calls avoided a year",
+) -> go.Figure:
+    """Calls avoided (with paired intervals) against annual cost; the status quo at the origin.
+
+    The cost-effectiveness frontier (names in ``frontier``, cheapest first) is drawn as a line from the
+    origin; strategies below it cost more for fewer calls avoided than a frontier strategy or a mix. Points
+    on the frontier and the three that avoid most are labelled; every point names itself on hover.
+
+    Examples
+    --------
+    >>> fig = cost_effectiveness_figure(["A", "B"], [1e5, 2e5], [50, 40], [40, 30], [60, 50], frontier=["A"])
+    >>> [t.name for t in fig.data]
+    ['cost-effectiveness frontier', 'strategies', 'status quo']
+    """
+    c, a, lo, hi = (_arr(v, n) for v, n in ((costs, "costs"), (avoided, "avoided"), (ci_low, "ci_low"),
+                                           (ci_high, "ci_high")))
+    labels = [str(n) for n in names]
+    index = {n: i for i, n in enumerate(labels)}
+    fx = [0.0] + [c[index[n]] for n in frontier if n in index]
+    fy = [0.0] + [a[index[n]] for n in frontier if n in index]
+    on = set(frontier)
+    hover = [f"<b>{_esc(n)}</b><br>£{c[i]:,.0f} a year<br>avoids {a[i]:,.1f} calls a year "
+             f"(95% CI {lo[i]:,.1f} to {hi[i]:,.1f})" + ("<br>on the frontier" if n in on else "")
+             for i, n in enumerate(labels)]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines", name="cost-effectiveness frontier",
+                             line={"color": PALETTE[2], "dash": "dash", "width": 2}, hoverinfo="skip"))
+    top = set(sorted(range(len(a)), key=lambda i: -a[i])[:3])
+    shown = [_short(n, 28) if (n in on or i in top) and a[i] > 0 else "" for i, n in enumerate(labels)]
+    fig.add_trace(go.Scatter(
+        x=c, y=a, mode="markers+text", name="strategies", text=shown,
+        textposition="top center", hovertext=hover, hoverinfo="text",
+        marker={"size": 11, "color": [PALETTE[2] if n in on else PALETTE[0] for n in labels]},
+        error_y={"type": "data", "symmetric": False, "array": np.maximum(hi - a, 0),
+                 "arrayminus": np.maximum(a - lo, 0), "color": "#334155", "thickness": 1.2, "width": 4}))
+    fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers+text", name="status quo", text=["Status quo"],
+                             textposition="bottom right", marker={"size": 12, "color": PALETTE[1],
+                                                                  "symbol": "diamond"},
+                             hovertext=["<b>Status quo</b><br>no cost, nothing avoided"], hoverinfo="text"))
+    _layout(fig, title, legend_top=True, height=480,
+            xaxis={"title": {"text": _esc(x_title)}, "tickprefix": "£", "separatethousands": True,
+                   "rangemode": "tozero"},
+            yaxis={"title": {"text": _esc(y_title)}, "separatethousands": True, "zeroline": True})
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# geography: a hex cartogram of the UK's nations and English regions (no map tiles, no network)
+# ----------------------------------------------------------------------------------------------
+
+#: Cartogram cells (column, row) of the 12 areas of uk999: roughly where each lies, one hexagon each.
+UK_HEX_CELLS: dict[str, tuple[float, int]] = {
+    "scotland": (2.0, 0), "northern_ireland": (0.5, 1), "north_east": (2.5, 1),
+    "north_west": (1.0, 2), "yorkshire_humber": (2.0, 2),
+    "wales": (0.5, 3), "west_midlands": (1.5, 3), "east_midlands": (2.5, 3),
+    "south_west": (0.0, 4), "london": (2.0, 4), "east_of_england": (3.0, 4), "south_east": (1.5, 5),
+}
+
+
+def uk_hex_map(
+    values: Mapping[str, float],
+    labels: Mapping[str, str] | None = None,
+    *,
+    value_label: str = "value",
+    value_format: str = ".3g",
+    title: str | None = None,
+    colorscale: str = "YlOrRd",
+    detail: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """A value per area on a hexagon cartogram of the UK (offline: markers only, no map tiles).
+
+    Areas not in :data:`UK_HEX_CELLS` are placed in a row below the map, so a scenario with other areas
+    still draws every one of them.
+
+    Examples
+    --------
+    >>> fig = uk_hex_map({"scotland": 0.1, "wales": 0.3, "atlantis": 0.2}, value_label="share")
+    >>> sorted(fig.data[0].customdata)
+    ['atlantis', 'scotland', 'wales']
+    """
+    names = list(values)
+    labels = labels or {}
+    detail = detail or {}
+    extra = [n for n in names if n not in UK_HEX_CELLS]
+    xs, ys = [], []
+    for n in names:
+        if n in UK_HEX_CELLS:
+            col, row = UK_HEX_CELLS[n]
+        else:
+            col, row = float(extra.index(n)), 7
+        xs.append(col + (0.5 if row % 2 else 0.0))
+        ys.append(-row * 0.87)
+    v = np.array([float(values[n]) for n in names])
+    text = [_short(labels.get(n, n.replace("_", " ")), 14) for n in names]
+    hover = [f"<b>{_esc(labels.get(n, n))}</b><br>{_esc(value_label)}: {_fmt(v[i], value_format)}"
+             + (f"<br>{_esc(detail[n])}" if n in detail else "") for i, n in enumerate(names)]
+    fig = go.Figure(go.Scatter(
+        x=xs, y=ys, mode="markers+text", text=text, textposition="middle center", customdata=names,
+        textfont={"size": 10, "color": "#1d2433"}, hovertext=hover, hoverinfo="text",
+        marker={"symbol": "hexagon", "size": 74, "color": v, "colorscale": colorscale, "showscale": True,
+                "line": {"color": "#ffffff", "width": 2},
+                "colorbar": {"title": {"text": _esc(value_label), "side": "right"},
+                             "tickformat": value_format.replace(".3g", "")}},
+        showlegend=False))
+    _layout(fig, title, height=560,
+            xaxis={"visible": False, "range": [-0.8, 4.3]},
+            yaxis={"visible": False, "scaleanchor": "x", "range": [-6.9 if extra else -5.2, 0.8]})
     return fig
 
 

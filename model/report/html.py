@@ -30,7 +30,9 @@ True
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import math
 import os
@@ -153,6 +155,27 @@ def format_percent(x: Any, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     return f"{format_number(float(x) * 100, digits)}%"
+
+
+def format_odds(p: Any) -> str:
+    """A small probability as odds a reader can picture: ``about 1 in 12,000``.
+
+    Examples
+    --------
+    >>> format_odds(8.23e-5), format_odds(0.25), format_odds(0.0), format_odds(None)
+    ('about 1 in 12,000', 'about 1 in 4', 'none', '—')
+    """
+    if p is None or not _is_number(p) or math.isnan(float(p)):
+        return "—"
+    p = float(p)
+    if p <= 0:
+        return "none"
+    if p >= 1:
+        return "every one"
+    n = 1.0 / p
+    digits = max(0, math.floor(math.log10(n)) - 1)
+    rounded = round(n, -digits) if digits else round(n)
+    return f"about 1 in {rounded:,.0f}"
 
 
 def format_ci(low: Any, high: Any, confidence: float = 0.95,
@@ -324,12 +347,21 @@ class Report:
         self._assumptions: list[tuple[str, str, str]] = []
         self._provenance: dict[str, Any] | None = None
         self._sections: list[tuple[str, str]] = []  # (anchor id, title) for the contents line
+        self._banners: list[tuple[str, str]] = []  # (kind, text) shown above everything
+        self._tables: list[tuple[str, list[str], list[list[Any]]]] = []  # (caption, header, body) for CSV
+        self._bibliography: list[dict[str, Any]] = []
+        self._json_name: str | None = None
 
     # -- properties -------------------------------------------------------------------------
     @property
     def n_figures(self) -> int:
         """Number of figures (including the convergence figure) the report will render."""
         return len(self._figure_json)
+
+    @property
+    def source_texts(self) -> list[str]:
+        """Every source string of the assumptions table (for :func:`model.report.sources.bibliography`)."""
+        return [s for _p, _v, s in self._assumptions]
 
     @property
     def keys(self) -> list[str]:
@@ -399,6 +431,33 @@ class Report:
         self._cards.append(_KeyNumber(key, str(label), value_text, ci_text, str(unit), str(note)))
         return self
 
+    def banner(self, text: str, kind: str = "quick") -> Report:
+        """A banner above the summary: ``kind`` "quick" (a fast, smaller run) or "warning".
+
+        Examples
+        --------
+        >>> "This is a quick run" in Report("t").banner("This is a quick run").to_html()
+        True
+        """
+        if kind not in ("quick", "warning"):
+            raise ValueError(f"banner kind {kind!r}: use 'quick' or 'warning'")
+        self._banners.append((kind, str(text)))
+        return self
+
+    def link_json(self, filename: str) -> Report:
+        """Link the study's JSON file (a sibling of the report) in the downloads line."""
+        self._json_name = Path(str(filename)).name
+        return self
+
+    def bibliography(self, entries: Iterable[Mapping[str, Any]]) -> Report:
+        """Set the sources section: ``key``, ``text``, optional ``confidence`` (H/M/L), ``urls``, ``cited``.
+
+        Build the entries with :func:`model.report.sources.bibliography`. Only ``http(s)`` links are made
+        clickable; every text is escaped.
+        """
+        self._bibliography = [dict(e) for e in entries]
+        return self
+
     # -- body -------------------------------------------------------------------------------
     def section(self, title: str, text: str = "") -> Report:
         """Start a new section with a heading (listed in the contents line)."""
@@ -430,6 +489,7 @@ class Report:
         formats: Mapping[str, str | Callable[[Any], str]] | None = None,
         sortable: bool = True,
         digits: int = 3,
+        collapsed: str | None = None,
     ) -> Report:
         """Add a table from a list of dicts, or from rows with a header.
 
@@ -455,6 +515,8 @@ class Report:
             Clicking a header sorts by that column (plain JavaScript).
         digits : int
             Significant digits for numbers without an explicit format.
+        collapsed : str, optional
+            Show the table folded under this one-line summary (a ``<details>`` element the reader opens).
 
         Examples
         --------
@@ -506,12 +568,36 @@ class Report:
             lines.append("<tr>" + "".join(cells) + "</tr>")
         attrs = ' class="data sortable"' if sortable else ' class="data"'
         cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-        self._blocks.append(_Block(
-            "table",
-            f'<div class="table-wrap"><table{attrs}>{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>\n" + "\n".join(lines) + "\n</tbody></table></div>",
-        ))
+        k = len(self._tables) + 1
+        self._tables.append((str(caption), [str(labels.get(c, c)) for c in columns], body))
+        html_table = (f'<div class="table-wrap"><table{attrs} data-table="{k}">{cap}<thead><tr>{head}</tr>'
+                      f"</thead><tbody>\n" + "\n".join(lines) + "\n</tbody></table></div>")
+        if collapsed is not None:
+            html_table = f"<details><summary>{_esc(collapsed)}</summary>{html_table}</details>"
+        self._blocks.append(_Block("table", html_table + f"{_CSV_LINK_MARK}{k}{_CSV_LINK_MARK}"))
         return self
+
+    def csv_files(self, stem: str) -> dict[str, str]:
+        """Every table as CSV text, keyed by file name (``<stem>.table-<k>.csv``).
+
+        Numbers are written in full (not as displayed); an Estimate gives three columns' worth of text
+        (value, low, high) in one cell as ``value [low, high]``.
+
+        Examples
+        --------
+        >>> r = Report("t").table([{"strategy": "A, with comma", "calls": 1234.5}])
+        >>> r.csv_files("demo")["demo.table-1.csv"].splitlines()
+        ['strategy,calls', '"A, with comma",1234.5']
+        """
+        out = {}
+        for k, (_caption, header, body) in enumerate(self._tables, start=1):
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(header)
+            for row in body:
+                w.writerow([_csv_cell(v) for v in row])
+            out[f"{stem}.table-{k}.csv"] = buf.getvalue()
+        return out
 
     def figure(self, fig: go.Figure, caption: str = "", *, height: int | None = None) -> Report:
         """Add an interactive Plotly figure (rendered offline by the embedded plotly.js).
@@ -548,7 +634,8 @@ class Report:
             else:
                 p, v, s = row
             v_text = format_number(v) if _is_number(v) else str(v)
-            self._assumptions.append((str(p), v_text, str(s)))
+            s = re.sub(r"^(assumption:\s*)+", "assumption: ", str(s).strip(), flags=re.I)
+            self._assumptions.append((str(p), v_text, s))
         return self
 
     def provenance(self, info: Mapping[str, Any]) -> Report:
@@ -561,12 +648,18 @@ class Report:
         return self
 
     # -- output -----------------------------------------------------------------------------
-    def to_html(self) -> str:
-        """The complete HTML document as a string."""
+    def to_html(self, files_stem: str | None = None) -> str:
+        """The complete HTML document as a string.
+
+        With ``files_stem`` (what :meth:`write` passes: the report's file name without ``.html``) each table
+        links its CSV file and a downloads line links them and the JSON given to :meth:`link_json`.
+        """
         from model.version import __version__
 
         parts: list[str] = []
         nav = list(self._sections)
+        if self._bibliography:
+            nav.append(("sources", "Sources"))
         if self._convergence:
             nav.append(("convergence", "Convergence"))
         if self._assumptions:
@@ -584,6 +677,12 @@ class Report:
             parts.append(f'<nav aria-label="Contents"><ul>{links}</ul></nav>')
         parts.append("</div></header>")
         parts.append('<main class="wrap">')
+        for kind, text in self._banners:
+            parts.append(f'<div class="banner banner-{kind}" role="status" data-banner="{kind}">'
+                         f"{_esc(text)}</div>")
+        downloads = self._download_links(files_stem)
+        if downloads:
+            parts.append(f'<p class="downloads">Downloads: {downloads}</p>')
         if self._cards:
             parts.append('<section class="summary" aria-label="Key numbers"><div class="cards">')
             for c in self._cards:
@@ -595,7 +694,8 @@ class Report:
                     f'<div class="kn-value">{_esc(c.value)}{unit}</div>{ci}{note}</div>'
                 )
             parts.append("</div></section>")
-        parts.extend(b.html for b in self._blocks)
+        for b in self._blocks:
+            parts.append(_CSV_LINK_RE.sub(lambda m: self._csv_link(files_stem, int(m.group(1))), b.html))
         if self._convergence:
             parts.append('<h2 id="convergence">Convergence</h2>')
             parts.extend(self._convergence)
@@ -611,6 +711,8 @@ class Report:
                 '<th scope="col">Source or assumption</th></tr></thead><tbody>\n'
                 + "\n".join(rows) + "\n</tbody></table></div>"
             )
+        if self._bibliography:
+            parts.append(_bibliography_html(self._bibliography))
         if self._provenance is not None:
             parts.append('<h2 id="provenance">Provenance</h2>')
             parts.append(_definition_list(self._provenance, "provenance"))
@@ -634,15 +736,34 @@ class Report:
         )
 
     def write(self, path: str | os.PathLike[str]) -> Path:
-        """Render and write the report atomically (temp file, then rename); returns the path.
+        """Render and write the report and its tables' CSV files atomically; returns the HTML path.
 
-        The HTML is rendered completely before anything touches the disk, so an error
-        leaves neither a partial report nor a temporary file.
+        Everything is rendered before anything touches the disk, so an error leaves neither a partial
+        report nor a temporary file; the CSV files are written first, so the report's links resolve.
         """
-        text = self.to_html()
         path = Path(path)
+        stem = path.name[:-5] if path.name.endswith(".html") else path.stem
+        text = self.to_html(files_stem=stem)
+        files = self.csv_files(stem)
         path.parent.mkdir(parents=True, exist_ok=True)
+        for name, body in files.items():
+            write_atomic(path.parent / name, body)
         return write_atomic(path, text)
+
+    def _csv_link(self, stem: str | None, k: int) -> str:
+        if stem is None:
+            return ""
+        name = f"{stem}.table-{k}.csv"
+        return f'<p class="table-download"><a href="{_esc(name)}" download>Download this table (CSV)</a></p>'
+
+    def _download_links(self, stem: str | None) -> str:
+        links = []
+        if self._json_name:
+            links.append(f'<a href="{_esc(self._json_name)}" download>all results (JSON)</a>')
+        if stem is not None:
+            links += [f'<a href="{_esc(n)}" download>table {k} (CSV)</a>'
+                      for k, n in enumerate(self.csv_files(stem), start=1)]
+        return " · ".join(links)
 
     # -- internals --------------------------------------------------------------------------
     def _figure_html(self, fig: go.Figure, caption: str, height: int | None) -> str:
@@ -712,6 +833,57 @@ def _definition_list(info: Mapping[str, Any], cls: str = "") -> str:
     return f"<dl{c}>" + "".join(items) + "</dl>"
 
 
+_CSV_LINK_MARK = "\x00csv\x00"
+_CSV_LINK_RE = re.compile(re.escape(_CSV_LINK_MARK) + r"(\d+)" + re.escape(_CSV_LINK_MARK))
+_URL_RE = re.compile(r"https?://[^\s<>\"';)]+[^\s<>\"';).,]")
+
+
+def _csv_cell(v: Any) -> str:
+    if _is_estimate(v):
+        return f"{v.value!r} [{v.ci_low!r}, {v.ci_high!r}]"
+    if v is None or (_is_number(v) and math.isnan(float(v))):
+        return ""
+    if isinstance(v, float | np.floating):
+        return repr(float(v))
+    return str(v)
+
+
+def _linked(text: str) -> str:
+    """Escaped text with its http(s) URLs as links (each piece escaped on its own)."""
+    out, last = [], 0
+    for m in _URL_RE.finditer(text):
+        out.append(_esc(text[last:m.start()]))
+        url = m.group(0)
+        out.append(f'<a href="{_esc(url)}" rel="noopener noreferrer" target="_blank">{_esc(url)}</a>')
+        last = m.end()
+    out.append(_esc(text[last:]))
+    return "".join(out)
+
+
+_CONFIDENCE = {"H": "high: a regulator's, government's or the service's own text",
+               "M": "medium: a reputable secondary source",
+               "L": "low: a single unverified source"}
+
+
+def _bibliography_html(entries: Sequence[Mapping[str, Any]]) -> str:
+    legend = " · ".join(f"<b>{k}</b> {_esc(v)}" for k, v in _CONFIDENCE.items())
+    rows = []
+    for e in entries:
+        conf = str(e.get("confidence") or "")
+        cited = e.get("cited")
+        rows.append(
+            f'<tr id="src-{_esc(e["key"])}"><td><code>{_esc(e["key"])}</code></td>'
+            f'<td class="conf">{_esc(conf or "—")}</td><td>{_linked(str(e["text"]))}</td>'
+            f'<td class="num">{"" if cited is None else int(cited)}</td></tr>')
+    return ('<h2 id="sources">Sources</h2>'
+            f'<p class="legend">Confidence: {legend}. Keys starting with <code>A_</code> are stated '
+            "assumptions (no public source gives the value).</p>"
+            '<div class="table-wrap"><table class="data sources"><thead><tr><th scope="col">Key</th>'
+            '<th scope="col">Confidence</th><th scope="col">Reference</th>'
+            '<th scope="col" class="num">Cited</th></tr></thead><tbody>\n' + "\n".join(rows)
+            + "\n</tbody></table></div>")
+
+
 # Nothing may be fetched: no connect/img/font from anywhere but inline/data/blob.
 _CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
@@ -738,6 +910,43 @@ _RENDER_JS = r"""
     }
   });
   Promise.all(jobs).then(function () { window.ninesRendered = done; });
+
+  // Every figure's data can be taken away: a CSV of its traces, built here (nothing is fetched).
+  function csvCell(v) {
+    if (v === null || v === undefined) { return ""; }
+    var s = String(v);
+    return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+  function figureCsv(spec) {
+    var lines = ["trace,point,x,y,z,label"];
+    (spec.data || []).forEach(function (tr, ti) {
+      var xs = tr.x || [], ys = tr.y || [], zs = tr.z || [], ls = tr.text || tr.labels || [];
+      var n = Math.max(xs.length || 0, ys.length || 0, zs.length || 0);
+      var name = tr.name || ("trace " + (ti + 1));
+      for (var i = 0; i < n; i++) {
+        lines.push([name, i, xs[i], ys[i], Array.isArray(zs[i]) ? zs[i].join(" ") : zs[i],
+                    Array.isArray(ls) ? ls[i] : ls].map(csvCell).join(","));
+      }
+    });
+    return lines.join("\n") + "\n";
+  }
+  divs.forEach(function (div) {
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "fig-data";
+    btn.textContent = "Download the data of this figure (CSV)";
+    btn.addEventListener("click", function () {
+      var spec = JSON.parse(document.getElementById(div.id + "-json").textContent);
+      var blob = new Blob([figureCsv(spec)], {type: "text/csv"});
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = div.id + ".csv";
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+    });
+    div.parentNode.insertBefore(btn, div.nextSibling);
+  });
 
   // Sortable tables: click a header to sort by that column (numbers by their raw value).
   function cellKey(td) {
@@ -793,6 +1002,15 @@ html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; font-family: var(--sans); font-size: 15px; line-height: 1.55; color: var(--ink);
        background: #fff; }
 .wrap { max-width: 1120px; margin: 0 auto; padding: 0 28px; }
+.banner { margin: 18px 0 0; padding: 10px 14px; border-radius: 6px; font-weight: 600; }
+.banner-quick { background: #fdecea; border: 1px solid #e0a39a; color: #7a2418; }
+.banner-warning { background: var(--warn-bg); border: 1px solid var(--warn-line); }
+.downloads, .table-download { font-size: 13px; color: var(--muted); margin: 8px 0; }
+.legend { font-size: 13px; color: var(--muted); }
+table.sources td.conf { text-align: center; font-weight: 600; }
+details > summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
+button.fig-data { font: inherit; font-size: 12px; color: var(--accent); background: none; border: 0;
+                  padding: 2px 0; cursor: pointer; text-decoration: underline; }
 header.top { background: var(--soft); border-bottom: 1px solid var(--line); padding: 26px 0 16px; }
 .kicker { margin: 0 0 4px; font-size: 12px; letter-spacing: .08em; text-transform: uppercase;
           color: var(--muted); }
@@ -824,10 +1042,12 @@ table.data caption { caption-side: top; text-align: left; font-weight: 600; padd
 table.data th, table.data td { padding: 7px 12px; border-bottom: 1px solid var(--line); text-align: left;
                                vertical-align: top; }
 table.data thead th { background: var(--soft); font-weight: 600; border-bottom: 2px solid #c9d1dd;
-                      white-space: nowrap; position: sticky; top: 0; }
+                      position: sticky; top: 0; min-width: 6ch; }
+table.data td { overflow-wrap: anywhere; }
 table.data tbody tr:nth-child(even) { background: #fafbfc; }
 table.data tbody tr:hover { background: #eef3fa; }
-table.data .num { text-align: right; white-space: nowrap; }
+table.data td.num { text-align: right; white-space: nowrap; }
+table.data th.num { text-align: right; }
 table.sortable thead th { cursor: pointer; user-select: none; }
 table.sortable thead th::after { content: " \2195"; color: #a3acba; font-size: 12px; }
 table.sortable thead th[aria-sort="ascending"]::after { content: " \25B2"; color: var(--accent); }

@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -406,10 +406,13 @@ class Scenario:
     spec: ScenarioFile
     files: tuple[str, ...]  # the extends chain, base first
     raw: Mapping[str, Any] = field(repr=False)
+    #: Warnings that do not make the scenario invalid (e.g. an overlay that keeps a stale ``source``).
+    warnings: tuple[str, ...] = ()
+    #: Which file set each key path (for messages about the scenario after loading).
     origins: Mapping[tuple[str, ...], str] = field(default_factory=dict, repr=False)
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("spec", "files", "raw", "origins"):
+        if name in ("spec", "files", "raw", "warnings", "origins"):
             raise AttributeError(name)
         return getattr(self.spec, name)
 
@@ -452,11 +455,12 @@ class Scenario:
             _record_origins(self.raw, (), self.files[-1] if self.files else "<scenario>", origins)
         if _depth(overlay) > MAX_NESTING:
             raise ScenarioError([Problem(where, (), NOVALUE, _TOO_DEEP)])
-        merged = _merge(copy.deepcopy(dict(self.raw)), dict(overlay), (), where, origins)
+        notes = list(self.warnings)
+        merged = _merge(copy.deepcopy(dict(self.raw)), dict(overlay), (), where, origins, notes)
         merged.pop("extends", None)
         problems: list[Problem] = []
         merged = _apply_remove(merged, where, problems)
-        return _finish(merged, (*self.files, where), origins, problems)
+        return _finish(merged, (*self.files, where), origins, problems, notes)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -542,12 +546,15 @@ def _record_origins(doc: Any, path: tuple[str, ...], file: str, origins: dict) -
             _record_origins(v, (*path, k), file, origins)
 
 
-def _merge(base: dict, over: dict, path: tuple[str, ...], file: str, origins: dict) -> dict:
+def _merge(base: dict, over: dict, path: tuple[str, ...], file: str, origins: dict,
+           notes: list[str] | None = None) -> dict:
+    if notes is not None:
+        notes.extend(stale_sources(base, over, path, file))
     for k, v in over.items():
         p = (*path, k)
         if isinstance(v, dict) and isinstance(base.get(k), dict) and not _new_family(base[k], v):
             origins[p] = file
-            base[k] = _merge(base[k], v, p, file, origins)
+            base[k] = _merge(base[k], v, p, file, origins, notes)
         else:
             if isinstance(base.get(k), dict):  # replaced, not merged: the old keys' origins go too
                 for stale in [q for q in origins if q[: len(p)] == p]:
@@ -560,6 +567,32 @@ def _merge(base: dict, over: dict, path: tuple[str, ...], file: str, origins: di
 def _new_family(old: dict, new: dict) -> bool:
     """An overlay that changes a distribution's family replaces the inherited table (no stale keys)."""
     return "distribution" in new and new["distribution"] != old.get("distribution")
+
+
+def stale_sources(base: Mapping[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = (),
+                  file: str = "<overlay>") -> list[str]:
+    """Warnings for values an overlay changes while the inherited ``source`` text stays.
+
+    A table that cites a ``source`` describes *its* numbers; an overlay that changes one of them without
+    giving a new ``source`` leaves a citation that describes a different value.
+
+    Examples
+    --------
+    >>> stale_sources({"q": 0.1, "source": "Ofcom 2024"}, {"q": 0.2}, ("failure",), "mine.toml")
+    ["mine.toml: failure.q = 0.2 replaces 0.1 but keeps the inherited source 'Ofcom 2024'; give a new source"]
+    >>> stale_sources({"q": 0.1, "source": "Ofcom 2024"}, {"q": 0.2, "source": "assumption: test"})
+    []
+    """
+    src = base.get("source")
+    if not isinstance(src, str) or "source" in over:
+        return []
+    out = []
+    for k, v in over.items():
+        if k in base and not isinstance(v, dict) and not isinstance(base[k], dict) and base[k] != v:
+            key = ".".join((*path, k))
+            out.append(f"{file}: {key} = {v!r} replaces {base[k]!r} but keeps the inherited source "
+                       f"{src!r}; give a new source")
+    return out
 
 
 def _apply_remove(doc: dict, file: str, problems: list[Problem]) -> dict:
@@ -581,7 +614,8 @@ def _apply_remove(doc: dict, file: str, problems: list[Problem]) -> dict:
 
 
 def _load_chain(ref: str, relative_to: Path | None, seen: tuple[str, ...], problems: list[Problem],
-                origins: dict) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+                origins: dict, notes: list[str] | None = None
+                ) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
     path = _resolve(ref, relative_to)
     shown = str(path) if path.exists() else ref
     key = str(path.resolve()) if path.exists() else ref
@@ -605,7 +639,7 @@ def _load_chain(ref: str, relative_to: Path | None, seen: tuple[str, ...], probl
         problems.append(Problem(shown, ("extends",), parent, "must be a bundled name or a path (string)"))
         return None, ()
     n_before = len(problems)
-    base, files = _load_chain(parent, path, (*seen, key), problems, origins)
+    base, files = _load_chain(parent, path, (*seen, key), problems, origins, notes)
     if base is None:
         if len(problems) == n_before + 0:
             problems.append(Problem(shown, ("extends",), parent, "could not be loaded"))
@@ -613,7 +647,7 @@ def _load_chain(ref: str, relative_to: Path | None, seen: tuple[str, ...], probl
             last = problems.pop()
             problems.append(Problem(shown, ("extends",), parent, f"{last.file} {last.message}"))
         return None, ()
-    merged = _merge(base, doc, (), shown, origins)
+    merged = _merge(base, doc, (), shown, origins, notes)
     merged.pop("extends", None)
     return _apply_remove(merged, shown, problems), (*files, shown)
 
@@ -633,13 +667,15 @@ def load_scenario(ref: str | Path) -> Scenario:
     """
     problems: list[Problem] = []
     origins: dict[tuple[str, ...], str] = {}
-    doc, files = _load_chain(str(ref), None, (), problems, origins)
+    notes: list[str] = []
+    doc, files = _load_chain(str(ref), None, (), problems, origins, notes)
     if doc is None:
         raise ScenarioError(problems)
-    return _finish(doc, files, origins, problems)
+    return _finish(doc, files, origins, problems, notes)
 
 
-def _finish(doc: dict, files: tuple[str, ...], origins: dict, problems: list[Problem]) -> Scenario:
+def _finish(doc: dict, files: tuple[str, ...], origins: dict, problems: list[Problem],
+            notes: Sequence[str] = ()) -> Scenario:
     fallback = files[-1] if files else "<scenario>"
 
     def origin(path: tuple[str, ...]) -> str:
@@ -653,7 +689,7 @@ def _finish(doc: dict, files: tuple[str, ...], origins: dict, problems: list[Pro
         _check_references(sf, problems, origin)
     if problems:
         raise ScenarioError(problems)
-    return Scenario(sf, files, doc, dict(origins))
+    return Scenario(sf, files, doc, tuple(notes), dict(origins))
 
 
 # ----------------------------------------------------------------------------- cross-checks

@@ -28,7 +28,7 @@ from typing import Any
 from model.scenario.loader import STRATEGY_DIR, Scenario, load_scenario
 from model.scenario.schema import Problem, ScenarioError
 
-__all__ = ["Strategy", "apply_strategies", "bundled_strategies", "load_strategy"]
+__all__ = ["Strategy", "apply_strategies", "bundled_strategies", "load_overlay", "load_strategy"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,30 @@ def load_strategy(ref: str | Path) -> Strategy:
     overlay.pop("extends", None)
     info = scen.spec.strategy
     return Strategy(scen.spec.name, info.label, info.description, info.annual_cost_gbp, overlay, str(path))
+
+
+def load_overlay(ref: str | Path) -> Strategy:
+    """Load any overlay file as a strategy: a strategy file, or a what-if file without a ``[strategy]`` table.
+
+    A file without ``[strategy]`` is labelled by its ``title`` or file name and carries no cost.
+    The file is validated as a full scenario (with its ``extends``).
+
+    Examples
+    --------
+    >>> load_overlay("automatic_failover").label
+    'Automatic failover'
+    """
+    path = Path(ref)
+    if not path.suffix:
+        path = STRATEGY_DIR / f"{ref}.toml"
+    scen = load_scenario(path)
+    if scen.spec.strategy is not None:
+        return load_strategy(path)
+    with open(path, "rb") as fh:
+        overlay = tomllib.load(fh)
+    overlay.pop("extends", None)
+    label = scen.spec.title or path.stem
+    return Strategy(scen.spec.name, label, "", None, overlay, str(path))
 
 
 def apply_strategies(base: Scenario, strategies: Sequence[Strategy]) -> Scenario:

@@ -533,7 +533,7 @@ def knot_values(
     jobs = [("total", scen["status_quo"], setup, total_w, design, levels, seed, 1000)]
     jobs += [(c.key, scen[c.key], setup, cap_w, design, levels, seed, 2000) for c in setup.capacities]
     parts, info = run_chunks(_job_chunk, tuple(jobs), [1] * len(jobs), int(seed.entropy), backend=backend,
-                          workers=workers, quiet=True, unit="jobs", desc="failover windows")
+                          workers=workers, progress=None, unit="jobs", desc="failover windows")
     results: dict[tuple, np.ndarray] = dict(parts)
     n = design.start.size
     width = max(k.size for k in design.knots) + 1

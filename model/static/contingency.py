@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -26,7 +27,8 @@ import numpy as np
 
 from model.network.callnetwork import CallNetwork
 
-__all__ = ["Contingency", "describe_network", "n_minus_1", "n_minus_2", "single_points_of_failure", "what_if"]
+__all__ = ["Contingency", "component_table", "describe_network", "kind_label", "n_minus_1", "n_minus_2",
+           "single_points_of_failure", "what_if"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ def what_if(net: CallNetwork, failed: Iterable[str]) -> Contingency:
     comps: list[int] = []
     for name in failed:
         if name not in events:
-            raise KeyError(f"unknown component {name!r}; see 'nines describe' for names")
+            close = difflib.get_close_matches(name, list(events), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise KeyError(f"unknown component {name!r}{hint} ('nines components SCENARIO' lists every name)")
         comps.extend(events[name])
     return _evaluate(net, failed, _masks(net, [comps])[0])
 
@@ -178,3 +182,42 @@ def describe_network(net: CallNetwork) -> dict:
         "genuine_calls_by_service": by_service,
         "single_points_of_failure": spof,
     }
+
+
+def component_table(net: CallNetwork) -> list[dict]:
+    """Every name ``whatif`` accepts: components and common-cause events, with label, kind and ``q``.
+
+    ``q`` is the steady-state unavailability the static engines use; a common-cause event lists the
+    components it takes down.
+
+    Examples
+    --------
+    >>> from model.network.callnetwork import build_network
+    >>> rows = component_table(build_network("uk999"))
+    >>> sorted({r["kind"] for r in rows})[:3]
+    ['access link', 'call-handling centre', 'call-handling platform']
+    """
+    rows = [{"name": c.name, "label": c.label, "kind": kind_label(c.kind), "q": float(c.q), "members": [],
+             "takes_down": ""}
+            for c in net.components.values()]
+    for e in net.common_cause_events:
+        rows.append({"name": e.name, "label": e.label or _event_label(e), "kind": f"common cause ({e.kind})",
+                     "takes_down": e.members_label,
+                     "q": float(e.q), "members": list(e.members)})
+    return rows
+
+
+def kind_label(kind: str) -> str:
+    """A component kind in words (``call_handling_platform`` -> ``call-handling platform``).
+
+    Examples
+    --------
+    >>> kind_label("call_handling_centre"), kind_label("access_link")
+    ('call-handling centre', 'access link')
+    """
+    return kind.replace("call_handling", "call-handling").replace("_", " ")
+
+
+def _event_label(e) -> str:
+    what = {"beta": "shared cause (beta factor)", "shared": "shared cause", "failover": "failover window"}
+    return f"{what.get(e.kind, e.kind)} of {len(e.members)} components"
