@@ -14,8 +14,8 @@ import sys
 from typing import Any, TextIO
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "DefaultsFormatter", "EscapingWriter", "Parser",
-           "UsageError", "escape_controls", "fmt", "in_words", "load_network", "positive_float", "positive_int",
-           "print_json", "seed_arg"]
+           "UsageError", "escape_controls", "fmt", "in_words", "load_network", "positive_float",
+           "positive_int", "print_json", "seed_arg"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
