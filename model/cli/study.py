@@ -59,11 +59,11 @@ class Study:
     """One run of a study: timing, provenance and writing its two outputs as one unit.
 
     The output directory is checked for writing when the study starts (a bad ``--out`` is
-    reported before any computation; nothing is created until :meth:`write`). :meth:`write` gives
-    both files the same run id (``run_id`` in the JSON, ``<meta name="nines-run-id">`` in the
-    HTML) and then writes ``<name>.manifest.json`` naming the run id and the SHA-256 of both; :func:`verify_outputs`
-    accepts the pair only when all three agree, so a run killed between the two writes can
-    never pass off one run's report with another run's data.
+    reported before any computation; nothing is created until :meth:`write`). :meth:`write`
+    gives both files the same run id (``run_id`` in the JSON, ``<meta name="nines-run-id">``
+    in the HTML), then writes ``<name>.manifest.json`` naming the run id and the SHA-256 of
+    both; :func:`verify_outputs` accepts the pair only when all three agree, so a run killed
+    between the two writes never passes off one run's report with another run's data.
     """
 
     def __init__(self, name: str, args: argparse.Namespace):
