@@ -45,9 +45,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the ``replay`` subcommand to ``sub`` (an argparse subparsers object)."""
     r = sub.add_parser("replay", help="replay a prescribed incident of the scenario many times")
-    r.add_argument("scenario")
+    r.add_argument("scenario", help="path to a .toml scenario or a bundled name (e.g. uk999)")
     r.add_argument("incident", help="id of an entry of [incidents]")
-    r.add_argument("--replications", type=positive_int, default=200)
-    r.add_argument("--seed", type=seed_arg, default=0)
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--replications", type=positive_int, default=200,
+                   help=f"replays, each with its own caller behaviour (at most {MAX_REPLICATIONS:,})")
+    r.add_argument("--seed", type=seed_arg, default=0, help="root seed of the replays")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=cmd_replay)

@@ -405,6 +405,9 @@ def build_time_model(
         for name, c in network.components.items()
         if c.failure is not None and c.failure.maintenance is not None)]
     net = network.compiled
+    if net.n_components == 0:
+        raise network.scenario.error((), None, "no element has a failure table, so nothing can fail: the "
+                                     "time engine has nothing to simulate (the static engines give 0)")
     assumptions: list[str] = []
     cidx = {c: i for i, c in enumerate(net.component_names)}
     nidx = {n: i for i, n in enumerate(net.node_names)}
