@@ -163,5 +163,104 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ============================================================================ tail risk (issue 14)
+# A separate section, run with ``python benchmarks/bench_dynamic.py --tails [options]``: importance
+# sampling of the outage processes (model.sim.tails) against crude simulation of the same model.
+
+
+def _pin_one_core() -> None:
+    import os
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def tails_main(argv: list[str] | None = None) -> int:
+    """RSE of the worst year in 10,000 for the status quo and a strategy, in CPU seconds, against crude.
+
+    For each model: a biased run (:func:`model.sim.tails.simulate_tails`, the default bias of
+    :func:`model.sim.tails.choose_bias`) that stops once the relative standard error of
+    P(year >= its 1-in-10,000 level) is at most 10 % (or at the year cap); then a crude run with the
+    same seed (paired: the unbiased events' histories coincide) for the 1-in-100 check and the crude
+    CPU seconds per year. Crude years needed for 10 % at p = 1e-4: ``(1 - p) / (p * 0.1**2)``.
+    The last line: ``crude_over_is_cpu=<status quo> <strategy>`` (crude CPU to the same RSE / IS CPU).
+    """
+    import sys
+
+    from model.scenario.loader import load_scenario
+    from model.scenario.strategies import apply_strategies, load_strategy
+    from model.sim.tails import FailureBias, choose_bias, simulate_tails
+
+    ap = argparse.ArgumentParser(description="tail risk by importance sampling (issue 14)")
+    ap.add_argument("--tails", action="store_true")
+    ap.add_argument("--strategy", default="public_diversion",
+                    help="strategy set, '+'-joined (default: the flagship's top-ranked in its quick run)")
+    ap.add_argument("--max-years", type=int, default=3000)
+    ap.add_argument("--crude-years", type=int, default=1000)
+    ap.add_argument("--chunk-years", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=2026)
+    args = ap.parse_args(argv)
+    _pin_one_core()
+    print(f"machine: {platform.processor() or platform.machine()}, pinned to one core (2 cores shared with "
+          "other engineers' jobs: wall times are longer than CPU times)")
+    cmd = " ".join(argv if argv is not None else sys.argv[1:])
+    print(f"command: python benchmarks/bench_dynamic.py {cmd}")
+    base = load_scenario("uk999")
+    models = {"status quo": build_time_model(apply_strategies(base, [])),
+              args.strategy: build_time_model(apply_strategies(
+                  base, [load_strategy(n) for n in args.strategy.split("+")]))}
+    ratios = []
+    for label, tm in models.items():
+        bias = choose_bias(tm)
+        c0, w0 = time.process_time(), time.perf_counter()
+        run = simulate_tails(tm, args.max_years, seed=args.seed, bias=bias, chunk_years=args.chunk_years,
+                             backend="serial", target_rse=0.10, period=10_000)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        c0 = time.process_time()
+        crude = simulate_tails(tm, args.crude_years, seed=args.seed, bias=FailureBias(),
+                               chunk_years=args.chunk_years, backend="serial")
+        crude_cpu_per_year = (time.process_time() - c0) / crude.years
+        factors = dict(zip(bias.events, (round(f, 1) for f in bias.factors), strict=True))
+        print(f"\n== {label}: bias {factors}")
+        print(f"   {run.years} biased years in {cpu:.1f} s CPU ({wall:.1f} s wall); crude "
+              f"{crude_cpu_per_year * 1e3:.1f} ms CPU a year")
+        for t in (100, 1000, 10_000):
+            r = run.return_level("unreachable", t)
+            print(f"   worst year in {t:>6,}: {r['value']:>9,.0f} unreachable calls [{r['ci_low']:,.0f}, "
+                  f"{r['ci_high']:,.0f}]  RSE of P(year >= it) {r['tail_rse']:.3f} "
+                  f"({r['years_at_or_above']} years at or above)")
+        for n in (1_000, 10_000, 30_000, 100_000):
+            rp = run.return_period("worst_incident", n)
+            print(f"   incident with >= {n:>7,} unreachable calls: once in {rp['years']:>10,.0f} years "
+                  f"[{rp['ci_low']:,.0f}, {rp['ci_high']:,.0f}] (RSE {rp['rse']:.3f})")
+        for x in (6.0, 12.0, 24.0, 48.0):
+            e = run.exceedance("longest_down_h", x)
+            print(f"   P(a year holds an outage longer than {x:>4.0f} h) = {e.value:.3e} "
+                  f"[{e.ci_low:.2e}, {e.ci_high:.2e}]")
+        # paired check at 1-in-100: the same years' streams, crude and biased
+        lvl = crude.return_level("unreachable", 100)["value"]
+        n = min(run.years, crude.years)
+        a = run.weights[:n] * (run.values("unreachable")[:n] >= lvl)
+        b = (crude.values("unreachable")[:n] >= lvl).astype(float)
+        d = a - b
+        z = d.mean() / (d.std(ddof=1) / math.sqrt(n)) if d.std() > 0 else 0.0
+        print(f"   1-in-100 check (paired, {n} years each): P(year >= {lvl:,.0f}) IS {a.mean():.4f}, "
+              f"crude {b.mean():.4f}, paired z = {z:+.2f}")
+        r = run.return_level("unreachable", 10_000)
+        p, rse = r["tail_probability"], r["tail_rse"]
+        crude_years = (1 - p) / (p * rse**2) if p > 0 and rse > 0 else math.inf
+        ratio = crude_years * crude_cpu_per_year / cpu
+        ratios.append(ratio)
+        print(f"   crude years for the same RSE ({rse:.3f}) at 1-in-10,000: {crude_years:,.0f} "
+              f"({crude_years * crude_cpu_per_year:,.0f} s CPU) -> "
+              f"{crude_years / run.years:,.0f} x the years, "
+              f"{ratio:,.0f} x the CPU; target RSE <= 0.10 in <= 30 s CPU: "
+              f"{'met' if rse <= 0.10 and cpu <= 30 else 'NOT met'}")
+    print(f"crude_over_is_cpu={' '.join(f'{x:.4g}' for x in ratios)}")
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    raise SystemExit(tails_main(sys.argv[1:]) if "--tails" in sys.argv[1:] else main())

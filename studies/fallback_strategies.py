@@ -36,6 +36,7 @@ from model.metrics.decision import (
     probability_best,
 )
 from model.metrics.sensitivity import UncertainParameter, apply_parameters
+from model.metrics.tail_risk import strategy_tails, tail_table
 from model.network.callnetwork import build_network
 from model.report import (
     Report,
@@ -45,6 +46,7 @@ from model.report import (
     format_odds,
     format_percent,
     ranked_bar,
+    return_period_figure,
     uk_hex_map,
 )
 from model.scenario.loader import load_scenario
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=None, help="simulated years per strategy")
     parser.add_argument("--outer", type=int, default=None, help="parameter draws for the uncertainty band")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--tail-years", type=int, default=None, help="importance-sampled years per strategy")
     args = parser.parse_args(argv)
     if args.years is not None and args.years < 2:
         raise ValueError(f"--years must be at least 2, got {args.years}")
@@ -266,6 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     series.update({o.label: o.failed_calls for o in ranking[:4]})
     rep.figure(ecdf(series, complementary=True, log_y=True, title="Failed genuine calls in a year",
                     x_title="failed calls in a year", y_title="share of years exceeding"))
+    tails = strategy_tails(base, sets, years=args.tail_years or (20 if args.quick else 400), seed=args.seed,
+                           workers=args.workers)
+    rep.figure(return_period_figure(tails["strategies"], title="Return period of an incident (95% bands)"),
+               caption=f"{tails['years']:,} importance-sampled years per strategy ({tails['method']}).")
+    rep.table(tail_table(tails), caption="The worst year in 100, 1,000 and 10,000 (unreachable calls), "
+              "with intervals, from the same importance-sampled years; effective years = (sum w)^2 / "
+              "sum w^2.")
+    result["tail_risk"] = tails
     rep.section("Parameter uncertainty", f"Two-level Monte Carlo: {outer} draws of the least certain "
                 f"inputs (Latin hypercube design), {outer_years} simulated years each, every strategy "
                 "under each draw.")

@@ -21,6 +21,7 @@ from scipy import linalg
 
 from model.network.compiled import CompiledNetwork, compile_graph, csr_from_lists
 from model.network.graphs import dodecahedron, grid, parallel, random_layered, series
+from model.static.choice import choose_method
 from model.static.rare import (
     _closed_form,
     _gibbs,
@@ -28,7 +29,6 @@ from model.static.rare import (
     _plan,
     _served_by,
     birth_chain_state_probabilities,
-    choose_method,
     generalized_splitting,
     rare_replications,
     rare_unreachability,
@@ -347,7 +347,7 @@ def test_choose_method():
     assert method == "exact", reason
     g, s, t = parallel([dodecahedron(1e-3)] * 3)
     method, reason = choose_method(compile_graph(g, s, t), exact_limit=10)
-    assert method == "rare" and "generalized splitting will take over" in reason
+    assert method == "decomposition" and "heavy-tailed" in reason, reason
 
 
 def test_heavy_tails_are_flagged_on_parallel_blocks():

@@ -64,6 +64,15 @@ def test_flagship_json(flagship):
     assert a["std_error"] < a["independent_std_error"]
     assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
     assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+    # tail risk: importance-sampled return periods with intervals for every strategy and the status quo
+    tails = {s["name"]: s for s in d["tail_risk"]["strategies"]}
+    assert set(tails) == {"status_quo", *rows}
+    for s in tails.values():
+        assert s["method"] == "importance-sampling" and "ccf:bt_platform_software" in s["bias"]
+        assert len(s["curve"]["years"]) == len(d["tail_risk"]["levels"])
+        for t in ("100", "1000", "10000"):
+            w = s["worst_year"][t]
+            assert w["ci_low"] <= w["value"] and (w["ci_high"] is None or w["value"] <= w["ci_high"])
     dec = d["decision"]
     assert set(dec["probability_best"]) == set(rows)
     assert abs(sum(p["probability"] for p in dec["probability_best"].values()) - 1) < 1e-9
@@ -75,7 +84,7 @@ def test_flagship_json(flagship):
 
 @pytest.mark.browser
 def test_flagship_report_in_browser(flagship):
-    state = check_report(flagship / "fallback_strategies.html", expect_figures=7, quick=True,
+    state = check_report(flagship / "fallback_strategies.html", expect_figures=8, quick=True,
                          expect_keys=["best_strategy", "best_value", "how_sure", "where", "baseline_failed"])
     # the first screen answers which strategy, at what cost, how sure and where
     text = state["text"]

@@ -180,7 +180,7 @@ def _samples(args: argparse.Namespace, method: str) -> int:
     """The sample count: as given, else a default that suits the method."""
     if args.samples is not None:
         return args.samples
-    return 5_000 if method == "rare" else 1_000_000
+    return 5_000 if method in ("rare", "decomposition") else 1_000_000
 
 
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:

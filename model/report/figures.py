@@ -39,6 +39,7 @@ __all__ = [
     "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "return_period_figure",
     "sobol_bars",
     "tornado",
 ]
@@ -601,6 +602,42 @@ def band_chart(
         yaxis={"title": {"text": _esc(y_title or "")}, "type": "log" if log_y else "linear",
                **({"dtick": 1, "minor": {"ticks": "outside", "showgrid": False}} if log_y else {})},
     )
+    return fig
+
+
+def return_period_figure(curves: Sequence[Mapping[str, Any]], *, title: str | None = None,
+                         x_title: str = "unreachable calls in one incident, at least",
+                         y_title: str = "return period (years)") -> go.Figure:
+    """Return-period curves with 95 % bands, one per strategy (log axes).
+
+    ``curves`` holds mappings with ``label`` and ``curve`` (``level``, ``years``,
+    ``ci_low``, ``ci_high``), as made by :func:`model.metrics.tail_risk.strategy_tails`.
+    Infinite return periods (nothing that large seen, or an open upper bound)
+    are left out of the line and the band.
+
+    Examples
+    --------
+    >>> inf = float("inf")
+    >>> c = {"level": [1, 10], "years": [2.0, inf], "ci_low": [1.5, 40.0], "ci_high": [3.0, inf]}
+    >>> fig = return_period_figure([{"label": "<b>x</b>", "curve": c}])
+    >>> fig.data[1].name, [v for v in fig.data[1].y]
+    ('&lt;b&gt;x&lt;/b&gt; (with 95% band)', [2.0, None])
+    """
+    if not curves:
+        raise ValueError("return_period_figure needs at least one curve")
+    x = np.asarray(curves[0]["curve"]["level"], dtype=float)
+
+    def finite(v: Any) -> np.ndarray:
+        a = np.asarray(v, dtype=float)
+        return np.where(np.isfinite(a), a, np.nan)
+
+    fig = band_chart(x, [finite(c["curve"]["years"]) for c in curves],
+                     [finite(c["curve"]["ci_low"]) for c in curves],
+                     [finite(c["curve"]["ci_high"]) for c in curves], names=[str(c["label"]) for c in curves],
+                     band_label="95% band", title=title, x_title=x_title, y_title=y_title, log_x=True,
+                     log_y=True, value_format=",.0f")
+    for t in fig.data:
+        t.y = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in t.y]
     return fig
 
 

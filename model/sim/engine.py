@@ -478,7 +478,8 @@ def check_call_budget(model: TimeModel, scenario: Scenario | None = None) -> flo
 
 # ----------------------------------------------------------------------------- tallies
 _YEAR_FIELDS = ("genuine", "unreachable", "failed_attempts", "first_try", "after_redial", "via_fallback",
-                "simulated", "unavailability", "down_hours", "affected_hours", "failures", "outages")
+                "simulated", "unavailability", "down_hours", "affected_hours", "failures", "outages",
+                "worst_incident", "longest_down_h")
 
 
 @dataclass(frozen=True, eq=False)
@@ -492,7 +493,9 @@ class YearRecord:
     ``down_hours`` the hours with some demand cut off and ``failures`` the number of
     such periods that began in the year; ``affected_hours`` the hours in non-clean
     states; ``outages`` the number of outage intervals (of all events) starting in
-    the year.
+    the year; ``worst_incident`` the most unreachable calls in one incident (a
+    maximal run of non-clean segments) of the year and ``longest_down_h`` the
+    longest unbroken period with some demand cut off.
     """
 
     genuine: np.ndarray
@@ -508,6 +511,8 @@ class YearRecord:
     failures: np.ndarray
     outages: np.ndarray
     probes: np.ndarray  # (n_years, P) bool: some demand cut off at each probe hour
+    worst_incident: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    longest_down_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def to_dict(self) -> dict[str, Any]:
         d = {f: getattr(self, f).tolist() for f in _YEAR_FIELDS}
@@ -516,7 +521,7 @@ class YearRecord:
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> YearRecord:
-        kw = {f: np.asarray(d[f], dtype=float) for f in _YEAR_FIELDS}
+        kw = {f: np.asarray(d[f], dtype=float) for f in _YEAR_FIELDS if f in d}
         n = len(kw["genuine"])
         return YearRecord(**kw, probes=np.asarray(d["probes"], dtype=bool).reshape(n, -1))
 
@@ -633,6 +638,11 @@ def _run_years(
     prev_down = np.r_[False, down[:-1]] & ~new_year
     starts_down = down & ~prev_down & ~((tl.time[pos] - py * tl.stride) <= 0)  # not in progress at hour 0
     failures = np.bincount(py, weights=starts_down, minlength=ny)
+    run_of = np.cumsum(down & ~prev_down) - 1  # unbroken periods with some demand cut off
+    longest = np.zeros(ny)
+    if down.any():
+        run_len = np.bincount(run_of[down], weights=dur[down])
+        np.maximum.at(longest, py[down], run_len[run_of[down]])
     n_out = np.bincount(outages.year[(outages.start >= 0) & (outages.start < h_total)], minlength=ny)
     probes = np.zeros((ny, len(probe_hours)), dtype=bool)
     if len(probe_hours):
@@ -709,8 +719,12 @@ def _run_years(
     else:
         rec_kw.update(genuine=exp_total, unreachable=z, failed_attempts=z, first_try=exp_total,
                       after_redial=z, via_fallback=z, simulated=z)
+    worst = np.zeros(ny)
+    if n_ep:
+        np.maximum.at(worst, ep_year, ep_lost)
     rec = YearRecord(**rec_kw, unavailability=unavail, down_hours=down_h, affected_hours=aff_h,
-                     failures=failures.astype(float), outages=n_out.astype(float), probes=probes)
+                     failures=failures.astype(float), outages=n_out.astype(float), probes=probes,
+                     worst_incident=worst, longest_down_h=longest)
     # the largest incidents of this batch
     incidents: list[dict[str, Any]] = []
     if n_ep:

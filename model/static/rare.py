@@ -78,9 +78,10 @@ Tuffin 2013): a Gibbs sampler on the same repair times, levels placed by an
 adaptive pilot, states finished by the turnip. It is unbiased there with a
 relative error that does not grow as ``q -> 0``, at a much higher cost per run.
 
-:func:`choose_method` picks exact, crude Monte Carlo or this module for
-``--method auto`` from the exact engine's size check and the measured cost of
-crude Monte Carlo and of the turnip to 5% relative error.
+:func:`model.static.choice.choose_method` picks exact, crude Monte Carlo, this
+module or :mod:`model.static.decompose` for ``--method auto``; where the network
+splits into series or parallel parts between the terminals the decomposition
+estimator never samples the joint cut at all, which removes the heavy tails.
 
 Examples
 --------
@@ -112,8 +113,8 @@ from model.results.estimate import Estimate, provenance
 
 __all__ = [
     "RARE_MEMORY_BUDGET",
+    "better_methods",
     "birth_chain_state_probabilities",
-    "choose_method",
     "generalized_splitting",
     "rare_fits",
     "rare_replications",
@@ -664,12 +665,48 @@ def _finish(net: CompiledNetwork, y: np.ndarray, per_mean: np.ndarray, per_se: n
         details["warning"] = (
             f"one replication carries {share:.0%} of the estimate: the replication values are heavy-tailed "
             "(e.g. parallel blocks whose joint cut is much larger than any single block's), so the "
-            "normal interval is unreliable and the estimate is probably too low; use the exact method "
-            "if it accepts the network, or method='gs'")
+            "normal interval is unreliable and the estimate is probably too low; "
+            + better_methods(net, method))
     if trace:
         details["trace"] = _trace(y, z)
     return Estimate(mean, max(0.0, mean - z * se), mean + z * se, se, n, method, entropy, confidence,
                     "normal", wall, details, provenance(method=method, samples=n))
+
+
+def better_methods(net: CompiledNetwork, ran: str) -> str:
+    """Advice for a heavy-tailed result: the methods that would do better than ``ran``, best first.
+
+    Decomposition where the network splits into series or parallel parts
+    (:func:`model.static.blocks.summary`), the exact engine where the network is
+    small enough for its size check to be worth a try, generalized splitting
+    after the turnip; after splitting on a network that neither splits nor fits
+    the exact engine, more splitting runs.
+
+    Examples
+    --------
+    >>> from model.network.compiled import compile_graph
+    >>> from model.network.graphs import dodecahedron, parallel
+    >>> g, s, t = parallel([dodecahedron(1e-3)] * 3)
+    >>> advice = better_methods(compile_graph(g, s, t), "generalized-splitting")
+    >>> advice.startswith("use method='decomposition'"), "method='gs'" in advice
+    (True, False)
+    """
+    from model.static.blocks import summary
+
+    advice = []
+    parts = summary(net)
+    if parts["split"]:
+        advice.append(f"method='decomposition' (the network splits into {parts['parallel']} parallel and "
+                      f"{parts['series']} series parts between the terminals)")
+    n = _uncertain_events(net)
+    if n <= 200:
+        advice.append(f"the exact method ({n} uncertain events: within its size limit)")
+    if ran == METHOD:
+        advice.append("method='gs' (generalized splitting)")
+    if not advice:
+        return ("no other method applies (the network neither splits nor fits the exact engine): "
+                "run more splitting runs")
+    return "use " + ", or ".join(advice)
 
 
 def rare_unreachability(
@@ -1060,80 +1097,3 @@ def generalized_splitting(
                        "levels": levels.tolist(), "splits": splits.tolist(), "split_levels": stop,
                        "pilot_estimate": float(np.prod(probs)),
                    })
-
-
-# ------------------------------------------------------------------ method choice
-def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, time_budget: float = 60.0,
-                  pilot: int = 1 << 16, seed: int = 0) -> tuple[str, str]:
-    """Pick ``"exact"``, ``"mc"`` or ``"rare"`` for ``--method auto``, with the reason.
-
-    ``"exact"`` when the network has at most ``exact_limit`` components plus
-    common-cause events and the exact engine's own size check accepts it (its
-    frontier BDD is built within its width and node limits, see
-    :class:`model.static.exact.ExactEngine`). Otherwise rarity decides, against the speed
-    of crude Monte Carlo on this network: crude pilots (``pilot`` trials, then 16
-    times more while they see fewer than 20 unreachable trials and the next one
-    would take under a second)
-    measure the trial rate, the unreachability ``U`` and its relative error, from
-    which follows the CPU time crude Monte Carlo needs for 5% relative error. Up
-    to one second that is ``"mc"``; otherwise a 256-replication turnip pilot
-    gives the rare-event estimator's time to the same precision, and the faster
-    one wins (crude Monte Carlo only within ``time_budget`` seconds).
-
-    Examples
-    --------
-    >>> from model.network.graphs import dodecahedron
-    >>> from model.network.compiled import compile_graph
-    >>> g, s, t = dodecahedron(1e-3)
-    >>> choose_method(compile_graph(g, s, t))[0]
-    'exact'
-    >>> choose_method(compile_graph(g, s, t), exact_limit=10)[0]
-    'rare'
-    >>> g, s, t = dodecahedron(0.3)
-    >>> choose_method(compile_graph(g, s, t), exact_limit=10)[0]
-    'mc'
-    """
-    from model.static.exact import ExactEngine, ExactTooLarge
-    from model.static.montecarlo import crude_monte_carlo
-
-    n_events = net.n_components + net.n_ccf
-    why_not = f"{n_events} components and common-cause events > exact limit {exact_limit}"
-    if n_events <= exact_limit:
-        try:
-            ExactEngine(net, "bdd", max_components=exact_limit)
-        except ExactTooLarge as exc:
-            why_not = f"too large for the exact engine ({exc})"
-        else:
-            return "exact", f"{n_events} components and common-cause events; the exact engine accepts it"
-    mean_down = float(np.concatenate([net.q, net.ccf_q]).sum())
-    # pilots cost trials x (components + arcs): start small on a large network
-    n, total, cpu = min(pilot, max(1024, 2**27 // max(1, net.n_components + net.n_arcs))), 0, 0.0
-    while True:
-        c0 = time.process_time()
-        res = crude_monte_carlo(net, n, seed).overall
-        cpu += time.process_time() - c0
-        total += n
-        rate = total / max(cpu, 1e-9)
-        hits = int(res.details.get("unreachable_trials", res.details.get("nonzero_samples", 0)))
-        if hits >= 20 or 16 * n / rate > min(time_budget / 10, 1.0):
-            break
-        n, seed = 16 * n, seed + 1
-    head = (f"{why_not}; {mean_down:.3g} failed events per trial on average; a {n}-trial crude pilot "
-            f"({rate:.3g} trials/s) gives U~{res.value:.3g} from {hits} trials with unreachable calls")
-    need = n * (res.std_error / res.value / 0.05) ** 2 / rate if res.value > 0 else math.inf
-    if need <= 1.0:
-        return "mc", head + f", so crude MC reaches 5% relative error in about {need:.3g} s"
-    too_big = rare_fits(net)
-    if too_big:
-        return "mc", head + f"; {too_big.removesuffix('; use method mc')}"
-    # compare with the turnip's own cost to 5% relative error, from a short pilot
-    turnip = rare_unreachability(net, 256, seed, trace=False, method="turnip")
-    d = turnip.details
-    rare_need = d["relative_variance"] / 0.05**2 * d["cpu_seconds"] / turnip.samples
-    crude_txt = f"about {need:.3g} s" if math.isfinite(need) else "far more than the pilots (it saw nothing)"
-    tail = f"; to 5% relative error crude MC needs {crude_txt}, the turnip about {rare_need:.3g} s"
-    if "warning" in d:
-        tail += " (its pilot is heavy-tailed: generalized splitting will take over)"
-    if need <= time_budget and (need <= rare_need or "warning" in d):
-        return "mc", head + tail
-    return "rare", head + tail + "; the rare-event estimator keeps its relative error bounded"

@@ -1,7 +1,7 @@
 """One entry point for unreachability by any engine: exact, crude Monte Carlo, rare-event.
 
 :func:`solve` takes a :class:`~model.network.compiled.CompiledNetwork` and a method name
-(``exact``, ``mc``, ``rare`` or ``auto``) and returns an
+(``exact``, ``mc``, ``rare``, ``decomposition`` or ``auto``) and returns an
 :class:`~model.results.estimate.Estimate` plus which method ran and why — so the CLI, the
 studies and the tests all reach the engines the same way.
 
@@ -24,7 +24,7 @@ from model.results.estimate import Estimate
 
 __all__ = ["METHODS", "solve"]
 
-METHODS = ("exact", "mc", "rare", "auto")
+METHODS = ("exact", "mc", "rare", "decomposition", "auto")
 
 
 def solve(net: CompiledNetwork, method: str = "auto", *, samples: int = 100_000, seed: int = 0,
@@ -44,7 +44,7 @@ def solve(net: CompiledNetwork, method: str = "auto", *, samples: int = 100_000,
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     reason = f"method {method} requested"
     if method == "auto":
-        from model.static.rare import choose_method
+        from model.static.choice import choose_method
 
         method, reason = choose_method(net)
     t0 = time.perf_counter()
@@ -56,10 +56,14 @@ def solve(net: CompiledNetwork, method: str = "auto", *, samples: int = 100_000,
         from model.static.montecarlo import crude_monte_carlo
 
         est = crude_monte_carlo(net, samples, seed, **options).overall
-    else:
-        from model.static.rare import rare_unreachability
+    elif method == "decomposition":
+        from model.static.decompose import decomposition_unreachability
 
-        est = rare_unreachability(net, samples, seed)
+        est = decomposition_unreachability(net, samples, seed)
+    else:
+        from model.static.choice import rare_estimate
+
+        est = rare_estimate(net, samples, seed)
     if not est.seconds:
         est = Estimate(**{**est.__dict__, "seconds": time.perf_counter() - t0})
     return est, method, reason

@@ -1,0 +1,172 @@
+"""Importance sampling of the outage processes: exact likelihood ratios, analytic and crude agreement."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+from model.results.tails import exceedance, exceedance_curve, return_level
+from model.sim.engine import run_chunk
+from model.sim.tails import FailureBias, WeightedTally, choose_bias, simulate_tails
+from model.sim.timemodel import time_model_from_graph
+from model.units import HOURS_PER_YEAR
+
+MTBF, MTTR = HOURS_PER_YEAR / 2, 12.0  # two failures a year, 12 h mean repair (exponential)
+
+
+def one_component():
+    g = nx.Graph()
+    g.add_edge("s", "t", mtbf=MTBF, mttr=MTTR)
+    return time_model_from_graph(g, "s", "t")
+
+
+def _occupation_density(x: float, a: float, b: float, horizon: float) -> float:
+    """Density of the time spent in state 2 during [0, T] of a two-state Markov chain started in state 1.
+
+    Rates ``a`` (1 -> 2) and ``b`` (2 -> 1): sum over the number of visits to state 2, ending in state 1
+    (n complete visits) or in state 2 (the last one censored); terms in log space.
+    """
+    u = horizon - x
+    n = np.arange(1, 400, dtype=float)
+    log_a = (n * math.log(a * b) + n * math.log(u) + (n - 1) * math.log(x)
+             - special.gammaln(n + 1) - special.gammaln(n))
+    log_b = (n * math.log(a) + (n - 1) * math.log(b) + (n - 1) * math.log(u) + (n - 1) * math.log(x)
+             - 2 * special.gammaln(n))
+    return float(math.exp(-a * u - b * x) * (np.exp(log_a).sum() + np.exp(log_b).sum()))
+
+
+def analytic_down_time_sf(d: float, horizon: float = HOURS_PER_YEAR) -> float:
+    """P(down time in a year > d) of one repairable component, exponential up and repair, stationary start."""
+    lam, mu = 1.0 / MTBF, 1.0 / MTTR
+    p_down = lam / (lam + mu)
+    up_start = integrate.quad(_occupation_density, d, horizon, args=(lam, mu, horizon), limit=400,
+                              points=[d + 1.0, d + 50.0])[0]
+    # started down: down time > d  <=>  up time < T - d (atom at up time 0: never repaired)
+    down_start = math.exp(-mu * horizon) + integrate.quad(
+        _occupation_density, 0.0, horizon - d, args=(mu, lam, horizon), limit=400,
+        points=[horizon - d - 50.0, horizon - d - 1.0])[0]
+    return (1 - p_down) * up_start + p_down * down_start
+
+
+def test_analytic_reference_is_a_distribution():
+    # P(D > 0) = 1 - P(started up and never failed); the density integrates to that
+    lam = 1.0 / MTBF
+    p_up = (1.0 / MTTR) / (lam + 1.0 / MTTR)
+    assert analytic_down_time_sf(1e-9) == pytest.approx(1 - p_up * math.exp(-lam * HOURS_PER_YEAR), rel=1e-6)
+    assert analytic_down_time_sf(30.0) > analytic_down_time_sf(60.0) > analytic_down_time_sf(120.0) > 0
+
+
+def test_the_redraw_matches_the_engine_outages_exactly():
+    tm = one_component()
+    bias = FailureBias((tm.process.names[0],), (3.0,))
+    run = simulate_tails(tm, 40, seed=4, bias=bias, chunk_years=20, backend="serial")
+    down_engine = run.values("down_hours")
+    # the engine's down hours of the biased model are the re-drawn outages' clipped durations
+    logw = run.tally.log_weight[0]
+    n = run.tally.event_counts()[:20, 0]
+    lam = 1.0 / MTBF
+    q0 = MTTR / (MTBF + MTTR)
+    q1 = MTTR / (MTBF / 3.0 + MTTR)
+    up = HOURS_PER_YEAR - down_engine[:20]
+    init_terms = logw + n * math.log(3.0) - 2.0 * lam * up
+    allowed = np.array([math.log(q0 / q1), math.log1p(-q0) - math.log1p(-q1)])
+    assert np.min(np.abs(init_terms[:, None] - allowed[None, :]), axis=1) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("d", [60.0, 150.0])
+def test_one_component_down_time_tail_matches_the_analytic_value(d):
+    tm = one_component()
+    exact = analytic_down_time_sf(d)
+    # failure biasing alone: mild (x2), since long down time also comes from long repairs, which a
+    # stronger failure bias leaves to years with heavy weights (x7 gave a far too narrow interval)
+    bias = FailureBias((tm.process.names[0],), (2.0,))
+    run = simulate_tails(tm, 4000, seed=9, bias=bias, chunk_years=1000, backend="serial")
+    est = run.exceedance("down_hours", d)
+    assert est.method == "importance-sampling"
+    assert abs(est.value - exact) < 4 * est.std_error, (est.value, exact, est.std_error)
+    if d == 150.0:  # a 1-in-a-few-thousand year: importance sampling sees it hundreds of times
+        assert exact < 1e-3 and est.relative_error < 0.35
+        crude = simulate_tails(tm, 4000, seed=9, bias=FailureBias(), chunk_years=1000, backend="serial")
+        assert crude.exceedance("down_hours", d).details["years_at_or_above"] < 20
+
+
+def test_paired_with_crude_at_the_one_in_a_hundred_level():
+    # same model, same seed: the unbiased events' histories coincide year by year; the difference of the
+    # two estimates of P(down time >= the crude 1-in-100 level) is judged by its own paired variance
+    g = nx.Graph()
+    g.add_edge("s", "a", mtbf=500.0, mttr=10.0)
+    g.add_edge("a", "t", mtbf=700.0, mttr=10.0)
+    g.add_edge("s", "t", mtbf=HOURS_PER_YEAR * 2, mttr=48.0)  # the rarer one, biased
+    tm = time_model_from_graph(g, "s", "t")
+    bias = FailureBias(("s-t",), (4.0,))
+    years = 3000
+    is_run = simulate_tails(tm, years, seed=21, bias=bias, chunk_years=1000, backend="serial")
+    crude = simulate_tails(tm, years, seed=21, bias=FailureBias(), chunk_years=1000, backend="serial")
+    level = crude.return_level("down_hours", 100)["value"]
+    a = is_run.weights * (is_run.values("down_hours") >= level)
+    b = (crude.values("down_hours") >= level).astype(float)
+    diff = a - b
+    z = diff.mean() / (diff.std(ddof=1) / math.sqrt(years))
+    assert abs(z) < 4, z
+    assert 0.005 < b.mean() < 0.05 and level > 0
+
+
+def test_any_chunking_and_backend_give_the_same_weights_and_checkpoints_round_trip(tmp_path):
+    tm = one_component()
+    bias = FailureBias((tm.process.names[0],), (2.5,))
+    a = simulate_tails(tm, 60, seed=3, bias=bias, chunk_years=20, backend="serial")
+    b = simulate_tails(tm, 60, seed=3, bias=bias, chunk_years=20, backend="processes", workers=2)
+    assert np.array_equal(a.weights, b.weights)
+    assert np.array_equal(a.values("down_hours"), b.values("down_hours"))
+    wt = WeightedTally.from_dict(a.tally.to_dict())
+    assert np.array_equal(wt.weights(), a.weights)
+    assert np.array_equal(wt.event_counts(), a.tally.event_counts())
+    ck = tmp_path / "tails.ckpt"
+    c = simulate_tails(tm, 60, seed=3, bias=bias, chunk_years=20, backend="serial", checkpoint=ck)
+    assert ck.exists() and np.array_equal(c.weights, a.weights)
+
+
+def test_no_bias_is_the_crude_engine():
+    tm = one_component()
+    run = simulate_tails(tm, 30, seed=8, bias=FailureBias(), chunk_years=30, backend="serial")
+    plain = run_chunk(tm, 0, 30, 8, chunk_years=30)
+    assert np.array_equal(run.values("down_hours"), plain.column("down_hours"))
+    assert np.all(run.weights == 1.0) and run.method == "crude-simulation"
+
+
+def test_bias_choice_and_bad_input():
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model("uk999")
+    b = choose_bias(tm)
+    assert "ccf:bt_platform_software" in b.events and all(f >= 1 for f in b.factors)
+    with pytest.raises(ValueError, match="no random event"):
+        choose_bias(tm, events=["nope"])
+    with pytest.raises(ValueError, match="positive"):
+        FailureBias(("a",), (0.0,))
+    with pytest.raises(ValueError, match="statistic"):
+        simulate_tails(one_component(), 5, seed=1, bias=FailureBias(), backend="serial").values("x")
+
+
+def test_weighted_tail_statistics():
+    rng = np.random.default_rng(1)
+    x = rng.exponential(1.0, 200_000)
+    e = exceedance(x, None, math.log(100))
+    assert abs(e.value - 0.01) < 4 * e.std_error
+    r = return_level(x, None, 100, confidence=0.9999)  # |z| < 3.9, as elsewhere
+    assert r["ci_low"] <= math.log(100) <= r["ci_high"]
+    # importance-weighted: draws from Exp(1/3) with weights f/g estimate the Exp(1) tail at 1e-4
+    y = rng.exponential(3.0, 200_000)
+    w = np.exp(-y) / (np.exp(-y / 3.0) / 3.0)
+    level = math.log(1e4)
+    c = exceedance_curve(y, w, np.array([level]))
+    assert abs(c["estimate"][0] - 1e-4) < 4 * c["std_error"][0]
+    rl = return_level(y, w, 1e4, confidence=0.9999)
+    assert rl["ci_low"] <= level <= rl["ci_high"] and rl["tail_rse"] < 0.1
+    assert exceedance(np.zeros(10), None, 1.0).ci_high == pytest.approx(-math.log(0.05) / 10)
+    with pytest.raises(ValueError):
+        return_level(x, None, 1.0)
