@@ -103,13 +103,16 @@ class Study:
         check_out_dir(out, create=True)
         self.dress(report)
         json_text = json.dumps(jsonable({"run_id": self.run_id, **results}), indent=2, allow_nan=False) + "\n"
-        html_text = report.to_html().replace(
+        html_text = report.to_html(files_stem=self.name).replace(
             _GENERATOR, f'{_GENERATOR}<meta name="nines-run-id" content="{self.run_id}">\n', 1)
+        tables = report.csv_files(self.name)
+        for fname, body in tables.items():  # first, so the report's links resolve
+            write_atomic(out / fname, body)
         json_path = write_atomic(out / f"{self.name}.json", json_text)
         html_path = write_atomic(out / f"{self.name}.html", html_text)
+        texts = {**tables, json_path.name: json_text, html_path.name: html_text}
         manifest = {"run_id": self.run_id, "study": self.name,
-                    "files": {p.name: hashlib.sha256(t.encode()).hexdigest()
-                              for p, t in ((html_path, html_text), (json_path, json_text))}}
+                    "files": {fname: hashlib.sha256(t.encode()).hexdigest() for fname, t in texts.items()}}
         write_atomic(out / f"{self.name}.manifest.json", json.dumps(manifest, indent=2) + "\n")
         return html_path, json_path
 
