@@ -56,8 +56,8 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 def escape_controls(text: str) -> str:
     """``text`` with control characters shown as escapes, so names cannot drive the terminal.
 
-    >>> escape_controls("police\x1b[2J room\u202e")
-    'police\\x1b[2J room\\u202e'
+    >>> print(escape_controls("police\x1b[2J room\u202e"))
+    police\\x1b[2J room\\u202e
     """
     return _CONTROLS.sub(lambda m: repr(m.group())[1:-1] if ord(m.group()) < 0x100
                          else f"\\u{ord(m.group()):04x}", text)
