@@ -13,7 +13,8 @@ import pytest
 
 from model.network.callnetwork import build_network
 from model.processes.distributions import Fixed
-from model.processes.outages import Outages, PeriodicTest, event_streams, latent_windows
+from model.processes.outages import Outages, PeriodicTest, latent_windows
+from model.run.seeds import chunk_streams
 from model.scenario.loader import LatentFailure, load_scenario
 from model.scenario.schema import ScenarioError
 from model.sim.timemodel import build_time_model
@@ -101,7 +102,7 @@ def test_time_engine_matches_the_static_unavailability_of_a_tested_room():
     (pt,) = [t for t in tm.tests if tm.events.names[t.event] == "latent:police_psni"]
     assert pt.reveal_events == ()
     w = latent_windows(Outages.empty(2000, tm.horizon), tm.tests,
-                       event_streams(9, 0, tm.test_stream_names(), tag=3))
+                       chunk_streams(9, 0, tm.test_stream_names(), "latent-tests"))
     per_year = _yearly_down(w, pt.event)  # (uk999's backup is tested too, on its own stream)
     lat_spec = scen.spec.control_rooms["police_psni"].failure.latent
     static = lat_spec.mean_unavailability(3.0) - 12.0 / YEAR  # test windows are maintenance events

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from model.network.callnetwork import build_network
-from model.processes.outages import event_streams, sample_outages
+from model.processes.outages import sample_outages
+from model.run.seeds import chunk_streams
 from model.scenario.loader import load_scenario
 from model.scenario.schema import ScenarioError
 from model.scenario.strategies import apply_strategies, load_strategy
@@ -52,7 +53,7 @@ def test_the_time_engine_takes_the_site_down_at_its_rate(base):
     assert tm.process.rate[e] == pytest.approx(0.02 / YEAR)
     members = {tm.net.component_names[m] for m in tm.events.member_list(e)}
     assert members == {"interconnect:ee>bt_primary", "interconnect:ee>bt_dr"}
-    out = sample_outages(tm.process, 4000, tm.horizon, event_streams(1, 0, tm.process.names, tag=1),
+    out = sample_outages(tm.process, 4000, tm.horizon, chunk_streams(1, 0, tm.process.names, "outages"),
                          start="stationary")
     sel = out.event == e
     d = np.minimum(out.end[sel], tm.horizon) - np.maximum(out.start[sel], 0.0)
