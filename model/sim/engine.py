@@ -934,6 +934,7 @@ def unreachable_call_rate(tally: TimeTally, *, seed: int | None = None, confiden
     ('time-simulation', 10, True)
     """
     return ratio_estimate(tally.column("unreachable"), tally.column("genuine"), method=METHOD, seed=seed,
+                          sample="simulated year", denominator="genuine calls",
                           confidence=confidence, details={"unit": "share of genuine calls"})
 
 
@@ -960,11 +961,12 @@ class SimulationResult:
 
     def _per_year(self, column: str, per_sample: float | None) -> Estimate:
         return sample_mean_estimate(self.tally.column(column), method=METHOD, seed=self.seed,
-                                    per_sample=per_sample, quantiles=(50, 95, 99),
+                                    sample="simulated year", per_sample=per_sample, quantiles=(50, 95, 99),
                                     details={"unit": f"{column.replace('_', ' ')} per simulated year"})
 
     def _yearly_summary(self, x: np.ndarray) -> dict[str, Any]:
-        return summary_dict(sample_mean_estimate(x, method=METHOD, seed=self.seed, quantiles=(50, 95, 99)))
+        return summary_dict(sample_mean_estimate(x, method=METHOD, seed=self.seed, quantiles=(50, 95, 99),
+                                                sample="simulated year"))
 
     @property
     def failed_calls_per_year(self) -> Estimate:
@@ -985,7 +987,7 @@ class SimulationResult:
     def unavailability(self) -> Estimate:
         """Time-average demand-weighted share of calls cut off."""
         return sample_mean_estimate(self.tally.column("unavailability"), method=METHOD, seed=self.seed,
-                                    per_sample=1.0)
+                                    sample="simulated year", per_sample=1.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (the CLI prints it with ``--json``); non-finite numbers become None."""
