@@ -669,15 +669,15 @@ def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[order][min(int(np.searchsorted(c, q * c[-1])), x.size - 1)])
 
 
-def _balance(model: TimeModel, task: _BiasedTask, W: np.ndarray, S: np.ndarray, factors: list[float],
-             above: list[float], probs: list[float], repair_quantile: float) -> None:
+def _balance(model: TimeModel, task: _BiasedTask, factors: list[float], above: list[float],
+             shares: list[float], probs: list[float]) -> None:
     """Share the learnt intensity of each biased switch's primary events so their severe years weigh alike.
 
-    A failure of a primary event is severe when every switch attempt fails (``p^k``), one of an event
-    that takes the whole group down always is; with the biased ``p'`` the rates become proportional to
-    ``lambda p^k / p'^k`` (or ``lambda``), their sum the cross-entropy one, and events with the same
-    repair law share one long-repair threshold (their elite repairs pooled). Both only cut the pilot's
-    noise.
+    A failure of a primary event is severe when every switch attempt fails (``p^k``; one of an event
+    that takes the whole group down always is) and its repair is long (``S(a)``, drawn so with
+    probability ``s + (1 - s) S(a)`` under the bias); the rates become proportional to
+    ``lambda p^k / p'^k S(a) / (s + (1 - s) S(a))``, their sum the cross-entropy one. It only cuts the
+    pilot's noise in how the intensity is split.
     """
     k_ev = task.idx.size
     for j, pj in enumerate(task.switch_idx):
@@ -686,19 +686,17 @@ def _balance(model: TimeModel, task: _BiasedTask, W: np.ndarray, S: np.ndarray, 
         if len(mech) < 2:
             continue
         whole = set(task.whole_group[j])
-        sev = np.array([1.0 if int(task.idx[k]) in whole else (task.p_real[j] / probs[j]) ** pol.max_attempts
-                        for k in mech])
+        sev = []
+        for k in mech:
+            v = 1.0 if int(task.idx[k]) in whole else (task.p_real[j] / probs[j]) ** pol.max_attempts
+            if above[k] > 0:
+                s0 = float(task.repair[k].sf(above[k]))
+                v *= s0 / (shares[k] + (1.0 - shares[k]) * s0)
+            sev.append(v)
         total = sum(factors[k] * task.rate[k] for k in mech)
-        share = task.rate[mech] * sev
+        share = task.rate[mech] * np.asarray(sev)
         for k, lam in zip(mech, total * share / share.sum(), strict=True):
             factors[k] = max(1.0, float(lam / task.rate[k]))
-        for k in mech:
-            same = [i for i in mech if task.repair[i] == task.repair[k] and above[i] > 0]
-            if len(same) > 1:
-                xs = np.concatenate([S[:, 4 * i + 3] for i in same])
-                ws = np.concatenate([W * (S[:, 4 * i + 2] > 0) for i in same])
-                if ws.sum() > 0:
-                    above[k] = _weighted_quantile(xs, ws, repair_quantile)
 
 
 def _long_share(task: _BiasedTask, k: int, above: float, W: np.ndarray, S: np.ndarray, most: float) -> float:
@@ -737,8 +735,11 @@ def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statist
     h, k_ev = model.horizon, task.idx.size
     elite = W > 0
     factors, above = [], []
+    longest = S[:, 3:4 * k_ev:4]  # (years, k) longest repair begun
     for k in range(k_ev):
         held = elite & (S[:, 4 * k] > 0)
+        # the years where this event's repair is the longest of the biased events': those it made severe
+        lead = held & (longest[:, k] >= longest.max(axis=1))
         if np.count_nonzero(held) < min_elite:  # too few elite years hold it: leave it unbiased
             factors.append(1.0)
             above.append(0.0)
@@ -748,7 +749,11 @@ def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statist
         factors.append(float(np.clip(lam / task.rate[k], 1.0, cap)))
         a = 0.0
         if _tail_biasable(task.repair[k]):
-            a = _weighted_quantile(S[held, 4 * k + 3], W[held], repair_quantile)
+            if np.count_nonzero(lead) < 2 * min_elite:  # few years it made severe: pool those of any event
+                lead = elite & (longest.max(axis=1) > 0)
+                a = _weighted_quantile(longest[lead].max(axis=1), W[lead], repair_quantile)
+            else:
+                a = _weighted_quantile(S[lead, 4 * k + 3], W[lead], repair_quantile)
             # not below the real law's median: the threshold is for long repairs
             a = max(a, float(task.repair[k].quantile(0.5)))
         above.append(a)
@@ -758,9 +763,7 @@ def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statist
     for j, p0 in enumerate(task.p_real):
         f, s = float(W @ S[:, 4 * k_ev + 2 * j]), float(W @ S[:, 4 * k_ev + 2 * j + 1])
         probs.append(float(np.clip(f / (f + s), p0, max_switch_fail)) if f + s > 0 else task.p_biased[j])
-    _balance(model, task, W, S, factors, above, probs, repair_quantile)
-    shares = [_long_share(task, k, a, W, S, repair_share) if a > 0 else 0.0 for k, a in enumerate(above)]
-    above = [a if sh > 0 else 0.0 for a, sh in zip(above, shares, strict=True)]
+    _balance(model, task, factors, above, shares, probs)
     if events_per_year is not None:  # keep the proportions, not the intensity (outage years cost most)
         biased = np.asarray(factors) * task.rate * h
         up = np.asarray(factors) > 1.0
