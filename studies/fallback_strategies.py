@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     names_g = list(groups)
     u = outer_design(outer, len(names_g) + (1 if draws_post else 0), args.seed % (2 ** 31))
     band_rows: dict[str, list[float]] = {o.name: [] for o in [comp.baseline, *ranking]}
+    rate_draws: list[float] = []  # status quo unreachable-call rate under each draw
     for k in range(outer):
         print(f"parameter draw {k + 1} of {outer}: every strategy over {outer_years} years...",
               file=sys.stderr, flush=True)
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                                    groups)
         ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k, workers=args.workers)
         band_rows[comp.baseline.name].append(float(ck.baseline.failed_calls.mean()))
+        rate_draws.append(float(ck.baseline.result.unreachable_call_rate.value))
         by_name = {o.name: o for o in ck.outcomes}
         for o in ranking:
             band_rows[o.name].append(float(by_name[o.name].failed_calls.mean()))
@@ -142,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     importance: dict[str, dict] = {}
     if outer > u.shape[1] + 1:
         importance["headline"] = rank_importance(u, y_base, input_names, seed=args.seed)
+        importance["headline_rate"] = rank_importance(u, np.array(rate_draws), input_names, seed=args.seed)
         importance["best_strategy_avoided"] = rank_importance(u, y_base - per_strategy[0], input_names,
                                                               seed=args.seed)
         if len(ranking) > 1:
@@ -314,23 +317,41 @@ def main(argv: list[str] | None = None) -> int:
                 "values moved": len(g.targets), "assumption": g.assumption, "why": g.why}
                for g in groups.values()], caption="Assumption groups varied in the outer loop.")
     if importance:
+        heads = (("headline", "status quo failed genuine calls a year"),
+                 ("headline_rate", "status quo unreachable-call rate"),
+                 ("best_strategy_avoided", f"calls avoided by {best.label}"),
+                 ("ranking_margin", "margin between the two best strategies"))
+
+        def direction(r: dict) -> str:
+            return {1: "higher value, more", -1: "higher value, fewer", 0: "none"}[r["direction"]]
+
         rep.section("Which assumptions drive the answer",
-                    "Share of the variance (of ranks) across the outer draws that each assumption group "
-                    "explains: standardised rank regression, 90 % bootstrap intervals. "
-                    f"Headline: R² {importance['headline']['r2']:.2f} (status quo failed calls a year).")
-        top = importance["headline"]["inputs"]
-        rep.figure(ranked_bar([r["input"] for r in top], [r["share"] for r in top],
-                              [r["share_p05"] for r in top], [r["share_p95"] for r in top],
-                              title="Status quo failed calls a year: share of variance by assumption group",
-                              value_format=".0%"))
-        for key, what in (("headline", "status quo failed calls a year"),
-                          ("best_strategy_avoided", f"calls avoided by {best.label}"),
-                          ("ranking_margin", "margin between the two best strategies")):
+                    f"Share of the variance of the ranks of each output across the {outer} outer draws that "
+                    "each assumption group explains: squared standardised rank regression coefficients "
+                    "(SRRC², shares add up to the R² of the rank regression), with 90 % bootstrap intervals "
+                    "over the draws; direction is the sign of the coefficient (a higher value of the group "
+                    "gives more or fewer of the output). "
+                    f"Headline: R² {importance['headline']['r2']:.2f} for failed calls a year, "
+                    f"{importance['headline_rate']['r2']:.2f} for the unreachable-call rate.")
+        for key, what in heads[:2]:
+            top = importance[key]["inputs"]
+            sign = {1: " (+)", -1: " (−)", 0: ""}
+            rep.figure(ranked_bar([r["input"] + sign[r["direction"]] for r in top], [r["share"] for r in top],
+                                  [r["share_p05"] for r in top], [r["share_p95"] for r in top],
+                                  title=f"{what.capitalize()}: share of variance by assumption group",
+                                  x_title="share of the variance of ranks (90% bootstrap interval)",
+                                  value_format=".0%"),
+                       caption="(+): a higher value of the group gives more; (−): fewer.")
+        for key, what in heads:
             if key in importance:
                 imp = importance[key]
-                rep.table([{"assumption group": r["input"], "share": r["share"], "p05": r["share_p05"],
-                            "p95": r["share_p95"], "spearman": r["spearman"]} for r in imp["inputs"][:10]],
-                          formats={"share": ".0%", "p05": ".0%", "p95": ".0%", "spearman": ".2f"},
+                rep.table([{"assumption group": r["input"], "share": r["share"],
+                            "interval": f"{r['share_p05']:.1%} to {r['share_p95']:.1%}",
+                            "direction": direction(r), "spearman": r["spearman"]}
+                           for r in imp["inputs"][:10]],
+                          labels={"share": "share of variance", "interval": "90% bootstrap interval",
+                                  "spearman": "Spearman"},
+                          formats={"share": ".1%", "spearman": ".2f"},
                           caption=f"{what}: largest groups (R² {imp['r2']:.2f}; {imp['method']}).")
     rep.section("The network")
     rep.figure(network_diagram(net), height=720)
@@ -365,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     result["caller_behaviour"] = ("calibrated posterior: median for the headline, one draw per outer draw"
                                   if draws_post else "the scenario's [callers]")
     result["assumption_importance"] = importance
+    result["outer_design"] = {"inputs": input_names, "unit_cube": u.tolist(),
+                              "status_quo_unreachable_call_rate": rate_draws,
+                              "method": f"scrambled Sobol, seed {args.seed % (2 ** 31)}"}
     result["decision"] = {"summary": summary_text, "frontier": frontier, "probability_best": p_best,
                           "cost_per_call_avoided": cpa,
                           "best_value": value_pick.name if value_pick is not None else None}

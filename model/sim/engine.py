@@ -84,6 +84,7 @@ from model.sim.traffic import (
     RoutingPlan,
     StateRoutes,
     StateTraffic,
+    concat_outcomes,
     route_states,
     simulate_calls,
 )
@@ -114,6 +115,8 @@ DEFAULT_CHUNK_YEARS = 1000
 #: Edges (seconds) of the time-to-connect histogram of delayed connections: [0, 1) then 20 bins a decade.
 HIST_EDGES_S = np.concatenate([[0.0], np.logspace(0, 6, 121), [np.inf]])
 TOP_INCIDENTS = 10
+#: expected calls simulated at once (a block of segments); bounds memory, not the result's law
+CALL_BLOCK = 1 << 21
 #: ``Estimate.method`` of every time-engine figure.
 METHOD = "time-simulation"
 
@@ -592,20 +595,30 @@ def _run_years(
         brow = np.where(sid >= 0, sid, -1)
         brow = np.where((brow >= 0) & ~table.clean()[np.maximum(brow, 0)], brow, -1)
         blocking = _blocking_table(model, callers, table)
-        outcomes = simulate_calls(
-            model, rng, seg_start=tl.time[seg], seg_end=tl.end[seg], seg_row=rows, seg_year=seg_year,
-            seg_advice=adv, year_origin=year_origin, profile_offset=profile_offset, boundary_time=tl.time,
-            boundary_row=brow, year_end=year_origin + h_total, states=table.traffic, table=blocking,
-            pset_of_year=pset_of_year, seg_index=np.searchsorted(pos, seg),
-        )
         # expected calls of the affected demands in the non-clean segments (replaced by the simulated ones)
         rate_of = np.zeros(table.n)
         ur = np.unique(rows)
         rate_of[ur] = [table.traffic[r].affected_rate for r in ur.tolist()]
         la = tl.time[seg] - year_origin[seg_year] + profile_offset[seg_year]
         lb = tl.end[seg] - year_origin[seg_year] + profile_offset[seg_year]
-        exp_aff = np.bincount(seg_year, weights=rate_of[rows] * np.asarray(model.profile.integrate(la, lb)),
-                              minlength=ny)
+        exp_seg = rate_of[rows] * np.asarray(model.profile.integrate(la, lb), float).reshape(-1)
+        exp_aff = np.bincount(seg_year, weights=exp_seg, minlength=ny)
+        seg_index = np.searchsorted(pos, seg)
+        # callers are independent given the states, so segments are simulated in blocks of about
+        # CALL_BLOCK expected calls: memory stays bounded when most of a year is affected
+        block = (np.cumsum(exp_seg * (1.0 + model.non_genuine_ratio)) // CALL_BLOCK).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(block)) + 1
+        parts = []
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, seg.size].tolist(), strict=True):
+            b = slice(lo, hi)  # one step per block of calls (one block unless a year is mostly affected)
+            parts.append(simulate_calls(
+                model, rng, seg_start=tl.time[seg[b]], seg_end=tl.end[seg[b]], seg_row=rows[b],
+                seg_year=seg_year[b], seg_advice=adv[b], year_origin=year_origin,
+                profile_offset=profile_offset, boundary_time=tl.time, boundary_row=brow,
+                year_end=year_origin + h_total, states=table.traffic, table=blocking,
+                pset_of_year=pset_of_year, seg_index=seg_index[b],
+            ))
+        outcomes = concat_outcomes(parts)
         o = outcomes
         g = o.is_genuine()  # the long-standing fields count genuine callers; outcomes split both
         sim = np.bincount(o.year, weights=g, minlength=ny).astype(float)
