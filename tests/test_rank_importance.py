@@ -72,3 +72,13 @@ def test_too_few_draws_and_wrong_names_are_refused():
     u, y = draws(64, seed=1)
     with pytest.raises(ValueError, match="names"):
         rank_importance(u, y, list("abc"))
+
+
+def test_noise_alone_gives_the_chance_r2():
+    """With an output unrelated to the inputs, R^2 is about d / (n - 1), the value the result states."""
+    rng = np.random.default_rng(8)
+    r2 = [rank_importance(rng.random((64, 19)), rng.random(64), [str(j) for j in range(19)], bootstrap=2)["r2"]
+          for _ in range(40)]
+    null = 19 / 63
+    # R^2 of noise ~ Beta(d/2, (n-d-1)/2): sd ~0.08; the mean of 40 within 4 standard errors
+    assert abs(np.mean(r2) - null) < 4 * 0.08 / np.sqrt(40)

@@ -64,7 +64,8 @@ def rank_importance(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, seed:
     dict
         ``inputs``: rows sorted by share (``input``, ``share``, ``share_p05``, ``share_p95``, ``srrc``,
         ``spearman``, ``direction``: the sign of ``srrc``, +1 when a higher input gives a higher output),
-        ``r2``, ``draws``, ``method``.
+        ``r2``, ``r2_null`` (the R² expected when no input matters: ``d / (n - 1)``), ``draws``,
+        ``method``.
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -88,6 +89,6 @@ def rank_importance(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, seed:
              "direction": int(np.sign(b[j]))}
             for j in range(d)]
     rows.sort(key=lambda r: -r["share"])
-    return {"inputs": rows, "r2": r2, "draws": n,
+    return {"inputs": rows, "r2": r2, "r2_null": d / (n - 1), "draws": n,
             "method": f"standardised rank regression (SRRC^2 shares of R^2); 90 % bootstrap intervals, "
                       f"{bootstrap} resamples, seed {seed}"}

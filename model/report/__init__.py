@@ -38,7 +38,7 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
-from model.report.sections import compliance_section
+from model.report.sections import compliance_section, importance_section
 
 __all__ = [
     "PALETTE",
@@ -53,6 +53,7 @@ __all__ = [
     "format_odds",
     "format_percent",
     "histogram",
+    "importance_section",
     "incident_timeline",
     "layered_network_figure",
     "log_heatmap",
