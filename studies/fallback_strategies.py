@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in bundled_strategies() if n != "status_quo"]
     sets = [[load_strategy(n)] for n in names]
     sets.append([load_strategy("automatic_failover"), load_strategy("full_capacity_backup")])
+    sets.append([load_strategy("faster_detection"), load_strategy("emergency_alert_advice")])
 
     print(f"simulating {len(sets) + 1} strategies over {years:,} years each (common random numbers)...",
           file=sys.stderr, flush=True)
@@ -343,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         result[key] = [{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in r.items()}
                        for r in rows_by]
     result["provenance"] = prov
-    result["compliance"] = study.compliance(rep, base)
+    result["compliance"] = study.compliance(rep, base, strategies=sets)
+    result["recovery"] = study.recovery(rep, base, sets)
     html_path, json_path = study.write(rep, result)
     print(f"wrote {html_path} and {json_path}")
     print(f"status quo: {format_number(fc['mean'])} failed genuine calls a year "

@@ -77,7 +77,8 @@ def test_too_few_draws_and_wrong_names_are_refused():
 def test_noise_alone_gives_the_chance_r2():
     """With an output unrelated to the inputs, R^2 is about d / (n - 1), the value the result states."""
     rng = np.random.default_rng(8)
-    r2 = [rank_importance(rng.random((64, 19)), rng.random(64), [str(j) for j in range(19)], bootstrap=2)["r2"]
+    names = [str(j) for j in range(19)]
+    r2 = [rank_importance(rng.random((64, 19)), rng.random(64), names, bootstrap=2)["r2"]
           for _ in range(40)]
     null = 19 / 63
     # R^2 of noise ~ Beta(d/2, (n-d-1)/2): sd ~0.08; the mean of 40 within 4 standard errors

@@ -64,6 +64,15 @@ def test_flagship_json(flagship):
     assert a["std_error"] < a["independent_std_error"]
     assert d["baseline"]["unreachable_call_rate"]["estimate"] > 0
     assert set(d["parameter_bands"]) >= {"uk999", "automatic_failover"}
+    # every strategy's compliance rules, and which of them it changes
+    comp = {c["scenario"]: c for c in d["compliance"]["strategies"]}
+    assert len(comp) == len(d["strategies"]) and "geographic_diverse_routing" in comp
+    assert "route_diversity" in comp["geographic_diverse_routing"]["changed"]
+    assert "notification" in comp["faster_detection+emergency_alert_advice"]["changed"]
+    # recovery curves and loss-of-service metrics per strategy, status quo first
+    rec = d["recovery"]
+    assert len(rec) == len(d["strategies"]) + 1 and rec[0]["curve"]["hours"][0] == 0.0
+    assert all(len(r["exceedance"]["p"]) == len(r["exceedance"]["hours"]) for r in rec)
     # every assumption group is varied (the calibrated posterior supersedes the caller groups)
     assert len(d["uncertain_groups"]) >= 18 and d["outer_draws"] == 2
     assert "calibrated posterior" in d["caller_behaviour"]
@@ -87,7 +96,7 @@ def test_flagship_json(flagship):
 
 @pytest.mark.browser
 def test_flagship_report_in_browser(flagship):
-    state = check_report(flagship / "fallback_strategies.html", expect_figures=8, quick=True,
+    state = check_report(flagship / "fallback_strategies.html", expect_figures=10, quick=True,
                          expect_keys=["best_strategy", "best_value", "how_sure", "where", "baseline_failed"])
     # the first screen answers which strategy, at what cost, how sure and where
     text = state["text"]

@@ -126,7 +126,10 @@ def test_populations_sum_to_the_uk_mid_2021_total(s):
 
 
 def test_demand_weights_sum_to_annual_genuine_calls(s, net):
-    genuine = s.traffic.annual_calls * s.traffic.genuine_share
+    # genuine voice calls by share, plus the text relay class with its own volume (20,000 a year)
+    relay = s.access["text_relay"].annual_calls
+    genuine = s.traffic.annual_calls * s.traffic.genuine_share + relay
+    assert relay == 20_000
     assert net.compiled.total_weight == pytest.approx(genuine, rel=1e-12)
     by_service = {k: net.compiled.demand_weight[v].sum() for k, v in net.demand_groups("service").items()}
     for name, service in s.services.items():
@@ -135,7 +138,9 @@ def test_demand_weights_sum_to_annual_genuine_calls(s, net):
     for name, area in s.areas.items():
         assert by_area[name] == pytest.approx(genuine * area.population / UK_MID_2021, rel=1e-12)
     by_access = {k: net.compiled.demand_weight[v].sum() for k, v in net.demand_groups("access").items()}
-    assert by_access["mobile"] == pytest.approx(genuine * 0.74, rel=1e-12)
+    assert by_access["mobile"] == pytest.approx(s.traffic.annual_calls * s.traffic.genuine_share * 0.74,
+                                                rel=1e-12)
+    assert by_access["text_relay"] == pytest.approx(relay, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- BT

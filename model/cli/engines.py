@@ -90,8 +90,11 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         from model.cli.exchange import solve_open_psa_file
 
         return solve_open_psa_file(args)
+    if args.terminals or args.all_terminal:
+        return _k_terminal(args)
     if args.source is None or args.target is None:
-        raise UsageError(f"{args.graph}: a graph needs --source and --target")
+        raise UsageError(f"{args.graph}: a graph needs --source and --target, or --terminals A B ..., or "
+                         "--all-terminal")
     g, s, t = _read_graph_for(args)
     if args.method == "simulate":
         from model.sim.engine import simulate_graph
@@ -116,6 +119,41 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         print_json(_estimate_json(est, method, reason))
     else:
         _print_estimate(f"P({args.source} cannot reach {args.target})", est, method, reason)
+    return EXIT_OK
+
+
+def _k_terminal(args: argparse.Namespace) -> int:
+    """K-terminal (``--terminals``) or all-terminal (``--all-terminal``) unreliability of a plain graph."""
+    from model.static.kterminal import k_terminal_unreliability
+
+    if args.terminals and args.all_terminal:
+        raise UsageError("reliability: give --terminals or --all-terminal, not both")
+    if args.source is not None or args.target is not None:
+        raise UsageError("reliability: --source/--target are for two terminals; use --terminals A B ... "
+                         "instead")
+    method = args.method
+    if method not in ("auto", "exact", "mc"):
+        raise UsageError(f"reliability: --method {method} is not available for K-terminal reliability; "
+                         "use auto, exact or mc")
+    from model.network.graphs import read_graph
+
+    g = read_graph(args.graph).to_undirected()
+    names = {str(n): n for n in g.nodes}
+    terms = None
+    if args.terminals:
+        missing = [x for x in args.terminals if x not in names]
+        if missing:
+            raise UsageError(f"{args.graph}: --terminals {missing[0]!r} is not a node of the graph")
+        terms = [names[x] for x in args.terminals]
+    try:
+        est = k_terminal_unreliability(g, terms, method=method, samples=_samples(args, "mc"), seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(f"{args.graph}: {exc}") from None
+    what = "all nodes" if terms is None else ", ".join(args.terminals)
+    if args.json:
+        print_json(_estimate_json(est, est.method, est.details.get("fallback", "")))
+    else:
+        _print_estimate(f"P(not all of {what} connected)", est, est.method, est.details.get("fallback", ""))
     return EXIT_OK
 
 
@@ -251,12 +289,15 @@ def register(sub: Any) -> None:
     _add_run_options(e)
     e.set_defaults(func=cmd_estimate)
 
-    r = sub.add_parser("reliability", help="s-t unreliability of a plain graph (GraphML or edge list), "
-                       "or the top event of an Open-PSA fault tree")
+    r = sub.add_parser("reliability", help="s-t, K-terminal or all-terminal unreliability of a plain graph "
+                       "(GraphML or edge list), or the top event of an Open-PSA fault tree")
     r.add_argument("graph", help="GraphML file or edge list whose edges (and nodes) carry q; or Open-PSA XML")
-    r.add_argument("--source", default=None, help="node the calls start from (graphs)")
-    r.add_argument("--target", default=None, help="node the calls must reach (graphs)")
+    r.add_argument("--source", default=None, help="node the calls start from (graphs, two terminals)")
+    r.add_argument("--target", default=None, help="node the calls must reach (graphs, two terminals)")
     r.add_argument("--top", default=None, help="the top gate to solve (Open-PSA files with several tops)")
+    r.add_argument("--terminals", nargs="+", default=None, metavar="NODE",
+                   help="K-terminal: probability that these nodes are not all connected (edge failures)")
+    r.add_argument("--all-terminal", action="store_true", help="all-terminal: every node must stay connected")
     r.add_argument("--method", choices=(*METHODS, "simulate"), default="auto",
                    help="as for estimate, or simulate: the time engine with mtbf/mttr")
     r.add_argument("--samples", type=positive_int, default=None,

@@ -68,19 +68,42 @@ class Study:
         info["runtime_seconds"] = round(time.perf_counter() - self.started, 3)
         return provenance(**info)
 
-    def compliance(self, report, scenario) -> dict[str, Any]:
+    def compliance(self, report, scenario, strategies=None) -> dict[str, Any]:
         """Add the compliance section (:func:`model.report.compliance_section`) to ``report``.
 
-        Runs :func:`model.metrics.compliance.check_compliance` on ``scenario`` (2,000 simulated
+        Runs :func:`model.metrics.compliance.check_compliance` on ``scenario`` (500 simulated
         years with ``--quick``, 20,000 otherwise, the study's seed) and returns its JSON form
-        for the study's results.
+        for the study's results. With ``strategies`` (sets of strategies to apply to
+        ``scenario``) it adds the table of which rules each set changes
+        (:func:`model.report.compliance_changes_section`) and their reports under ``"strategies"``.
         """
-        from model.metrics.compliance import check_compliance
-        from model.report import compliance_section
+        from model.metrics.compliance import check_compliance, compliance_by_strategy, rules_changed
+        from model.report import compliance_changes_section, compliance_section
 
-        check = check_compliance(scenario, years=2_000 if self.args.quick else 20_000, seed=self.args.seed)
+        years = 500 if self.args.quick else 20_000
+        if strategies is None:
+            check = check_compliance(scenario, years=years, seed=self.args.seed)
+            compliance_section(report, check)
+            return check.to_dict()
+        check, others = compliance_by_strategy(scenario, strategies, years=years, seed=self.args.seed)
         compliance_section(report, check)
-        return check.to_dict()
+        compliance_changes_section(report, check, others)
+        return {**check.to_dict(), "strategies": [{**o.to_dict(), "changed": rules_changed(check, o)}
+                                                  for o in others]}
+
+    def recovery(self, report, scenario, strategies) -> list[dict[str, Any]]:
+        """Add recovery curves and expected-unserved metrics of the status quo and each set of
+        strategies (:func:`model.report.recovery_section`; national-scale outages, 10 % of demand or
+        more; 300 simulated years with ``--quick``, 10,000 otherwise) and return them for the JSON."""
+        from model.metrics.recovery import outages_by_strategy
+        from model.report import recovery_section
+
+        rows = outages_by_strategy(scenario, strategies, years=300 if self.args.quick else 10_000,
+                                   seed=self.args.seed, min_share=0.1)
+        recovery_section(report, rows)
+        return [{"strategy": label, **r,
+                 "unreachable_calls_per_year": r["unreachable_calls_per_year"].to_dict()}
+                for label, r in rows]
 
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)

@@ -30,7 +30,8 @@
 * **Route diversity** in the style of FCC 47 CFR 9.19: every control room reachable
   from every originating network that sends it calls by two paths sharing no
   intermediate node or link; and, stricter, sharing no shared-risk group either
-  (common-cause groups, whose members fail together). Exact by enumerating simple
+  (sites, and common-cause groups with an explicit shared cause such as a power feed;
+  a beta factor for shared software is a common cause, not a shared route). Exact by enumerating simple
   paths (up to ``max_paths`` per pair; beyond that Menger's theorem for the plain
   rule and a single-group cut screen for shared risks).
 * **Detection and notification** (FCC 47 CFR 4.9: notify within 30 minutes): for
@@ -67,18 +68,11 @@ from typing import Any, Literal
 import networkx as nx
 import numpy as np
 
+from model.metrics.recovery import structural_segments
 from model.network.callnetwork import CallNetwork, build_network
 from model.processes.distributions import parse_distribution
-from model.processes.outages import (
-    OutageProcess,
-    failover_windows,
-    maintenance_windows,
-    sample_outages,
-)
 from model.results.estimate import Estimate, binomial_estimate, mean_estimate, provenance
-from model.run.seeds import chunk_streams
-from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario
-from model.sim.engine import build_timeline, state_table_for
+from model.scenario.loader import NODE_SECTIONS, Scenario, load_scenario, shared_causes
 from model.sim.erlang import queue_outcomes
 from model.sim.timemodel import TimeModel, build_time_model
 from model.static.contingency import n_minus_1
@@ -91,6 +85,7 @@ __all__ = [
     "Rule",
     "answer_time",
     "check_compliance",
+    "compliance_by_strategy",
     "monthly_availability",
     "notification",
     "route_diversity",
@@ -190,13 +185,6 @@ def _scoped_events(tm: TimeModel, kinds: Sequence[str]) -> np.ndarray:
     return np.array([bool(in_kind[ev.member_list(e)].any()) for e in range(ev.n)], dtype=bool)
 
 
-def _sub_process(proc: OutageProcess, keep: np.ndarray) -> tuple[OutageProcess, np.ndarray]:
-    ids = np.flatnonzero(keep[: proc.n_events])
-    sub = OutageProcess(tuple(proc.names[i] for i in ids), proc.rate[ids], tuple(proc.repair[i] for i in ids),
-                        tuple(proc.up[i] for i in ids), np.unique(proc.clock[ids], return_inverse=True)[1])
-    return sub, ids
-
-
 def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path, *, years: int = 20_000,
                          seed: int = 20230625, chunk_years: int = 2_000,
                          limit: float = AVAILABILITY_LIMIT, kinds: Sequence[str] = CHA_KINDS
@@ -223,28 +211,14 @@ def monthly_availability(model: TimeModel | CallNetwork | Scenario | str | Path,
     if years < 1:
         raise ValueError("years must be >= 1")
     keep = _scoped_events(tm, kinds)
-    sub, ids = _sub_process(tm.process, keep)
-    table = state_table_for(tm)
     month_h = tm.horizon / 12
     edges = np.arange(13) * month_h
     breaches_per_year: list[np.ndarray] = []
     down_per_month: list[np.ndarray] = []
     blame: dict[int, float] = {}
-    window_names = [tm.events.names[p.window_event] for p in tm.switch_policies]
-    for chunk, lo in enumerate(range(0, years, chunk_years)):  # one step per chunk of years
-        n = min(chunk_years, years - lo)
-        streams = chunk_streams(seed, chunk, sub.names, "outages")
-        out = sample_outages(sub, n, tm.horizon, streams, start="stationary")
-        out = type(out)(out.year, ids[out.event], out.start, out.end, out.n_years, out.horizon)
-        parts = [failover_windows(out, tm.switch_policies, chunk_streams(seed, chunk, window_names,
-                                                                          "switch-delays"))]
-        if tm.maintenance:
-            parts.append(maintenance_windows(tm.maintenance, n, tm.horizon))
-        out = out.concat(*parts)
-        out = out.select(keep[out.event])
-        tl = build_timeline(out, tm.events.hash)
-        sid = table.resolve(tl)
-        share = np.asarray(table.share)
+    table = None
+    for n, tl, sid, share, tbl in structural_segments(tm, years, seed, chunk_years=chunk_years, keep=keep):
+        table = tbl
         pos = np.flatnonzero((sid >= 0) & (tl.length > 0))
         pos = pos[share[sid[pos]] > 0]
         start = tl.time[pos] - tl.year[pos] * tl.stride
@@ -429,9 +403,11 @@ def _risk_graph(net: CallNetwork) -> tuple[nx.DiGraph, dict[str, set[str]]]:
             continue
         g.add_edge(u, v, risk=data.get("component") or f"{u}>{v}")
     srg: dict[str, set[str]] = {}
-    for cid, grp in net.scenario.spec.common_cause_groups.items():
+    for name, grp in shared_causes(net.scenario.spec):  # physical shared risks: sites, explicit shared causes
+        if grp.failure is None:
+            continue  # a beta factor (shared software) is a common cause, not a shared route
         for m in grp.members:
-            srg.setdefault(m, set()).add(f"ccf:{cid}")
+            srg.setdefault(m, set()).add(name)
     return g, srg
 
 
@@ -477,14 +453,14 @@ def route_diversity(net: CallNetwork, *, max_paths: int = 400) -> dict[str, Any]
     Examples
     --------
     >>> out = route_diversity(build_network("uk999"))
-    >>> len(out["not_diverse"]), len(out["not_risk_diverse"]) == out["rooms"]   # one software, both platforms
+    >>> len(out["not_diverse"]), len(out["not_risk_diverse"]) == out["rooms"]   # one site per network
     (0, True)
     """
     g, srg = _risk_graph(net)
     sources: dict[str, set[str]] = {}
     for d in net.demands:
         if d.annual_calls > 0:
-            sources.setdefault(d.control_room, set()).add(d.network)
+            sources.setdefault(d.control_room, set()).add(d.source)
     not_plain: dict[str, list[str]] = {}
     not_shared: dict[str, list[str]] = {}
     methods = set()
@@ -646,3 +622,16 @@ def rules_changed(base: ComplianceReport, other: ComplianceReport) -> list[str]:
         if a.verdict != b.verdict or not math.isclose(a.figure, b.figure, rel_tol=1e-9, abs_tol=1e-12):
             out.append(a.key)
     return out
+
+
+def compliance_by_strategy(base: Scenario, strategy_sets: Sequence[Sequence[Any]], *, years: int = 20_000,
+                           seed: int = 20230625) -> tuple[ComplianceReport, list[ComplianceReport]]:
+    """The rules for the status quo and for each set of strategies applied to it (same seed).
+
+    Returns ``(baseline, [report per set])``; :func:`rules_changed` tells which rules a set moves.
+    """
+    from model.scenario.strategies import apply_strategies
+
+    baseline = check_compliance(base, years=years, seed=seed)
+    return baseline, [check_compliance(apply_strategies(base, list(st)), years=years, seed=seed)
+                      for st in strategy_sets]

@@ -18,8 +18,8 @@ Examples
 >>> net.graph.number_of_nodes() > 100
 True
 >>> compiled = net.compile()
->>> round(compiled.total_weight / net.scenario.traffic.annual_calls, 3) == net.scenario.traffic.genuine_share
-True
+>>> round(compiled.total_weight / 1e6, 2)   # genuine voice calls (35 m x 0.5) + 20,000 emergency texts
+17.52
 """
 
 from __future__ import annotations
@@ -33,14 +33,25 @@ import networkx as nx
 import numpy as np
 
 from model.network.compiled import CompiledNetwork, csr_from_lists
+from model.processes.crews import crew_unavailability
 from model.processes.failover import failover_unavailability
-from model.scenario.loader import KIND_OF_SECTION, NODE_SECTIONS, Failure, Scenario, load_scenario
+from model.scenario.loader import (
+    KIND_OF_SECTION,
+    NODE_SECTIONS,
+    Failure,
+    Scenario,
+    load_scenario,
+    shared_causes,
+    standby_group,
+)
+from model.units import HOURS_PER_YEAR
 
 __all__ = ["LAYERS", "CallNetwork", "Component", "Demand", "build_network"]
 
 LAYERS = {
     "caller_group": 0,
     "originating_network": 1,
+    "relay_centre": 1,
     "call_handling_platform": 2,
     "call_handling_centre": 3,
     "control_room": 4,
@@ -70,6 +81,12 @@ class Demand:
     targets: tuple[str, ...]
     annual_calls: float
     prereq: tuple[str, ...]
+    via: str = ""  # a relay centre the calls start from (the network is then a prerequisite)
+
+    @property
+    def source(self) -> str:
+        """The node the calls' path starts from: the relay centre, else the originating network."""
+        return self.via or self.network
 
     @property
     def caller_group(self) -> str:
@@ -124,13 +141,22 @@ class CallNetwork:
         demands: list[Demand] = []
         area_calls = self._area_calls()
         genuine = s.traffic.genuine_share
+        pop_total = sum(ar.population for ar in s.areas.values())
         for a, area in s.areas.items():
             for t, acc in s.access.items():
-                if acc.share <= 0:
+                if acc.annual_calls is not None:  # a demand class of its own: genuine calls by population
+                    group_calls = acc.annual_calls * area.population / pop_total if pop_total else 0.0
+                    group_genuine = group_calls
+                else:
+                    group_calls = area_calls[a] * acc.share
+                    group_genuine = group_calls * genuine
+                if group_calls <= 0:
                     continue
                 cg = f"{a}:{t}"
                 g.add_node(cg, kind="caller_group", label=f"{area.label} {t}", layer=0, component=None,
-                           area=a, access=t, annual_calls=area_calls[a] * acc.share)
+                           area=a, access=t, annual_calls=group_calls)
+                if acc.relay is not None:
+                    g.add_edge(cg, acc.relay, component=None)
                 for n, share in acc.networks.items():
                     if share <= 0:
                         continue
@@ -138,6 +164,8 @@ class CallNetwork:
                     link = add_component(f"access:{a}:{t}:{n}", "access_link",
                                          f"{area.label} {t} callers' access to {net_label}", acc.link)
                     g.add_edge(cg, n, component=link, share=share)
+                    via_net = n if acc.relay is not None else None  # relayed: the network is in series
+                    prereq = tuple(x for x in (link, via_net) if x and x in comps)
                     for sv, service in s.services.items():
                         if service.share <= 0:
                             continue
@@ -145,10 +173,13 @@ class CallNetwork:
                             cr_share = room.areas.get(a, 0.0) if room.service == sv else 0.0
                             if cr_share <= 0:
                                 continue
-                            calls = area_calls[a] * genuine * acc.share * share * service.share * cr_share
-                            demands.append(Demand(a, t, n, sv, r, (r, *room.buddies), calls,
-                                                  (link,) if link else ()))
+                            calls = group_genuine * share * service.share * cr_share
+                            demands.append(Demand(a, t, n, sv, r, (r, *room.buddies), calls, prereq,
+                                                  acc.relay or ""))
         # originating network -> platform (interconnect), platform -> centre, centre -> control room
+        for rc in s.relay_centres:  # relay centres hand their calls to every platform
+            for p in s.call_handling_platforms:
+                g.add_edge(rc, p, component=None)
         for n in s.originating_networks:
             for p in s.call_handling_platforms:
                 ends = f"{s.originating_networks[n].label} → {s.call_handling_platforms[p].label}"
@@ -169,6 +200,19 @@ class CallNetwork:
                     name = lid if link.shared else f"{lid}:{u}>{v}"
                     comp = add_component(name, "link", name, link.failure)
                     g.add_edge(u, v, component=comp, link=lid)
+        # repair crews: a member is down longer while it waits for a crew (machine-repair steady state)
+        for crew in s.repair_crews.values():
+            mem = [comps[m] for m in crew.members if m in comps and comps[m].failure is not None
+                   and comps[m].failure.failures_per_year]
+            if not mem:
+                continue
+            lam = float(np.mean([c.failure.failures_per_year for c in mem])) / HOURS_PER_YEAR
+            mttr = float(np.mean([c.failure.repair.mean() for c in mem]))
+            free = float(np.mean([c.q for c in mem]))
+            shared = crew_unavailability(len(mem), crew.crews, lam, mttr)
+            for c in mem:  # exact for identical members with exponential repairs; scaled otherwise
+                q_new = min(1.0, c.q * shared / free) if free > 0 else c.q
+                comps[c.name] = Component(c.name, c.kind, c.label, q_new, c.failure)
         # common causes: beta factor, explicit shared causes, failover windows of standby groups
         events: list[CommonCauseEvent] = []
 
@@ -176,21 +220,34 @@ class CallNetwork:
             names = [comps[m].label if m in comps else m for m in members] or ["nothing"]
             return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
-        for cid, ccf in s.common_cause_groups.items():
-            if ccf.beta is not None:
-                qs = [comps[m].q for m in ccf.members if m in comps]
+        site_labels = {f"site:{k}": (v.label or k.replace("_", " ")) for k, v in s.sites.items()}
+        for ename, ccf in shared_causes(s):  # ccf:<id> groups, then site:<id> sites
+            label = (f"Site: {site_labels[ename]}" if ename in site_labels
+                     else f"Shared cause: {ename[4:].replace('_', ' ')}")
+            if ccf.beta is not None:  # the beta factor splits the members' own (revealed) failures only
+                qs = [_own_q(comps[m]) for m in ccf.members if m in comps]
                 q_event = ccf.beta * float(np.mean(qs)) if qs else 0.0
                 for m in ccf.members:
                     if m in comps:
                         c = comps[m]
-                        comps[m] = Component(c.name, c.kind, c.label, (1 - ccf.beta) * c.q, c.failure)
-                events.append(CommonCauseEvent(
-                    f"ccf:{cid}", "beta", q_event, tuple(ccf.members),
-                    f"Shared cause: {cid.replace('_', ' ')}", members_text(ccf.members)))
+                        own = _own_q(c)
+                        hidden = 1.0 - (1.0 - c.q) / (1.0 - own) if own < 1 else 0.0
+                        q_new = 1.0 - (1.0 - (1 - ccf.beta) * own) * (1.0 - hidden)
+                        comps[m] = Component(c.name, c.kind, c.label, q_new, c.failure)
+                events.append(CommonCauseEvent(ename, "beta", q_event, tuple(ccf.members), label,
+                                               members_text(ccf.members)))
             elif ccf.failure is not None:
-                events.append(CommonCauseEvent(
-                    f"ccf:{cid}", "shared", ccf.failure.steady_unavailability(), tuple(ccf.members),
-                    f"Shared cause: {cid.replace('_', ' ')}", members_text(ccf.members)))
+                events.append(CommonCauseEvent(ename, "shared", ccf.failure.steady_unavailability(),
+                                               tuple(ccf.members), label, members_text(ccf.members)))
+        for name, c in comps.items():  # outages that periodic tests of a standby cause (its whole group)
+            lat = c.failure.latent if c.failure is not None else None
+            if lat is not None and lat.test_outage_unavailability() > 0:
+                sb = standby_group(s, name)
+                members = tuple(sb[1].members) if sb else (name,)
+                q_test = lat.test_outage_unavailability()
+                events.append(CommonCauseEvent(f"test_outage:{name}", "shared", q_test, members,
+                                               f"Outage caused by a test of {c.label}",
+                                               members_text(members)))
         for gid, grp in s.redundancy_groups.items():
             if grp.policy == "active-active":
                 continue
@@ -262,7 +319,7 @@ class CallNetwork:
             arc_dst=np.array(dst, dtype=np.int64),
             arc_component=np.array(acomp, dtype=np.int64),
             demand_names=tuple(d.name for d in self.demands),
-            demand_source=np.array([nidx[d.network] for d in self.demands], dtype=np.int64),
+            demand_source=np.array([nidx[d.source] for d in self.demands], dtype=np.int64),
             demand_prereq_ptr=pptr,
             demand_prereq=pind,
             demand_target_ptr=tptr,
@@ -281,6 +338,13 @@ class CallNetwork:
         for i, d in enumerate(self.demands):
             out[getattr(d, by)].append(i)
         return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def _own_q(c: Component) -> float:
+    """A component's unavailability from its own failures, without latent ones (beta factors split these)."""
+    if c.failure is None or c.failure.latent is None:
+        return c.q
+    return c.failure.own_unavailability()
 
 
 def _expand_ends(ends: tuple[str, ...], s) -> list[str]:

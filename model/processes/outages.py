@@ -70,8 +70,10 @@ __all__ = [
     "Mixture",
     "OutageProcess",
     "Outages",
+    "PeriodicTest",
     "SwitchPolicy",
     "failover_windows",
+    "latent_windows",
     "length_biased",
     "maintenance_windows",
     "merge_intervals",
@@ -632,4 +634,110 @@ def maintenance_windows(plans: Sequence[Maintenance], n_years: int, horizon: flo
                              n_years, horizon))
     if not parts:
         return Outages.empty(n_years, horizon)
+    return parts[0].concat(*parts[1:])
+
+
+# ----------------------------------------------------------------------------- latent failures and tests
+@dataclass(frozen=True)
+class PeriodicTest:
+    """A standby that fails silently (rate ``rate`` per hour) and is tested every ``interval_hours``.
+
+    A latent failure at time ``u`` in the test cycle ``[t_k, t_{k+1})`` keeps event
+    ``event`` down from ``u`` until it is found — at the next test ``t_{k+1}``, or
+    earlier when an outage of one of ``reveal_events`` (the primary's) starts and the
+    standby is needed — and then for a repair drawn from ``repair`` (None: found and
+    fixed at once). Tests are at ``offset_hours + k interval_hours`` in every year. With
+    probability ``outage_probability`` a test causes an outage (event ``outage_event``)
+    lasting ``outage_duration`` from the test's time. Test windows themselves are
+    planned maintenance (:class:`Maintenance`).
+    """
+
+    event: int
+    rate: float
+    interval_hours: float
+    offset_hours: float = 0.0
+    repair: Distribution | None = None
+    reveal_events: tuple[int, ...] = ()
+    outage_event: int = -1
+    outage_probability: float = 0.0
+    outage_duration: Distribution | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.interval_hours > 0 and self.rate >= 0 and self.offset_hours >= 0
+                and 0 <= self.outage_probability <= 1):
+            raise ValueError("a periodic test needs interval > 0, rate >= 0, offset >= 0 and a probability "
+                             "in [0, 1]")
+        if self.outage_probability > 0 and (self.outage_event < 0 or self.outage_duration is None):
+            raise ValueError("a test that can cause an outage needs its event and duration distribution")
+
+
+def _test_grid(test: PeriodicTest, horizon: float) -> np.ndarray:
+    """Test times from one interval before the window to one after (so windows are stationary)."""
+    t = test.interval_hours
+    k0 = math.floor(-test.offset_hours / t) - 1
+    k1 = math.ceil((horizon - test.offset_hours) / t) + 1
+    return test.offset_hours + t * np.arange(k0, k1 + 1, dtype=np.float64)
+
+
+def latent_windows(outages: Outages, tests: Sequence[PeriodicTest],
+                   rng: np.random.Generator | Callable[[int], np.random.Generator]) -> Outages:
+    """Down intervals of latent failures (until found, then repaired) and of outages tests cause.
+
+    ``outages`` are the random outages of the same years (their ``reveal_events``
+    starts find a latent failure early). Stream ``k`` of ``rng`` serves test ``k``.
+    Vectorised over years × test cycles; only the cycles with a failure are drawn
+    in detail.
+
+    Examples
+    --------
+    >>> pt = PeriodicTest(event=0, rate=1 / 1000.0, interval_hours=100.0)
+    >>> w = latent_windows(Outages.empty(4000, 1000.0), [pt], np.random.default_rng(2))
+    >>> down = np.minimum(w.end, 1000.0) - np.maximum(w.start, 0.0)
+    >>> exact = 1 - (1 - np.exp(-0.1)) / 0.1              # 1 - (1 - e^{-λT}) / (λT)
+    >>> bool(abs(down.sum() / 4e6 - exact) < 0.002)
+    True
+    """
+    R = _stream(rng)
+    ny, horizon = int(outages.n_years), float(outages.horizon)
+    parts = []
+    for k, test in enumerate(tests):  # one pass per tested standby
+        g = R(k)
+        grid = _test_grid(test, horizon)
+        ncyc = grid.size - 1
+        t = test.interval_hours
+        p_fail = -math.expm1(-test.rate * t)
+        total = ny * ncyc
+        if p_fail > 0:
+            n_f = int(g.binomial(total, p_fail))
+            cells = np.sort(g.choice(total, size=n_f, replace=False)) if n_f else np.zeros(0, dtype=np.int64)
+            yr, cyc = np.divmod(cells, ncyc)
+            # failure time given a failure in the cycle: exponential truncated to [0, T)
+            u = -np.log1p(g.random(n_f) * -p_fail) / test.rate
+            start = grid[cyc] + u
+            found = grid[cyc + 1].copy()
+            sel = np.isin(outages.event, np.asarray(test.reveal_events, dtype=np.int64))
+            if sel.any():
+                stride = horizon * 4.0 + 4.0 * t + 1.0
+                key = np.sort(outages.year[sel] * stride + outages.start[sel])
+                pos = np.searchsorted(key, yr * stride + start, side="right")
+                nxt = np.where(pos < key.size, key[np.minimum(pos, key.size - 1)], np.inf)
+                found = np.minimum(found, np.where(nxt - yr * stride < found, nxt - yr * stride, np.inf))
+            rep = (np.asarray(test.repair.sample(g, n_f), dtype=float) if test.repair is not None and n_f
+                   else np.zeros(n_f))
+            end = found + rep
+            keep = (end > 0) & (start < horizon)
+            yy, ss, ee = merge_intervals(yr[keep], start[keep], end[keep])
+            parts.append(Outages(yy, np.full(yy.size, test.event), ss, ee, ny, horizon))
+        if test.outage_probability > 0:
+            inside = np.flatnonzero((grid >= 0) & (grid < horizon))
+            n_o = int(g.binomial(ny * inside.size, test.outage_probability))
+            cells = (np.sort(g.choice(ny * inside.size, size=n_o, replace=False)) if n_o
+                     else np.zeros(0, dtype=np.int64))
+            yr, j = np.divmod(cells, max(inside.size, 1))
+            start = grid[inside[j]]
+            end = start + np.asarray(test.outage_duration.sample(g, n_o), dtype=float)
+            yy, ss, ee = merge_intervals(yr, start, end)
+            parts.append(Outages(yy, np.full(yy.size, test.outage_event), ss, ee, ny, horizon))
+    if not parts:
+        return Outages.empty(ny, horizon)
     return parts[0].concat(*parts[1:])

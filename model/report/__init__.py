@@ -38,12 +38,18 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
-from model.report.sections import compliance_section, importance_section
+from model.report.sections import (
+    compliance_changes_section,
+    compliance_section,
+    importance_section,
+    recovery_section,
+)
 
 __all__ = [
     "PALETTE",
     "Report",
     "band_chart",
+    "compliance_changes_section",
     "compliance_section",
     "convergence_figure",
     "cost_effectiveness_figure",
@@ -59,6 +65,7 @@ __all__ = [
     "log_heatmap",
     "nines_template",
     "ranked_bar",
+    "recovery_section",
     "return_period_figure",
     "script_json",
     "sobol_bars",

@@ -11,12 +11,13 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from model.report.html import Report
 
-__all__ = ["compliance_section", "importance_section"]
+__all__ = ["compliance_changes_section", "compliance_section", "importance_section", "recovery_section"]
 
 _SHOWN = 6
 
@@ -97,4 +98,79 @@ def importance_section(report: Report, importance: Mapping[str, Mapping[str, Any
                              "spearman": "Spearman"},
                      formats={"share": ".1%", "spearman": ".2f"},
                      caption=f"{what}: largest groups (R² {imp['r2']:.2f}; {imp['method']}).")
+    return report
+
+
+def compliance_changes_section(report: Report, baseline: Any, others: Sequence[Any], *,
+                               title: str = "Which rules each strategy changes") -> Report:
+    """Add a table: one row per strategy, one column per rule (verdict and figure), changes marked.
+
+    ``baseline`` and ``others`` are :class:`~model.metrics.compliance.ComplianceReport` objects
+    of the status quo and of each strategy (the same rules in the same order).
+    """
+    keys = [r.key for r in baseline.rules]
+    titles = {r.key: r.title for r in baseline.rules}
+    report.section(title, "Each rule's verdict and figure under each strategy; a star marks a rule whose "
+                          "figure or verdict differs from the status quo.")
+    rows = []
+    for rep in (baseline, *others):
+        row: dict[str, Any] = {"strategy": rep.label}
+        for key in keys:
+            r, b = rep.rule(key), baseline.rule(key)
+            changed = rep is not baseline and (r.verdict != b.verdict or not math.isclose(
+                r.figure, b.figure, rel_tol=1e-9, abs_tol=1e-12))
+            row[key] = f"{r.verdict.upper()} {r.figure:.3g}{' *' if changed else ''}"
+        rows.append(row)
+    report.table(rows, columns=["strategy", *keys], labels={k: titles[k] for k in keys},
+                 caption="Figures: breaching months a year; worst service level; single points of failure; "
+                         "rooms without shared-risk-disjoint paths; P(advice later than 30 min).")
+    return report
+
+
+def recovery_section(report: Report, rows: Sequence[tuple[str, Any]], *,
+                     title: str = "Recovery and loss of service") -> Report:
+    """Add recovery curves and expected-unserved metrics per strategy (from
+    :func:`model.metrics.recovery.outages_by_strategy`): a figure of the share of demand served
+    against the time since an outage began, and a table of expected unreachable calls a year and
+    P(a year holds an outage longer than X)."""
+    from model.report.figures import band_chart
+
+    if not rows:
+        return report
+    first = rows[0][1]
+    share = first.get("min_share", 0.0)
+    what = f"at least {share:.0%} of national demand cut off" if share > 0 else "any demand cut off"
+    report.section(title, f"As power-system tools report loss of load. An outage here is a stretch of time "
+                          f"with {what}; calls are genuine calls arriving while their demand has no working "
+                          "path (structural; redials and fallback lines are in the ranking above). "
+                          f"{first['years']:,} simulated years per strategy, the same failure histories.")
+    names = [label for label, _ in rows]
+    curves = [r["curve"] for _, r in rows]
+    report.figure(band_chart(first["curve"]["hours"], [c["served"] for c in curves],
+                             [c["ci_low"] for c in curves], [c["ci_high"] for c in curves], names=names,
+                             band_label="95% CI", title="Share of demand served since an outage began",
+                             x_title="hours since the outage began", y_title="share of demand served",
+                             value_format=".4f"),
+                  caption="Mean over outages; after an outage ends all demand is served.")
+    ex = [r["exceedance"] for _, r in rows]
+    report.figure(band_chart(first["exceedance"]["hours"], [e["p"] for e in ex], [e["ci_low"] for e in ex],
+                             [e["ci_high"] for e in ex], names=names, band_label="95% CI", log_x=True,
+                             title="P(a year holds an outage longer than X)", x_title="X, hours",
+                             y_title="probability"),
+                  caption="Share of simulated years whose longest outage exceeds X (Wilson intervals).")
+    table = []
+    for label, r in rows:
+        u = r["unreachable_calls_per_year"]
+        row: dict[str, Any] = {"strategy": label, "unreachable_calls_per_year": u.value,
+                               "ci": f"[{u.ci_low:,.0f}, {u.ci_high:,.0f}]",
+                               "outages_per_year": r["outages_per_year"]}
+        for h, p in zip(r["exceedance"]["hours"], r["exceedance"]["p"], strict=True):
+            if any(abs(h - x) < 1e-9 for x in (1 / 6, 1.0, 4.0, 12.0)):  # four columns keep the table narrow
+                row[f"P(> {h * 60:.0f} min)" if h < 1 else f"P(> {h:g} h)"] = p
+        table.append(row)
+    report.table(table, labels={"unreachable_calls_per_year": "unreachable calls/yr (structural)",
+                                "ci": "95% CI", "outages_per_year": "outages/yr"},
+                 formats={"unreachable_calls_per_year": ",.0f", "outages_per_year": ".3g"},
+                 caption="P(a year holds an outage longer than X); every X from 10 min to 12 h, with Wilson "
+                         "intervals, in the figure and the JSON.")
     return report

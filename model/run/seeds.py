@@ -94,7 +94,8 @@ def register_stream(name: str, tag: int) -> int:
 
 
 for _name, _tag in (("outages", 1), ("switch-delays", 2), ("replay-callers", 3), ("intervals-callers", 4),
-                    ("sensitivity", 5), ("gs-pilot", 6), ("gs-runs", 7)):
+                    ("sensitivity", 5), ("gs-pilot", 6), ("gs-runs", 7), ("latent-tests", 8),
+                    ("crew-repairs", 9)):
     register_stream(_name, _tag)
 
 

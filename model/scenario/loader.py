@@ -40,14 +40,17 @@ __all__ = [
     "ScenarioError",
     "bundled_scenarios",
     "generated_component_names",
+    "generated_components",
     "load_scenario",
     "scenario_json_schema",
+    "shared_causes",
+    "standby_group",
 ]
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 STRATEGY_DIR = BUNDLED_DIR / "strategies"
 INCIDENT_DIR = BUNDLED_DIR / "incidents"
-ACCESS_TYPES = ("fixed", "mobile", "voip")
+ACCESS_TYPES = ("fixed", "mobile", "voip", "text_relay")
 
 # ----------------------------------------------------------------------------- schema
 
@@ -87,6 +90,57 @@ class Maintenance:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LatentFailure:
+    """Silent failures of an idle standby, found only by a periodic test or when it is needed.
+
+    Tests happen every ``test_interval_hours`` from ``test_offset_hours`` on; a latent
+    failure stays hidden (the component is down without anyone knowing) until the next
+    test, or until the primary's failure makes the standby needed, then it is repaired.
+    Each test makes the component unavailable for ``test_duration_hours`` and, with
+    ``test_outage_probability``, causes an outage of its redundancy group (primary and
+    standby) lasting ``test_outage``.
+    """
+
+    failures_per_year: float = spec(doc="rate of silent failures while idle", ge=0)
+    test_interval_hours: float = spec(doc="time between two tests (failover exercises)", gt=0)
+    test_offset_hours: float = spec(0.0, "time of the first test after the start of a year", ge=0)
+    test_duration_hours: float = spec(0.0, "the component is unavailable during each test", ge=0)
+    test_outage_probability: float = spec(0.0, "chance that a test itself causes an outage of the group",
+                                          ge=0, le=1)
+    test_outage: DistributionSpec | None = spec(None, "duration of an outage a test causes")
+    repair: DistributionSpec | None = spec(None, "time to repair once found (default: the component's "
+                                                 "repair)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+    def mean_unavailability(self, default_repair_hours: float = 0.0) -> float:
+        """Long-run share of time down from latent failures and tests (static engines).
+
+        ``1 - (1 - e^{-λT})/(λT)`` undetected (≈ λT/2 for λT ≪ 1), plus the repair after
+        each detection, ``(1 - e^{-λT}) r / T``, plus the test windows ``τ / T``. Detection
+        on demand (earlier than the test) is ignored here: an upper bound.
+
+        Examples
+        --------
+        >>> lat = LatentFailure(failures_per_year=8.766, test_interval_hours=100.0)
+        >>> round(lat.mean_unavailability(), 6)   # λT = 0.1: 1 - (1 - e^-0.1)/0.1 ≈ λT/2
+        0.048374
+        """
+        lam = self.failures_per_year / HOURS_PER_YEAR
+        t = self.test_interval_hours
+        x = lam * t
+        hidden = 0.0 if x == 0 else 1.0 - (-math.expm1(-x)) / x
+        r = self.repair.mean() if self.repair is not None else default_repair_hours
+        found = -math.expm1(-x) * (r if math.isfinite(r) else 0.0) / t
+        return min(1.0, hidden + found + self.test_duration_hours / t)
+
+    def test_outage_unavailability(self) -> float:
+        """Long-run share of time the group is down because a test went wrong: ``p E[D] / T``."""
+        if self.test_outage_probability <= 0 or self.test_outage is None:
+            return 0.0
+        return min(1.0, self.test_outage_probability * self.test_outage.mean() / self.test_interval_hours)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Failure:
     """Failure parameters of a component.
 
@@ -100,9 +154,21 @@ class Failure:
     repair: DistributionSpec | None = spec(None, "time to restore service after an outage")
     drop_fraction: float = spec(1.0, "share of calls lost while down (1 = total outage)", ge=0, le=1)
     maintenance: Maintenance | None = spec(None, "planned-maintenance windows (time engine)")
+    latent: LatentFailure | None = spec(None, "silent failures while idle, found by periodic tests or on "
+                                              "demand")
     source: str = spec("", "citation or 'assumption: <why>'")
 
     def steady_unavailability(self) -> float:
+        """Long-run unavailability: own failures, and latent failures and tests when given."""
+        own = self.own_unavailability()
+        if self.latent is None:
+            return own
+        mttr = self.repair.mean() if self.repair is not None else 0.0
+        lat = self.latent.mean_unavailability(mttr)
+        return 1.0 - (1.0 - own) * (1.0 - lat)
+
+    def own_unavailability(self) -> float:
+        """Unavailability from the component's own (revealed) failures only."""
         if self.unavailability is not None:
             return float(self.unavailability)
         if self.failures_per_year is not None and self.repair is not None:
@@ -147,9 +213,15 @@ class Area:
 class Access:
     """An access type (fixed, mobile, VoIP): its share of calls and originating networks."""
 
-    share: float = spec(doc="share of calls made with this access type", ge=0, le=1)
+    share: float = spec(0.0, "share of calls made with this access type (0 when annual_calls is given)",
+                        ge=0, le=1)
+    annual_calls: float | None = spec(None, "genuine calls a year of this access type, spread over the "
+                                            "areas by population, outside the shares (a demand class of its "
+                                            "own)", ge=0)
     networks: dict[str, float] = spec(doc="originating network -> share of this access type's calls",
                                       ref="originating_networks")
+    relay: str | None = spec(None, "relay centre the calls pass through before the call-handling platforms",
+                             ref="relay_centres")
     link: Failure | None = spec(None, "failure of one area's access to one originating network")
     source: str = spec("", "citation or 'assumption: <why>'")
 
@@ -233,6 +305,29 @@ class CommonCauseGroup:
     members: tuple[str, ...] = spec(doc="component ids")
     beta: float | None = spec(None, "beta factor: share of each member's failures that hit all", ge=0, le=1)
     failure: Failure | None = spec(None, "an explicit shared cause (one configuration, one power feed)")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Site:
+    """A site or shared-risk group (an exchange, a data centre, a power feed, a duct) that fails as a whole.
+
+    Its ``members`` are component ids, generated ones included (``interconnect:<network>><platform>``,
+    ``access:<area>:<access type>:<network>``); while the site is down they all are.
+    """
+
+    label: str = spec("", "display name")
+    members: tuple[str, ...] = spec(doc="component ids housed at (or depending on) the site")
+    failure: Failure = spec(doc="outages of the site as a whole")
+    source: str = spec("", "citation or 'assumption: <why>'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepairCrews:
+    """Components whose repairs share ``crews`` crews: a failure waits when every crew is busy."""
+
+    members: tuple[str, ...] = spec(doc="component ids (each with failures_per_year and repair)")
+    crews: int = spec(doc="crews working at once", ge=1)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -374,6 +469,7 @@ class ScenarioFile:
     areas: dict[str, Area] = spec(default_factory=dict, doc="caller areas by id")
     access: dict[str, Access] = spec(default_factory=dict, doc="access types: fixed, mobile, voip")
     originating_networks: dict[str, Node] = spec(default_factory=dict, doc="originating networks by id")
+    relay_centres: dict[str, Node] = spec(default_factory=dict, doc="text relay centres by id")
     call_handling_platforms: dict[str, Node] = spec(default_factory=dict, doc="platforms by id")
     call_handling_centres: dict[str, Centre] = spec(default_factory=dict, doc="centres by id")
     control_rooms: dict[str, ControlRoom] = spec(default_factory=dict, doc="control rooms by id")
@@ -381,15 +477,19 @@ class ScenarioFile:
     links: dict[str, Link] = spec(default_factory=dict, doc="extra links by id")
     redundancy_groups: dict[str, RedundancyGroup] = spec(default_factory=dict, doc="failover groups")
     common_cause_groups: dict[str, CommonCauseGroup] = spec(default_factory=dict, doc="common causes")
+    sites: dict[str, Site] = spec(default_factory=dict, doc="sites and shared-risk groups failing as a whole")
+    repair_crews: dict[str, RepairCrews] = spec(default_factory=dict, doc="repair crews shared by components")
     fallback_lines: dict[str, FallbackLine] = spec(default_factory=dict, doc="101, 111 and direct lines")
     incidents: dict[str, Incident] = spec(default_factory=dict, doc="prescribed incidents")
     uncertainty: dict[str, UncertainRange] = spec(default_factory=dict,
                                                   doc="ranges of the assumptions, by group")
 
 
-NODE_SECTIONS = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
+NODE_SECTIONS = ("originating_networks", "relay_centres", "call_handling_platforms", "call_handling_centres",
+                 "control_rooms")
 KIND_OF_SECTION = {
     "originating_networks": "originating_network",
+    "relay_centres": "relay_centre",
     "call_handling_platforms": "call_handling_platform",
     "call_handling_centres": "call_handling_centre",
     "control_rooms": "control_room",
@@ -688,10 +788,18 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
         for n, v in acc.networks.items():
             if not 0 <= v <= 1:
                 bad(("access", a, "networks", n), v, "must be in [0, 1]")
-    if s.access:
-        total = sum(acc.share for acc in s.access.values())
+    for a, acc in s.access.items():
+        if acc.relay is not None:
+            check_refs(("access", a, "relay"), [acc.relay], "relay_centres")
+        if acc.annual_calls is not None and acc.share > 0:
+            bad(("access", a, "share"), acc.share, "give share or annual_calls, not both (annual_calls are "
+                "a demand class outside the shares)")
+    shared = [acc for acc in s.access.values() if acc.annual_calls is None]
+    if shared:
+        total = sum(acc.share for acc in shared)
         if abs(total - 1) > 1e-6:
-            bad(("access",), round(total, 9), "access shares must add up to 1")
+            bad(("access",), round(total, 9),
+                "access shares must add up to 1 (access types without annual_calls)")
     if s.services:
         total = sum(sv.share for sv in s.services.values())
         if abs(total - 1) > 1e-6:
@@ -730,6 +838,30 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
         for v in grp.members:
             if v not in components:
                 bad(("common_cause_groups", g, "members"), v, "undefined component")
+    generated = generated_components(s)
+    for g, site in s.sites.items():
+        for v in site.members:
+            if v not in components and v not in generated:
+                bad(("sites", g, "members"), v, "undefined component; must be a node or link id, "
+                    "'interconnect:<network>><platform>' or 'access:<area>:<access type>:<network>'")
+        if not site.members:
+            bad(("sites", g, "members"), [], "needs at least one member")
+        if site.failure.failures_per_year is None and site.failure.unavailability is None:
+            bad(("sites", g, "failure"), NOVALUE, "give failures_per_year and repair (or an unavailability)")
+    crew_of: dict[str, str] = {}
+    failures = {n: f for n, f in _component_failures(s)}
+    for g, crew in s.repair_crews.items():
+        for v in crew.members:
+            if v not in components and v not in generated:
+                bad(("repair_crews", g, "members"), v, "undefined component")
+            elif v in crew_of:
+                bad(("repair_crews", g, "members"), v, f"already repaired by crew group {crew_of[v]!r}")
+            else:
+                crew_of[v] = g
+                f = failures.get(v)
+                if v in failures and (f is None or f.failures_per_year is None or f.repair is None):
+                    bad(("repair_crews", g, "members"), v,
+                        "a crew-repaired component needs failure.failures_per_year and failure.repair")
         if (grp.beta is None) == (grp.failure is None):
             bad(("common_cause_groups", g), NOVALUE, "give exactly one of beta or failure")
     for f, line in s.fallback_lines.items():
@@ -752,6 +884,18 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
             if m is not None and m.duration_hours > m.period_hours:
                 bad((section, name, "failure", "maintenance", "duration_hours"), m.duration_hours,
                     f"must be <= period_hours ({m.period_hours:g})")
+            lat = node.failure.latent if node.failure is not None else None
+            if lat is not None:
+                where = (section, name, "failure", "latent")
+                if lat.test_duration_hours > lat.test_interval_hours:
+                    bad((*where, "test_duration_hours"), lat.test_duration_hours,
+                        f"must be <= test_interval_hours ({lat.test_interval_hours:g})")
+                if lat.test_outage_probability > 0 and lat.test_outage is None:
+                    bad((*where, "test_outage"), NOVALUE,
+                        "required when test_outage_probability > 0 (how long an outage a test causes lasts)")
+                if lat.repair is None and node.failure.repair is None:
+                    bad((*where, "repair"), NOVALUE,
+                        "required when the component has no failure.repair (time to repair once found)")
     if s.traffic.hourly_profile and len(s.traffic.hourly_profile) != 24:
         bad(("traffic", "hourly_profile"), len(s.traffic.hourly_profile), "needs exactly 24 values")
     if s.traffic.weekly_profile and len(s.traffic.weekly_profile) != 7:
@@ -764,6 +908,13 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
         _check_routes(s, bad)
 
 
+def _component_failures(s: ScenarioFile):
+    """(name, failure) of every declared node and link."""
+    for section in NODE_SECTIONS:
+        for name, node in getattr(s, section).items():
+            yield name, node.failure
+    for name, link in s.links.items():
+        yield name, link.failure
 def generated_component_names(s: ScenarioFile) -> set[str]:
     """Names of the links the standard call path generates (access links, interconnects, extra links).
 
@@ -795,8 +946,15 @@ def _distributions(s: ScenarioFile):
     for section in NODE_SECTIONS:
         for name, node in getattr(s, section).items():
             yield from from_failure((section, name), node.failure)
+            lat = node.failure.latent if node.failure is not None else None
+            for key in ("repair", "test_outage"):
+                d = getattr(lat, key) if lat is not None else None
+                if d is not None:
+                    yield (section, name, "failure", "latent", key), d
     for name, link in s.links.items():
         yield from from_failure(("links", name), link.failure)
+    for name, site in s.sites.items():
+        yield from from_failure(("sites", name), site.failure)
     for g, grp in s.redundancy_groups.items():
         for key in ("failover_delay", "detection_delay", "switch_time"):
             d = getattr(grp, key)
@@ -838,8 +996,31 @@ def _check_routes(s: ScenarioFile, bad) -> None:
         bad(("call_handling_platforms",), NOVALUE,
             "demand with no route: need at least one platform and centre")
     for a, acc in s.access.items():
-        if acc.share > 0 and not acc.networks:
+        if (acc.share > 0 or (acc.annual_calls or 0) > 0) and not acc.networks:
             bad(("access", a, "networks"), NOVALUE, "demand with no route: no originating network")
+
+
+def shared_causes(s: ScenarioFile) -> list[tuple[str, CommonCauseGroup]]:
+    """Every common cause with its event name: ``ccf:<id>`` groups, then ``site:<id>`` sites."""
+    out = [(f"ccf:{cid}", grp) for cid, grp in s.common_cause_groups.items()]
+    out += [(f"site:{sid}", CommonCauseGroup(members=site.members, failure=site.failure, source=site.source))
+            for sid, site in s.sites.items()]
+    return out
+
+
+def generated_components(s: ScenarioFile) -> set[str]:
+    """Names of the components the standard call path generates (interconnects and access links)."""
+    out = {f"interconnect:{n}>{p}" for n in s.originating_networks for p in s.call_handling_platforms}
+    out |= {f"access:{a}:{t}:{n}" for a in s.areas for t, acc in s.access.items() for n in acc.networks}
+    return out
+
+
+def standby_group(s: ScenarioFile, component: str) -> tuple[str, RedundancyGroup] | None:
+    """The first standby redundancy group (automatic or manual) in which ``component`` is a standby."""
+    for gid, grp in s.redundancy_groups.items():
+        if grp.policy != "active-active" and component in grp.members[1:]:
+            return gid, grp
+    return None
 
 
 def scenario_json_schema() -> dict[str, Any]:

@@ -55,9 +55,11 @@ import numpy as np
 
 from model.network.callnetwork import CallNetwork
 from model.network.reachability import unreachable_sets
+from model.processes.crews import crew_outages
 from model.processes.outages import (
     Outages,
     failover_windows,
+    latent_windows,
     maintenance_windows,
     sample_outages,
 )
@@ -109,6 +111,7 @@ __all__ = [
     "simulate_graph",
     "state_table_for",
     "unreachable_call_rate",
+    "with_derived_outages",
 ]
 
 DEFAULT_CHUNK_YEARS = 1000
@@ -726,16 +729,10 @@ def run_chunk(
     # Separate streams (common random numbers across scenario variants): one per basic event,
     # keyed by its name; one per standby group, keyed by its window event's name; one for callers.
     rng = chunk_rng(seed, chunk_index)
-    outage_streams = chunk_streams(seed, chunk_index, model.process.names, "outages")
-    switch_streams = chunk_streams(seed, chunk_index,
-                                   [model.events.names[p.window_event] for p in model.switch_policies],
-                                   "switch-delays")
-    out = sample_outages(model.process, n_years, model.horizon, outage_streams, start=start,
+    out = sample_outages(model.process, n_years, model.horizon,
+                         chunk_streams(seed, chunk_index, model.process.names, "outages"), start=start,
                          warmup_hours=warmup_hours)
-    parts = [failover_windows(out, model.switch_policies, switch_streams)]
-    if model.maintenance:
-        parts.append(maintenance_windows(model.maintenance, n_years, model.horizon))
-    out = out.concat(*parts)
+    out = with_derived_outages(model, out, seed, chunk_index)
     table = state_table_for(model)
     before = table.evaluations
     first_year = chunk_index * (chunk_years or n_years)
@@ -744,6 +741,30 @@ def run_chunk(
                                          profile_offset=np.zeros(n_years), first_year=first_year,
                                          probe_hours=probe_hours)
     return TimeTally({int(chunk_index): rec}, hist, _top(incidents), table.evaluations - before)
+
+
+def with_derived_outages(model: TimeModel, out: Outages, seed: int, chunk_index: int) -> Outages:
+    """``out`` (the free random outages of a chunk) with everything derived from them added.
+
+    Crew-repaired failures (:mod:`model.processes.crews`, named chunk streams ``crew-repairs``), then
+    failover windows of standby groups (``switch-delays``), latent failures found by tests
+    (``latent-tests``) and planned windows; each stream keyed by name, so variants keep each other's
+    histories (:func:`model.run.seeds.chunk_streams`).
+    """
+    n_years = out.n_years
+    if model.crew_groups:
+        crews = chunk_streams(seed, chunk_index, model.crew_stream_names(), "crew-repairs")
+        out = out.concat(crew_outages(model.crew_groups, n_years, model.horizon, crews))
+    switch_streams = chunk_streams(seed, chunk_index,
+                                   [model.events.names[p.window_event] for p in model.switch_policies],
+                                   "switch-delays")
+    parts = [failover_windows(out, model.switch_policies, switch_streams)]
+    if model.tests:
+        tests = chunk_streams(seed, chunk_index, model.test_stream_names(), "latent-tests")
+        parts.append(latent_windows(out, model.tests, tests))
+    if model.maintenance:
+        parts.append(maintenance_windows(model.maintenance, n_years, model.horizon))
+    return out.concat(*parts)
 
 
 def run_intervals(model: TimeModel, outages: Outages, seed: int, *, callers: CallerParams | None = None,

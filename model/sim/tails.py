@@ -38,8 +38,8 @@ Examples
 >>> from model.sim.timemodel import build_time_model
 >>> tm = build_time_model("uk999")
 >>> bias = choose_bias(tm)
->>> bias.events
-('bt_primary', 'bt_dr', 'ccf:bt_platform_software')
+>>> bias.events[:3], len(bias.events)   # the platforms, their common cause, and 7 networks' switching sites
+(('bt_primary', 'bt_dr', 'ccf:bt_platform_software'), 10)
 >>> run = simulate_tails(tm, 60, seed=1, bias=bias, chunk_years=30, backend="serial")
 >>> run.years, bool(run.weights.mean() > 0)
 (60, True)
@@ -132,7 +132,7 @@ def choose_bias(model: TimeModel, *, target: float = 1.0, share: float = 0.25, r
     >>> from model.sim.timemodel import build_time_model
     >>> b = choose_bias(build_time_model("uk999"), target=0.6)
     >>> [round(f * r, 3) for f, r in zip(b.factors, (0.0110485, 0.0110485, 0.0005815))]
-    [0.2, 0.2, 0.2]
+    [0.06, 0.06, 0.06]
     """
     p = model.process
     ok = _biasable(p)

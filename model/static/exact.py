@@ -72,6 +72,8 @@ FAIL = -1  # child code: demand cut off
 SUCCESS = -2  # child code: demand served
 _LIVE = -3  # child code while a level is built: a node of the next level
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_KEY_SUCCESS = np.uint64(2**64 - 2)  # sort key of a served state: after every live state
+_KEY_FAIL = np.uint64(2**64 - 1)  # sort key of a state cut off: the last
 
 DEFAULT_MAX_MEMORY = 256 * 2**20  # bytes of frontier states per level
 DEFAULT_EXACT_WORK = 400_000_000  # nodes x numerator bits of one exact-rational evaluation (~1 s)
@@ -173,8 +175,10 @@ def _unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new = np.empty(sk.size, dtype=bool)
     new[:1] = True
     np.not_equal(sk[1:], sk[:-1], out=new[1:])
-    inv = np.empty(sk.size, dtype=np.int64)
-    inv[order] = np.cumsum(new) - 1
+    new[0] = False
+    inv = np.empty(sk.size, dtype=np.int32)
+    inv[order] = np.add.accumulate(new, dtype=np.int32)
+    new[0] = True
     return order[new], inv
 
 
@@ -207,6 +211,7 @@ class _Level:
     retire: list[int]  # slots freed after this level
     tmask: int  # slots holding targets during this level
     start: list[int] = field(default_factory=list)  # slots that join the frontier at this level
+    pairs: list[tuple[int, int]] = field(default_factory=list)  # the arcs as undirected slot pairs
     down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
@@ -241,29 +246,35 @@ def _vertex_orders(
 
     def greedy(start: int) -> list[int] | None:
         # grow the visited set one vertex at a time, keeping the frontier (visited vertices
-        # with unvisited neighbours) as small as possible
+        # with unvisited neighbours) as small as possible: the next vertex minimises
+        # (frontier growth - frontier shrink, -visited neighbours, index)
         visited = [False] * n
-        rem = [len(adj[v]) for v in range(n)]
+        rem = [len(adj[v]) for v in range(n)]  # unvisited neighbours
+        shrink = [0] * n  # visited neighbours whose last unvisited neighbour this is
+        nvis = [0] * n
         order: list[int] = []
         cand: set[int] = set()
-        nvis = [0] * n
-        pending = [start, *range(n)]
+        nxt = 0
         width = 0
+
+        def last_open(u: int) -> None:
+            for w in adj[u]:
+                if not visited[w]:
+                    shrink[w] += 1
+                    return
+
         while len(order) < n:
             if limit is not None and width > limit:
                 return None
             if cand:
-                best_v, best_key = -1, None
-                for v in cand:
-                    shrink = sum(1 for u in adj[v] if visited[u] and rem[u] == 1)
-                    grow = 1 if rem[v] > 0 else 0
-                    key = (grow - shrink, -nvis[v], v)
-                    if best_key is None or key < best_key:
-                        best_v, best_key = v, key
-                v = best_v
+                v = min(cand, key=lambda x: ((rem[x] > 0) - shrink[x], -nvis[x], x))
                 cand.discard(v)
+            elif not visited[start]:
+                v = start
             else:
-                v = next(x for x in pending if not visited[x])
+                while visited[nxt]:
+                    nxt += 1
+                v = nxt
             visited[v] = True
             order.append(v)
             if rem[v] > 0:
@@ -275,6 +286,10 @@ def _vertex_orders(
                     cand.add(u)
                 elif rem[u] == 0:
                     width -= 1
+                elif rem[u] == 1:
+                    last_open(u)
+            if rem[v] == 1:
+                last_open(v)
         return order
 
     cands = [greedy(source), bfs([source]), bfs([source], by_degree=True)]
@@ -359,18 +374,34 @@ class FrontierDiagram:
             ends = {x for a in al for x in a}
             for x in ends:
                 adj[x].update(ends - {x})
-        best: tuple[tuple[int, int], list[int]] | None = None
+        # score each candidate vertex order (widest frontier, then total frontier) in numpy:
+        # elements sorted by their last then first vertex, the frontier counted per level
+        E = len(elems)
+        ends = np.array([x for _c, al in elems for a in al for x in a], dtype=np.int64)
+        sizes = np.array([2 * len(al) for _c, al in elems], dtype=np.int64)
+        offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        elem_of = np.repeat(np.arange(E), sizes)
+        keep_node = np.ones(n, dtype=bool)
+        keep_node[targets] = False
+        best: tuple[tuple[int, int], np.ndarray] | None = None
         for order in _vertex_orders(n, adj, source, targets, limit=max_width):
-            pos = [0] * n
-            for i, x in enumerate(order):
-                pos[x] = i
-            keys = [
-                (max(pos[x] for a in al for x in a), min(pos[x] for a in al for x in a), i)
-                for i, (_c, al) in enumerate(elems)
-            ]
-            lvl_order = [k[2] for k in sorted(keys)]
-            prof = self._profile(n, [elems[i][1] for i in lvl_order], source, targets)
-            score = (max(prof), sum(prof))
+            pos = np.empty(n, dtype=np.int64)
+            pos[order] = np.arange(n)
+            pe = pos[ends]
+            lo, hi = np.minimum.reduceat(pe, offs), np.maximum.reduceat(pe, offs)
+            lvl_order = np.lexsort((np.arange(E), lo, hi))
+            rank = np.empty(E, dtype=np.int64)
+            rank[lvl_order] = np.arange(E)
+            le = rank[elem_of]
+            first = np.full(n, E, dtype=np.int64)
+            last = np.full(n, -1, dtype=np.int64)
+            np.minimum.at(first, ends, le)
+            np.maximum.at(last, ends, le)
+            first[source] = 0
+            ok = keep_node & (last >= first)
+            diff = np.bincount(first[ok], minlength=E + 1) - np.bincount(last[ok] + 1, minlength=E + 1)
+            prof = np.cumsum(diff)
+            score = (int(prof[:E].max()) if E else 0, int(prof[:E].sum()))
             if best is None or score < best[0]:
                 best = (score, lvl_order)
         assert best is not None
@@ -379,7 +410,7 @@ class FrontierDiagram:
                 f"exact-bdd: the frontier is {best[0][0]} nodes wide for demand from node "
                 f"{p.source} (limit {max_width}); the decision diagram would be too large; {_ADVICE}"
             )
-        ordered = [elems[i] for i in best[1]]
+        ordered = [elems[i] for i in best[1].tolist()]
         self._assign_slots(n, ordered, source, targets)
         if self._undirected():
             self._run_partition(max_memory)
@@ -403,17 +434,6 @@ class FrontierDiagram:
         for x in targets:
             first[x] = last[x] = -1
         return first, last
-
-    def _profile(
-        self, n: int, arcsets: list[list[tuple[int, int]]], source: int, targets: Iterable[int]
-    ) -> list[int]:
-        first, last = self._first_last(n, arcsets, source, targets)
-        diff = [0] * (len(arcsets) + 1)
-        for f, la in zip(first, last, strict=True):
-            if f >= 0 and la >= f:
-                diff[f] += 1
-                diff[la + 1] -= 1
-        return list(itertools.accumulate(diff[:-1]))
 
     def _assign_slots(
         self, n: int, ordered: list[tuple[int, list[tuple[int, int]]]], source: int, targets: list[int]
@@ -445,6 +465,7 @@ class FrontierDiagram:
         tbit = 1 << width
         for lev in self.levels:
             lev.arcs = [(slot[u], width if v in tset else slot[v]) for u, v in lev.arcs]
+            lev.pairs = sorted({(min(a, b), max(a, b)) for a, b in lev.arcs})
             lev.tmask = tbit
         active = 0
         for lv, lev in enumerate(self.levels):
@@ -480,11 +501,82 @@ class FrontierDiagram:
     def _run_partition(self, max_memory: int) -> None:
         """Frontier states of an undirected problem as partitions of the frontier slots.
 
-        Each slot holds a code: the lowest slot of its block, ``W`` for the source's
+        Each slot holds a byte code: the lowest slot of its block, ``W`` for the source's
         block, ``W + 1`` for a block joined to a target, ``W + 2`` when inactive. The
         codes are canonical without relabelling, so a level's states are deduplicated by
-        sorting one packed 64-bit key (or a few) per state.
+        sorting one 64-bit key per state: the row of codes itself when the frontier has
+        at most 8 slots, two codes a byte up to 13 slots. Both branches of a level are
+        built in one array; the states that are cut off or served get the two largest
+        keys, so after one sort the child of every state is its index among the distinct
+        keys, ``n`` meaning served and ``n + 1`` cut off (``n`` live states).
         """
+        W = self.width
+        SRC, TGT, OFF = W, W + 1, W + 2
+        if OFF > 15:
+            self._run_partition_wide(max_memory)
+            return
+        cols = 8 if W <= 8 else 16
+        # merge table of an arc between blocks coded x and y: the surviving code, the code that
+        # disappears (equal to the survivor when x and y are one block) and "source meets target"
+        xs = np.arange(OFF + 1)
+        hi = np.maximum.outer(xs, xs)
+        lo = np.minimum.outer(xs, xs)
+        t_keep = np.where(hi >= SRC, hi, lo).astype(np.uint8)
+        t_gone = np.where(hi >= SRC, lo, hi).astype(np.uint8)
+        t_succ = (lo == SRC) & (hi == TGT)
+        t_gone[t_succ] = OFF + 1  # served: nothing to rename, the state leaves
+        live_keys = np.array([_KEY_SUCCESS, _KEY_FAIL], dtype=np.uint64)
+        L = np.full((1, cols), OFF, dtype=np.uint8)
+        L[0, self._source_slot] = SRC
+        total = 0
+        for lvn, lev in enumerate(self.levels):
+            for x in lev.start:
+                if x != self._source_slot or lvn:
+                    L[:, x] = x
+            S = L.shape[0]
+            total += S
+            self._check_memory(S, S * (4 * cols + 32), max_memory)
+            rnd = lev.comp >= 0
+            B = np.concatenate([L, L]) if rnd else L
+            U = B[S:] if rnd else B  # the up branch: the level's arcs work
+            succ = None
+            for a, b in lev.pairs:
+                ra = U[:, a]
+                if b < W:
+                    rb = U[:, b]
+                    keep, gone = t_keep[ra, rb], t_gone[ra, rb]
+                    s_ab = t_succ[ra, rb]
+                else:  # an arc into the target bit
+                    keep, gone = t_keep[ra, TGT], t_gone[ra, TGT]
+                    s_ab = ra == SRC
+                np.copyto(U, keep[:, None], where=U == gone[:, None])
+                succ = s_ab if succ is None else succ | s_ab
+            for j in lev.retire:
+                B[:, j] = OFF
+                m = B == j  # j was its block's lowest slot: the next lowest names the block
+                if m.any():
+                    np.copyto(B, m.argmax(axis=1).astype(np.uint8)[:, None], where=m)
+            if cols == 8:
+                keys = B.view(np.uint64).reshape(-1)
+            else:
+                keys = (B[:, 0::2] | (B[:, 1::2] << 4)).view(np.uint64).reshape(-1)
+            if lev.retire:  # the source's block lost its last slot: cut off
+                has = (B == SRC).view(np.uint64)
+                keys[(has[:, 0] if cols == 8 else has[:, 0] | has[:, 1]) == 0] = _KEY_FAIL
+            if succ is not None:
+                keys[B.shape[0] - S :][succ] = _KEY_SUCCESS
+            first, inv = _unique_keys(np.concatenate([keys, live_keys]))
+            n = first.size - 2
+            L = B[first[:n]]
+            lev.up = inv[B.shape[0] - S : B.shape[0]]
+            lev.down = inv[:S]
+        self.n_nodes = total
+        if L.shape[0]:
+            raise AssertionError("frontier diagram left open states")
+        self.root = 0
+
+    def _run_partition_wide(self, max_memory: int) -> None:
+        """Partition states for frontiers wider than 13 slots: several 64-bit words a state."""
         W = self.width
         SRC, TGT, OFF = W, W + 1, W + 2
         bits = max(1, int(OFF).bit_length())
@@ -680,6 +772,10 @@ class FrontierDiagram:
                 else:
                     fv = ext[lev.up]
             return float(fv[0])
+        qs = {c: _frac(q[c]) for c in {lev.comp for lev in self.levels if lev.comp >= 0}}
+        shared = {(x.numerator, x.denominator) for x in qs.values() if 0 < x.numerator < x.denominator}
+        if len(shared) == 1:
+            return self._polynomial(qs, Fraction(*shared.pop()))
         vals = np.zeros(0, dtype=object)
         scale = 1
         for lev in reversed(self.levels):
@@ -703,13 +799,60 @@ class FrontierDiagram:
                 vals = ext[lev.up]
         return Fraction(int(vals[0]), scale)
 
+    def _polynomial(self, qs: dict[int, Fraction], p: Fraction) -> Fraction:
+        """Exact value when every random component fails with the same ``p`` (others 0 or 1).
+
+        The diagram is evaluated as the unreliability polynomial: each node gets the number
+        ``c_k`` of failure patterns of ``k`` such components below it that cut the demand
+        off, in 64-bit integers while ``C(r, k)`` fits (``r`` such levels below: up to 66),
+        Python integers above. Then ``U = sum_k c_k p^k (1 - p)^(m - k)``, exactly.
+        """
+        # rows of a level: its nodes, then "served" (no pattern) and "cut off" (every pattern:
+        # C(m, k)), which map to themselves so that one gather moves all of them up a level
+        vals = np.array([[0], [1]], dtype=np.int64)
+        m = 0
+        # 0: never fails (or an arc without a component), 1: always down, 2: fails with p
+        kind = {c: 0 if x.numerator == 0 else 1 if x.numerator == x.denominator else 2 for c, x in qs.items()}
+        for lev in reversed(self.levels):
+            n = vals.shape[0] - 2
+            tail = np.array([n, n + 1], dtype=lev.up.dtype)
+            pc = kind.get(lev.comp, 0)
+            if pc == 0:
+                vals = vals[np.concatenate([lev.up, tail])]
+            elif pc == 1:
+                vals = vals[np.concatenate([lev.down, tail])]
+            else:
+                m += 1
+                if m == 67 and vals.dtype != object:  # C(67, 33) > 2**63
+                    vals = vals.astype(object)
+                k = lev.up.size + 2
+                g = vals[np.concatenate([lev.up, tail, lev.down, tail])]
+                vals = np.zeros((k, m + 1), dtype=vals.dtype)
+                vals[:, :-1] = g[:k]
+                vals[:, 1:] += g[k:]  # the component down: one failure more
+        a, den = p.numerator, p.denominator
+        b = den - a
+        coef = [int(x) for x in vals[0].tolist()]
+        pa, pb = [1] * (m + 1), [1] * (m + 1)
+        for k in range(1, m + 1):
+            pa[k] = pa[k - 1] * a
+            pb[k] = pb[k - 1] * b
+        num = sum(c * pa[k] * pb[m - k] for k, c in enumerate(coef) if c)
+        return Fraction(num, den**m)
+
     def rounding_bound(self) -> float:
         """Relative error bound of the float evaluation: 4 roundings per level, unit 2**-53."""
         return 4.0 * (len(self.levels) + 1) * 2.0**-53
 
     def node_levels(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """``(component, down, up)`` per level; children index the next level or are FAIL/SUCCESS."""
-        return [(lev.comp, lev.down, lev.up) for lev in self.levels]
+        out = []
+        for i, lev in enumerate(self.levels):
+            n = self.levels[i + 1].up.size if i + 1 < len(self.levels) else 0
+            # while built, child n of a level with n successors means served and n + 1 cut off
+            down, up = (np.where(c >= n, c - (n + 2), c) for c in (lev.down, lev.up))
+            out.append((lev.comp, down, up))
+        return out
 
 
 # ----------------------------------------------------------------------------- factoring
@@ -1224,12 +1367,22 @@ class ExactEngine:
     ) -> tuple[list[Fraction], list[Fraction]]:
         qs = self.net.q if q is None else q
         cs = self.net.ccf_q if ccf_q is None else ccf_q
-        qf = [_frac(x) for x in (qs.tolist() if isinstance(qs, np.ndarray) else qs)]
-        cf = [_frac(x) for x in (cs.tolist() if isinstance(cs, np.ndarray) else cs)]
+        memo: dict[float | Fraction, Fraction] = {}  # few distinct values: convert each once
+
+        def conv(xs: Any) -> list[Fraction]:
+            out = []
+            for x in xs.tolist() if isinstance(xs, np.ndarray) else xs:
+                f = memo.get(x)
+                if f is None:
+                    f = memo[x] = _frac(x)
+                out.append(f)
+            return out
+
+        qf, cf = conv(qs), conv(cs)
         if len(qf) != self.net.n_components or len(cf) != self.net.n_ccf:
             raise ValueError("q and ccf_q must have one entry per component and common-cause event")
-        for x in [*qf, *cf]:
-            if not 0 <= x <= 1:
+        for x in memo.values():
+            if not 0 <= x.numerator <= x.denominator:
                 raise ValueError(f"failure probabilities must lie in [0, 1], got {float(x)}")
         return qf, cf
 
@@ -1241,7 +1394,7 @@ class ExactEngine:
         qf, cf = self._prepare(q, ccf_q)
         self.float_bound = 0.0
         out: dict[int, Fraction] = {}
-        graph_cache: dict[tuple[int, tuple[Fraction, ...]], Fraction] = {}
+        graph_cache: dict[tuple[int, tuple[tuple[int, int], ...]], Fraction] = {}
         for d in range(self.net.n_demands) if demands is None else demands:
             solver = self._solver_of[d]
             comps = sorted(solver.problem.components)
@@ -1267,7 +1420,7 @@ class ExactEngine:
                 qeff = tuple(
                     Fraction(0) if c in pset else Fraction(1) if c in forced else qf[c] for c in comps
                 )
-                gkey = (id(solver), qeff)
+                gkey = (id(solver), tuple((x.numerator, x.denominator) for x in qeff))
                 ug = graph_cache.get(gkey)
                 if ug is None:
                     qd = dict(zip(comps, qeff, strict=True))
