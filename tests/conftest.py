@@ -25,3 +25,23 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print what the fuzz suite tried and how each case ended (and save it to $NINES_FUZZ_COUNTS)."""
+    import json
+    import os
+
+    try:
+        from fuzzing import COUNTS, summary
+    except ImportError:
+        return
+    table = summary()
+    if not table:
+        return
+    terminalreporter.section("fuzz cases (kind of input x outcome)")
+    terminalreporter.write_line(table)
+    target = os.environ.get("NINES_FUZZ_COUNTS")
+    if target:
+        with open(target, "w", encoding="utf-8") as fh:
+            json.dump({k: dict(v) for k, v in COUNTS.items()}, fh, indent=2, sort_keys=True)

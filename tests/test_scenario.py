@@ -63,7 +63,7 @@ def test_relative_extends_resolves_next_to_the_file(tmp_path, tiny_path):
         ('name = "x"\ncolour = 1\n[traffic]\nannual_calls=1\ngenuine_share=0.5\n', "colour: unknown key"),
         ('name = "x"\n[traffic]\nannual_calls="many"\ngenuine_share=0.5\n', "must be a number"),
         ('name = "x"\n[traffic]\nannual_calls=1\ngenuine_share=1.5\n', "must be <= 1"),
-        ('name = "x"\n[traffic]\nannual_calls=-3\ngenuine_share=0.5\n', "must be >= 0"),
+        ('name = "x"\n[traffic]\nannual_calls=-3\ngenuine_share=0.5\n', "must be > 0"),
         ('name = "x"\nextends = "no_such_base"\n', "no such file"),
         ('name = "x"\nextends = 3\n', "must be a bundled name or a path"),
     ],

@@ -11,6 +11,7 @@ from typing import Any
 from model.cli.common import (
     EXIT_OK,
     UsageError,
+    fmt,
     load_network,
     positive_float,
     positive_int,
@@ -18,6 +19,9 @@ from model.cli.common import (
     seed_arg,
 )
 from model.static.solve import METHODS, solve
+
+#: Most replications one ``replay`` runs (each replays every caller of the incident).
+MAX_REPLICATIONS = 100_000
 
 __all__ = ["register"]
 
@@ -80,10 +84,21 @@ def _read_graph_for(args: argparse.Namespace):
             sample = ", ".join(sorted(nodes)[:10])
             raise UsageError(f"{args.graph}: --{opt} {name!r} is not a node of the graph (nodes: {sample}"
                              f"{' ...' if len(nodes) > 10 else ''})")
+    if args.source == args.target:
+        raise UsageError(f"{args.graph}: --source and --target are the same node {args.source!r}; a node "
+                         "always reaches itself (unreliability 0): give two different nodes")
     return g, nodes[args.source], nodes[args.target]
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
+    try:
+        return _reliability(args)
+    except ValueError as exc:  # a graph an engine cannot take: name the file
+        text = str(exc)
+        raise UsageError(text if text.startswith(str(args.graph)) else f"{args.graph}: {text}") from None
+
+
+def _reliability(args: argparse.Namespace) -> int:
     from model.exchange.openpsa_read import is_open_psa
 
     if is_open_psa(args.graph):
@@ -104,9 +119,10 @@ def cmd_reliability(args: argparse.Namespace) -> int:
             print_json(out.to_dict())
         else:
             u = out.unavailability
-            print(f"long-run unavailability {u.value:.6g} [{u.ci_low:.6g}, {u.ci_high:.6g}]; "
-                  f"failure frequency {out.failure_frequency_per_year.value:.4g}/yr; "
-                  f"mean down {out.mean_down_hours:.4g} h ({args.years} years)")
+            print(f"long-run unavailability {fmt(u.value, '.6g')} [{fmt(u.ci_low, '.6g')}, "
+                  f"{fmt(u.ci_high, '.6g')}]; "
+                  f"failure frequency {fmt(out.failure_frequency_per_year.value)}/yr; "
+                  f"mean down {fmt(out.mean_down_hours)} h ({args.years} years)")
         return EXIT_OK
     from model.network.compiled import compile_graph
 
@@ -168,10 +184,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         r = d["unreachable_call_rate"]
         f = d["failed_calls_per_year"]
-        print(f"unreachable-call rate {r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] over "
+        interval = (f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]" if not isinstance(r["ci_high"], str)
+                    else f"(interval {r['ci_high']})")
+        print(f"unreachable-call rate {fmt(r['estimate'])} {interval} over "
               f"{args.years} simulated years (seed {args.seed})")
-        print(f"failed genuine calls a year: mean {f['mean']:,.1f}, median {f['p50']:,.0f}, "
-              f"p95 {f['p95']:,.0f}, p99 {f['p99']:,.0f}")
+        print(f"failed genuine calls a year: mean {fmt(f['mean'], ',.1f')}, median {fmt(f['p50'], ',.0f')}, "
+              f"p95 {fmt(f['p95'], ',.0f')}, p99 {fmt(f['p99'], ',.0f')}")
         _print_simulation_details(d)
     return EXIT_OK
 
@@ -183,7 +201,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.incident not in scenario.incidents:
         known = ", ".join(sorted(scenario.incidents)) or "none"
-        raise UsageError(f"{args.scenario}: no incident named {args.incident!r}; the scenario has: {known}")
+        raise UsageError(f"{args.scenario}: incidents: no incident named {args.incident!r}; the scenario "
+                         f"has: {known}")
+    if args.replications > MAX_REPLICATIONS:
+        raise UsageError(f"--replications {args.replications}: at most {MAX_REPLICATIONS:,}")
     callers = None
     if args.callers == "posterior":
         from model.metrics.calibration import posterior_callers
@@ -201,27 +222,29 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"{d['label']}: {args.replications} replications (seed {d['seed']}; {d['caller_behaviour']})")
         for key, row in d["outcomes_by_definition"].items():
             a, g = row["all"], row["genuine"]
-            print(f"  {key:32s} all {a['median']:>10,.0f} [{a['p05']:,.0f}, {a['p95']:,.0f}]   genuine "
-                  f"{g['median']:>10,.0f} [{g['p05']:,.0f}, {g['p95']:,.0f}]   ({row['definition']})")
+            band = {k: f"{fmt(r['median'], ',.0f'):>10} [{fmt(r['p05'], ',.0f')}, {fmt(r['p95'], ',.0f')}]"
+                    for k, r in (("all", a), ("genuine", g))}
+            print(f"  {key:32s} all {band['all']}   genuine {band['genuine']}   ({row['definition']})")
     return EXIT_OK
 
 
-def _num(x: Any, fmt: str, none: str = "none observed") -> str:
-    return none if x is None else format(x, fmt)
+def _num(x: Any, spec: str, none: str = "none observed") -> str:
+    return none if x is None else fmt(x, spec)
 
 
 def _print_simulation_details(d: dict[str, Any]) -> None:
     """The rest of what ``simulate`` promises: callers, attempts, time to connect, largest incidents."""
     c, a = d.get("failed_callers_per_year"), d.get("failed_attempts_per_year")
     if c and a:
-        print(f"callers never connected a year: mean {c['mean']:,.1f}; failed attempts a year: "
-              f"mean {a['mean']:,.1f}")
+        print(f"callers never connected a year: mean {fmt(c['mean'], ',.1f')}; failed attempts a year: "
+              f"mean {fmt(a['mean'], ',.1f')}")
     o = d.get("outcomes_per_year") or {}
     if o:
-        print("outcomes a year: " + ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in o.items()))
+        print("outcomes a year: " + ", ".join(f"{k.replace('_', ' ')} {fmt(v, ',.0f')}"
+                                              for k, v in o.items()))
     t = d.get("time_to_connect_s") or {}
     dl = t.get("delayed") or {}
-    if t and dl.get("p50") is not None:
+    if t and isinstance(dl.get("p50"), int | float):
         print(f"time to connect: {t.get('delayed_connections_per_year', 0):,.1f} delayed connections a year; "
               f"delay median {_num(dl.get('p50'), ',.0f')} s, p95 {_num(dl.get('p95'), ',.0f')} s, "
               f"p99 {_num(dl.get('p99'), ',.0f')} s")
@@ -319,7 +342,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("replay", help="replay an incident: every outcome definition, with 5-95 %% bands")
     p.add_argument("scenario", help="scenario with the incident (path, bundled or incident-library name)")
     p.add_argument("incident", help="incident id in the scenario")
-    p.add_argument("--replications", type=positive_int, default=200, help="replays of the incident")
+    p.add_argument("--replications", type=positive_int, default=200,
+                   help=f"replays of the incident (at most {MAX_REPLICATIONS:,})")
     p.add_argument("--seed", type=seed_arg, default=0, help="entropy of the replay's SeedSequence")
     p.add_argument("--workers", type=positive_int, default=1, help="worker processes (same result for any)")
     p.add_argument("--callers", choices=("posterior", "scenario"), default="posterior",

@@ -1,10 +1,9 @@
-"""The ``nines`` command line: one parser, subcommands from two modules.
+"""The ``nines`` command line: one parser, subcommands from five modules.
 
-Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`) and
+Subcommands: ``validate``, ``describe``, ``schema``, ``whatif`` (:mod:`model.cli.scenario_commands`),
 ``estimate``, ``reliability``, ``simulate``, ``replay`` (:mod:`model.cli.engines`), ``compare``
 (:mod:`model.cli.compare_commands`), ``check`` (:mod:`model.cli.check`) and ``export``
-(:mod:`model.cli.exchange`). SCENARIO is a path or a bundled
-name.
+(:mod:`model.cli.exchange`). SCENARIO is a path or a bundled name.
 Bad input gets one clear message on stderr and exit code 2, never a traceback.
 """
 
@@ -15,7 +14,15 @@ import sys
 from collections.abc import Sequence
 
 from model.cli import check, compare_commands, engines, exchange, scenario_commands
-from model.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Parser, UsageError
+from model.cli.common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    EscapingWriter,
+    Parser,
+    UsageError,
+    escape_controls,
+)
 from model.version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -35,7 +42,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 bad input)."""
+    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 bad input).
+
+    Everything printed has its control characters escaped (names from a file cannot drive the terminal).
+    """
+    stdout = sys.stdout
+    sys.stdout = EscapingWriter(stdout)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _error(exc: BaseException | str) -> None:
+    print(f"error: {escape_controls(str(exc))}", file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from model.scenario.schema import ScenarioError
 
     try:
@@ -43,21 +66,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return int(args.func(args))
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
     except (ValueError, OSError) as exc:  # bad files, graphs, sizes, unreachable schedulers
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except ImportError as exc:  # an optional extra (dask) that is not installed
-        print(f"error: {exc}; install it with pip install 'nines[dask]'", file=sys.stderr)
+        _error(f"{exc}; install it with pip install 'nines[dask]'")
         return EXIT_USAGE
     except RuntimeError as exc:  # a failed worker or chunk: the run did not complete
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_FAIL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -15,9 +15,13 @@ Examples
 from __future__ import annotations
 
 import argparse
+import errno
+import hashlib
 import json
+import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,10 +33,12 @@ __all__ = [
     "LAYER_NAMES",
     "Study",
     "assumption_rows",
+    "check_out_dir",
     "network_diagram",
     "run_study",
     "running_mean_figure",
     "study_parser",
+    "verify_outputs",
 ]
 
 LAYER_NAMES = ["Caller groups", "Originating networks", "Call-handling platforms", "Call-handling centres",
@@ -50,12 +56,22 @@ def study_parser(name: str, description: str) -> argparse.ArgumentParser:
 
 
 class Study:
-    """One run of a study: timing, provenance and writing its two outputs."""
+    """One run of a study: timing, provenance and writing its two outputs as one unit.
+
+    The output directory is checked for writing when the study starts (a bad ``--out`` is
+    reported before any computation; nothing is created until :meth:`write`). :meth:`write`
+    gives both files the same run id (``run_id`` in the JSON, ``<meta name="nines-run-id">``
+    in the HTML), then writes ``<name>.manifest.json`` naming the run id and the SHA-256 of
+    both; :func:`verify_outputs` accepts the pair only when all three agree, so a run killed
+    between the two writes never passes off one run's report with another run's data.
+    """
 
     def __init__(self, name: str, args: argparse.Namespace):
         self.name = name
         self.args = args
         self.started = time.perf_counter()
+        self.run_id = uuid.uuid4().hex
+        check_out_dir(Path(args.out))
         self.scenario = None  # the study's base scenario, once provenance names it (for the sources)
 
     def provenance(self, scenario=None, **extra: Any) -> dict[str, Any]:
@@ -107,16 +123,21 @@ class Study:
 
     def write(self, report, results: dict[str, Any]) -> tuple[Path, Path]:
         out = Path(self.args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SystemExit(_fail(f"cannot create output directory {out}: {exc.strerror}")) from None
+        check_out_dir(out, create=True)
         self.dress(report)
-        json_path = write_atomic(out / f"{self.name}.json",
-                                 json.dumps(jsonable(results), indent=2, allow_nan=False) + "\n")
-        html_path = report.write(out / f"{self.name}.html")
+        json_text = json.dumps(jsonable({"run_id": self.run_id, **results}), indent=2, allow_nan=False) + "\n"
+        html_text = report.to_html(files_stem=self.name).replace(
+            _GENERATOR, f'{_GENERATOR}<meta name="nines-run-id" content="{self.run_id}">\n', 1)
+        tables = report.csv_files(self.name)
+        for fname, body in tables.items():  # first, so the report's links resolve
+            write_atomic(out / fname, body)
+        json_path = write_atomic(out / f"{self.name}.json", json_text)
+        html_path = write_atomic(out / f"{self.name}.html", html_text)
+        texts = {**tables, json_path.name: json_text, html_path.name: html_text}
+        manifest = {"run_id": self.run_id, "study": self.name,
+                    "files": {fname: hashlib.sha256(t.encode()).hexdigest() for fname, t in texts.items()}}
+        write_atomic(out / f"{self.name}.manifest.json", json.dumps(manifest, indent=2) + "\n")
         return html_path, json_path
-
 
     def dress(self, report) -> None:
         """What every study report carries: a quick-run banner, the JSON link, the sources section."""
@@ -129,6 +150,48 @@ class Study:
         report.link_json(f"{self.name}.json")
         if self.scenario is not None and self.scenario.spec.sources:
             report.bibliography(bibliography(self.scenario.spec.sources, report.source_texts))
+
+
+_GENERATOR = '<meta name="generator" content="nines">\n'
+
+
+def check_out_dir(out: Path, *, create: bool = False) -> None:
+    """Exit 2 with one message unless ``out`` is (or can be made) a writable folder; nothing is created
+    unless ``create`` (so a study refused for bad input leaves no folder behind)."""
+    try:
+        if create:
+            out.mkdir(parents=True, exist_ok=True)
+        existing = out.absolute()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, f"no permission to write in {existing}")
+    except OSError as exc:
+        raise SystemExit(_fail(f"--out {out}: cannot write there ({exc.strerror or exc})")) from None
+
+
+def verify_outputs(out: str | Path, name: str) -> str:
+    """The run id of ``<name>.html`` and ``<name>.json`` in ``out`` when their manifest vouches for both.
+
+    Raises
+    ------
+    ValueError
+        A file or the manifest is missing, or the files are not the pair the manifest names
+        (e.g. a run was killed between writing them).
+    """
+    out = Path(out)
+    try:
+        manifest = json.loads((out / f"{name}.manifest.json").read_text(encoding="utf-8"))
+        files = {f: (out / f).read_bytes() for f in (f"{name}.html", f"{name}.json")}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{out}: outputs of {name} are incomplete ({exc})") from None
+    for fname, data in files.items():
+        if manifest.get("files", {}).get(fname) != hashlib.sha256(data).hexdigest():
+            raise ValueError(f"{out / fname}: not the file of run {manifest.get('run_id')} named by "
+                             f"{name}.manifest.json (from another run, or edited)")
+    return str(manifest["run_id"])
 
 
 def _fail(message: str) -> int:

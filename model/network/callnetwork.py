@@ -37,6 +37,7 @@ from model.processes.crews import crew_unavailability
 from model.processes.failover import failover_unavailability
 from model.scenario.loader import (
     KIND_OF_SECTION,
+    MAX_COMPONENTS,
     NODE_SECTIONS,
     Failure,
     Scenario,
@@ -44,6 +45,7 @@ from model.scenario.loader import (
     shared_causes,
     standby_group,
 )
+from model.scenario.schema import NOVALUE
 from model.units import HOURS_PER_YEAR
 
 __all__ = ["LAYERS", "CallNetwork", "Component", "Demand", "build_network"]
@@ -193,6 +195,9 @@ class CallNetwork:
         for lid, link in s.links.items():
             ends_from = _expand_ends(link.from_, s)
             ends_to = _expand_ends(link.to, s)
+            if len(comps) + (1 if link.shared else len(ends_from) * len(ends_to)) > MAX_COMPONENTS:
+                raise scenario.error(("links", lid), NOVALUE, f"generates {len(ends_from) * len(ends_to):,} "
+                                     f"links; a scenario may have at most {MAX_COMPONENTS:,} components")
             for u in ends_from:
                 for v in ends_to:
                     if u == v:
@@ -265,6 +270,10 @@ class CallNetwork:
         for _u, _v, data in g.edges(data=True):
             if data.get("component"):
                 data["q"] = comps[data["component"]].q
+        if len(comps) > MAX_COMPONENTS:
+            raise scenario.error((), NOVALUE, f"has {len(comps):,} components; a scenario may have at most "
+                                 f"{MAX_COMPONENTS:,}")
+        _refuse_cycles(g, scenario)
         self.graph = g
         self.components: dict[str, Component] = comps
         self.demands: tuple[Demand, ...] = tuple(demands)
@@ -355,6 +364,18 @@ def _expand_ends(ends: tuple[str, ...], s) -> list[str]:
         else:
             out.append(e)
     return out
+
+
+def _refuse_cycles(g: nx.DiGraph, scenario: Scenario) -> None:
+    """Calls run one way along the call path: a cycle made by ``[links]`` is bad input."""
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return
+    lid = next((g.edges[u, v].get("link") for u, v in cycle if g.edges[u, v].get("link")), None)
+    where = " -> ".join([str(cycle[0][0]), *(str(v) for _u, v in cycle)])
+    raise scenario.error(("links", lid) if lid else ("links",), NOVALUE,
+                         f"links form a cycle ({where}); calls must run one way along the call path")
 
 
 def build_network(scenario: Scenario | str | Path) -> CallNetwork:

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Hashable, Sequence
@@ -31,6 +32,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+
+from model.scenario.files import MAX_GRAPH_BYTES, InputFileError, read_input
 
 __all__ = [
     "GraphFileError",
@@ -295,6 +298,12 @@ def _as_number(value: Any) -> float | None:
 
 def _validate_attrs(path: Path, where: str, data: dict[str, Any]) -> None:
     """Check and normalise ``q``, ``mtbf``, ``mttr`` in one attribute dict (in place)."""
+    for key in data:
+        near = difflib.get_close_matches(str(key).strip().lower(), _NUMERIC_COLUMNS, n=1, cutoff=0.6)
+        if key not in _NUMERIC_COLUMNS and (near or str(key).strip().lower() in _NUMERIC_COLUMNS):
+            raise GraphFileError(f"{path}: {where}: attribute {key!r} is not one nines reads; did you mean "
+                                 f"{(near or [str(key).strip().lower()])[0]!r}? (failure attributes: "
+                                 f"{', '.join(_NUMERIC_COLUMNS)})")
     if "q" in data:
         x = _as_number(data["q"])
         if x is None or not math.isfinite(x) or not 0.0 <= x <= 1.0:
@@ -323,7 +332,7 @@ def _read_edge_list(path: Path, directed: bool) -> nx.Graph:
     columns: list[str] | None = None
     seen: dict[tuple[str, str], int] = {}
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GraphFileError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -360,12 +369,34 @@ def _read_edge_list(path: Path, directed: bool) -> nx.Graph:
         g.add_edge(u, v, **data)
     if g.number_of_edges() == 0:
         raise GraphFileError(f"{path}: no edges found; expected lines 'u v [q]' or 'u,v,q'")
+    _require_failures(path, g)
     return g
 
 
-def _read_graphml(path: Path) -> nx.Graph:
+def _read(path: Path) -> bytes:
     try:
-        g = nx.read_graphml(path)
+        return read_input(path, limit=MAX_GRAPH_BYTES)
+    except InputFileError as exc:
+        raise GraphFileError(str(exc)) from None
+
+
+def _require_failures(path: Path, g: nx.Graph) -> None:
+    """Some element must carry a failure attribute; else every probability would silently be 0."""
+    elements = [d for _n, d in g.nodes(data=True)] + [d for _u, _v, d in g.edges(data=True)]
+    if any("q" in d for d in elements):
+        return
+    found = sorted({str(k) for d in elements for k in d})
+    raise GraphFileError(f"{path}: no node or edge carries a failure probability 'q' (or 'mtbf' and 'mttr'); "
+                         f"attributes found: {', '.join(found[:10]) or 'none'}")
+
+
+def _read_graphml(path: Path) -> nx.Graph:
+    data = _read(path)
+    if b"<!ENTITY" in data or b"<!DOCTYPE" in data:
+        raise GraphFileError(f"{path}: GraphML with a DOCTYPE or entity declarations is not read (nothing in "
+                             "a file is expanded or fetched)")
+    try:
+        g = nx.parse_graphml(data)
     except ET.ParseError as exc:
         raise GraphFileError(f"{path}: not valid GraphML/XML ({exc})") from None
     except (nx.NetworkXError, KeyError, ValueError, TypeError) as exc:
@@ -384,6 +415,7 @@ def _read_graphml(path: Path) -> nx.Graph:
         _validate_attrs(path, f"edge {u!r}-{v!r}", data)
     if g.number_of_edges() == 0:
         raise GraphFileError(f"{path}: the graph has no edges")
+    _require_failures(path, g)
     return g
 
 
@@ -428,7 +460,7 @@ def read_graph(path: str | Path, *, directed: bool = False) -> nx.Graph:
     model.network.graphs.GraphFileError: ...g.txt: line 1: q='1.5' is not allowed; q must be a number in ...
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise GraphFileError(f"{p}: no such file")
     suffix = p.suffix.lower()
     if suffix in _GRAPHML_SUFFIXES:

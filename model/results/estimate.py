@@ -32,8 +32,10 @@ accepts):
     minus a proven bound on the accumulated rounding error (the exact engine on
     large diagrams).
 ``undefined``
-    No sample could say anything (e.g. a rate per call when no call was
-    simulated): value and interval are ``nan``.
+    The interval cannot be formed: no sample, no denominator (a rate per call
+    when no call was simulated: the value is ``nan`` too), or a single sample (no
+    spread to estimate). ``details["undefined"]`` says why, and the JSON form
+    (:meth:`Estimate.to_dict`) gives those words in place of each missing number.
 
 Examples
 --------
@@ -164,7 +166,13 @@ class Estimate:
             d.pop("provenance")
         d["estimate"] = d.pop("value")
         d["relative_error"] = self.relative_error
-        return jsonable(d)
+        d = jsonable(d)
+        if self.interval == "undefined":  # the numbers that cannot be given say why, in words
+            why = f"undefined: {self.details.get('undefined', 'no interval')}"
+            for k in ("estimate", "ci_low", "ci_high", "std_error", "relative_error"):
+                if d[k] is None:
+                    d[k] = why
+        return d
 
     def __str__(self) -> str:
         return (f"{self.value:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}] "
@@ -297,6 +305,17 @@ def nothing_observed(
                     dict(details or {}), dict(provenance or {}))
 
 
+def _one(sample: str) -> str:
+    return f"one {sample} gives no interval (at least 2 are needed)"
+
+
+def _undefined(value: float, n: int, method: str, seed: int | None, confidence: float, seconds: float,
+               info: dict, why: str) -> Estimate:
+    """An estimate whose interval cannot be formed; ``why`` goes to ``details["undefined"]``."""
+    return Estimate(value, math.nan, math.nan, math.nan, int(n), method, seed, confidence, "undefined",
+                    seconds, {**info, "undefined": why})
+
+
 def _z(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
@@ -304,7 +323,7 @@ def _z(confidence: float) -> float:
 def sample_mean_estimate(
     x: np.ndarray, *, method: str, seed: int | None = None, confidence: float = 0.95, seconds: float = 0.0,
     student: bool = False, per_sample: float | None = None, quantiles: tuple[int, ...] = (),
-    details: dict | None = None,
+    details: dict | None = None, sample: str = "sample",
 ) -> Estimate:
     """Mean of i.i.d. samples ``x`` (e.g. failed calls per simulated year) with a normal interval.
 
@@ -312,6 +331,8 @@ def sample_mean_estimate(
     adds ``p50``, ``p95``, ... and ``max`` of the samples to ``details``. When no sample is
     positive the value is 0 with the one-sided bound (:func:`nothing_observed`): of a mean of
     samples in ``[0, per_sample]``, or, with ``per_sample=None``, of a mean count per sample.
+    With no sample, or one (no spread to estimate), the interval is ``undefined`` and says why in
+    words, naming the ``sample`` ("simulated year").
 
     Examples
     --------
@@ -321,6 +342,9 @@ def sample_mean_estimate(
     (2.0, 'normal', 2.0, 3.0)
     >>> sample_mean_estimate(np.zeros(100), method="simulation").interval
     'one-sided-upper'
+    >>> one = sample_mean_estimate(np.array([4.0]), method="simulation", sample="simulated year")
+    >>> one.to_dict()["ci_high"]
+    'undefined: one simulated year gives no interval (at least 2 are needed)'
     """
     x = np.asarray(x, dtype=float)
     n = x.size
@@ -331,14 +355,15 @@ def sample_mean_estimate(
         info["max"] = float(x.max()) if n else math.nan
     info.update(details or {})
     if n == 0:
-        return Estimate(math.nan, math.nan, math.nan, math.nan, 0, method, seed, confidence, "undefined",
-                        seconds, info)
+        return _undefined(math.nan, 0, method, seed, confidence, seconds, info, f"no {sample}s")
     if not (x > 0).any() and not (x < 0).any():
         return nothing_observed(n, method=method, seed=seed, confidence=confidence, seconds=seconds,
                                 per_sample=1.0 if per_sample is None else per_sample,
                                 exposure=float(n) if per_sample is None else None, details=info)
     mean = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    if n == 1:
+        return _undefined(mean, 1, method, seed, confidence, seconds, info, _one(sample))
+    se = float(x.std(ddof=1) / math.sqrt(n))
     q = float(stats.t.ppf(0.5 + confidence / 2, max(n - 1, 1))) if student else _z(confidence)
     if student:
         info["quantile"] = "student-t"
@@ -348,13 +373,14 @@ def sample_mean_estimate(
 
 def ratio_estimate(
     num: np.ndarray, den: np.ndarray, *, method: str, seed: int | None = None, confidence: float = 0.95,
-    seconds: float = 0.0, details: dict | None = None,
+    seconds: float = 0.0, details: dict | None = None, sample: str = "sample",
+    denominator: str = "denominator",
 ) -> Estimate:
     """``sum(num) / sum(den)`` of paired per-sample values (e.g. unreachable over genuine calls per year).
 
     Delta-method interval from the between-sample variation of ``num - r * den``; with
     ``sum(num) == 0`` the Poisson one-sided bound ``-ln(1 - c) / sum(den)``; with no
-    denominator at all, ``undefined``.
+    ``denominator`` at all, or one ``sample`` (no spread), ``undefined`` with the reason in words.
 
     Examples
     --------
@@ -370,14 +396,16 @@ def ratio_estimate(
     n = num.size
     sn, sd = float(num.sum()), float(den.sum())
     if sd <= 0:
-        return Estimate(math.nan, math.nan, math.nan, math.nan, n, method, seed, confidence, "undefined",
-                        seconds, dict(details or {}))
+        return _undefined(math.nan, n, method, seed, confidence, seconds, dict(details or {}),
+                          f"no {denominator}")
     if sn == 0:
         return nothing_observed(n, method=method, seed=seed, confidence=confidence, seconds=seconds,
                                 exposure=sd, details=details)
     r = sn / sd
+    if n == 1:
+        return _undefined(r, 1, method, seed, confidence, seconds, dict(details or {}), _one(sample))
     resid = num - r * den
-    se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean()) if n > 1 else math.inf
+    se = math.sqrt(float(resid.var(ddof=1)) / n) / float(den.mean())
     z = _z(confidence)
     return Estimate(r, max(0.0, r - z * se), r + z * se, se, n, method, seed, confidence, "delta-normal",
                     seconds, dict(details or {}))

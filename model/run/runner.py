@@ -51,23 +51,21 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import hashlib
-import importlib
-import json
 import math
 import multiprocessing as mp
 import os
 import pickle
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from model.results.estimate import Estimate, provenance
+from model.run.checkpoint import CHECKPOINT_FORMAT, Checkpoint, rle
+from model.run.lifeline import follow_parent
 from model.run.progress import ProgressBar
 
 __all__ = [
@@ -82,9 +80,6 @@ __all__ = [
 #: With ``backend="auto"``, a run whose remaining chunks would take less than this
 #: many seconds here (timed on its first chunk) stays in this process.
 AUTO_SERIAL_SECONDS = 2.0
-
-#: Identifies nines checkpoint files (bumped when the layout changes).
-CHECKPOINT_FORMAT = "nines-checkpoint-1"
 
 ChunkFn = Callable[..., Any]
 
@@ -209,108 +204,6 @@ class RunInfo:
         return d
 
 
-# ------------------------------------------------------------------------- tally codec
-def _encode_tally(t: Any) -> dict[str, Any]:
-    if hasattr(t, "to_dict") and hasattr(type(t), "from_dict"):
-        return {"kind": "object", "type": _qualname(type(t)), "data": t.to_dict()}
-    if isinstance(t, np.ndarray) and t.dtype.kind in "biuf":
-        return {"kind": "ndarray", "dtype": t.dtype.str, "shape": list(t.shape), "data": t.ravel().tolist()}
-    if isinstance(t, bool | int | float):
-        return {"kind": type(t).__name__, "data": t}
-    raise TypeError(f"cannot checkpoint a tally of type {type(t).__qualname__}: give it to_dict/from_dict")
-
-
-def _decode_tally(d: Mapping[str, Any]) -> Any:
-    kind = d["kind"]
-    if kind == "object":
-        module, _, qual = str(d["type"]).partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-        return obj.from_dict(d["data"])
-    if kind == "ndarray":
-        return np.array(d["data"], dtype=np.dtype(d["dtype"])).reshape(d["shape"])
-    return {"bool": bool, "int": int, "float": float}[kind](d["data"])
-
-
-def _rle(plan: Sequence[int]) -> list[list[int]]:
-    out: list[list[int]] = []
-    for s in plan:
-        if out and out[-1][0] == s:
-            out[-1][1] += 1
-        else:
-            out.append([int(s), 1])
-    return out
-
-
-# -------------------------------------------------------------------------- checkpoint
-class _Checkpoint:
-    """Reads, checks and atomically writes the checkpoint of one run."""
-
-    def __init__(self, path: str | os.PathLike[str], identity: dict[str, Any]) -> None:
-        self.path = Path(path)
-        self.identity = identity
-        self.last_written = -1
-
-    def load(self) -> dict[str, Any] | None:
-        """The stored state, or None when there is no file; ValueError when it is another run's."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise ValueError(f"checkpoint {self.path}: cannot be read ({exc.strerror or exc})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"checkpoint {self.path}: not a nines checkpoint (invalid JSON: {exc.msg} at "
-                             f"line {exc.lineno})") from None
-        if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"checkpoint {self.path}: not a nines checkpoint (expected format "
-                             f"{CHECKPOINT_FORMAT!r}); remove it or choose another checkpoint file")
-        labels = {"chunk_fn": "chunk function", "seed": "seed", "plan": "chunk plan",
-                  "task": "task (network) fingerprint", "options": "options fingerprint"}
-        for key, label in labels.items():
-            if key == "seed" and self.identity["seed"] is None:
-                continue
-            if data.get(key) != self.identity[key]:
-                raise ValueError(
-                    f"checkpoint {self.path} belongs to another run: its {label} differs "
-                    f"(file: {_short(data.get(key))}; this run: {_short(self.identity[key])}); "
-                    "remove the file or choose another checkpoint path")
-        k = data.get("chunks_done")
-        if not isinstance(k, int) or not 0 < k <= sum(n for _s, n in self.identity["plan"]):
-            raise ValueError(f"checkpoint {self.path}: invalid chunks_done {k!r}")
-        return data
-
-    def write(self, chunks_done: int, units_done: int, tally: Any, seconds_total: float,
-              seed: int) -> None:
-        if chunks_done == self.last_written:
-            return
-        data = {"format": CHECKPOINT_FORMAT, **self.identity, "seed": seed, "chunks_done": chunks_done,
-                "units_done": units_done, "seconds_total": seconds_total,
-                "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "tally": _encode_tally(tally)}
-        text = json.dumps(data, allow_nan=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self.last_written = chunks_done
-
-
-def _short(x: Any) -> str:
-    s = json.dumps(x) if not isinstance(x, str) else x
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
 # ---------------------------------------------------------------------------- workers
 Payload = tuple[ChunkFn, Any, dict[str, Any], str]
 Batch = list[tuple[int, int]]  # (chunk index, chunk size) of consecutive chunks
@@ -354,9 +247,12 @@ def _call_batch(payload: Payload, batch: Batch, seed: int) -> Done:
     return out, time.perf_counter() - t0, time.thread_time() - c0
 
 
-def _proc_init(payload: bytes) -> None:
-    """Pool initializer: unpickle the chunk function, task and options once per worker."""
+def _proc_init(payload: bytes, parent: int | None = None) -> None:
+    """Pool initializer: end with the parent (even after kill -9); unpickle the chunk function, task and
+    options once per worker."""
     global _PAYLOAD
+    if parent is not None:
+        follow_parent(parent)
     _PAYLOAD = pickle.loads(payload)
 
 
@@ -392,7 +288,7 @@ class _Pool:
         self.workers = workers
         self.window = 2 * workers + 1
         self.exe = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_proc_init,
-                                          initargs=(payload,))
+                                          initargs=(payload, os.getpid()))
         self.name = "processes"
 
     def submit(self, batch: Batch, seed: int) -> cf.Future:
@@ -583,9 +479,9 @@ def run_chunks(
 
     keep = checkpoint is not None  # fingerprints cost tens of ms on a large task: only for a checkpoint
     identity = {"chunk_fn": _qualname(chunk_fn), "seed": None if seed is None else int(seed),
-                "plan": _rle(plan), "task": fingerprint(task) if keep else None,
+                "plan": rle(plan), "task": fingerprint(task) if keep else None,
                 "options": fingerprint(kwargs) if keep else None}
-    ckpt = _Checkpoint(checkpoint, identity) if checkpoint is not None else None
+    ckpt = Checkpoint(checkpoint, identity) if checkpoint is not None else None
     state = ckpt.load() if ckpt is not None else None
     if seed is None:
         seed = int(state["seed"]) if state is not None else int(np.random.SeedSequence().entropy)
@@ -597,7 +493,7 @@ def run_chunks(
     k = 0
     seconds_before = 0.0
     if state is not None:
-        prefix = _decode_tally(state["tally"])
+        prefix = state["tally"]
         k = int(state["chunks_done"])
         seconds_before = float(state.get("seconds_total", 0.0))
         if ckpt is not None:

@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from model.scenario.files import MAX_SCENARIO_BYTES, InputFileError, read_input
 from model.scenario.schema import NOVALUE, Problem, ScenarioError, convert, json_schema, spec
 from model.units import HOURS_PER_YEAR
 
@@ -51,6 +53,35 @@ BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 STRATEGY_DIR = BUNDLED_DIR / "strategies"
 INCIDENT_DIR = BUNDLED_DIR / "incidents"
 ACCESS_TYPES = ("fixed", "mobile", "voip", "text_relay")
+#: Most files in one ``extends`` chain.
+MAX_EXTENDS = 32
+#: Deepest nesting of tables and arrays in a scenario file (the schema needs 6).
+MAX_NESTING = 24
+_TOO_DEEP = f"tables or arrays are nested more than {MAX_NESTING} deep; the limit of scenario files"
+# Limits of values (part of the schema: stated in the JSON Schema and in every error). They bound the work
+# and memory of the engines; each is far beyond any real network (assumption: see the comment of each).
+#: Longest duration (repair, delay, maintenance): about 11 years (assumption: a longer outage is a
+#: decommissioning, not a repair; the time engine simulates years one at a time).
+MAX_HOURS = 1e5
+#: Highest failure rate of one component: one an hour on average (assumption: beyond that it is down, not
+#: failing; gives the time engine a bounded number of outage intervals a year).
+MAX_FAILURES_PER_YEAR = HOURS_PER_YEAR
+#: Shortest period of planned maintenance (assumption: no plan maintains a component more than hourly).
+MIN_MAINTENANCE_PERIOD_HOURS = 1.0
+#: Weibull shapes allowed (assumption: k < 0.1 or k > 100 describe no repair process; their moments overflow).
+MIN_WEIBULL_SHAPE, MAX_WEIBULL_SHAPE = 0.1, 100.0
+#: Most attempts (caller redials, failover switch attempts) (assumption: no caller dials 100 times).
+MAX_ATTEMPTS = 100
+#: Longest time in seconds (handling, redial delay, patience, buddy delay): one day.
+MAX_SECONDS = 86_400.0
+#: Most calls a year (national or per area) and residents of an area: 10^10 (the UK has ~3.5e7 calls).
+MAX_CALLS = 1e10
+#: Most servers or queue places of one capacity, line or phase.
+MAX_SERVERS = 10**7
+#: Largest multiplier (arrival profiles, capacity factors).
+MAX_FACTOR = 1e3
+#: Most components a scenario may generate (uk999 has 240).
+MAX_COMPONENTS = 20_000
 
 # ----------------------------------------------------------------------------- schema
 
@@ -61,11 +92,11 @@ class DistributionSpec:
 
     distribution: Literal["exponential", "lognormal", "weibull", "fixed"] = spec(
         doc="family of the distribution")
-    mean_hours: float | None = spec(None, "mean (exponential, lognormal, weibull)", gt=0)
-    sd_hours: float | None = spec(None, "standard deviation (lognormal)", gt=0)
-    shape: float | None = spec(None, "Weibull shape k", gt=0)
-    scale_hours: float | None = spec(None, "Weibull scale", gt=0)
-    value_hours: float | None = spec(None, "the fixed duration", ge=0)
+    mean_hours: float | None = spec(None, "mean (exponential, lognormal, weibull)", gt=0, le=MAX_HOURS)
+    sd_hours: float | None = spec(None, "standard deviation (lognormal)", gt=0, le=MAX_HOURS)
+    shape: float | None = spec(None, "Weibull shape k", ge=MIN_WEIBULL_SHAPE, le=MAX_WEIBULL_SHAPE)
+    scale_hours: float | None = spec(None, "Weibull scale", gt=0, le=MAX_HOURS)
+    value_hours: float | None = spec(None, "the fixed duration", ge=0, le=MAX_HOURS)
     source: str = spec("", "citation or 'assumption: <why>'")
 
     def mean(self) -> float:
@@ -75,7 +106,10 @@ class DistributionSpec:
         if self.mean_hours is not None:
             return float(self.mean_hours)
         if self.distribution == "weibull" and self.shape and self.scale_hours:
-            return float(self.scale_hours * math.gamma(1 + 1 / self.shape))
+            try:
+                return float(self.scale_hours * math.gamma(1 + 1 / self.shape))
+            except OverflowError:
+                return math.inf
         return math.nan
 
 
@@ -83,9 +117,11 @@ class DistributionSpec:
 class Maintenance:
     """Planned maintenance: the component is down for a window every period (same every year)."""
 
-    period_hours: float = spec(doc="time between the starts of two windows", gt=0)
-    duration_hours: float = spec(doc="length of each window", ge=0)
-    offset_hours: float = spec(0.0, "start of the first window after the start of a year", ge=0)
+    period_hours: float = spec(doc="time between the starts of two windows", ge=MIN_MAINTENANCE_PERIOD_HOURS,
+                               le=MAX_HOURS)
+    duration_hours: float = spec(doc="length of each window", ge=0, le=MAX_HOURS)
+    offset_hours: float = spec(0.0, "start of the first window after the start of a year", ge=0,
+                               le=HOURS_PER_YEAR)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -150,7 +186,7 @@ class Failure:
     """
 
     unavailability: float | None = spec(None, "steady-state probability of being down", ge=0, le=1)
-    failures_per_year: float | None = spec(None, "rate of outages per year", ge=0)
+    failures_per_year: float | None = spec(None, "rate of outages per year", ge=0, le=MAX_FAILURES_PER_YEAR)
     repair: DistributionSpec | None = spec(None, "time to restore service after an outage")
     drop_fraction: float = spec(1.0, "share of calls lost while down (1 = total outage)", ge=0, le=1)
     maintenance: Maintenance | None = spec(None, "planned-maintenance windows (time engine)")
@@ -182,9 +218,11 @@ class Failure:
 class Capacity:
     """How much traffic a component can carry at once."""
 
-    concurrent_calls: int | None = spec(None, "calls served at once (agents or trunks)", ge=0)
-    queue_limit: int | None = spec(None, "calls that may wait at once beyond those served", ge=0)
-    handling_time_s: float | None = spec(None, "mean time a call occupies a server, seconds", gt=0)
+    concurrent_calls: int | None = spec(None, "calls served at once (agents or trunks)", ge=0, le=MAX_SERVERS)
+    queue_limit: int | None = spec(None, "calls that may wait at once beyond those served", ge=0,
+                                   le=MAX_SERVERS)
+    handling_time_s: float | None = spec(None, "mean time a call occupies a server, seconds", gt=0,
+                                         le=MAX_SECONDS)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -203,9 +241,9 @@ class Area:
 
     label: str = spec(doc="display name")
     nation: str = spec("", "UK nation")
-    population: int = spec(doc="residents", ge=0)
+    population: int = spec(doc="residents", ge=0, le=MAX_CALLS)
     annual_calls: float | None = spec(None, "calls per year; default: national calls by population share",
-                                      ge=0)
+                                      ge=0, le=MAX_CALLS)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -259,7 +297,8 @@ class ControlRoom:
                                    ref="areas")
     buddies: tuple[str, ...] = spec((), "control rooms that take its calls when it is unavailable",
                                     ref="control_rooms")
-    buddy_delay_s: float = spec(0.0, "seconds before an unanswered call moves to a buddy", ge=0)
+    buddy_delay_s: float = spec(0.0, "seconds before an unanswered call moves to a buddy", ge=0,
+                                le=MAX_SECONDS)
     failure: Failure | None = spec(None, "failure parameters (room and its lines)")
     capacity: Capacity | None = spec(None, "call takers and handling time")
     source: str = spec("", "citation or 'assumption: <why>'")
@@ -294,7 +333,7 @@ class RedundancyGroup:
     detection_delay: DistributionSpec | None = spec(None, "manual standby: time to decide to switch")
     switch_time: DistributionSpec | None = spec(None, "manual standby: duration of one switch attempt")
     switch_failure_probability: float = spec(0.0, "chance that one switch attempt fails", ge=0, le=1)
-    max_attempts: int = spec(3, "switch attempts before giving up until repair", ge=1)
+    max_attempts: int = spec(3, "switch attempts before giving up until repair", ge=1, le=MAX_ATTEMPTS)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -338,10 +377,10 @@ class FallbackLine:
     number: str = spec(doc="what callers dial")
     label: str = spec("", "display name")
     services: tuple[str, ...] = spec(doc="services it can help with", ref="services")
-    agents: int = spec(doc="call takers across the line", ge=0)
-    handling_time_s: float = spec(doc="mean call duration, seconds", gt=0)
-    normal_calls_per_hour: float = spec(0.0, "its own traffic", ge=0)
-    queue_limit: int = spec(0, "calls that may wait at once", ge=0)
+    agents: int = spec(doc="call takers across the line", ge=0, le=MAX_SERVERS)
+    handling_time_s: float = spec(doc="mean call duration, seconds", gt=0, le=MAX_SECONDS)
+    normal_calls_per_hour: float = spec(0.0, "its own traffic", ge=0, le=MAX_CALLS)
+    queue_limit: int = spec(0, "calls that may wait at once", ge=0, le=MAX_SERVERS)
     compliance: float = spec(doc="share of advised callers who use it", ge=0, le=1)
     source: str = spec("", "citation or 'assumption: <why>'")
 
@@ -350,10 +389,12 @@ class FallbackLine:
 class Traffic:
     """National call volumes and their shape over time."""
 
-    annual_calls: float = spec(doc="999/112 calls a year, all kinds", ge=0)
-    genuine_share: float = spec(doc="share of calls that are genuine requests for help", ge=0, le=1)
-    hourly_profile: tuple[float, ...] = spec((), "24 multipliers of the mean hourly rate (mean 1)")
-    weekly_profile: tuple[float, ...] = spec((), "7 multipliers Monday..Sunday (mean 1)")
+    annual_calls: float = spec(doc="999/112 calls a year, all kinds (> 0: the rates are shares of calls)",
+                               gt=0, le=MAX_CALLS)
+    genuine_share: float = spec(doc="share of calls that are genuine requests for help", gt=0, le=1)
+    hourly_profile: tuple[float, ...] = spec((), "24 multipliers of the mean hourly rate (mean 1)", ge=0,
+                                             le=MAX_FACTOR)
+    weekly_profile: tuple[float, ...] = spec((), "7 multipliers Monday..Sunday (mean 1)", ge=0, le=MAX_FACTOR)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -362,20 +403,21 @@ class Callers:
     """How callers behave when a call fails."""
 
     redial_probability: float = spec(doc="chance a caller tries again after a failed attempt", ge=0, le=1)
-    redial_delay_s: float = spec(doc="mean time before redialling, seconds", ge=0)
-    max_attempts: int = spec(doc="attempts before giving up", ge=1)
-    patience_s: float = spec(doc="how long a genuine caller keeps trying, seconds", gt=0)
-    advice_delay_hours: float = spec(2.0, "time from outage start to public advice to use fallbacks", ge=0)
+    redial_delay_s: float = spec(doc="mean time before redialling, seconds", ge=0, le=MAX_SECONDS)
+    max_attempts: int = spec(doc="attempts before giving up", ge=1, le=MAX_ATTEMPTS)
+    patience_s: float = spec(doc="how long a genuine caller keeps trying, seconds", gt=0, le=MAX_SECONDS)
+    advice_delay_hours: float = spec(2.0, "time from outage start to public advice to use fallbacks", ge=0,
+                                     le=MAX_HOURS)
     redial_by_attempt: tuple[float, ...] = spec(
         (), "chance of another attempt after the 1st, 2nd, ... failed attempt (the last value repeats); "
             "replaces redial_probability for genuine callers when given")
     redial_delay_distribution: Literal["exponential", "lognormal"] = spec(
         "exponential", "law of the time between attempts (mean redial_delay_s)")
     redial_delay_cv: float = spec(1.0, "coefficient of variation of the time between attempts (lognormal)",
-                                  gt=0)
+                                  gt=0, le=MAX_FACTOR)
     patience_distribution: Literal["fixed", "exponential", "lognormal"] = spec(
         "fixed", "law of each caller's patience (mean patience_s)")
-    patience_cv: float = spec(1.0, "coefficient of variation of patience (lognormal)", gt=0)
+    patience_cv: float = spec(1.0, "coefficient of variation of patience (lognormal)", gt=0, le=MAX_FACTOR)
     non_genuine_redial_probability: float | None = spec(
         None, "chance a silent/accidental/hoax caller tries again after a failed attempt; when given, "
               "non-genuine calls are simulated (they load capacity and appear in the counts)", ge=0, le=1)
@@ -389,7 +431,8 @@ class Radio:
     stops_radiating_on_failure: bool = spec(
         False, "masts stop radiating when the core or a site's backhaul fails, so handsets camp on another "
                "network for emergency calls; false: they keep radiating and handsets stay (no roaming)")
-    roaming_delay_s: float = spec(0.0, "extra time for a handset to find another network, seconds", ge=0)
+    roaming_delay_s: float = spec(0.0, "extra time for a handset to find another network, seconds", ge=0,
+                                  le=MAX_SECONDS)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -400,17 +443,17 @@ class Effect:
     component: str = spec(doc="component id")
     state: Literal["down", "degraded", "capacity"] = spec(doc="down, dropping calls, or capacity-limited")
     drop_fraction: float = spec(1.0, "share of calls lost (degraded)", ge=0, le=1)
-    capacity_factor: float = spec(1.0, "multiplier of concurrent calls (capacity)", ge=0)
-    queue_limit: int | None = spec(None, "queue limit during the phase", ge=0)
-    extra_delay_s: float = spec(0.0, "added connection delay, seconds", ge=0)
+    capacity_factor: float = spec(1.0, "multiplier of concurrent calls (capacity)", ge=0, le=MAX_FACTOR)
+    queue_limit: int | None = spec(None, "queue limit during the phase", ge=0, le=MAX_SERVERS)
+    extra_delay_s: float = spec(0.0, "added connection delay, seconds", ge=0, le=MAX_SECONDS)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Phase:
     """A period of an incident."""
 
-    start_hour: float = spec(doc="hours after the incident's start time", ge=0)
-    end_hour: float = spec(doc="hours after the incident's start time", ge=0)
+    start_hour: float = spec(doc="hours after the incident's start time", ge=0, le=HOURS_PER_YEAR)
+    end_hour: float = spec(doc="hours after the incident's start time", ge=0, le=HOURS_PER_YEAR)
     label: str = spec("", "what happened")
     effects: tuple[Effect, ...] = spec((), "component effects")
 
@@ -423,7 +466,8 @@ class Incident:
     date: str = spec("", "ISO date")
     start_clock: str = spec("00:00", "local clock time of hour 0 (HH:MM)")
     weekday: int = spec(0, "day of week of hour 0, Monday = 0", ge=0, le=6)
-    advice_hour: float | None = spec(None, "hour public advice to use fallbacks began", ge=0)
+    advice_hour: float | None = spec(None, "hour public advice to use fallbacks began", ge=0,
+                                     le=HOURS_PER_YEAR)
     phases: tuple[Phase, ...] = spec((), "phases in time order")
     source: str = spec("", "citation or 'assumption: <why>'")
 
@@ -448,7 +492,7 @@ class StrategyInfo:
 
     label: str = spec(doc="display name")
     description: str = spec("", "what it changes")
-    annual_cost_gbp: float | None = spec(None, "annual cost, pounds", ge=0)
+    annual_cost_gbp: float | None = spec(None, "annual cost, pounds", ge=0, le=1e15)
     source: str = spec("", "citation or 'assumption: <why>'")
 
 
@@ -508,9 +552,11 @@ class Scenario:
     raw: Mapping[str, Any] = field(repr=False)
     #: Warnings that do not make the scenario invalid (e.g. an overlay that keeps a stale ``source``).
     warnings: tuple[str, ...] = ()
+    #: Which file set each key path (for messages about the scenario after loading).
+    origins: Mapping[tuple[str, ...], str] = field(default_factory=dict, repr=False)
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("spec", "files", "raw", "warnings"):
+        if name in ("spec", "files", "raw", "warnings", "origins"):
             raise AttributeError(name)
         return getattr(self.spec, name)
 
@@ -520,6 +566,26 @@ class Scenario:
         blob = json.dumps(self.raw, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
+    def origin(self, path: tuple[str, ...]) -> str:
+        """The file that set the value at key ``path`` (the last file of the chain when unknown)."""
+        for i in range(len(path), -1, -1):
+            if path[:i] in self.origins:
+                return self.origins[path[:i]]
+        return self.files[-1] if self.files else "<scenario>"
+
+    def error(self, path: tuple[str, ...], value: Any, message: str) -> ScenarioError:
+        """A :class:`ScenarioError` about key ``path`` with the standard message (file, key, value, rule):
+        what an engine raises, before any work, for a scenario it cannot run.
+
+        Examples
+        --------
+        >>> s = load_scenario("uk999")
+        >>> print(s.error(("callers", "max_attempts"), 7, "too many for this engine"))  # doctest: +ELLIPSIS
+        1 problem in scenario:
+          - ...uk999.toml: callers.max_attempts = 7: too many for this engine
+        """
+        return ScenarioError([Problem(self.origin(path), path, NOVALUE if value is None else value, message)])
+
     @property
     def label(self) -> str:
         if self.spec.strategy is not None:
@@ -528,8 +594,11 @@ class Scenario:
 
     def extend(self, overlay: Mapping[str, Any], where: str = "<overlay>") -> Scenario:
         """A new scenario with ``overlay`` (a parsed scenario table) merged on top."""
-        origins: dict[tuple[str, ...], str] = {}
-        _record_origins(self.raw, (), self.files[-1] if self.files else "<scenario>", origins)
+        origins: dict[tuple[str, ...], str] = dict(self.origins)
+        if not origins:
+            _record_origins(self.raw, (), self.files[-1] if self.files else "<scenario>", origins)
+        if _depth(overlay) > MAX_NESTING:
+            raise ScenarioError([Problem(where, (), NOVALUE, _TOO_DEEP)])
         notes = list(self.warnings)
         merged = _merge(copy.deepcopy(dict(self.raw)), dict(overlay), (), where, origins, notes)
         merged.pop("extends", None)
@@ -547,31 +616,48 @@ def bundled_scenarios() -> list[str]:
 
 
 def _resolve(ref: str, relative_to: Path | None) -> Path:
+    """The file ``ref`` names: a bundled name, or a path relative to the including file's folder
+    (to the current directory only for the file named on the command line)."""
     p = Path(ref)
     if p.suffix == ".toml" or "/" in ref or "\\" in ref:
-        if not p.is_absolute() and relative_to is not None and not p.exists():
+        if not p.is_absolute() and relative_to is not None:
             p = relative_to.parent / p
         return p
     for d in (BUNDLED_DIR, STRATEGY_DIR, INCIDENT_DIR):
         cand = d / f"{ref}.toml"
         if cand.exists():
             return cand
-    return p
+    return p if relative_to is None else relative_to.parent / p
+
+
+def _depth(doc: Any) -> int:
+    """Nesting depth of tables and arrays (iterative: safe for any depth)."""
+    deepest, stack = 0, [(doc, 0)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_NESTING:
+            return d
+        if isinstance(node, dict):
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, d + 1) for v in node)
+    return deepest
 
 
 def _read_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any] | None:
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         bundled = ", ".join(bundled_scenarios())
         problems.append(Problem(shown, (), NOVALUE,
                                 f"no such file or bundled scenario (bundled: {bundled})"))
         return None
-    if path.is_dir():
-        problems.append(Problem(shown, (), NOVALUE, "is a directory; give a .toml scenario file"))
-        return None
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(shown, (), NOVALUE, f"cannot be read: {exc.strerror}"))
+        data = read_input(path, limit=MAX_SCENARIO_BYTES, shown=shown)
+    except InputFileError as exc:
+        msg = str(exc).removeprefix(f"{shown}: ")
+        if path.is_dir():
+            msg += "; give a .toml scenario file"
+        problems.append(Problem(shown, (), NOVALUE, msg))
         return None
     if b"\x00" in data:
         problems.append(Problem(shown, (), NOVALUE, "is a binary file, not TOML text"))
@@ -585,10 +671,16 @@ def _read_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any
         problems.append(Problem(shown, (), NOVALUE, "is empty; a scenario needs at least name and traffic"))
         return None
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(shown, (), NOVALUE, f"is not valid TOML: {exc}"))
         return None
+    except RecursionError:
+        doc = None
+    if doc is None or _depth(doc) > MAX_NESTING:
+        problems.append(Problem(shown, (), NOVALUE, _TOO_DEEP))
+        return None
+    return doc
 
 
 def _record_origins(doc: Any, path: tuple[str, ...], file: str, origins: dict) -> None:
@@ -604,13 +696,21 @@ def _merge(base: dict, over: dict, path: tuple[str, ...], file: str, origins: di
         notes.extend(stale_sources(base, over, path, file))
     for k, v in over.items():
         p = (*path, k)
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
+        if isinstance(v, dict) and isinstance(base.get(k), dict) and not _new_family(base[k], v):
             origins[p] = file
             base[k] = _merge(base[k], v, p, file, origins, notes)
         else:
+            if isinstance(base.get(k), dict):  # replaced, not merged: the old keys' origins go too
+                for stale in [q for q in origins if q[: len(p)] == p]:
+                    del origins[stale]
             base[k] = v
             _record_origins(v, p, file, origins)
     return base
+
+
+def _new_family(old: dict, new: dict) -> bool:
+    """An overlay that changes a distribution's family replaces the inherited table (no stale keys)."""
+    return "distribution" in new and new["distribution"] != old.get("distribution")
 
 
 def stale_sources(base: Mapping[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = (),
@@ -663,6 +763,11 @@ def _load_chain(ref: str, relative_to: Path | None, seen: tuple[str, ...], probl
     path = _resolve(ref, relative_to)
     shown = str(path) if path.exists() else ref
     key = str(path.resolve()) if path.exists() else ref
+    if len(seen) >= MAX_EXTENDS:
+        problems.append(Problem(str(relative_to or shown), ("extends",), ref,
+                                f"more than {MAX_EXTENDS} files in the extends chain; the limit of scenario "
+                                "files"))
+        return None, ()
     if key in seen:
         chain = " -> ".join([*seen, key])
         problems.append(Problem(shown, ("extends",), ref, f"cycle of extends: {chain}"))
@@ -743,7 +848,7 @@ def _finish(doc: dict, files: tuple[str, ...], origins: dict, problems: list[Pro
         _check_references(sf, problems, origin)
     if problems:
         raise ScenarioError(problems)
-    return Scenario(sf, files, doc, tuple(notes))
+    return Scenario(sf, files, doc, tuple(notes), dict(origins))
 
 
 # ----------------------------------------------------------------------------- cross-checks
@@ -867,6 +972,10 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
     for f, line in s.fallback_lines.items():
         check_refs(("fallback_lines", f, "services"), line.services, "services")
     for i_name, inc in s.incidents.items():
+        hh, _, mm = inc.start_clock.partition(":")
+        if not (len(hh) == len(mm) == 2 and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            bad(("incidents", i_name, "start_clock"), inc.start_clock,
+                "must be a clock time HH:MM (00:00..23:59)")
         for k, ph in enumerate(inc.phases):
             if ph.end_hour < ph.start_hour:
                 bad(("incidents", i_name, "phases", str(k), "end_hour"), ph.end_hour, "must be >= start_hour")
@@ -878,12 +987,11 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
                         "'interconnect:<network>><platform>'")
     for path, dist in _distributions(s):
         _check_distribution(path, dist, bad)
+    for path, t in _tables(s):
+        if isinstance(t, Maintenance) and t.duration_hours > t.period_hours:
+            bad((*path, "duration_hours"), t.duration_hours, f"must be <= period_hours ({t.period_hours:g})")
     for section in NODE_SECTIONS:
         for name, node in getattr(s, section).items():
-            m = node.failure.maintenance if node.failure is not None else None
-            if m is not None and m.duration_hours > m.period_hours:
-                bad((section, name, "failure", "maintenance", "duration_hours"), m.duration_hours,
-                    f"must be <= period_hours ({m.period_hours:g})")
             lat = node.failure.latent if node.failure is not None else None
             if lat is not None:
                 where = (section, name, "failure", "latent")
@@ -904,6 +1012,11 @@ def _check_references(s: ScenarioFile, problems: list[Problem], origin) -> None:
     for key, prof in profiles:
         if any(v < 0 for v in prof):
             bad(("traffic", key), list(prof), "multipliers must be >= 0")
+        elif prof and not any(v > 0 for v in prof):
+            bad(("traffic", key), list(prof), "at least one multiplier must be > 0 (all 0 means no calls)")
+    if s.areas and not any(a.population > 0 or (a.annual_calls or 0) > 0 for a in s.areas.values()):
+        bad(("areas",), NOVALUE, "no calls: every area has population 0 and no annual_calls; the "
+            "unreachable-call rate is undefined without calls")
     if not problems:
         _check_routes(s, bad)
 
@@ -915,6 +1028,8 @@ def _component_failures(s: ScenarioFile):
             yield name, node.failure
     for name, link in s.links.items():
         yield name, link.failure
+
+
 def generated_component_names(s: ScenarioFile) -> set[str]:
     """Names of the links the standard call path generates (access links, interconnects, extra links).
 
@@ -938,28 +1053,25 @@ def generated_component_names(s: ScenarioFile) -> set[str]:
     return out
 
 
-def _distributions(s: ScenarioFile):
-    def from_failure(path, f: Failure | None):
-        if f is not None and f.repair is not None:
-            yield (*path, "failure", "repair"), f.repair
+def _tables(obj: Any, path: tuple[str, ...] = ()):
+    """Every schema table (dataclass) in a scenario with its key path, depth first."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        yield path, obj
+        for f in dataclasses.fields(obj):
+            yield from _tables(getattr(obj, f.name), (*path, f.metadata.get("key") or f.name))
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            yield from _tables(v, (*path, str(k)))
+    elif isinstance(obj, tuple | list):
+        for i, v in enumerate(obj):
+            yield from _tables(v, (*path, str(i)))
 
-    for section in NODE_SECTIONS:
-        for name, node in getattr(s, section).items():
-            yield from from_failure((section, name), node.failure)
-            lat = node.failure.latent if node.failure is not None else None
-            for key in ("repair", "test_outage"):
-                d = getattr(lat, key) if lat is not None else None
-                if d is not None:
-                    yield (section, name, "failure", "latent", key), d
-    for name, link in s.links.items():
-        yield from from_failure(("links", name), link.failure)
-    for name, site in s.sites.items():
-        yield from from_failure(("sites", name), site.failure)
-    for g, grp in s.redundancy_groups.items():
-        for key in ("failover_delay", "detection_delay", "switch_time"):
-            d = getattr(grp, key)
-            if d is not None:
-                yield ("redundancy_groups", g, key), d
+
+def _distributions(s: ScenarioFile):
+    """Every duration distribution of a scenario (repairs of every failure table, failover delays)."""
+    for path, t in _tables(s):
+        if isinstance(t, DistributionSpec):
+            yield path, t
 
 
 def _check_distribution(path, d: DistributionSpec, bad) -> None:
@@ -975,11 +1087,25 @@ def _check_distribution(path, d: DistributionSpec, bad) -> None:
     for k in need or ():
         if getattr(d, k) is None:
             bad((*path, k), NOVALUE, f"required for a {d.distribution} distribution")
+            return
+    if d.distribution == "weibull" and d.scale_hours is not None and d.mean_hours is not None:
+        bad(path, NOVALUE, "weibull needs exactly one of scale_hours or mean_hours")
+        return
+    mean = d.mean()
+    if not mean <= MAX_HOURS:
+        bad(path, round(mean, 6), f"mean duration must be <= {MAX_HOURS:g} h (a limit of scenario files)")
 
 
 def _check_routes(s: ScenarioFile, bad) -> None:
     """Every (area, service) with calls needs control rooms whose shares add to 1."""
-    if not s.areas or not s.services:
+    missing = [k for k in ("areas", "services", "access", "originating_networks", "control_rooms")
+               if not getattr(s, k)]
+    if missing:
+        bad((missing[0],), NOVALUE, f"no demand: a scenario needs at least one entry in each of "
+            f"[{'], ['.join(missing)}] (the unreachable-call rate is undefined without demand)")
+        return
+    if not any(sv.share > 0 for sv in s.services.values()) or not any(a.share > 0 for a in s.access.values()):
+        bad(("services",), NOVALUE, "no demand: every service or every access type has share 0")
         return
     for a in s.areas:
         for sv, service in s.services.items():

@@ -165,8 +165,13 @@ def convert(tp: Any, value: Any, path: tuple[str, ...], problems: list[Problem],
                 tp is int and isinstance(value, float) and not value.is_integer()):
             bad(f"must be {_type_name(tp)}")
             return value
-        v = tp(value)
-        msg = _check_range(float(v), md)
+        try:
+            v = tp(value)
+            fv = float(v)
+        except OverflowError:
+            bad("must be a finite number (this one is beyond the floating-point range)")
+            return math.inf
+        msg = _check_range(fv, md)
         if msg:
             bad(msg)
         return v

@@ -71,11 +71,18 @@ from model.results.estimate import (
     sample_mean_estimate,
     summary_dict,
 )
+from model.run.checkpoint import register_tally
 from model.run.runner import run_chunks
 from model.run.seeds import chunk_plan, chunk_rng, chunk_streams, named_rng
 from model.scenario.loader import Scenario
 from model.sim.outcomes import OUTCOMES, tally_outcomes
-from model.sim.timemodel import CallerParams, TimeModel, build_time_model, time_model_from_graph
+from model.sim.timemodel import (
+    CallerParams,
+    TimeModel,
+    build_time_model,
+    scenario_key,
+    time_model_from_graph,
+)
 from model.sim.traffic import (
     OUTCOME_FALLBACK,
     OUTCOME_FIRST,
@@ -95,6 +102,8 @@ from model.units import HOURS_PER_YEAR
 __all__ = [
     "DEFAULT_CHUNK_YEARS",
     "HIST_EDGES_S",
+    "MAX_NORMAL_CALLS_PER_YEAR",
+    "MAX_SIMULATED_CALLS_PER_YEAR",
     "METHOD",
     "GraphSimulationResult",
     "SimulationResult",
@@ -104,6 +113,9 @@ __all__ = [
     "YearRecord",
     "as_time_model",
     "build_timeline",
+    "check_call_budget",
+    "check_normal_operation",
+    "expected_simulated_calls",
     "replay_incident",
     "run_chunk",
     "run_intervals",
@@ -227,6 +239,15 @@ class StateTable:
     @property
     def n(self) -> int:
         return len(self.event_sets)
+
+    @property
+    def batch(self) -> int:
+        """States evaluated together (bounded by memory)."""
+        return getattr(self, "_batch", 256)
+
+    def add_states(self, keys: Sequence[int], sets: Sequence[np.ndarray]) -> None:
+        """Evaluate the states with these keys and active event sets (not yet in the table)."""
+        self._add(keys, sets)
 
     def clean(self) -> np.ndarray:
         return np.array([t.clean for t in self.traffic], dtype=bool)
@@ -392,6 +413,91 @@ def state_table_for(model: TimeModel) -> StateTable:
     return t
 
 
+#: Most calls a simulated year may need to follow one by one in normal operation (nothing failed).
+MAX_NORMAL_CALLS_PER_YEAR = 200_000
+
+
+def check_normal_operation(model: TimeModel, scenario: Scenario | None = None) -> None:
+    """Refuse, before any work, a model whose normal operation loses calls at a capacity.
+
+    The time engine follows calls one by one only where something is wrong; when nothing has
+    failed and a capacity still loses calls at the peak, every call of every year would be
+    followed (hours of work a year for national volumes). Raises ScenarioError naming the
+    capacity (``ValueError`` without a scenario) when that is more than
+    :data:`MAX_NORMAL_CALLS_PER_YEAR` calls a year.
+    """
+    if not model.has_traffic:
+        return
+    normal = state_table_for(model).traffic[0]
+    calls = normal.affected_rate * model.horizon
+    if normal.clean or calls <= MAX_NORMAL_CALLS_PER_YEAR:
+        return
+    node = model.net.node_names[int(model.cap_node[normal.cap[0]])] if normal.cap.size else None
+    msg = (f"in normal operation (nothing failed) calls are lost at {'this' if node else 'a'} capacity at "
+           f"the peak hour, so the time engine would follow every one of about {calls:,.0f} calls a year one "
+           f"by one (its limit is {MAX_NORMAL_CALLS_PER_YEAR:,}); give it enough concurrent_calls for the "
+           "normal load, or use a static method")
+    if scenario is None:
+        raise ValueError(f"{model.name}: {node or ''} capacity: {msg}")
+    sections = ("originating_networks", "call_handling_platforms", "call_handling_centres", "control_rooms")
+    section = next((sec for sec in sections if node in getattr(scenario.spec, sec)), None)
+    raise scenario.error((section, str(node), "capacity") if section else (), None, msg)
+
+
+#: Most calls the time engine may expect to follow one by one in a simulated year (beyond this a year
+#: takes minutes and its call records hundreds of MB). uk999 needs about 10^4.
+MAX_SIMULATED_CALLS_PER_YEAR = 2_000_000
+
+
+def expected_simulated_calls(model: TimeModel) -> tuple[float, int]:
+    """Calls a simulated year follows one by one, expected (outages taken one at a time), and the event
+    contributing most (index into ``model.events``; -1 when none).
+
+    Each random event and maintenance plan is evaluated alone (cached in the process's state table):
+    its long-run hours down a year times the genuine calls per hour of the demands it affects.
+    """
+    if not model.has_traffic:
+        return 0.0, -1
+    table = state_table_for(model)
+    proc = model.process
+    ups = proc.up if proc.up is not None else (None,) * len(proc.names)
+    down_share = np.zeros(model.n_events)
+    for e, (rate, rep, up) in enumerate(zip(proc.rate.tolist(), proc.repair, ups, strict=True)):
+        mean_rep = max(float(getattr(rep, "mean", 0.0)), 0.0)
+        if up is None:
+            down_share[e] = rate * mean_rep / (1 + rate * mean_rep)
+        else:
+            down_share[e] = mean_rep / max(float(up.mean) + mean_rep, 1e-300)
+    for plan in model.maintenance:
+        down_share[plan.event] = plan.duration_hours / plan.period_hours
+    events = np.flatnonzero(down_share > 0)
+    hashes = model.events.hash
+    new = [int(e) for e in events.tolist() if int(hashes[e]) not in table.ids]
+    for i in range(0, len(new), table.batch):
+        part = new[i: i + table.batch]
+        table.add_states([int(hashes[e]) for e in part], [np.array([e], dtype=np.int64) for e in part])
+    rate = np.array([table.traffic[table.ids[int(hashes[e])]].affected_rate for e in events.tolist()])
+    per_event = down_share[events] * model.horizon * rate
+    normal = table.traffic[0]
+    total = float(per_event.sum()) + (0.0 if normal.clean else normal.affected_rate * model.horizon)
+    return total, int(events[int(np.argmax(per_event))]) if per_event.size else -1
+
+
+def check_call_budget(model: TimeModel, scenario: Scenario | None = None) -> float:
+    """Refuse, before any work, a model that would follow more than :data:`MAX_SIMULATED_CALLS_PER_YEAR`
+    calls a simulated year one by one; returns the expected number."""
+    calls, worst = expected_simulated_calls(model)
+    if calls <= MAX_SIMULATED_CALLS_PER_YEAR:
+        return calls
+    name = model.events.names[worst] if worst >= 0 else ""
+    msg = (f"the time engine would follow about {calls:,.0f} calls a simulated year one by one (its limit is "
+           f"{MAX_SIMULATED_CALLS_PER_YEAR:,}); the largest share comes from {name or 'normal operation'}: "
+           "fewer or shorter outages, or fewer calls, or a static method")
+    if scenario is None:
+        raise ValueError(f"{model.name}: {msg}")
+    raise scenario.error(scenario_key(CallNetwork(scenario), name) if name else (), None, msg)
+
+
 # ----------------------------------------------------------------------------- tallies
 _BASE_FIELDS = ("genuine", "unreachable", "failed_attempts", "first_try", "after_redial", "via_fallback",
                 "simulated", "unavailability", "down_hours", "affected_hours", "failures", "outages",
@@ -507,10 +613,28 @@ class TimeTally:
                          np.asarray(d["hist"], dtype=np.int64), tuple(d["incidents"]), int(d["evaluations"]))
 
 
+def _tally_matches(t: TimeTally, chunks_done: int, units_done: int) -> str | None:
+    """What makes a checkpointed tally inconsistent with its chunks (None: nothing)."""
+    if sorted(t.records) != list(range(chunks_done)):
+        return f"its records are of chunks {sorted(t.records)[:5]}..., not 0..{chunks_done - 1}"
+    if t.years != units_done:
+        return f"it holds {t.years} simulated years, the chunks {units_done}"
+    for name in _YEAR_FIELDS:
+        col = t.column(name)
+        if not np.all(np.isfinite(col)) or np.any(col < 0):
+            return f"{name} has a negative or non-finite value"
+    if np.any(t.hist < 0):
+        return "a histogram count is negative"
+    return None
+
+
 def _top(incidents: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
     key = sorted(incidents,
                  key=lambda r: (-r["calls_lost"], -r["duration_hours"], r["year"], r["start_hour"]))
     return tuple(key[:TOP_INCIDENTS])
+
+
+register_tally(TimeTally, _tally_matches)
 
 
 # ----------------------------------------------------------------------------- one batch of years
@@ -823,6 +947,7 @@ def unreachable_call_rate(tally: TimeTally, *, seed: int | None = None, confiden
     ('time-simulation', 10, True)
     """
     return ratio_estimate(tally.column("unreachable"), tally.column("genuine"), method=METHOD, seed=seed,
+                          sample="simulated year", denominator="genuine calls",
                           confidence=confidence, details={"unit": "share of genuine calls"})
 
 
@@ -849,11 +974,12 @@ class SimulationResult:
 
     def _per_year(self, column: str, per_sample: float | None) -> Estimate:
         return sample_mean_estimate(self.tally.column(column), method=METHOD, seed=self.seed,
-                                    per_sample=per_sample, quantiles=(50, 95, 99),
+                                    sample="simulated year", per_sample=per_sample, quantiles=(50, 95, 99),
                                     details={"unit": f"{column.replace('_', ' ')} per simulated year"})
 
     def _yearly_summary(self, x: np.ndarray) -> dict[str, Any]:
-        return summary_dict(sample_mean_estimate(x, method=METHOD, seed=self.seed, quantiles=(50, 95, 99)))
+        return summary_dict(sample_mean_estimate(x, method=METHOD, seed=self.seed, quantiles=(50, 95, 99),
+                                                sample="simulated year"))
 
     @property
     def failed_calls_per_year(self) -> Estimate:
@@ -874,7 +1000,7 @@ class SimulationResult:
     def unavailability(self) -> Estimate:
         """Time-average demand-weighted share of calls cut off."""
         return sample_mean_estimate(self.tally.column("unavailability"), method=METHOD, seed=self.seed,
-                                    per_sample=1.0)
+                                    sample="simulated year", per_sample=1.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (the CLI prints it with ``--json``); non-finite numbers become None."""
@@ -922,7 +1048,8 @@ class SimulationResult:
             },
             "time_to_connect_s": {
                 "delayed_connections_per_year": delayed / self.years,
-                "delayed": {f"p{p}": _quantile_from_hist(t.hist, p / 100) for p in (50, 95, 99)},
+                "delayed": {f"p{p}": _quantile_from_hist(t.hist, p / 100) if delayed else "undefined: no "
+                            "delayed connections" for p in (50, 95, 99)},
                 "all_connected": {"p99": overall(0.99), "p99_9": overall(0.999), "p99_99": overall(0.9999),
                                   "p99_999": overall(0.99999)},
             },
@@ -961,6 +1088,14 @@ def _json_safe(x: Any) -> Any:
     if isinstance(x, float | np.floating):
         return float(x) if math.isfinite(x) else None
     return x
+
+
+def _scenario_of(x: Any) -> Scenario | None:
+    if isinstance(x, Scenario):
+        return x
+    if isinstance(x, CallNetwork):
+        return x.scenario
+    return None
 
 
 def as_time_model(net_or_scenario: TimeModel | CallNetwork | Scenario | str | Path) -> TimeModel:
@@ -1060,6 +1195,8 @@ def simulate(
     if backend is None:
         backend = "serial" if workers is None else "auto"
     model = as_time_model(net_or_scenario)
+    check_normal_operation(model, _scenario_of(net_or_scenario))
+    check_call_budget(model, _scenario_of(net_or_scenario))
     kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
     tally, info = run_chunks(
         run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,

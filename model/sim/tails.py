@@ -60,6 +60,7 @@ from model.network.reachability import unreachable_sets
 from model.processes.outages import OutageProcess, sample_outages
 from model.results.estimate import Estimate
 from model.results.tails import exceedance, exceedance_curve, return_level
+from model.run.checkpoint import register_tally
 from model.run.runner import RunInfo, run_chunks
 from model.run.seeds import chunk_plan, chunk_streams
 from model.sim.engine import DEFAULT_CHUNK_YEARS, TimeTally, as_time_model, run_chunk
@@ -271,6 +272,21 @@ class WeightedTally:
         counts = {int(k): np.asarray(v, dtype=np.float64).reshape(lw[int(k)].size, -1)
                   for k, v in d["counts"].items()}
         return WeightedTally(TimeTally.from_dict(d["tally"]), lw, counts)
+
+
+def _weighted_tally_matches(t: WeightedTally, chunks_done: int, units_done: int) -> str | None:
+    """What makes a checkpointed weighted tally inconsistent with its chunks (None: nothing)."""
+    chunks = list(range(chunks_done))
+    if sorted(t.tally.records) != chunks or sorted(t.log_weight) != chunks:
+        return f"its records are not those of chunks 0..{chunks_done - 1}"
+    if t.years != units_done or t.weights().size != units_done:
+        return f"it holds {t.years} simulated years, the chunks {units_done}"
+    if not np.all(np.isfinite(t.weights())):
+        return "a likelihood ratio is not finite"
+    return None
+
+
+register_tally(WeightedTally, _weighted_tally_matches)
 
 
 def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, *,

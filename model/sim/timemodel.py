@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,16 +61,18 @@ from model.processes.crews import CrewGroup
 from model.processes.distributions import Distribution, Exponential, Fixed, parse_distribution
 from model.processes.outages import Maintenance, Mixture, OutageProcess, PeriodicTest, SwitchPolicy
 from model.processes.profiles import ArrivalProfile
-from model.scenario.loader import Failure, Incident, Scenario, shared_causes, standby_group
+from model.scenario.loader import KIND_OF_SECTION, Failure, Incident, Scenario, shared_causes, standby_group
 from model.units import HOURS_PER_YEAR
 
 __all__ = [
     "DEFAULT_ASSUMED_REPAIR_HOURS",
     "EVENT_KINDS",
+    "MAX_OUTAGES_PER_YEAR",
     "CallerParams",
     "EventTable",
     "TimeModel",
     "build_time_model",
+    "scenario_key",
     "time_model_from_graph",
 ]
 
@@ -357,6 +359,65 @@ def _classes(net: CompiledNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return demand_class, src, tptr, tind
 
 
+# ----------------------------------------------------------------------------- budget
+#: Most outage intervals a simulated year may be expected to have (failures, common causes, maintenance
+#: windows). Assumption: uk999 has about 74; 10^4 bounds a chunk of years to about a million intervals,
+#: i.e. some hundred MB, on any worker.
+MAX_OUTAGES_PER_YEAR = 10_000
+
+
+def _failures_per_hour(process: OutageProcess) -> np.ndarray:
+    """Failures per hour each event's sampler draws (exponential up time: its rate of up time)."""
+    out = np.zeros(len(process.names))
+    ups = process.up if process.up is not None else (None,) * len(process.names)
+    for e, (rate, rep, up) in enumerate(zip(process.rate.tolist(), process.repair, ups, strict=True)):
+        if up is None:
+            out[e] = rate
+        else:
+            out[e] = 1.0 / max(float(up.mean) + max(float(getattr(rep, "mean", 0.0)), 0.0), 1e-300)
+    return out
+
+
+def _outages_per_year(process: OutageProcess, plans: Sequence[Maintenance], horizon: float
+                      ) -> tuple[float, np.ndarray, np.ndarray]:
+    per_event = horizon * _failures_per_hour(process)
+    per_plan = np.array([horizon / p.period_hours for p in plans]) if plans else np.zeros(0)
+    return float(per_event.sum() + per_plan.sum()), per_event, per_plan
+
+
+def scenario_key(network: CallNetwork, event: str) -> tuple[str, ...]:
+    """The scenario key path that sets the failures of a time-model event."""
+    if event.startswith("ccf:"):
+        return ("common_cause_groups", event[4:])
+    if event.startswith("maintenance:"):
+        return (*scenario_key(network, event[12:]), "maintenance")
+    comp = network.components.get(event)
+    kind = comp.kind if comp is not None else ""
+    section = {v: k for k, v in KIND_OF_SECTION.items()}.get(kind)
+    if section:
+        return (section, event, "failure")
+    if kind == "access_link":
+        return ("access", event.split(":")[2], "link")
+    if kind == "interconnect":
+        return ("topology", "interconnect")
+    return ("links", event.split(":")[0], "failure")
+
+
+def _check_budget(process: OutageProcess, plans: Sequence[Maintenance], horizon: float,
+                  refuse: Callable[[int | None, str], None]) -> None:
+    total, per_event, per_plan = _outages_per_year(process, plans, horizon)
+    if total <= MAX_OUTAGES_PER_YEAR:
+        return
+    names = [*process.names, *(f"maintenance #{i}" for i in range(len(plans)))]
+    worst = int(np.argmax(np.r_[per_event, per_plan]))
+    refuse(worst if worst < len(process.names) else None,
+           f"the time engine would draw about {total:,.0g} failures a year (this element "
+           f"{np.r_[per_event, per_plan][worst]:,.0g} of them: {names[worst]}); its limit is "
+           f"{MAX_OUTAGES_PER_YEAR:,} a year: lower the failure rates (an unavailability near 1 given "
+           "alone means a failure every moment; give failures_per_year and repair), lengthen maintenance "
+           "periods, or use a static method")
+
+
 # ----------------------------------------------------------------------------- scenario
 
 
@@ -397,6 +458,9 @@ def build_time_model(
         for name, c in network.components.items()
         if c.failure is not None and c.failure.maintenance is not None)]
     net = network.compiled
+    if net.n_components == 0:
+        raise network.scenario.error((), None, "no element has a failure table, so nothing can fail: the "
+                                     "time engine has nothing to simulate (the static engines give 0)")
     assumptions: list[str] = []
     cidx = {c: i for i, c in enumerate(net.component_names)}
     nidx = {n: i for i, n in enumerate(net.node_names)}
@@ -575,6 +639,19 @@ def build_time_model(
     fb_services = np.array([[sv in line.services for sv in services] for line in fb], dtype=bool).reshape(
         len(fb), len(services))
     cap = np.array(cap_rows, dtype=float).reshape(-1, 5)
+
+    def refuse(event: int | None, message: str) -> None:
+        key = scenario_key(network, process.names[event]) if event is not None else ()
+        if event is None and plans:
+            names = [ev.names[p.event] for p in plans]
+            rates = [horizon / p.period_hours for p in plans]
+            key = scenario_key(network, names[int(np.argmax(rates))])
+        raise network.scenario.error(key, None, message)
+
+    _check_budget(process, plans, float(horizon), refuse)
+    if not net.is_dag:
+        raise network.scenario.error(("links",), None, "the time engine needs calls to run one way: the "
+                                     "call network has a cycle")
     roam = _roaming(network, cidx)
     g_share = s.traffic.genuine_share
     return TimeModel(
@@ -740,6 +817,11 @@ def time_model_from_graph(
             ups.append(Fixed(mtbf))
     clock = np.zeros(len(rates), dtype=np.int64) if shared_clock else np.arange(len(rates))
     process = OutageProcess(tuple(ev.names), np.array(rates), tuple(reps), tuple(ups), clock)
+
+    def refuse(event: int | None, message: str) -> None:
+        raise ValueError(f"graph {graph.name or ''}: {message}".replace("graph : ", "graph: "))
+
+    _check_budget(process, (), float(horizon), refuse)
     z = np.zeros(0)
     zi = np.zeros(0, dtype=np.int64)
     e1 = np.zeros(1, dtype=np.int64)

@@ -28,7 +28,7 @@ from model.results.estimate import Estimate
 from model.static.blocks import summary
 from model.static.decompose import decomposition_unreachability
 from model.static.rare import METHOD as TURNIP
-from model.static.rare import rare_unreachability
+from model.static.rare import rare_fits, rare_unreachability
 
 __all__ = ["choose_method", "rare_estimate"]
 
@@ -114,7 +114,8 @@ def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, time_budget: 
         else:
             return "exact", f"{n_events} components and common-cause events; the exact engine accepts it"
     mean_down = float(np.concatenate([net.q, net.ccf_q]).sum())
-    n, total, cpu = pilot, 0, 0.0
+    # pilots cost trials x (components + arcs): start small on a large network
+    n, total, cpu = min(pilot, max(1024, 2**27 // max(1, net.n_components + net.n_arcs))), 0, 0.0
     while True:
         c0 = time.process_time()
         res = crude_monte_carlo(net, n, seed).overall
@@ -130,6 +131,9 @@ def choose_method(net: CompiledNetwork, *, exact_limit: int = 200, time_budget: 
     need = n * (res.std_error / res.value / 0.05) ** 2 / rate if res.value > 0 else math.inf
     if need <= 1.0:
         return "mc", head + f", so crude MC reaches 5% relative error in about {need:.3g} s"
+    too_big = rare_fits(net)
+    if too_big:
+        return "mc", head + f"; {too_big.removesuffix('; use method mc')}"
     crude_txt = f"about {need:.3g} s" if math.isfinite(need) else "far more than the pilots (it saw nothing)"
     turnip = rare_unreachability(net, 256, seed, trace=False, method="turnip")
     costs = {"rare": (_cost(turnip), "warning" in turnip.details)}

@@ -51,6 +51,7 @@ from scipy import stats
 from model.network.compiled import CompiledNetwork
 from model.network.reachability import kernel_for
 from model.results.estimate import Estimate, binomial_estimate, mean_estimate, provenance
+from model.run.checkpoint import register_tally
 from model.run.runner import run_chunks
 from model.run.seeds import chunk_plan, chunk_rng
 from model.static.sampling import (
@@ -226,6 +227,20 @@ class Tally:
             tuple(int(x) for x in d["group_nonzero"]), int(d["failed_trials"]), int(d["evaluated_sets"]),
             int(d.get("share_nonzero", 0)),
         )
+
+
+def _tally_matches(t: Tally, chunks_done: int, units_done: int) -> str | None:
+    """What makes a checkpointed tally inconsistent with its chunks (None: nothing)."""
+    if t.trials != units_done:
+        return f"it counts {t.trials} trials, the chunks hold {units_done}"
+    counts = [t.any_unreachable, t.failed_trials, t.share_nonzero, *t.group_nonzero,
+              *t.demand_unreachable.tolist()]
+    if any(c < 0 or c > t.trials for c in counts) or t.share_sum < 0 or t.share_sq_sum < 0:
+        return "a count is negative or larger than the trials"
+    return None
+
+
+register_tally(Tally, _tally_matches)
 
 
 # --------------------------------------------------------------------- chunk engine

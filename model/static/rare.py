@@ -113,9 +113,11 @@ from model.results.estimate import Estimate, nothing_observed, provenance
 from model.run.seeds import chunk_rng, named_rng
 
 __all__ = [
+    "RARE_MEMORY_BUDGET",
     "better_methods",
     "birth_chain_state_probabilities",
     "generalized_splitting",
+    "rare_fits",
     "rare_replications",
     "rare_unreachability",
 ]
@@ -212,7 +214,29 @@ def _groups(lists: list[list[int]] | list[np.ndarray], n_items: int) -> _Groups:
     return _Groups(n_items, tuple(buckets), inverse)
 
 
+#: Largest event-by-component table the rare-event engine builds (bytes): bounds its memory.
+RARE_MEMORY_BUDGET = 2**30
+
+
+def rare_fits(net: CompiledNetwork) -> str | None:
+    """Why the rare-event engine cannot take ``net`` within :data:`RARE_MEMORY_BUDGET` (None: it can).
+
+    >>> from model.network.graphs import dodecahedron
+    >>> from model.network.compiled import compile_graph
+    >>> rare_fits(compile_graph(*dodecahedron(0.1))) is None
+    True
+    """
+    need = (net.n_components + net.n_ccf) * net.n_components * 8
+    if need <= RARE_MEMORY_BUDGET:
+        return None
+    return (f"the rare-event engine would need {need / 2**30:.3g} GiB for {net.n_components:,} components "
+            f"(its limit is {RARE_MEMORY_BUDGET / 2**30:g} GiB); use method mc")
+
+
 def _plan(net: CompiledNetwork) -> _Plan:
+    too_big = rare_fits(net)
+    if too_big:
+        raise ValueError(too_big)
     C, N, G, A = net.n_components, net.n_nodes, net.n_ccf, net.n_arcs
     w = np.asarray(net.demand_weight, dtype=np.float64)
     if net.n_demands == 0 or not np.isfinite(w).all() or w.sum() <= 0:
