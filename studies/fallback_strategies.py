@@ -42,7 +42,7 @@ from model.metrics.decision import (
     probability_best,
 )
 from model.metrics.rank_importance import rank_importance
-from model.metrics.sensitivity import assumption_draws
+from model.metrics.sensitivity import assumption_draws, time_engine_refusals
 from model.metrics.tail_risk import strategy_tails, tail_table
 from model.network.callnetwork import build_network
 from model.report import (
@@ -103,9 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     design = assumption_draws(scenario, outer, args.seed % (2 ** 31), draws_post)
     groups, u, input_names = design.groups, design.unit_cube, design.inputs
     names_g = list(groups)
+    refused = time_engine_refusals(design.scenarios)  # normal operation overloaded, or too many calls a year
+    kept = [k for k in range(outer) if k not in refused]
+    if not kept:
+        raise ValueError(f"the time engine refuses all {outer} outer draws: "
+                         f"{next(iter(refused.values())).splitlines()[-1].strip()}")
     band_rows: dict[str, list[float]] = {o.name: [] for o in [comp.baseline, *ranking]}
     rate_draws: list[float] = []  # status quo unreachable-call rate under each draw
-    for k in range(outer):
+    for k in kept:
         print(f"parameter draw {k + 1} of {outer}: every strategy over {outer_years} years...",
               file=sys.stderr, flush=True)
         ck = compare_strategies(design.scenarios[k], sets, years=outer_years, seed=args.seed + 1 + k,
@@ -121,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     y_base = np.array(band_rows[comp.baseline.name])
     per_strategy = np.array([band_rows[o.name] for o in ranking])  # (S, outer)
     importance: dict[str, dict] = {}
-    if outer > u.shape[1] + 1:
+    u = u[kept]
+    if len(kept) > u.shape[1] + 1:
         importance["headline"] = rank_importance(u, y_base, input_names, seed=args.seed)
         importance["headline_rate"] = rank_importance(u, np.array(rate_draws), input_names, seed=args.seed)
         importance["best_strategy_avoided"] = rank_importance(u, y_base - per_strategy[0], input_names,
@@ -299,7 +305,13 @@ def main(argv: list[str] | None = None) -> int:
         ("headline", "status quo failed genuine calls a year"),
         ("headline_rate", "status quo unreachable-call rate"),
         ("best_strategy_avoided", f"calls avoided by {best.label}"),
-        ("ranking_margin", "margin between the two best strategies")], draws=outer)
+        ("ranking_margin", "margin between the two best strategies")], draws=len(kept))
+    if refused:
+        rep.paragraph(f"{len(refused)} of {outer} outer draws are left out: the time engine refuses them "
+                      "before any work (with nothing failed a capacity already loses calls, or a simulated "
+                      "year would follow more calls one by one than it allows); bands, P(best) and shares "
+                      "are over the other draws, conditional on a network that carries its normal load.",
+                      note=True)
     rep.section("The network")
     rep.figure(network_diagram(net), height=720)
     rep.section("Method notes", f"Common random numbers: every strategy sees the same failure histories and "
@@ -330,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     result["parameter_bands"] = bands
     result["uncertain_groups"] = [g.to_dict() for g in groups.values()]
     result["outer_draws"] = outer
+    result["outer_draws_kept"] = kept
+    result["outer_draws_refused"] = {str(k): v for k, v in refused.items()}
     result["caller_behaviour"] = ("calibrated posterior: median for the headline, one draw per outer draw"
                                   if draws_post else "the scenario's [callers]")
     result["assumption_importance"] = importance

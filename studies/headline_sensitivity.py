@@ -29,7 +29,7 @@ from model.metrics.calibration import callers_overlay, posterior_median
 from model.metrics.compare import compare_strategies
 from model.metrics.rank_importance import rank_importance
 from model.metrics.replications import spread
-from model.metrics.sensitivity import assumption_draws
+from model.metrics.sensitivity import assumption_draws, time_engine_refusals
 from model.report import Report, importance_section
 from model.scenario.calibrated import load_posterior
 from model.scenario.loader import load_scenario
@@ -55,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     scenario = load_scenario(args.scenario)
     post = load_posterior().draws if args.callers == "posterior" else ()
     design = assumption_draws(scenario, outer, args.seed % (2 ** 31), post)
+    refused = time_engine_refusals(design.scenarios)
+    kept = [k for k in range(outer) if k not in refused]
     failed, rate, seconds = [], [], []
-    for k, scen in enumerate(design.scenarios):  # one step per outer draw
+    for k in kept:  # one step per outer draw the engine accepts
+        scen = design.scenarios[k]
         t0 = time.perf_counter()
         ck = compare_strategies(scen, [], years=years, seed=args.seed + 1 + k, workers=args.workers)
         failed.append(float(ck.baseline.failed_calls.mean()))
@@ -65,11 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"draw {k + 1} of {outer}: {failed[-1]:,.0f} failed genuine calls a year, "
               f"{seconds[-1]:.1f} s", file=sys.stderr, flush=True)
     importance = {}
-    if outer > design.unit_cube.shape[1] + 1:
-        importance = {"headline": rank_importance(design.unit_cube, np.array(failed), design.inputs,
-                                                  seed=args.seed),
-                      "headline_rate": rank_importance(design.unit_cube, np.array(rate), design.inputs,
-                                                       seed=args.seed)}
+    u = design.unit_cube[kept]
+    if len(kept) > u.shape[1] + 1:
+        importance = {"headline": rank_importance(u, np.array(failed), design.inputs, seed=args.seed),
+                      "headline_rate": rank_importance(u, np.array(rate), design.inputs, seed=args.seed)}
     base = (scenario.extend(callers_overlay(posterior_median(post)), "<calibrated callers>") if post
             else scenario)
     rep = Report("Which assumptions drive the headline — UK 999 status quo",
@@ -78,24 +80,34 @@ def main(argv: list[str] | None = None) -> int:
     band = spread(failed)
     rep.key_number("band", "Status quo failed genuine calls a year: 5-95% band over the draws",
                    band["median"], (band["p05"], band["p95"]),
-                   note=f"median over {outer} draws of every assumption")
+                   note=f"median over {len(kept)} of {outer} draws of every assumption")
     if importance:
         top = importance["headline"]["inputs"][0]
         rep.key_number("top_group", f"Largest share: {top['input']}", f"{top['share']:.0%}",
                        f"90% interval {top['share_p05']:.0%} to {top['share_p95']:.0%}",
                        note="of the variance of the ranks of failed genuine calls a year")
-    importance_section(rep, importance, OUTPUTS, draws=outer)
+    importance_section(rep, importance, OUTPUTS, draws=len(kept))
+    if refused:
+        rep.paragraph(f"{len(refused)} of {outer} draws are left out: the time engine refuses them before "
+                      "any work, because with nothing failed a capacity already loses calls (normal "
+                      "operation "
+                      "overloaded) or because a simulated year would follow more calls one by one than it "
+                      "allows. The band and the shares are over the other draws, so they are conditional on "
+                      "a network that carries its normal load. First refusal: "
+                      f"{next(iter(refused.values())).splitlines()[-1].strip()}", note=True)
     rep.table([{"group": g.label, "low": g.low, "high": g.high, "scale": g.distribution, "mode": g.mode,
                 "why": g.why} for g in design.groups.values()],
               caption=f"Assumption groups varied ({design.method}).")
-    slow = int(np.argmax(seconds))
+    slow = int(np.argmax(seconds)) if seconds else 0
     rep.paragraph(f"Each draw: the status quo simulated over {years} years with the flagship's seed for that "
                   f"draw (so with --years equal to the flagship's outer years, the values are the flagship's "
-                  f"status-quo draws). Slowest draw {slow + 1}: {seconds[slow]:,.0f} s; total "
-                  f"{sum(seconds):,.0f} s of simulation.", note=True)
+                  f"status-quo draws). Slowest draw {kept[slow] + 1 if kept else 0}: "
+                  f"{max(seconds, default=0.0):,.0f} s; total {sum(seconds):,.0f} s of simulation.",
+                  note=True)
     prov = study.provenance(base, outer_draws=outer, years_per_draw=years)
     rep.provenance(prov)
     result = {"assumption_importance": importance, "outer_draws": outer, "years_per_draw": years,
+              "draws_kept": kept, "draws_refused": {str(k): v for k, v in refused.items()},
               "status_quo_failed_calls_per_year": {"draws": failed, **band},
               "status_quo_unreachable_call_rate": {"draws": rate, **spread(rate)},
               "seconds_per_draw": seconds,

@@ -51,7 +51,9 @@ from scipy.stats import qmc
 from model.metrics.calibration import callers_overlay
 from model.run.seeds import named_rng
 from model.scenario.loader import Scenario
+from model.scenario.schema import ScenarioError
 from model.scenario.uncertainty import apply_uncertainty, uncertainty_groups
+from model.sim.engine import as_time_model, check_call_budget, check_normal_operation
 
 __all__ = [
     "CALIBRATED_GROUPS",
@@ -66,6 +68,7 @@ __all__ = [
     "parameter_table",
     "propagate",
     "sobol_indices",
+    "time_engine_refusals",
     "tornado_data",
 ]
 
@@ -802,3 +805,31 @@ def assumption_draws(scenario: Scenario, n: int, seed: int,
         inputs.append("Caller behaviour (calibrated posterior)")
     return AssumptionDraws(u, inputs, groups, scenarios,
                            f"scrambled Sobol, {n} draws of {u.shape[1]} columns, seed {seed}")
+
+
+def time_engine_refusals(scenarios: Sequence[Scenario]) -> dict[int, str]:
+    """The draws the time engine refuses before any work, with its message.
+
+    A draw is refused when its normal operation (nothing failed) loses calls at a capacity
+    (:func:`model.sim.engine.check_normal_operation`) or when a simulated year would follow
+    too many calls one by one (:func:`model.sim.engine.check_call_budget`). A study that
+    leaves them out reports the rest as conditional on a network that carries its normal load.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> s = load_scenario("uk999")
+    >>> room = {"police_metropolitan": {"capacity": {"concurrent_calls": 1}}}
+    >>> over = s.extend({"control_rooms": room}, "<t>")
+    >>> sorted(time_engine_refusals([s, over]))
+    [1]
+    """
+    out = {}
+    for k, scen in enumerate(scenarios):  # one step per draw: builds its time model
+        try:
+            model = as_time_model(scen)
+            check_normal_operation(model, scen)
+            check_call_budget(model, scen)
+        except ScenarioError as exc:
+            out[k] = str(exc)
+    return out
