@@ -188,11 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     rep.key_number("how_sure", f"How sure: {best.label} is best", f"{pb['probability']:.0%}",
                    f"95% CI {pb['ci_low']:.0%} to {pb['ci_high']:.0%}",
                    note=f"share of {pb['draws']} draws of the uncertain inputs in which it avoids the most")
-    worst_area = by_area[0]
-    wa = worst_area["expected_unreachable_per_year"]
-    rep.key_number("where", f"Where: most unreachable calls in {worst_area['label']}", wa.value,
+    area_label = {r["group"]: r["label"] for r in by_area}
+    base_area = comp.baseline.result.failed_calls_by_area
+    best_area = comp.avoided_by_area(best)
+    worst = max(base_area, key=lambda a: base_area[a].value)
+    wa = base_area[worst]
+    rep.key_number("where", f"Where: most failed calls in {area_label.get(worst, worst)}", wa.value,
                    (wa.ci_low, wa.ci_high), unit="calls a year",
-                   note="status quo, structural (static engine); map below")
+                   note=f"status quo (time engine); {best.label} avoids {best_area[worst]['mean']:,.0f} "
+                        "of them a year; maps below")
     rep.key_number("baseline_failed", "Status quo: failed genuine calls a year", fc["mean"],
                    (fc["ci_low"], fc["ci_high"]),
                    note=f"{format_odds(rate['estimate'])} genuine calls ({format_percent(rate['estimate'])})")
@@ -247,6 +251,25 @@ def main(argv: list[str] | None = None) -> int:
                           value_label="share of genuine calls unreachable", value_format=".4%",
                           title="Share of genuine calls unreachable, by area", detail=detail),
                caption="One hexagon per nation or English region (a cartogram, not to scale).")
+    rep.figure(uk_hex_map({a: d["mean"] for a, d in best_area.items()}, area_label,
+                          value_label=f"failed calls avoided a year by {best.label}", value_format=",.1f",
+                          title=f"Failed genuine calls avoided a year by {best.label}, by area",
+                          colorscale="Greens",
+                          detail={a: f"paired 95% CI {d['ci_low']:,.1f} to {d['ci_high']:,.1f}; status quo "
+                                     f"{base_area[a].value:,.1f} failed calls a year"
+                                  for a, d in best_area.items()}),
+               caption="Time engine, the same simulated years for the status quo and the strategy (paired): "
+                       "the callers of each area who never got through under the status quo but did under "
+                       "the strategy.")
+    rep.table([{"area": area_label.get(a, a), "status_quo": base_area[a], "avoided": d,
+                "share": d["mean"] / base_area[a].value if base_area[a].value > 0 else float("nan")}
+               for a, d in sorted(best_area.items(), key=lambda kv: -kv[1]["mean"])],
+              labels={"status_quo": "status quo failed calls a year [95% CI]",
+                      "avoided": f"avoided by {best.label} [paired 95% CI]", "share": "share avoided"},
+              formats={"share": ".0%",
+                       "avoided": lambda d: f"{d['mean']:,.1f} [{d['ci_low']:,.1f}, {d['ci_high']:,.1f}]"},
+              caption="By area, time engine (capacity, failover and callers included), "
+                      f"{years:,} simulated years.")
     for rows_by, what in ((by_area, "area"), (by_service, "service")):
         rep.table([{what: r["label"], "calls": r["genuine_calls_per_year"],
                     "p": r["unreachable_probability"],

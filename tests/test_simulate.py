@@ -394,3 +394,28 @@ def test_calls_simulated_in_blocks_keep_the_law(monkeypatch):
     # the expected calls outside the simulated segments are the same; only the simulated ones vary
     g_whole, g_blocks = (sum(r.genuine.sum() for r in x.tally.records.values()) for x in (whole, blocks))
     assert abs(g_whole - g_blocks) < 1e-3 * g_whole
+
+
+# ---------------------------------------------------------------- failed callers by area
+def test_a_local_access_failure_fails_callers_of_its_own_area_only():
+    tm = build_time_model("uk999")
+    e = tm.events.index("access:london:fixed:bt_fixed")  # London's BT fixed-line callers cut off for 6 hours
+    out = Outages(np.array([0]), np.array([e]), np.array([2000.0]), np.array([2006.0]), 1, tm.horizon)
+    t = run_intervals(tm, out, seed=4)
+    cols = t.area_columns()
+    london = tm.areas.index("london")
+    assert cols.shape == (1, len(tm.areas))
+    assert cols[0, london] > 0 and cols[0].sum() == cols[0, london] == t.column("unreachable")[0]
+
+
+def test_failed_callers_by_area_add_up_and_survive_the_checkpoint_form():
+    res = simulate("uk999", years=30, seed=5, chunk_years=10)
+    cols = res.tally.area_columns()
+    assert cols.shape == (30, 12) and res.areas[6] == "london"
+    np.testing.assert_array_equal(cols.sum(axis=1), res.tally.column("unreachable"))
+    back = TimeTally.from_dict(json.loads(json.dumps(res.tally.to_dict())))
+    np.testing.assert_array_equal(back.area_columns(), cols)
+    by = res.failed_calls_by_area
+    assert list(by) == list(res.areas)
+    assert sum(e.value for e in by.values()) == pytest.approx(res.failed_calls_per_year.value, rel=1e-12)
+    assert res.to_dict()["failed_calls_by_area"]["london"]["mean"] == pytest.approx(by["london"].value)

@@ -56,3 +56,38 @@ def test_bad_ranges_name_file_and_key(tmp_path: Path):
     assert "uncertainty.nothing.high = 1.0: must be > low (2)" in msg
     with pytest.raises(ScenarioError, match="no assumption groups"):
         apply_uncertainty(load_scenario("uk999"), {"bogus": 1.0})
+
+
+def test_room_call_takers_follow_the_genuine_share_they_are_sized_to():
+    s = load_scenario("uk999")
+    met = s.spec.control_rooms["police_metropolitan"].capacity.concurrent_calls  # 18, sized at share 0.5
+    takers = [apply_uncertainty(s, v).spec.control_rooms["police_metropolitan"].capacity.concurrent_calls
+              for v in ({"genuine_share": 0.8}, {"genuine_share": 0.8, "control_room_capacity": 0.9},
+                        {"control_room_capacity": 1.5}, {"agents": 1.2})]
+    assert takers == [round(met * 1.6), round(met * 0.9 * 1.6), round(met * 1.5), met]
+    assert uncertainty_groups(s)["control_room_capacity"].to_dict()["follows"] == "traffic.genuine_share"
+
+
+def test_a_follows_path_must_name_one_number(tmp_path: Path):
+    p = tmp_path / "bad_follows.toml"
+    p.write_text('extends = "uk999"\nname = "bad"\n[uncertainty.x]\nlabel = "x"\n'
+                 'paths = ["traffic.genuine_share"]\nlow = 0.5\nhigh = 1.0\nwhy = "test"\n'
+                 'follows = "control_rooms.*.capacity.concurrent_calls"\n')
+    with pytest.raises(ScenarioError, match=r"uncertainty\.x\.follows = .*must name one non-zero number"):
+        uncertainty_groups(load_scenario(p))
+
+
+def test_the_corners_of_the_load_and_staffing_ranges_keep_normal_operation_runnable():
+    # the time engine refuses a model that loses calls in normal operation (it would follow every call):
+    # no draw of the uncertainty analysis may ask for one
+    from model.sim.engine import as_time_model, check_normal_operation
+
+    s = load_scenario("uk999")
+    g = uncertainty_groups(s)
+    for room in (g["control_room_capacity"].low, g["control_room_capacity"].high):
+        for share in (g["genuine_share"].low, g["genuine_share"].high):
+            v = apply_uncertainty(s, {"control_room_capacity": room, "genuine_share": share,
+                                      "agents": g["agents"].low, "dr_capacity": g["dr_capacity"].low,
+                                      "non_genuine": g["non_genuine"].high,
+                                      "relay_volume": g["relay_volume"].high}, g)
+            check_normal_operation(as_time_model(v), v)

@@ -112,6 +112,7 @@ class StrategyOutcome:
             "label": self.label,
             "annual_cost_gbp": self.annual_cost_gbp,
             "unreachable_call_rate": self.result.unreachable_call_rate.to_dict(with_provenance=False),
+            "failed_calls_by_area": {a: summary_dict(e) for a, e in self.result.failed_calls_by_area.items()},
             "failed_calls_per_year": summary_dict(self.per_year("failed_calls", confidence)),
             "failed_attempts_per_year": summary_dict(self.per_year("failed_attempts", confidence)),
             "worst_year_in_10": tail_quantile(self.failed_calls, 0.9, confidence),
@@ -135,6 +136,26 @@ class Comparison:
         """Failed calls avoided per year against the baseline (paired)."""
         return paired_difference(self.baseline.failed_calls, o.failed_calls, self.confidence)
 
+    def avoided_by_area(self, o: StrategyOutcome) -> dict[str, dict[str, float]]:
+        """Failed calls avoided per year in each area against the baseline (paired, same years).
+
+        Examples
+        --------
+        >>> from model.scenario.loader import load_scenario
+        >>> from model.scenario.strategies import load_strategy
+        >>> c = compare_strategies(load_scenario("uk999"), [[load_strategy("automatic_failover")]], years=20,
+        ...                        seed=1, chunk_years=10)
+        >>> by = c.avoided_by_area(c.outcomes[0])
+        >>> abs(sum(d["mean"] for d in by.values()) - c.avoided(c.outcomes[0])["mean"]) < 1e-6
+        True
+        """
+        base, alt = self.baseline.result, o.result
+        if base.areas != alt.areas:
+            raise ValueError(f"{o.name} has other areas than the baseline: cannot pair them")
+        b, a = base.tally.area_columns(), alt.tally.area_columns()
+        return {name: paired_difference(b[:, i], a[:, i], self.confidence)
+                for i, name in enumerate(base.areas)}
+
     def cost_per_call_avoided(self, o: StrategyOutcome) -> dict[str, float] | None:
         """Annual cost over failed calls avoided a year, with the interval from the paired CI."""
         if o.annual_cost_gbp is None:
@@ -156,6 +177,7 @@ class Comparison:
         for o in self.ranking():
             row = o.summary(self.confidence)
             row["failed_calls_avoided_per_year"] = self.avoided(o)
+            row["failed_calls_avoided_by_area"] = self.avoided_by_area(o)
             row["cost_per_failed_call_avoided_gbp"] = self.cost_per_call_avoided(o)
             rows.append(row)
         return {

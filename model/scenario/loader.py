@@ -484,6 +484,9 @@ class UncertainRange:
     distribution: Literal["uniform", "loguniform"] = spec("uniform", "spread over the range")
     assumption: str = spec("", "the assumption key(s) it covers (A_* in [sources])")
     why: str = spec(doc="why this range")
+    follows: str = spec("", "for numbers derived from another one (staffing sized to a load): a key path of "
+                            "another group; a draw that moves that number also multiplies these targets by "
+                            "its drawn value over its nominal value")
 
 
 @dataclass(frozen=True, kw_only=True)

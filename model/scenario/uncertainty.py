@@ -7,7 +7,11 @@ whether a draw *scales* the nominal values or *sets* them, ``low``, ``high``, th
 distribution (uniform or log-uniform) and why. :func:`uncertainty_groups` resolves
 them against the merged document (every pattern must match at least one number);
 :func:`apply_uncertainty` returns the scenario with one draw applied (whole numbers
-stay whole, probabilities and shares stay in [0, 1]).
+stay whole, probabilities and shares stay in [0, 1]). A group whose numbers are
+derived from another number (``follows``: the control rooms' call takers are sized
+to their genuine load, so they follow the genuine share of calls) is also multiplied
+by that number's drawn value over its nominal value, whether or not the group itself
+is drawn.
 
 Examples
 --------
@@ -52,6 +56,7 @@ class UncertaintyGroup:
     assumption: str
     why: str
     targets: tuple[tuple[tuple[str, ...], float], ...]  # (key path, nominal value)
+    follows: tuple[str, ...] = ()  # key path of a number the targets are derived from (see the module notes)
 
     def ppf(self, u: Any) -> np.ndarray:
         """The group's value (a factor or a set value) at unit-cube coordinate ``u``."""
@@ -63,7 +68,8 @@ class UncertaintyGroup:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "mode": self.mode, "low": self.low, "high": self.high,
                 "distribution": self.distribution, "assumption": self.assumption, "why": self.why,
-                "paths": [".".join(p) for p, _ in self.targets]}
+                "paths": [".".join(p) for p, _ in self.targets],
+                **({"follows": ".".join(self.follows)} if self.follows else {})}
 
 
 def _match(doc: Any, pattern: tuple[str, ...], prefix: tuple[str, ...] = ()
@@ -106,8 +112,17 @@ def uncertainty_groups(scenario: Scenario) -> dict[str, UncertaintyGroup]:
                                         "matches no number in the scenario ('*' matches every key of a "
                                         "table)"))
             targets.extend((p, float(v)) for p, v in found)
+        follows: tuple[str, ...] = ()
+        if u.follows:
+            follows = tuple(u.follows.split("."))
+            hit = _match(scenario.raw, follows)
+            if len(hit) != 1 or not isinstance(hit[0][1], int | float) or isinstance(hit[0][1], bool) \
+                    or not hit[0][1]:
+                problems.append(Problem(file, (*where, "follows"), u.follows,
+                                        "must name one non-zero number of the scenario (no '*')"))
+                follows = ()
         out[name] = UncertaintyGroup(name, u.label, u.mode, float(u.low), float(u.high), u.distribution,
-                                     u.assumption, u.why, tuple(targets))
+                                     u.assumption, u.why, tuple(targets), follows)
     if problems:
         raise ScenarioError(problems)
     return out
@@ -122,10 +137,21 @@ def apply_uncertainty(scenario: Scenario, values: Mapping[str, float],
         raise ScenarioError([Problem(scenario.files[-1] if scenario.files else "<scenario>", ("uncertainty",),
                                      NOVALUE, f"no assumption groups {unknown}; known: {', '.join(groups)}")])
     overlay: dict[str, Any] = {}
+    drawn: dict[tuple[str, ...], float] = {}  # drawn value over nominal of every target moved by a draw
     for name, x in values.items():
         g = groups[name]
         for path, nominal in g.targets:
-            v = nominal * float(x) if g.mode == "scale" else float(x)
+            new = nominal * float(x) if g.mode == "scale" else float(x)
+            drawn[path] = new / nominal if nominal else 1.0
+    for name, g in groups.items():
+        x = values.get(name)
+        ratio = drawn.get(g.follows, 1.0) if g.follows else 1.0
+        if x is None and ratio == 1.0:
+            continue
+        if x is None:
+            x = 1.0 if g.mode == "scale" else None
+        for path, nominal in g.targets:
+            v = (nominal * float(x) if g.mode == "scale" else float(x) if x is not None else nominal) * ratio
             if any(k in path[-1] for k in _UNIT_KEYS):
                 v = min(max(v, 0.0), 1.0)
             if isinstance(_value_at(scenario.raw, path), int):

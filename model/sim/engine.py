@@ -519,7 +519,9 @@ class YearRecord:
     states; ``outages`` the number of outage intervals (of all events) starting in
     the year; ``worst_incident`` the most unreachable calls in one incident (a
     maximal run of non-clean segments) of the year and ``longest_down_h`` the
-    longest unbroken period with some demand cut off.
+    longest unbroken period with some demand cut off. ``by_area`` holds, per year
+    and area of the model (:attr:`TimeModel.areas`), the genuine callers never
+    connected: its rows add up to ``unreachable``.
     """
 
     genuine: np.ndarray
@@ -540,6 +542,7 @@ class YearRecord:
     #: per-year counts of every published outcome definition (:mod:`model.sim.outcomes`), genuine and
     #: non-genuine: ``<outcome>_genuine`` / ``<outcome>_non_genuine``
     outcomes: dict[str, np.ndarray] = field(default_factory=dict)
+    by_area: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (n_years, A)
 
     def outcome(self, name: str) -> np.ndarray:
         """Per-year counts of an outcome field (zeros when nothing was simulated)."""
@@ -550,6 +553,7 @@ class YearRecord:
         d = {f: getattr(self, f).tolist() for f in _BASE_FIELDS}
         d.update({f: self.outcome(f).tolist() for f in _OUTCOME_FIELDS})
         d["probes"] = self.probes.astype(int).tolist()
+        d["by_area"] = self.by_area.tolist()
         return d
 
     @staticmethod
@@ -557,7 +561,9 @@ class YearRecord:
         kw = {f: np.asarray(d[f], dtype=float) for f in _BASE_FIELDS if f in d}
         n = len(kw["genuine"])
         outs = {f: np.asarray(d.get(f, np.zeros(n)), dtype=float) for f in _OUTCOME_FIELDS}
-        return YearRecord(**kw, probes=np.asarray(d["probes"], dtype=bool).reshape(n, -1), outcomes=outs)
+        by_area = np.asarray(d.get("by_area", np.zeros((n, 0))), dtype=float).reshape(n, -1)
+        return YearRecord(**kw, probes=np.asarray(d["probes"], dtype=bool).reshape(n, -1), outcomes=outs,
+                          by_area=by_area)
 
 
 @dataclass(frozen=True, eq=False)
@@ -602,6 +608,13 @@ class TimeTally:
             return np.concatenate([self.records[k].outcome(name) for k in sorted(self.records)])
         return np.concatenate([getattr(self.records[k], name) for k in sorted(self.records)])
 
+    def area_columns(self) -> np.ndarray:
+        """Genuine callers never connected per year and area, ``(years, A)``, in chunk order
+        (``A`` = 0 for a model without areas)."""
+        if not self.records:
+            return np.zeros((0, 0))
+        return np.concatenate([self.records[k].by_area for k in sorted(self.records)], axis=0)
+
     def to_dict(self) -> dict[str, Any]:
         return {"records": {str(k): v.to_dict() for k, v in self.records.items()},
                 "hist": self.hist.tolist(), "incidents": list(self.incidents),
@@ -625,6 +638,10 @@ def _tally_matches(t: TimeTally, chunks_done: int, units_done: int) -> str | Non
             return f"{name} has a negative or non-finite value"
     if np.any(t.hist < 0):
         return "a histogram count is negative"
+    areas = t.area_columns()
+    if areas.size and (not np.all(np.isfinite(areas)) or np.any(areas < 0)
+                       or not np.allclose(areas.sum(axis=1), t.column("unreachable"))):
+        return "its per-area counts are negative, non-finite or do not add up to the unreachable callers"
     return None
 
 
@@ -760,6 +777,11 @@ def _run_years(
                                              minlength=ny)
         rec_kw["simulated"] = sim
         rec_kw["outcomes"] = tally_outcomes(o, ny)
+        n_areas = len(model.areas)
+        if n_areas:
+            cell = o.year * n_areas + model.demand_area[o.demand]
+            rec_kw["by_area"] = np.bincount(cell, weights=g & (o.outcome == OUTCOME_UNREACHABLE),
+                                            minlength=ny * n_areas).reshape(ny, n_areas)
         delayed = g & (o.outcome != OUTCOME_UNREACHABLE) & (o.connect_s > 0)
         hist = np.histogram(o.connect_s[delayed], bins=HIST_EDGES_S)[0].astype(np.int64)
         ep_call = ep_of[o.segment]
@@ -769,6 +791,7 @@ def _run_years(
     else:
         rec_kw.update(genuine=exp_total, unreachable=z, failed_attempts=z, first_try=exp_total,
                       after_redial=z, via_fallback=z, simulated=z)
+    rec_kw.setdefault("by_area", np.zeros((ny, len(model.areas))))
     worst = np.zeros(ny)
     if n_ep:
         np.maximum.at(worst, ep_year, ep_lost)
@@ -966,6 +989,7 @@ class SimulationResult:
     assumptions: tuple[str, ...]
     states: int
     prov: dict[str, Any] = field(default_factory=dict)
+    areas: tuple[str, ...] = ()  # the model's areas: the columns of ``tally.area_columns()``
 
     @property
     def unreachable_call_rate(self) -> Estimate:
@@ -985,6 +1009,27 @@ class SimulationResult:
     def failed_calls_per_year(self) -> Estimate:
         """Genuine callers who never get through, per simulated year (quantiles in ``details``)."""
         return self._per_year("unreachable", None)
+
+    @property
+    def failed_calls_by_area(self) -> dict[str, Estimate]:
+        """Genuine callers never connected per simulated year in each area of the model
+        (:attr:`TimeModel.areas`; empty for a model without areas), quantiles in ``details``.
+
+        Examples
+        --------
+        >>> r = simulate("uk999", years=20, seed=3, chunk_years=10)
+        >>> by = r.failed_calls_by_area
+        >>> abs(sum(e.value for e in by.values()) - r.failed_calls_per_year.value) < 1e-6
+        True
+        """
+        cols = self.tally.area_columns()
+        if cols.shape[1] != len(self.areas):
+            raise ValueError(f"the tally has {cols.shape[1]} area columns; the result names "
+                             f"{len(self.areas)} areas")
+        return {a: sample_mean_estimate(cols[:, i], method=METHOD, seed=self.seed, sample="simulated year",
+                                        quantiles=(50, 95, 99),
+                                        details={"unit": f"genuine callers never connected a year in {a}"})
+                for i, a in enumerate(self.areas)}
 
     @property
     def failed_attempts_per_year(self) -> Estimate:
@@ -1058,6 +1103,7 @@ class SimulationResult:
             "affected_hours_per_year": float(t.column("affected_hours").mean()),
             "simulated_calls_per_year": float(t.column("simulated").mean()),
             "outcomes_by_definition": outcome_summaries(t.column, self._yearly_summary),
+            "failed_calls_by_area": {a: summary_dict(e) for a, e in self.failed_calls_by_area.items()},
             "largest_incidents": list(t.incidents),
             "states_evaluated": self.states,
             "assumptions": list(self.assumptions),
@@ -1215,7 +1261,7 @@ def make_result(model: TimeModel, tally: TimeTally, *, seed: int, seconds: float
     prov = provenance(method="time-simulation", seed_entropy=seed, years=tally.years, chunk_years=chunk_years,
                       scenario=model.name)
     return SimulationResult(tally, tally.years, int(seed), seconds, chunk_years, start, warmup_hours,
-                            model.name, model.assumptions, state_table_for(model).n, prov)
+                            model.name, model.assumptions, state_table_for(model).n, prov, tuple(model.areas))
 
 
 # ----------------------------------------------------------------------------- plain graphs

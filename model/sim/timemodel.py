@@ -237,6 +237,9 @@ class TimeModel:
         return [self.events.names[t.event] for t in self.tests]
     #: non-genuine calls per genuine call ((1 - genuine_share) / genuine_share)
     non_genuine_ratio: float = 0.0
+    #: (D,) index into :attr:`areas` of each demand's area (empty: the model has no areas, e.g. a graph)
+    demand_area: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    areas: tuple[str, ...] = ()
     # emergency roaming (mobile demands whose network's masts stop radiating when it fails)
     # (D,) home network component and access link (-1: none / cannot roam), roaming delay; then the CSR of
     # sibling demands on the other mobile networks
@@ -626,6 +629,8 @@ def build_time_model(
     demand_class, csrc, ctptr, ctind = _classes(net)
     services = tuple(s.services)
     demand_service = np.array([services.index(d.service) for d in network.demands], dtype=np.int64)
+    areas = tuple(s.areas)
+    demand_area = np.array([areas.index(d.area) for d in network.demands], dtype=np.int64)
     tr = s.traffic
     profile = ArrivalProfile(daily=tr.hourly_profile or (1.0,) * 24, weekly=tr.weekly_profile or (1.0,) * 7,
                              mean_rate=1.0, source=tr.source)
@@ -665,6 +670,8 @@ def build_time_model(
         demand_class=demand_class,
         demand_service=demand_service,
         services=services,
+        demand_area=demand_area,
+        areas=areas,
         class_source=csrc,
         class_target_ptr=ctptr,
         class_targets=ctind,
