@@ -49,7 +49,8 @@ def test_spof_report_in_browser(spof):
     assert "Virgin Media O2" in ranking and "ccf:" not in ranking  # readable names, not internal ids
     assert "Sources" in state["text"] and "Confidence:" in state["text"]
     # every assumption the uncertainty analysis varies shows its range beside its reference
-    assert "Range varied: Access-link failure rates (all areas, access types, networks): factor 0.2 to 5 of the nominal values" in state["text"]
+    assert ("Range varied: Access-link failure rates (all areas, access types, networks): factor 0.2 to 5 of "
+            "the nominal values") in state["text"]
 
 
 def test_flagship_json(flagship):
