@@ -20,6 +20,7 @@ from model.static.exact import (
     ExactTooLarge,
     FrontierDiagram,
     brute_force_unreachability,
+    demand_problem,
     demand_unreachability,
     exact_unreachability,
 )
@@ -372,6 +373,25 @@ def test_float_evaluation_within_its_rounding_bound(q):
     g, s, t = dodecahedron(1e-6)
     assert math.isclose(exact_unreachability(compile_graph(g, s, t), arithmetic="float").value,
                         2.000006e-18, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda q: dodecahedron(q), lambda q: grid(7, q)])
+def test_uniform_q_polynomial_equals_the_rational_evaluation(make):
+    # every random component failing with one p: the diagram is summed as the unreliability
+    # polynomial (64-bit counts, Python integers above 66 levels: the 7x7 grid has 84); some
+    # components forced up or down, as importance measures and prerequisites do
+    for q in (0.01, 0.3):
+        g, s, t = make(q)
+        net = compile_graph(g, s, t)
+        d = FrontierDiagram(demand_problem(net, int(net.demand_source[0]), net.targets(0).tolist()))
+        qs = {c: Fraction(q) for c in d.components}
+        qs[d.components[3]] = Fraction(0)
+        qs[d.components[-5]] = Fraction(1)
+        u = d.unreachability(qs)
+        assert u == d._rational(qs)
+        assert d.unreachability({c: Fraction(q) for c in d.components}) == d._rational(
+            {c: Fraction(q) for c in d.components})
+        assert 0 < u < 1
 
 
 def test_bad_arithmetic_and_width_rejected():

@@ -99,13 +99,14 @@ def test_flagship_json(flagship):
 
 @pytest.mark.browser
 def test_flagship_report_in_browser(flagship):
-    state = check_report(flagship / "fallback_strategies.html", expect_figures=10, quick=True,
+    state = check_report(flagship / "fallback_strategies.html", expect_figures=11, quick=True,
                          expect_keys=["best_strategy", "best_value", "how_sure", "where", "baseline_failed"])
     # the first screen answers which strategy, at what cost, how sure and where
     text = state["text"]
     assert text.index("avoids the most failed genuine calls") < text.rindex("Where calls are unreachable\n")
     for link in ("fallback_strategies.json", "fallback_strategies.table-1.csv"):
         assert link in state["links"]
+    assert "Failed genuine calls avoided a year by" in text and "share avoided" in text  # by area, paired
 
 
 def test_studies_reject_bad_input_with_exit_2(tmp_path):

@@ -7,15 +7,20 @@ Two independent exact methods, so each checks the other:
   level, one level per component; the state kept at a level is the reachability
   among the *frontier* nodes (those touching both decided and undecided
   components), so the size grows with the frontier width, not the edge count.
-  A level is built for all its states at once (numpy): states equal after the
-  level are merged by sorting one packed key per state. On undirected problems a
-  state is a partition of the frontier (each slot names the lowest slot of its
-  block, or the source's or a target's block), else a reachability relation in
-  bit masks. The limit of the method is the frontier width (``max_width``).
+  A level is built for all its states at once (numpy): both branches in one
+  array, states equal after the level merged by sorting one 64-bit key per state
+  (cut-off and served states get the two largest keys, so the sort also gives
+  every child index). On undirected problems a state is a partition of the
+  frontier (each slot names the lowest slot of its block, or the source's or a
+  target's block: a byte per slot, the row itself the key up to 8 slots, two
+  codes a byte up to 13), else a reachability relation in bit masks. The limit
+  of the method is the frontier width (``max_width``).
   The diagram depends only on the structure; it is evaluated for any failure
-  probabilities in exact integer arithmetic, or, for diagrams too large for
-  that (``arithmetic="auto"``), in double precision summing the unreachability
-  itself (no ``1 - R``), with a proven relative rounding bound.
+  probabilities in exact integer arithmetic (when every random component fails
+  with the same ``p``, as the unreliability polynomial ``sum_k c_k p^k (1-p)^(m-k)``
+  with the counts ``c_k`` in 64-bit integers while they fit), or, for diagrams
+  too large for that (``arithmetic="auto"``), in double precision summing the
+  unreachability itself (no ``1 - R``), with a proven relative rounding bound.
 * **Factoring** (pivotal decomposition) on a mixed directed/undirected graph with
   node failures, with series, parallel, degree-1, perfect-element contraction and
   articulation-point (series-block) reductions, in exact rationals.
@@ -45,6 +50,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Iterable, Sequence
@@ -72,6 +78,7 @@ FAIL = -1  # child code: demand cut off
 SUCCESS = -2  # child code: demand served
 _LIVE = -3  # child code while a level is built: a node of the next level
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_NO_CHILDREN = np.zeros(0, dtype=np.int32)  # children of a level not built yet
 _KEY_SUCCESS = np.uint64(2**64 - 2)  # sort key of a served state: after every live state
 _KEY_FAIL = np.uint64(2**64 - 1)  # sort key of a state cut off: the last
 
@@ -100,7 +107,7 @@ class DemandProblem:
     arcs: tuple[tuple[int, int, int], ...]  # (u, v, component or -1)
     trivial: int | None = None  # 0: always served (given source/target up), 1: never served
 
-    @property
+    @functools.cached_property
     def components(self) -> frozenset[int]:
         """Components whose state can matter."""
         cs = set(self.node_comp.values())
@@ -212,8 +219,8 @@ class _Level:
     tmask: int  # slots holding targets during this level
     start: list[int] = field(default_factory=list)  # slots that join the frontier at this level
     pairs: list[tuple[int, int]] = field(default_factory=list)  # the arcs as undirected slot pairs
-    down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    down: np.ndarray = field(default_factory=lambda: _NO_CHILDREN)
+    up: np.ndarray = field(default_factory=lambda: _NO_CHILDREN)
 
 
 def _vertex_orders(
@@ -384,7 +391,11 @@ class FrontierDiagram:
         keep_node = np.ones(n, dtype=bool)
         keep_node[targets] = False
         best: tuple[tuple[int, int], np.ndarray] | None = None
+        seen: set[tuple[int, ...]] = set()
         for order in _vertex_orders(n, adj, source, targets, limit=max_width):
+            if tuple(order) in seen:  # BFS by degree often equals plain BFS
+                continue
+            seen.add(tuple(order))
             pos = np.empty(n, dtype=np.int64)
             pos[order] = np.arange(n)
             pe = pos[ends]
@@ -449,31 +460,31 @@ class FrontierDiagram:
         free: list[int] = []
         width = 0
         tset = set(targets)
+        TG = -2  # the target bit, numbered once the width is known
+        active = 0
         for lv, (c, al) in enumerate(ordered):
-            for x in sorted(starts.get(lv, ()), key=lambda y: (y != source, y)):
+            st = starts.get(lv, ())
+            for x in sorted(st, key=lambda y: (y != source, y)):
                 if free:
                     free.sort()
                     slot[x] = free.pop(0)
                 else:
                     slot[x] = width
                     width += 1
+                active |= 1 << slot[x]
+            arcs = [(slot[u], TG if v in tset else slot[v]) for u, v in al]
             retire_slots = sorted({slot[x] for a in al for x in a if x not in tset and last[x] == lv})
-            self.levels.append(_Level(c, [(u, v) for u, v in al], 0, retire_slots, 0,
-                                      [slot[x] for x in starts.get(lv, ())]))
+            for sl in retire_slots:
+                active &= ~(1 << sl)
+            self.levels.append(_Level(c, arcs, active, retire_slots, 0, [slot[x] for x in st]))
             free.extend(retire_slots)
         self.width = width
         tbit = 1 << width
         for lev in self.levels:
-            lev.arcs = [(slot[u], width if v in tset else slot[v]) for u, v in lev.arcs]
+            if any(b == TG for _a, b in lev.arcs):
+                lev.arcs = [(a, width if b == TG else b) for a, b in lev.arcs]
             lev.pairs = sorted({(min(a, b), max(a, b)) for a, b in lev.arcs})
             lev.tmask = tbit
-        active = 0
-        for lv, lev in enumerate(self.levels):
-            for x in starts.get(lv, ()):
-                active |= 1 << slot[x]
-            for sl in lev.retire:
-                active &= ~(1 << sl)
-            lev.keep = active
         self._source_slot = slot[source]
         self._source_is_target = source in tset
 
@@ -526,6 +537,7 @@ class FrontierDiagram:
         t_succ = (lo == SRC) & (hi == TGT)
         t_gone[t_succ] = OFF + 1  # served: nothing to rename, the state leaves
         live_keys = np.array([_KEY_SUCCESS, _KEY_FAIL], dtype=np.uint64)
+        tgt_seen = False  # no block can be joined to a target before the first arc into one
         L = np.full((1, cols), OFF, dtype=np.uint8)
         L[0, self._source_slot] = SRC
         total = 0
@@ -542,15 +554,19 @@ class FrontierDiagram:
             succ = None
             for a, b in lev.pairs:
                 ra = U[:, a]
+                s_ab = None
                 if b < W:
                     rb = U[:, b]
                     keep, gone = t_keep[ra, rb], t_gone[ra, rb]
-                    s_ab = t_succ[ra, rb]
+                    if tgt_seen:  # the source meets a block already joined to a target
+                        s_ab = t_succ[ra, rb]
                 else:  # an arc into the target bit
+                    tgt_seen = True
                     keep, gone = t_keep[ra, TGT], t_gone[ra, TGT]
                     s_ab = ra == SRC
                 np.copyto(U, keep[:, None], where=U == gone[:, None])
-                succ = s_ab if succ is None else succ | s_ab
+                if s_ab is not None:
+                    succ = s_ab if succ is None else succ | s_ab
             for j in lev.retire:
                 B[:, j] = OFF
                 m = B == j  # j was its block's lowest slot: the next lowest names the block
@@ -741,9 +757,13 @@ class FrontierDiagram:
     def exact_work(self, q: dict[int, Fraction] | Sequence[Fraction]) -> int:
         """Estimated cost of the exact-rational evaluation: nodes times numerator bits, summed."""
         work, bits = 0, 0
+        size: dict[int, int] = {}
         for lev in reversed(self.levels):
             if lev.comp >= 0:
-                bits += _frac(q[lev.comp]).denominator.bit_length()
+                b = size.get(lev.comp)
+                if b is None:
+                    b = size[lev.comp] = _frac(q[lev.comp]).denominator.bit_length()
+                bits += b
             work += lev.up.size * max(bits, 1)
         return work
 
@@ -756,7 +776,10 @@ class FrontierDiagram:
         are converted exactly). With ``arithmetic="exact"`` the result is the exact
         ``Fraction``; with ``"float"`` it is a float computed as the unreachability
         itself (sums of non-negative terms, never ``1 - R``), so its relative rounding
-        error is below :meth:`rounding_bound` even at ``q = 1e-9``.
+        error is below :meth:`rounding_bound` even at ``q = 1e-9``. Exact values of
+        diagrams whose random components share one probability (others 0 or 1) are
+        summed as the unreliability polynomial (:meth:`_polynomial`), the same rational
+        as the general evaluation (:meth:`_rational`) at a fraction of its cost.
         """
         if self.root == FAIL:
             return Fraction(1) if arithmetic == "exact" else 1.0
@@ -776,6 +799,10 @@ class FrontierDiagram:
         shared = {(x.numerator, x.denominator) for x in qs.values() if 0 < x.numerator < x.denominator}
         if len(shared) == 1:
             return self._polynomial(qs, Fraction(*shared.pop()))
+        return self._rational(qs)
+
+    def _rational(self, q: dict[int, Fraction] | Sequence[Fraction]) -> Fraction:
+        """Exact value for any probabilities: integers over a common power of the denominators."""
         vals = np.zeros(0, dtype=object)
         scale = 1
         for lev in reversed(self.levels):
@@ -827,18 +854,20 @@ class FrontierDiagram:
                     vals = vals.astype(object)
                 k = lev.up.size + 2
                 g = vals[np.concatenate([lev.up, tail, lev.down, tail])]
-                vals = np.zeros((k, m + 1), dtype=vals.dtype)
-                vals[:, :-1] = g[:k]
-                vals[:, 1:] += g[k:]  # the component down: one failure more
+                up, down = g[:k], g[k:]  # the component down: one failure more
+                vals = np.empty((k, m + 1), dtype=vals.dtype)
+                vals[:, 0] = up[:, 0]
+                np.add(up[:, 1:], down[:, :-1], out=vals[:, 1:-1])
+                vals[:, -1] = down[:, -1]
         a, den = p.numerator, p.denominator
         b = den - a
         coef = [int(x) for x in vals[0].tolist()]
-        pa, pb = [1] * (m + 1), [1] * (m + 1)
-        for k in range(1, m + 1):
-            pa[k] = pa[k - 1] * a
-            pb[k] = pb[k - 1] * b
-        num = sum(c * pa[k] * pb[m - k] for k, c in enumerate(coef) if c)
-        return Fraction(num, den**m)
+        # homogeneous Horner, H_k = c_k b^(m-k) + a H_(k+1): only small-by-large products
+        acc, bk = 0, 1
+        for c in reversed(coef):
+            acc = acc * a + c * bk
+            bk *= b
+        return Fraction(acc, den**m)
 
     def rounding_bound(self) -> float:
         """Relative error bound of the float evaluation: 4 roundings per level, unit 2**-53."""
