@@ -342,6 +342,19 @@ def test_partition_states_equal_the_general_states(make, monkeypatch):
     assert fast.diagram_nodes <= general.diagram_nodes
 
 
+@pytest.mark.parametrize("make", [lambda: dodecahedron(0.1), lambda: grid(5, 0.1), lambda: complete(6, 0.3)])
+def test_one_word_partition_states_equal_the_wide_ones(make, monkeypatch):
+    # frontiers up to 13 slots keep a state in one 64-bit key, wider ones in several words:
+    # forced onto the wide builder, small graphs give the same diagram and the same value
+    g, s, t = make()
+    net = compile_graph(g, s, t)
+    fast = ExactEngine(net, "bdd")
+    monkeypatch.setattr(FrontierDiagram, "_run_partition", FrontierDiagram._run_partition_wide)
+    wide = ExactEngine(net, "bdd")
+    assert fast.unreachability() == wide.unreachability()
+    assert fast.diagram_nodes == wide.diagram_nodes
+
+
 @SETTINGS
 @given(networks())
 def test_partition_and_general_states_agree_on_random_networks(net):
