@@ -48,6 +48,9 @@ def test_spof_report_in_browser(spof):
     ranking = state["text"].split("N-1: every single outage, ranked by risk\n")[-1].split("N-2:")[0]
     assert "Virgin Media O2" in ranking and "ccf:" not in ranking  # readable names, not internal ids
     assert "Sources" in state["text"] and "Confidence:" in state["text"]
+    # every assumption the uncertainty analysis varies shows its range beside its reference
+    assert ("Range varied: Access-link failure rates (all areas, access types, networks): factor 0.2 to 5 of "
+            "the nominal values") in state["text"]
 
 
 def test_flagship_json(flagship):
