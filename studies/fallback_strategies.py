@@ -42,6 +42,7 @@ from model.metrics.decision import (
     probability_best,
 )
 from model.metrics.rank_importance import rank_importance
+from model.metrics.sensitivity import assumption_draws, time_engine_refusals
 from model.metrics.tail_risk import strategy_tails, tail_table
 from model.network.callnetwork import build_network
 from model.report import (
@@ -51,6 +52,7 @@ from model.report import (
     format_number,
     format_odds,
     format_percent,
+    importance_section,
     ranked_bar,
     return_period_figure,
     uk_hex_map,
@@ -58,22 +60,8 @@ from model.report import (
 from model.scenario.calibrated import load_posterior
 from model.scenario.loader import load_scenario
 from model.scenario.strategies import apply_strategies, bundled_strategies, load_strategy
-from model.scenario.uncertainty import apply_uncertainty, uncertainty_groups
 
 NAME = "fallback_strategies"
-
-#: uk999 assumption groups that the calibrated posterior supersedes (each outer draw takes a posterior draw).
-CALIBRATED_GROUPS = ("callers", "callers_timing", "non_genuine")
-
-
-def outer_design(n: int, d: int, seed: int) -> np.ndarray:
-    """Outer-loop draws (n, d) on the unit cube: scrambled Sobol points (n a power of 2)."""
-    from scipy.stats import qmc
-
-    if n < 2 or n & (n - 1):
-        raise ValueError(f"--outer must be a power of 2 (Sobol balance), got {n}")
-    return qmc.Sobol(d, scramble=True, seed=seed).random(n)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = study_parser(NAME, __doc__.splitlines()[0])
@@ -91,13 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     outer = args.outer if args.outer is not None else (2 if args.quick else 64)
     outer_years = 20 if args.quick else max(20, years // 16)
     scenario = load_scenario(args.scenario)
-    groups = uncertainty_groups(scenario)
     draws_post = load_posterior().draws if args.callers == "posterior" else ()
-    if draws_post:
-        groups = {k: g for k, g in groups.items() if k not in CALIBRATED_GROUPS}
-        base = scenario.extend(callers_overlay(posterior_median(draws_post)), "<calibrated callers>")
-    else:
-        base = scenario
+    base = (scenario.extend(callers_overlay(posterior_median(draws_post)), "<calibrated callers>")
+            if draws_post else scenario)
     names = [n for n in bundled_strategies() if n != "status_quo"]
     sets = [[load_strategy(n)] for n in names]
     sets.append([load_strategy("automatic_failover"), load_strategy("full_capacity_backup")])
@@ -116,33 +100,36 @@ def main(argv: list[str] | None = None) -> int:
 
     # two-level Monte Carlo: outer draws of every assumption group (and of the calibrated callers), inner
     # simulated years (common random numbers inside each draw)
+    design = assumption_draws(scenario, outer, args.seed % (2 ** 31), draws_post)
+    groups, u, input_names = design.groups, design.unit_cube, design.inputs
     names_g = list(groups)
-    u = outer_design(outer, len(names_g) + (1 if draws_post else 0), args.seed % (2 ** 31))
+    refused = time_engine_refusals(design.scenarios)  # normal operation overloaded, or too many calls a year
+    kept = [k for k in range(outer) if k not in refused]
+    if not kept:
+        raise ValueError(f"the time engine refuses all {outer} outer draws: "
+                         f"{next(iter(refused.values())).splitlines()[-1].strip()}")
     band_rows: dict[str, list[float]] = {o.name: [] for o in [comp.baseline, *ranking]}
-    for k in range(outer):
+    rate_draws: list[float] = []  # status quo unreachable-call rate under each draw
+    for k in kept:
         print(f"parameter draw {k + 1} of {outer}: every strategy over {outer_years} years...",
               file=sys.stderr, flush=True)
-        scen_k = scenario
-        if draws_post:
-            pick = min(int(u[k, -1] * len(draws_post)), len(draws_post) - 1)
-            scen_k = scenario.extend(callers_overlay(draws_post[pick]), "<calibrated callers draw>")
-        varied = apply_uncertainty(scen_k, {g: float(groups[g].ppf(u[k, j])) for j, g in enumerate(names_g)},
-                                   groups)
-        ck = compare_strategies(varied, sets, years=outer_years, seed=args.seed + 1 + k, workers=args.workers)
+        ck = compare_strategies(design.scenarios[k], sets, years=outer_years, seed=args.seed + 1 + k,
+                                workers=args.workers)
         band_rows[comp.baseline.name].append(float(ck.baseline.failed_calls.mean()))
+        rate_draws.append(float(ck.baseline.result.unreachable_call_rate.value))
         by_name = {o.name: o for o in ck.outcomes}
         for o in ranking:
             band_rows[o.name].append(float(by_name[o.name].failed_calls.mean()))
     bands = {name: {"median": float(np.median(v)), "p05": float(np.quantile(v, 0.05)),
                     "p95": float(np.quantile(v, 0.95)), "draws": v} for name, v in band_rows.items()}
     # which assumptions drive the answer, and does the ranking survive the band?
-    input_names = [groups[g].label for g in names_g] + (["Caller behaviour (calibrated posterior)"]
-                                                          if draws_post else [])
     y_base = np.array(band_rows[comp.baseline.name])
     per_strategy = np.array([band_rows[o.name] for o in ranking])  # (S, outer)
     importance: dict[str, dict] = {}
-    if outer > u.shape[1] + 1:
+    u = u[kept]
+    if len(kept) > u.shape[1] + 1:
         importance["headline"] = rank_importance(u, y_base, input_names, seed=args.seed)
+        importance["headline_rate"] = rank_importance(u, np.array(rate_draws), input_names, seed=args.seed)
         importance["best_strategy_avoided"] = rank_importance(u, y_base - per_strategy[0], input_names,
                                                               seed=args.seed)
         if len(ranking) > 1:
@@ -337,25 +324,17 @@ def main(argv: list[str] | None = None) -> int:
     rep.table([{"group": g.label, "mode": g.mode, "low": g.low, "high": g.high, "scale": g.distribution,
                 "values moved": len(g.targets), "assumption": g.assumption, "why": g.why}
                for g in groups.values()], caption="Assumption groups varied in the outer loop.")
-    if importance:
-        rep.section("Which assumptions drive the answer",
-                    "Share of the variance (of ranks) across the outer draws that each assumption group "
-                    "explains: standardised rank regression, 90 % bootstrap intervals. "
-                    f"Headline: R² {importance['headline']['r2']:.2f} (status quo failed calls a year).")
-        top = importance["headline"]["inputs"]
-        rep.figure(ranked_bar([r["input"] for r in top], [r["share"] for r in top],
-                              [r["share_p05"] for r in top], [r["share_p95"] for r in top],
-                              title="Status quo failed calls a year: share of variance by assumption group",
-                              value_format=".0%"))
-        for key, what in (("headline", "status quo failed calls a year"),
-                          ("best_strategy_avoided", f"calls avoided by {best.label}"),
-                          ("ranking_margin", "margin between the two best strategies")):
-            if key in importance:
-                imp = importance[key]
-                rep.table([{"assumption group": r["input"], "share": r["share"], "p05": r["share_p05"],
-                            "p95": r["share_p95"], "spearman": r["spearman"]} for r in imp["inputs"][:10]],
-                          formats={"share": ".0%", "p05": ".0%", "p95": ".0%", "spearman": ".2f"},
-                          caption=f"{what}: largest groups (R² {imp['r2']:.2f}; {imp['method']}).")
+    importance_section(rep, importance, [
+        ("headline", "status quo failed genuine calls a year"),
+        ("headline_rate", "status quo unreachable-call rate"),
+        ("best_strategy_avoided", f"calls avoided by {best.label}"),
+        ("ranking_margin", "margin between the two best strategies")], draws=len(kept))
+    if refused:
+        rep.paragraph(f"{len(refused)} of {outer} outer draws are left out: the time engine refuses them "
+                      "before any work (with nothing failed a capacity already loses calls, or a simulated "
+                      "year would follow more calls one by one than it allows); bands, P(best) and shares "
+                      "are over the other draws, conditional on a network that carries its normal load.",
+                      note=True)
     rep.section("The network")
     rep.figure(network_diagram(net), height=720)
     rep.section("Method notes", f"Common random numbers: every strategy sees the same failure histories and "
@@ -386,9 +365,14 @@ def main(argv: list[str] | None = None) -> int:
     result["parameter_bands"] = bands
     result["uncertain_groups"] = [g.to_dict() for g in groups.values()]
     result["outer_draws"] = outer
+    result["outer_draws_kept"] = kept
+    result["outer_draws_refused"] = {str(k): v for k, v in refused.items()}
     result["caller_behaviour"] = ("calibrated posterior: median for the headline, one draw per outer draw"
                                   if draws_post else "the scenario's [callers]")
     result["assumption_importance"] = importance
+    result["outer_design"] = {"inputs": input_names, "unit_cube": u.tolist(),
+                              "status_quo_unreachable_call_rate": rate_draws,
+                              "method": design.method}
     result["decision"] = {"summary": summary_text, "frontier": frontier, "probability_best": p_best,
                           "cost_per_call_avoided": cpa,
                           "best_value": value_pick.name if value_pick is not None else None}

@@ -68,3 +68,16 @@ def test_every_module_is_in_a_subpackage_named_after_the_data_flow():
     subpackages = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").exists())
     assert subpackages == ["cli", "exchange", "metrics", "network", "processes", "report", "results", "run",
                            "scenario", "sim", "static"]
+
+
+def test_spawn_keys_are_made_only_by_the_stream_registry():
+    # a hand-made spawn key can meet a chunk's or a named stream's (the old replay used chunk 0's): every
+    # key comes from model/run/seeds.py, whose three doors cannot meet (tests/test_seeds.py)
+    made = []
+    for path in sorted(PKG.rglob("*.py")):
+        if path == PKG / "run" / "seeds.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and any(k.arg == "spawn_key" for k in node.keywords):
+                made.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not made, made

@@ -352,3 +352,11 @@ def test_redial_shares_match_a_caller_simulation():
         assert abs(z) < 4
     z = (attempts.mean() - float(s.attempts_per_caller)) / (attempts.std() / np.sqrt(n))
     assert abs(z) < 4
+
+
+def test_bad_load_message_names_the_bad_value():
+    """The message quotes the offending element (not the first element of the array)."""
+    from model.sim.erlang import redial_fixed_point
+
+    with pytest.raises(ValueError, match=r"fresh_load = np.float64\(-0.5\)"):
+        redial_fixed_point(np.array([3.0, -0.5]), lambda a: erlang_b(5, a), 0.5)

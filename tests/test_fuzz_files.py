@@ -263,6 +263,19 @@ def test_fuzz_corrupt_checkpoint_is_refused_or_gives_the_clean_answer(
         assert "checkpoint" in res.err and str(ck) in res.err
 
 
+@pytest.mark.parametrize("digest", ["\u00a9d\"", "", "0" * 63, "G" * 64, 7])
+def test_a_digest_that_is_not_64_hex_digits_is_refused(tmp_path, clean_checkpoint, digest):
+    # found by the fuzz suite: a non-ASCII digest made hmac.compare_digest raise TypeError (a traceback)
+    raw, _ = clean_checkpoint
+    doc = json.loads(raw)
+    doc["digest"] = digest
+    ck = tmp_path / "run.ckpt"
+    ck.write_text(json.dumps(doc))
+    res = run("checkpoint", [*ESTIMATE, "--checkpoint", ck], [ck], expect_json=True)
+    check(res)
+    assert res.code == 2 and "digest" in res.err and str(ck) in res.err
+
+
 def test_checkpoint_naming_a_module_imports_nothing(tmp_path, monkeypatch, clean_checkpoint):
     """The old loader imported the module a checkpoint named: a module file in the current directory ran."""
     raw, _ = clean_checkpoint

@@ -515,3 +515,17 @@ def test_layered_network_contracts() -> None:
                                  lambda n: 0.2, labels=lambda n: f"<{n}>", layer_names={0: "in", 5: "out"})
     assert list(fig.layout.xaxis.ticktext) == ["in", "out"]
     assert set(fig.data[1].text) == {"&lt;a&gt;", "&lt;b&gt;"}
+
+
+def test_network_labels_that_share_a_long_prefix_show_the_part_that_tells_them_apart():
+    nodes = ["s", "a", "b", "c"]
+    labels = {"s": "callers", "a": "Site: 999 switching site of BT fixed network",
+              "b": "Site: 999 switching site of EE", "c": "Shared cause: platform software"}
+    fig = layered_network_figure(nodes, [("s", "a"), ("s", "b"), ("s", "c")],
+                                 {"s": 0, "a": 1, "b": 1, "c": 1}, {n: 0.1 for n in nodes}, labels,
+                                 layer_names=["Callers", "Shared causes of outages"])
+    shown = {t for tr in fig.data[1:] if tr.text is not None for t in tr.text}
+    hovers = " ".join(h for tr in fig.data[1:] if tr.hovertext is not None for h in tr.hovertext)
+    assert {"Site: …BT fixed network", "Site: …EE", "Shared cause: platform software"} <= shown
+    assert "Site: 999 switching site of EE" in hovers  # the full name stays in the hover
+    assert list(fig.layout.xaxis.ticktext) == ["Callers", "Shared causes<br>of outages"]

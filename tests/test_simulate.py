@@ -371,6 +371,31 @@ def test_bad_arguments():
         simulate_graph(g, "s", "t", years=0)
 
 
+def test_calls_simulated_in_blocks_keep_the_law(monkeypatch):
+    """Segments simulated in many small blocks (bounded memory) give the same rate within the intervals."""
+    import model.sim.engine as engine
+
+    calls = []
+    real = engine.simulate_calls
+
+    def counted(*a, **kw):
+        calls.append(kw["seg_start"].size)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(engine, "simulate_calls", counted)
+    whole = simulate("uk999", years=60, seed=4, chunk_years=60)
+    n_whole = len(calls)
+    monkeypatch.setattr(engine, "CALL_BLOCK", 64)
+    blocks = simulate("uk999", years=60, seed=4, chunk_years=60)
+    assert len(calls) - n_whole > 4 * n_whole  # the small budget really splits the segments
+    a, b = whole.unreachable_call_rate, blocks.unreachable_call_rate
+    assert a.value > 0 and b.value > 0
+    assert abs(a.value - b.value) < 4 * np.hypot(a.std_error, b.std_error)
+    # the expected calls outside the simulated segments are the same; only the simulated ones vary
+    g_whole, g_blocks = (sum(r.genuine.sum() for r in x.tally.records.values()) for x in (whole, blocks))
+    assert abs(g_whole - g_blocks) < 1e-3 * g_whole
+
+
 # ---------------------------------------------------------------- failed callers by area
 def test_a_local_access_failure_fails_callers_of_its_own_area_only():
     tm = build_time_model("uk999")
@@ -394,3 +419,26 @@ def test_failed_callers_by_area_add_up_and_survive_the_checkpoint_form():
     assert list(by) == list(res.areas)
     assert sum(e.value for e in by.values()) == pytest.approx(res.failed_calls_per_year.value, rel=1e-12)
     assert res.to_dict()["failed_calls_by_area"]["london"]["mean"] == pytest.approx(by["london"].value)
+
+
+def test_years_run_in_batches_that_fit_the_call_memory_budget_and_add_up_as_one(monkeypatch):
+    import model.sim.engine as engine
+    from model.sim.engine import YearRecord, years_per_batch
+
+    tm = build_time_model("uk999")
+    monkeypatch.setattr(engine, "CALL_MEMORY_BUDGET", 3 * 2**20)  # a few years a batch
+    assert 1 <= years_per_batch(tm) < 10
+    small = run_chunk(tm, 1, 40, seed=2, chunk_years=40)
+    again = run_chunk(tm, 1, 40, seed=2, chunk_years=40)
+    np.testing.assert_array_equal(small.column("unreachable"), again.column("unreachable"))
+    assert small.years == 40 and all(40 <= r["year"] < 80 for r in small.incidents)
+    np.testing.assert_array_equal(small.area_columns().sum(axis=1), small.column("unreachable"))
+    monkeypatch.undo()
+    assert years_per_batch(tm, budget=1) == 1 and years_per_batch(tm) > years_per_batch(tm, budget=2**20)
+    t = run_chunk(tm, 0, 30, seed=2)  # batches of years_per_batch(tm) years, one record
+    rec = t.records[0]
+    assert rec.genuine.size == 30 and rec.by_area.shape == (30, len(tm.areas)) and rec.probes.shape[0] == 30
+    parts = [YearRecord.from_dict(rec.to_dict())] * 2
+    both = YearRecord.concat(parts)
+    np.testing.assert_array_equal(both.unreachable, np.tile(rec.unreachable, 2))
+    assert both.outcome("callers_genuine").size == 60

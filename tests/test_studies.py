@@ -48,6 +48,9 @@ def test_spof_report_in_browser(spof):
     ranking = state["text"].split("N-1: every single outage, ranked by risk\n")[-1].split("N-2:")[0]
     assert "Virgin Media O2" in ranking and "ccf:" not in ranking  # readable names, not internal ids
     assert "Sources" in state["text"] and "Confidence:" in state["text"]
+    # every assumption the uncertainty analysis varies shows its range beside its reference
+    assert ("Range varied: Access-link failure rates (all areas, access types, networks): factor 0.2 to 5 of "
+            "the nominal values") in state["text"]
 
 
 def test_flagship_json(flagship):
@@ -111,3 +114,31 @@ def test_studies_reject_bad_input_with_exit_2(tmp_path):
                          "--out", tmp_path, check=False)
     assert r.returncode == 2 and "missing.toml" in r.stderr and "Traceback" not in r.stderr
     assert not list(tmp_path.glob("*.html"))
+
+
+def test_headline_sensitivity_names_the_assumption_that_drives_the_headline(tmp_path):
+    """On a small network with two assumption groups, the platform failure rate (a factor 25 range) drives
+    the failed calls and the DR capacity (a few calls) hardly does; every draw is in the JSON."""
+    from pathlib import Path
+
+    small = Path(__file__).parent / "data" / "time_small.toml"
+    scen = tmp_path / "small_uncertain.toml"
+    scen.write_text(f'extends = "{small.as_posix()}"\nname = "small_uncertain"\n'
+                    '[uncertainty.platform]\nlabel = "Platform failure rate"\n'
+                    'paths = ["call_handling_platforms.primary.failure.failures_per_year"]\n'
+                    'low = 0.2\nhigh = 5.0\ndistribution = "loguniform"\nwhy = "test"\n'
+                    '[uncertainty.dr]\nlabel = "DR capacity"\nmode = "set"\n'
+                    'paths = ["call_handling_platforms.dr.capacity.concurrent_calls"]\n'
+                    'low = 2.0\nhigh = 3.0\nwhy = "test"\n')
+    run_study_script("headline_sensitivity", "--scenario", scen, "--callers", "scenario", "--outer", "16",
+                     "--years", "20", "--out", tmp_path, "--seed", "3")
+    d = json.loads((tmp_path / "headline_sensitivity.json").read_text())
+    assert d["outer_draws"] == 16 and len(d["status_quo_failed_calls_per_year"]["draws"]) == 16
+    assert d["outer_design"]["inputs"] == ["Platform failure rate", "DR capacity"]
+    for key in ("headline", "headline_rate"):
+        imp = d["assumption_importance"][key]
+        top = imp["inputs"][0]
+        assert top["input"] == "Platform failure rate" and top["direction"] == 1
+        assert top["share_p05"] <= top["share"] <= top["share_p95"]
+        assert abs(sum(r["share"] for r in imp["inputs"]) - imp["r2"]) < 1e-9
+    assert "Which assumptions drive the answer" in (tmp_path / "headline_sensitivity.html").read_text()

@@ -30,7 +30,7 @@ class DefaultsFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         d = action.default
-        if "%(default)" in text or d is None or d is False or d == argparse.SUPPRESS:
+        if "%(default)" in text or "(default" in text or d is None or d is False or d == argparse.SUPPRESS:
             return text
         if not action.option_strings:
             return text

@@ -149,7 +149,10 @@ class Study:
                           "report.")
         report.link_json(f"{self.name}.json")
         if self.scenario is not None and self.scenario.spec.sources:
-            report.bibliography(bibliography(self.scenario.spec.sources, report.source_texts))
+            from model.scenario.uncertainty import uncertainty_groups
+
+            ranges = [g.to_dict() for g in uncertainty_groups(self.scenario).values()]
+            report.bibliography(bibliography(self.scenario.spec.sources, report.source_texts, ranges=ranges))
 
 
 _GENERATOR = '<meta name="generator" content="nines">\n'

@@ -63,7 +63,9 @@ def rank_importance(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, seed:
     -------
     dict
         ``inputs``: rows sorted by share (``input``, ``share``, ``share_p05``, ``share_p95``, ``srrc``,
-        ``spearman``), ``r2``, ``draws``, ``method``.
+        ``spearman``, ``direction``: the sign of ``srrc``, +1 when a higher input gives a higher output),
+        ``r2``, ``r2_null`` (the R² expected when no input matters: ``d / (n - 1)``), ``draws``,
+        ``method``.
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -83,9 +85,10 @@ def rank_importance(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, seed:
     rho = [float(stats.spearmanr(x[:, j], y).statistic) if np.ptp(x[:, j]) > 0 and np.ptp(y) > 0 else 0.0
            for j in range(d)]
     rows = [{"input": names[j], "share": float(share[j]), "share_p05": float(np.percentile(boot[:, j], 5)),
-             "share_p95": float(np.percentile(boot[:, j], 95)), "srrc": float(b[j]), "spearman": rho[j]}
+             "share_p95": float(np.percentile(boot[:, j], 95)), "srrc": float(b[j]), "spearman": rho[j],
+             "direction": int(np.sign(b[j]))}
             for j in range(d)]
     rows.sort(key=lambda r: -r["share"])
-    return {"inputs": rows, "r2": r2, "draws": n,
+    return {"inputs": rows, "r2": r2, "r2_null": d / (n - 1), "draws": n,
             "method": f"standardised rank regression (SRRC^2 shares of R^2); 90 % bootstrap intervals, "
                       f"{bootstrap} resamples, seed {seed}"}

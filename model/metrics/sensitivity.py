@@ -48,18 +48,27 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
+from model.metrics.calibration import callers_overlay
 from model.run.seeds import named_rng
 from model.scenario.loader import Scenario
+from model.scenario.schema import ScenarioError
+from model.scenario.uncertainty import apply_uncertainty, uncertainty_groups
+from model.sim.engine import as_time_model, check_call_budget, check_normal_operation
 
 __all__ = [
+    "CALIBRATED_GROUPS",
+    "AssumptionDraws",
     "Propagation",
     "SobolIndices",
     "TornadoData",
     "UncertainParameter",
     "apply_parameters",
+    "assumption_draws",
+    "outer_design",
     "parameter_table",
     "propagate",
     "sobol_indices",
+    "time_engine_refusals",
     "tornado_data",
 ]
 
@@ -700,3 +709,127 @@ def propagate(
         se = np.zeros_like(f)
     return Propagation(tuple(p.name for p in params), tuple(_names(output_names, f.shape[0])), x, f, se,
                        design, recorded, time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------- every assumption of a scenario
+
+#: Caller-behaviour groups of ``[uncertainty]`` that a calibrated posterior supersedes.
+CALIBRATED_GROUPS = ("callers", "callers_timing", "non_genuine")
+
+
+@dataclass(frozen=True)
+class AssumptionDraws:
+    """Outer draws of every assumption group of a scenario (and of a calibrated caller posterior).
+
+    Attributes
+    ----------
+    unit_cube : (n, d) array
+        The scrambled-Sobol design; column ``j < len(groups)`` is group ``j``, the last column (with a
+        posterior) picks the caller-behaviour draw.
+    inputs : list of str
+        A label per column.
+    groups : dict
+        The varied :class:`~model.scenario.uncertainty.UncertaintyGroup` objects by key.
+    scenarios : list of Scenario
+        One varied scenario per draw.
+    method : str
+        How the draws were made (design and seed).
+    """
+
+    unit_cube: np.ndarray
+    inputs: list[str]
+    groups: dict[str, Any]
+    scenarios: list[Scenario]
+    method: str
+
+
+def outer_design(n: int, d: int, seed: int) -> np.ndarray:
+    """Outer-loop draws ``(n, d)`` on the unit cube: scrambled Sobol points (``n`` a power of 2).
+
+    Examples
+    --------
+    >>> outer_design(8, 3, seed=1).shape
+    (8, 3)
+    """
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"the number of outer draws must be a power of 2 (Sobol balance), got {n}")
+    return qmc.Sobol(d, scramble=True, seed=seed).random(n)
+
+
+def assumption_draws(scenario: Scenario, n: int, seed: int,
+                     posterior: Sequence[Mapping[str, float]] = ()) -> AssumptionDraws:
+    """Vary every ``[uncertainty]`` group of ``scenario`` over ``n`` scrambled-Sobol draws.
+
+    With a calibrated caller ``posterior`` (a sequence of parameter points, see
+    :mod:`model.metrics.calibration`) the caller groups it supersedes
+    (:data:`CALIBRATED_GROUPS`) are left out and each draw takes one posterior point,
+    picked by one more design column.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario whose assumption groups are varied.
+    n : int
+        Draws (a power of 2).
+    seed : int
+        Seed of the scrambling.
+    posterior : sequence of mapping, optional
+        Caller-behaviour posterior draws.
+
+    Returns
+    -------
+    AssumptionDraws
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> d = assumption_draws(load_scenario("uk999"), 4, seed=3)
+    >>> d.unit_cube.shape[0], len(d.scenarios), d.unit_cube.shape[1] == len(d.groups) == len(d.inputs)
+    (4, 4, True)
+    """
+    groups = uncertainty_groups(scenario)
+    if posterior:
+        groups = {k: g for k, g in groups.items() if k not in CALIBRATED_GROUPS}
+    names = list(groups)
+    u = outer_design(n, len(names) + (1 if posterior else 0), seed)
+    scenarios = []
+    for k in range(n):  # one step per outer draw
+        scen_k = scenario
+        if posterior:
+            pick = min(int(u[k, -1] * len(posterior)), len(posterior) - 1)
+            scen_k = scenario.extend(callers_overlay(posterior[pick]), "<calibrated callers draw>")
+        scenarios.append(apply_uncertainty(scen_k, {g: float(groups[g].ppf(u[k, j]))
+                                                    for j, g in enumerate(names)}, groups))
+    inputs = [groups[g].label for g in names]
+    if posterior:
+        inputs.append("Caller behaviour (calibrated posterior)")
+    return AssumptionDraws(u, inputs, groups, scenarios,
+                           f"scrambled Sobol, {n} draws of {u.shape[1]} columns, seed {seed}")
+
+
+def time_engine_refusals(scenarios: Sequence[Scenario]) -> dict[int, str]:
+    """The draws the time engine refuses before any work, with its message.
+
+    A draw is refused when its normal operation (nothing failed) loses calls at a capacity
+    (:func:`model.sim.engine.check_normal_operation`) or when a simulated year would follow
+    too many calls one by one (:func:`model.sim.engine.check_call_budget`). A study that
+    leaves them out reports the rest as conditional on a network that carries its normal load.
+
+    Examples
+    --------
+    >>> from model.scenario.loader import load_scenario
+    >>> s = load_scenario("uk999")
+    >>> room = {"police_metropolitan": {"capacity": {"concurrent_calls": 1}}}
+    >>> over = s.extend({"control_rooms": room}, "<t>")
+    >>> sorted(time_engine_refusals([s, over]))
+    [1]
+    """
+    out = {}
+    for k, scen in enumerate(scenarios):  # one step per draw: builds its time model
+        try:
+            model = as_time_model(scen)
+            check_normal_operation(model, scen)
+            check_call_budget(model, scen)
+        except ScenarioError as exc:
+            out[k] = str(exc)
+    return out

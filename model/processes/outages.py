@@ -374,6 +374,23 @@ class Outages:
         z = np.zeros(0)
         return Outages(z, z, z, z, n_years, horizon)
 
+    def years_slice(self, lo: int, hi: int) -> Outages:
+        """The intervals of years ``lo .. hi - 1``, renumbered from 0 (``hi - lo`` years).
+
+        Examples
+        --------
+        >>> o = Outages(np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([1.0, 2.0, 3.0]),
+        ...             np.array([2.0, 3.0, 4.0]), 3, 10.0)
+        >>> s = o.years_slice(1, 3)
+        >>> s.year.tolist(), s.start.tolist(), s.n_years
+        ([0, 1], [2.0, 3.0], 2)
+        """
+        if not 0 <= lo <= hi <= self.n_years:
+            raise ValueError(f"years {lo}..{hi} are not within 0..{self.n_years}")
+        i, j = np.searchsorted(self.year, [lo, hi])  # sorted by year
+        return Outages(self.year[i:j] - lo, self.event[i:j], self.start[i:j], self.end[i:j], hi - lo,
+                       self.horizon)
+
     def concat(self, *others: Outages) -> Outages:
         """All intervals of ``self`` and ``others`` (same years and horizon), re-sorted."""
         parts = (self, *others)

@@ -38,7 +38,12 @@ from model.report.html import (
     script_json,
     write_atomic,
 )
-from model.report.sections import compliance_changes_section, compliance_section, recovery_section
+from model.report.sections import (
+    compliance_changes_section,
+    compliance_section,
+    importance_section,
+    recovery_section,
+)
 
 __all__ = [
     "PALETTE",
@@ -54,6 +59,7 @@ __all__ = [
     "format_odds",
     "format_percent",
     "histogram",
+    "importance_section",
     "incident_timeline",
     "layered_network_figure",
     "log_heatmap",

@@ -89,6 +89,46 @@ def _short(x: Any, limit: int = 40) -> str:
     return _esc(text)
 
 
+def _shared_prefix(labels: Sequence[str], least: int = 8) -> int:
+    """Length of the leading words all ``labels`` share (0 when fewer than two labels, or under ``least``
+    characters, or when it would leave a label empty).
+
+    Examples
+    --------
+    >>> _shared_prefix(["Site: 999 switching site of BT", "Site: 999 switching site of EE"])
+    28
+    >>> _shared_prefix(["BT fixed network", "EE"])
+    0
+    """
+    if len(labels) < 2:
+        return 0
+    head = labels[0]
+    n = 0
+    for i in range(min(len(t) for t in labels)):
+        if any(t[i] != head[i] for t in labels):
+            break
+        if head[i] == " ":
+            n = i + 1
+    if n < least or any(len(t) <= n for t in labels):
+        return 0
+    return n
+
+
+def _wrap(text: str, width: int) -> str:
+    """Escaped text broken into lines of about ``width`` characters at spaces or hyphens (``<br>``).
+
+    >>> _wrap("Call-handling platforms", 14)
+    'Call-handling<br>platforms'
+    """
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(_esc(line) for line in lines)
+
+
 def _arr(x: Any, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     if a.ndim != 1:
@@ -286,11 +326,22 @@ def layered_network_figure(
     hover_arr = np.array(hover, dtype=object)
     sizes = np.array([(layer == k).sum() for k in range(n_layers)])
     show_text = sizes[layer] <= max_text_labels
-    texts = np.array([_short(t, 28) if s else "" for t, s in zip(text_labels, show_text, strict=True)],
+    # labels sit to the right of their node and must end before the next column: what a whole layer's
+    # labels share (e.g. "Site: 999 switching site of ") is dropped, so the part that tells them apart shows
+    shown = list(text_labels)
+    for k in range(n_layers):
+        members = sorted(np.flatnonzero(layer == k).tolist(), key=lambda i: text_labels[i])
+        for j, i in enumerate(members):
+            near = [text_labels[m] for m in members[max(j - 1, 0): j + 2] if m != i]
+            cut = max((_shared_prefix([text_labels[i], t]) for t in near), default=0)
+            if cut:
+                first = text_labels[i].split(" ", 1)[0]
+                keep = first + " …" if first.endswith(":") and len(first) < cut else "…"
+                shown[i] = keep + text_labels[i][cut:]
+    limit = 24 if n_layers > 4 else 32
+    texts = np.array([_short(t, limit) if s else "" for t, s in zip(shown, show_text, strict=True)],
                      dtype=object)
-    textpos = np.where(layer == n_layers - 1, "middle left", "middle right")
-    if n_layers == 1:
-        textpos[:] = "middle right"
+    textpos = np.full(n, "middle right", dtype=object)
     height = int(np.clip(16 * sizes.max() + 140, 420, 1600))
     spacing_px = (height - 120) / np.maximum(sizes[layer], 1)  # vertical room per node in its layer
     marker_size = np.clip(0.7 * spacing_px, 5, 16)
@@ -325,9 +376,9 @@ def layered_network_figure(
     _layout(
         fig, title, height=height, hovermode="closest", dragmode="pan",
         margin={"l": 30, "r": 30, "t": 80 if title else 50, "b": 20},
-        xaxis={"tickvals": list(range(n_layers)), "ticktext": [_short(s, 30) for s in names], "side": "top",
-               "showgrid": False, "zeroline": False, "showline": False, "ticks": "",
-               "range": [-0.6, n_layers - 0.4], "tickfont": {"size": 13}},
+        xaxis={"tickvals": list(range(n_layers)), "ticktext": [_wrap(s, 14) for s in names], "side": "top",
+               "showgrid": False, "zeroline": False, "showline": False, "ticks": "", "tickangle": 0,
+               "range": [-0.3, n_layers - 1 + 1.35], "tickfont": {"size": 13}},
         yaxis={"visible": False, "range": [-0.03, 1.03]},
     )
     return fig

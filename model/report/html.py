@@ -894,13 +894,16 @@ def _bibliography_html(entries: Sequence[Mapping[str, Any]]) -> str:
     for e in entries:
         conf = str(e.get("confidence") or "")
         cited = e.get("cited")
+        rng = str(e.get("range") or "")
+        rng_html = f'<div class="range">Range varied: {_esc(rng)}</div>' if rng else ""
         rows.append(
             f'<tr id="src-{_esc(e["key"])}"><td><code>{_esc(e["key"])}</code></td>'
-            f'<td class="conf">{_esc(conf or "—")}</td><td>{_linked(str(e["text"]))}</td>'
+            f'<td class="conf">{_esc(conf or "—")}</td><td>{_linked(str(e["text"]))}{rng_html}</td>'
             f'<td class="num">{"" if cited is None else int(cited)}</td></tr>')
     return ('<h2 id="sources">Sources</h2>'
             f'<p class="legend">Confidence: {legend}. Keys starting with <code>A_</code> are stated '
-            "assumptions (no public source gives the value).</p>"
+            "assumptions (no public source gives the value); where the uncertainty analysis varies one, "
+            "its range is given under the reference.</p>"
             '<div class="table-wrap"><table class="data sources"><thead><tr><th scope="col">Key</th>'
             '<th scope="col">Confidence</th><th scope="col">Reference</th>'
             '<th scope="col" class="num">Cited</th></tr></thead><tbody>\n' + "\n".join(rows)
@@ -1031,6 +1034,7 @@ body { margin: 0; font-family: var(--sans); font-size: 15px; line-height: 1.55; 
 .downloads, .table-download { font-size: 13px; color: var(--muted); margin: 8px 0; }
 .legend { font-size: 13px; color: var(--muted); }
 table.sources td.conf { text-align: center; font-weight: 600; }
+table.sources div.range { font-size: 13px; color: var(--muted); margin-top: 2px; }
 details > summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 button.fig-data { font: inherit; font-size: 12px; color: var(--accent); background: none; border: 0;
                   padding: 2px 0; cursor: pointer; text-decoration: underline; }

@@ -184,7 +184,7 @@ _FIELDS: dict[str, Callable[[Any], bool]] = {
     and v >= 0,
     "written_utc": lambda v: isinstance(v, str),
     "tally": lambda v: isinstance(v, dict),
-    "digest": lambda v: isinstance(v, str),
+    "digest": lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
 }
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "CHUNK_LIMIT",
     "STREAMS",
     "StreamCollision",
+    "child_rng",
     "child_seed",
     "chunk_plan",
     "chunk_rng",
@@ -95,7 +96,7 @@ def register_stream(name: str, tag: int) -> int:
 
 for _name, _tag in (("outages", 1), ("switch-delays", 2), ("replay-callers", 3), ("intervals-callers", 4),
                     ("sensitivity", 5), ("gs-pilot", 6), ("gs-runs", 7), ("latent-tests", 8),
-                    ("crew-repairs", 9), ("tails-pilot", 14)):
+                    ("crew-repairs", 9), ("incident-strata", 10), ("tails-pilot", 14)):
     register_stream(_name, _tag)
 
 
@@ -243,5 +244,21 @@ def child_seed(root: np.random.SeedSequence, *key: int) -> int:
     >>> child_seed(root, 1, 0) != child_seed(root, 1, 1)
     True
     """
-    ss = np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, *(int(k) for k in key)))
-    return int(ss.generate_state(1, np.uint32)[0])
+    return int(_child(root, key).generate_state(1, np.uint32)[0])
+
+
+def child_rng(root: np.random.SeedSequence, *key: int) -> np.random.Generator:
+    """Generator of child ``key`` of ``root`` (the sequence :func:`child_seed` takes its seed from).
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(7)
+    >>> float(child_rng(root, 3).random()) == float(np.random.default_rng(
+    ...     np.random.SeedSequence(7, spawn_key=(3,))).random())
+    True
+    """
+    return np.random.default_rng(_child(root, key))
+
+
+def _child(root: np.random.SeedSequence, key: tuple[int, ...]) -> np.random.SeedSequence:
+    return np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, *(int(k) for k in key)))

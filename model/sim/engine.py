@@ -93,12 +93,15 @@ from model.sim.traffic import (
     RoutingPlan,
     StateRoutes,
     StateTraffic,
+    concat_outcomes,
     route_states,
     simulate_calls,
 )
 from model.units import HOURS_PER_YEAR
 
 __all__ = [
+    "BYTES_PER_CALL",
+    "CALL_MEMORY_BUDGET",
     "DEFAULT_CHUNK_YEARS",
     "HIST_EDGES_S",
     "MAX_NORMAL_CALLS_PER_YEAR",
@@ -123,12 +126,15 @@ __all__ = [
     "state_table_for",
     "unreachable_call_rate",
     "with_derived_outages",
+    "years_per_batch",
 ]
 
 DEFAULT_CHUNK_YEARS = 1000
 #: Edges (seconds) of the time-to-connect histogram of delayed connections: [0, 1) then 20 bins a decade.
 HIST_EDGES_S = np.concatenate([[0.0], np.logspace(0, 6, 121), [np.inf]])
 TOP_INCIDENTS = 10
+#: expected calls simulated at once (a block of segments); bounds memory, not the result's law
+CALL_BLOCK = 1 << 21
 #: ``Estimate.method`` of every time-engine figure.
 METHOD = "time-simulation"
 
@@ -554,6 +560,15 @@ class YearRecord:
         return d
 
     @staticmethod
+    def concat(parts: Sequence[YearRecord]) -> YearRecord:
+        """The records of consecutive batches of years as one record (years in order)."""
+        kw = {f: np.concatenate([getattr(r, f) for r in parts]) for f in _BASE_FIELDS}
+        keys = sorted({k for r in parts for k in r.outcomes})
+        outs = {k: np.concatenate([r.outcome(k) for r in parts]) for k in keys}
+        return YearRecord(**kw, probes=np.concatenate([r.probes for r in parts], axis=0), outcomes=outs,
+                          by_area=np.concatenate([r.by_area for r in parts], axis=0))
+
+    @staticmethod
     def from_dict(d: Mapping[str, Any]) -> YearRecord:
         kw = {f: np.asarray(d[f], dtype=float) for f in _BASE_FIELDS if f in d}
         n = len(kw["genuine"])
@@ -736,20 +751,30 @@ def _run_years(
         brow = np.where(sid >= 0, sid, -1)
         brow = np.where((brow >= 0) & ~table.clean()[np.maximum(brow, 0)], brow, -1)
         blocking = _blocking_table(model, callers, table)
-        outcomes = simulate_calls(
-            model, rng, seg_start=tl.time[seg], seg_end=tl.end[seg], seg_row=rows, seg_year=seg_year,
-            seg_advice=adv, year_origin=year_origin, profile_offset=profile_offset, boundary_time=tl.time,
-            boundary_row=brow, year_end=year_origin + h_total, states=table.traffic, table=blocking,
-            pset_of_year=pset_of_year, seg_index=np.searchsorted(pos, seg),
-        )
         # expected calls of the affected demands in the non-clean segments (replaced by the simulated ones)
         rate_of = np.zeros(table.n)
         ur = np.unique(rows)
         rate_of[ur] = [table.traffic[r].affected_rate for r in ur.tolist()]
         la = tl.time[seg] - year_origin[seg_year] + profile_offset[seg_year]
         lb = tl.end[seg] - year_origin[seg_year] + profile_offset[seg_year]
-        exp_aff = np.bincount(seg_year, weights=rate_of[rows] * np.asarray(model.profile.integrate(la, lb)),
-                              minlength=ny)
+        exp_seg = rate_of[rows] * np.asarray(model.profile.integrate(la, lb), float).reshape(-1)
+        exp_aff = np.bincount(seg_year, weights=exp_seg, minlength=ny)
+        seg_index = np.searchsorted(pos, seg)
+        # callers are independent given the states, so segments are simulated in blocks of about
+        # CALL_BLOCK expected calls: memory stays bounded when most of a year is affected
+        block = (np.cumsum(exp_seg * (1.0 + model.non_genuine_ratio)) // CALL_BLOCK).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(block)) + 1
+        parts = []
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, seg.size].tolist(), strict=True):
+            b = slice(lo, hi)  # one step per block of calls (one block unless a year is mostly affected)
+            parts.append(simulate_calls(
+                model, rng, seg_start=tl.time[seg[b]], seg_end=tl.end[seg[b]], seg_row=rows[b],
+                seg_year=seg_year[b], seg_advice=adv[b], year_origin=year_origin,
+                profile_offset=profile_offset, boundary_time=tl.time, boundary_row=brow,
+                year_end=year_origin + h_total, states=table.traffic, table=blocking,
+                pset_of_year=pset_of_year, seg_index=seg_index[b],
+            ))
+        outcomes = concat_outcomes(parts)
         o = outcomes
         g = o.is_genuine()  # the long-standing fields count genuine callers; outcomes split both
         sim = np.bincount(o.year, weights=g, minlength=ny).astype(float)
@@ -870,11 +895,46 @@ def run_chunk(
     table = state_table_for(model)
     before = table.evaluations
     first_year = chunk_index * (chunk_years or n_years)
-    rec, hist, incidents, _ = _run_years(model, out, rng, _caller_set(model, callers),
-                                         pset_of_year=np.zeros(n_years, dtype=np.int64),
-                                         profile_offset=np.zeros(n_years), first_year=first_year,
-                                         probe_hours=probe_hours)
+    caller_set = _caller_set(model, callers)
+    recs: list[YearRecord] = []
+    hist = np.zeros(HIST_EDGES_S.size - 1, dtype=np.int64)
+    incidents: list[dict[str, Any]] = []
+    step = years_per_batch(model)
+    for lo in range(0, n_years, step):  # one step per batch of years: memory bounded by the call budget
+        n = min(step, n_years - lo)
+        part = out.years_slice(lo, lo + n) if n < n_years else out
+        rec, h, inc, _ = _run_years(model, part, rng, caller_set, pset_of_year=np.zeros(n, dtype=np.int64),
+                                    profile_offset=np.zeros(n), first_year=first_year + lo,
+                                    probe_hours=probe_hours)
+        recs.append(rec)
+        hist += h
+        incidents = list(_top([*incidents, *inc]))
+    rec = recs[0] if len(recs) == 1 else YearRecord.concat(recs)
     return TimeTally({int(chunk_index): rec}, hist, _top(incidents), table.evaluations - before)
+
+
+#: Memory budget of the call records of one batch of simulated years (bytes).
+CALL_MEMORY_BUDGET = 192 * 2**20
+#: Bytes the time engine holds per simulated call while a batch runs (measured on uk999: about 250).
+BYTES_PER_CALL = 400
+
+
+def years_per_batch(model: TimeModel, budget: int | None = None) -> int:
+    """Simulated years :func:`run_chunk` runs at once: as many as keep the calls it follows one by one
+    (:func:`expected_simulated_calls`, times a margin of 3 for busy years) within ``budget`` bytes
+    (default :data:`CALL_MEMORY_BUDGET`). The batches draw from the chunk's streams in turn, so a
+    chunk's result depends on the budget (and on nothing else).
+
+    Examples
+    --------
+    >>> from model.sim.timemodel import build_time_model
+    >>> 1 <= years_per_batch(build_time_model("uk999")) < 1000
+    True
+    """
+    calls, _ = expected_simulated_calls(model)
+    budget = CALL_MEMORY_BUDGET if budget is None else budget
+    per_year = 3 * max(calls, 1.0) * BYTES_PER_CALL
+    return int(max(1, min(10**6, budget // per_year)))
 
 
 def with_derived_outages(model: TimeModel, out: Outages, seed: int, chunk_index: int, *,

@@ -81,7 +81,7 @@ def _is_scalar(*args: ArrayLike) -> bool:
 
 def _as_float(name: str, x: ArrayLike, *, allow_inf: bool = False) -> np.ndarray:
     arr = np.asarray(x, dtype=float)
-    bad = np.isnan(arr) | (arr < 0) | (~allow_inf & np.isinf(arr))
+    bad = np.isnan(arr) | (arr < 0) | (np.isinf(arr) & (not allow_inf))
     if np.any(bad):
         first = arr[bad].flat[0] if arr.ndim else float(arr)
         what = "a non-negative number" + (" or inf" if allow_inf else "")

@@ -57,7 +57,7 @@ from model.processes.distributions import Distribution, parse_distribution
 from model.processes.failover import manual_switch_delay
 from model.processes.outages import Outages, failover_windows
 from model.run.runner import run_chunks
-from model.run.seeds import child_seed
+from model.run.seeds import child_rng, child_seed
 from model.scenario.loader import Scenario
 from model.sim.engine import as_time_model, run_intervals
 from model.sim.timemodel import CallerParams, TimeModel
@@ -840,9 +840,7 @@ def direct_check(
     ip, _ = _events(tm, setup)
     n = design.start.size
     k = n * replicates
-    rng = np.random.default_rng(
-        np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, tag))
-    )
+    rng = child_rng(root, tag)
     st = np.tile(design.start, replicates)
     prim = Outages(
         np.arange(k),

@@ -16,9 +16,10 @@ uncertainty); the backup's queue limit is always the scenario's; public advice
 comes at the strategy's ``advice_delay_hours`` when that is earlier; each fallback
 line's compliance is centred on the strategy's value.
 
-Seeds: the strata pairing draws from child ``(1_000_003,)`` of ``SeedSequence(seed)``
-and stratum ``k`` replays with the seed of child ``(k,)`` (:func:`stratum_seeds`), the
-same for every strategy, so strategies are compared with common random numbers.
+Seeds: the strata pairing draws from the registered stream ``incident-strata``
+(:func:`model.run.seeds.named_rng`) and stratum ``k`` replays with the seed of child
+``(k,)`` of ``SeedSequence(seed)`` (:func:`stratum_seeds`, :func:`model.run.seeds.child_seed`),
+the same for every strategy, so strategies are compared with common random numbers.
 
 Examples
 --------
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from model.run.seeds import child_seed, named_rng
 from model.scenario.loader import Scenario
 from model.sim.engine import replay_incident
 from model.sim.timemodel import build_time_model
@@ -58,10 +60,6 @@ __all__ = [
     "stratum_seeds",
     "time_bins",
 ]
-
-#: Spawn key of the stream that pairs the strata of the two outer inputs at random.
-STRATA_STREAM = 1_000_003
-
 
 @dataclass(frozen=True)
 class Counterfactual:
@@ -235,7 +233,7 @@ def lhs_strata(k: int, seed: int, cap_range: tuple[float, float],
     >>> sorted(round(c, 6) for c, _ in s), sorted(round(d, 6) for _, d in s)
     ([0.75, 1.05], [0.375, 0.625])
     """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STRATA_STREAM,)))
+    rng = named_rng(seed, "incident-strata")
     mid = (np.arange(k) + 0.5) / k
     cap = cap_range[0] + (cap_range[1] - cap_range[0]) * mid
     drop = drop_range[0] + (drop_range[1] - drop_range[0]) * rng.permutation(mid)
@@ -251,7 +249,8 @@ def stratum_seeds(seed: int, k: int) -> list[int]:
     >>> a != b and a == stratum_seeds(11, 1)[0]
     True
     """
-    return [int(np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1)[0]) for i in range(k)]
+    root = np.random.SeedSequence(seed)
+    return [child_seed(root, i) for i in range(k)]
 
 
 def split_replications(total: int, k: int) -> list[int]:

@@ -49,7 +49,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,7 @@ __all__ = [
     "CallerSet",
     "RoutingPlan",
     "StateTraffic",
+    "concat_outcomes",
     "route_states",
     "simulate_calls",
 ]
@@ -601,7 +603,9 @@ class BlockingTable:
                 ok = (~st.unreachable) * st.delivered[cls]
                 if st.cap.size:
                     ok = ok * np.prod(1 - st.usage[cls] * cap_loss[i, : st.cap.size][None, :], axis=1)
-                fail[i] = np.bincount(m.demand_service, weights=m.demand_rate * mult[i] * (1 - ok),
+                # (rounding can leave ok a hair above 1: a failure chance is never negative)
+                p_fail = np.maximum(1 - ok, 0.0)
+                fail[i] = np.bincount(m.demand_service, weights=m.demand_rate * mult[i] * p_fail,
                                       minlength=len(m.services))
             n_lines = m.fallback_services.sum(axis=0)  # lines per service
             per_line = np.where(n_lines > 0, 1.0 / np.maximum(n_lines, 1), 0.0)
@@ -641,6 +645,31 @@ class CallOutcomes:
     @property
     def n(self) -> int:
         return int(self.year.size)
+
+
+def concat_outcomes(parts: Sequence[CallOutcomes]) -> CallOutcomes:
+    """The callers of several blocks of segments as one :class:`CallOutcomes` (in block order).
+
+    Examples
+    --------
+    >>> a = CallOutcomes(*(np.zeros(2, dtype=int) for _ in range(7)))
+    >>> concat_outcomes([a, a]).n, concat_outcomes([a]) is a
+    (4, True)
+    """
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for f in dataclasses.fields(CallOutcomes):
+        vals = [getattr(p, f.name) for p in parts]
+        if all(v is None for v in vals):
+            out[f.name] = None
+            continue
+        if f.name == "genuine":
+            vals = [p.is_genuine() for p in parts]
+        elif any(v is None for v in vals):
+            vals = [np.zeros(p.n, dtype=bool) if v is None else v for p, v in zip(parts, vals, strict=True)]
+        out[f.name] = np.concatenate(vals)
+    return CallOutcomes(**out)
 
 
 def _profile_pieces(prof) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
@@ -813,18 +842,24 @@ def simulate_calls(
     dense = st.rows.size * pieces * n_ps <= 1 << 24
     slot = np.full(st.rows.size * pieces * n_ps if dense else 0, -1, dtype=np.int64)
     slot_of: dict[int, int] = {}
-    res = {"cap": np.zeros((0, qmax)), "fb": np.zeros((0, nl))}
+    n_cls = int(st.usage.shape[1])
+    # per slot: the losses at each capacity node, and the chance each class gets through all of them
+    res = {"cap": np.zeros((0, qmax)), "fb": np.zeros((0, nl)), "ok": np.zeros((0, n_cls))}
 
     def fill(uc: np.ndarray) -> np.ndarray:
         """Compute the losses of new codes; return their slots."""
         u_piece = uc % pieces
         u_ps = (uc // pieces) % n_ps
-        u_row = st.rows[uc // pieces // n_ps]
+        u_local = uc // pieces // n_ps
+        u_row = st.rows[u_local]
         mult = np.asarray(prof.rate_at(u_piece + 0.5), float).reshape(-1)
         c_new, f_new = table.values(u_row, mult, u_ps, qmax)
         first = res["cap"].shape[0]
         res["cap"] = np.concatenate([res["cap"], c_new])
         res["fb"] = np.concatenate([res["fb"], f_new])
+        if qmax:  # once per new slot and class instead of once per caller and attempt
+            ok_new = np.prod(1 - st.usage[u_local] * c_new[:, None, :], axis=2)
+            res["ok"] = np.concatenate([res["ok"], ok_new])
         return first + np.arange(uc.size)
 
     for k in range(max_k):  # one step per attempt number, all callers at once
@@ -854,7 +889,7 @@ def simulate_calls(
                     got[miss] = fill(uc[miss])
                     slot_of.update(zip(uc[miss].tolist(), got[miss].tolist(), strict=True))
                 sl = got[inv.reshape(-1)]
-            cap_res, fb_res = res["cap"], res["fb"]
+            fb_res = res["fb"]
             li, ci, di = lr[ii], cls[live[ii]], demand[live[ii]]
             if roam_on:  # handsets of a network whose masts went quiet camp on another network's masts
                 rm = np.flatnonzero(st.roaming[li, di])
@@ -870,7 +905,7 @@ def simulate_calls(
                     roamed[live[ii[rm]]] = True
             okp = (~st.unreachable[li, di]) * st.delivered[li, ci]
             if qmax:
-                okp = okp * np.prod(1 - st.usage[li, ci] * cap_res[sl], axis=1)
+                okp = okp * res["ok"][sl, ci]
             if nl:
                 on_fb = line[live[ii]] >= 0
                 fbl = fb_res[sl, np.maximum(line[live[ii]], 0)]

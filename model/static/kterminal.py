@@ -46,6 +46,7 @@ import networkx as nx
 import numpy as np
 
 from model.results.estimate import Estimate, binomial_estimate, provenance
+from model.run.seeds import chunk_rng
 
 __all__ = ["brute_force_k_terminal", "exact_k_terminal", "k_terminal_unreliability", "mc_k_terminal"]
 
@@ -227,7 +228,7 @@ def mc_k_terminal(graph: nx.Graph, terminals: Iterable[Hashable] | None = None, 
                   seed: int = 0, q_attr: str = "q", chunk: int = 20_000) -> Estimate:
     """Crude Monte Carlo K-terminal unreliability with a Wilson interval.
 
-    Trials are drawn in chunks from ``SeedSequence(seed)``'s child ``i`` for chunk ``i``.
+    Trials are drawn in chunks of ``chunk``, chunk ``i`` from :func:`model.run.seeds.chunk_rng`.
     """
     if samples < 1:
         raise ValueError("samples must be >= 1")
@@ -236,11 +237,10 @@ def mc_k_terminal(graph: nx.Graph, terminals: Iterable[Hashable] | None = None, 
     terms = np.array(sorted(_terminals(graph, nodes, terminals)), dtype=np.int64)
     ends = np.array([(u, v) for u, v, _q in raw], dtype=np.int64).reshape(-1, 2)
     qs = np.array([q for _u, _v, q in raw])
-    children = np.random.SeedSequence(seed).spawn((samples + chunk - 1) // chunk)
     fails = 0
     for i, lo in enumerate(range(0, samples, chunk)):  # one step per chunk of trials
         n = min(chunk, samples - lo)
-        rng = np.random.default_rng(children[i])
+        rng = chunk_rng(seed, i)
         up = rng.random((n, qs.size)) >= qs[None, :]
         fails += int((~_connected(up, ends, len(nodes), terms)).sum())
     est = binomial_estimate(fails, samples, method="crude-mc", seed=seed, seconds=time.perf_counter() - t0,
