@@ -135,7 +135,7 @@ def _check_range(value: float, md: Mapping[str, Any]) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dataclass_schema(tp: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
     """Type hints and fields (by file key) of a schema dataclass, worked out once per class."""
     return get_type_hints(tp), {_field_key(f): f for f in dataclasses.fields(tp)}
