@@ -30,7 +30,7 @@ BREAKDOWNS = ("service", "area", "access", "caller_group")
 #: tests/test_cli_engines.py checks the two agree)
 DEFAULT_MAX_MEMORY_MIB = 256
 #: ``model.sim.engine.STATE_MEMORY_BUDGET`` in MiB (tests/test_cli_engines.py checks the two agree)
-DEFAULT_STATE_MEMORY_MIB = 64
+DEFAULT_STATE_MEMORY_MIB = 24
 
 
 def _estimate_json(est, method: str, reason: str) -> dict[str, Any]:

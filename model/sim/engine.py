@@ -225,7 +225,7 @@ STATE_EVAL_BUDGET = 16 * 2**20
 #: Default memory budget of a state table (bytes): half for the states' traffic, a quarter each for the
 #: routing plans of class subsets and the cached attempt losses. Evicted entries are evaluated again,
 #: to the same bits, when met again, so the budget changes speed and memory, never a result.
-STATE_MEMORY_BUDGET = 64 * 2**20
+STATE_MEMORY_BUDGET = 24 * 2**20
 #: Bytes a state keeps for the life of the table whatever the budget (key, id, share, flags, events and a
 #: digest of its traffic), about: 20,000 states a simulated-years-long uk999 run meets hold 4 MiB.
 STATE_SUMMARY_BYTES = 200
