@@ -554,8 +554,10 @@ def tails_main(argv: list[str] | None = None) -> int:
     stops once the relative standard error of P(year >= its 1-in-10,000 level) is at most 10 % (or at
     the year cap); then a crude run with the same seed (paired: the unbiased events' histories
     coincide) for the 1-in-100 check and the crude CPU seconds per year. Crude years for the RSE
-    reached at p: ``(1 - p) / (p * rse**2)``. The last line: ``crude_over_is_cpu=<status quo>
-    <strategy>`` (crude CPU to the same RSE / importance-sampling CPU, pilots included).
+    reached at p: ``(1 - p) / (p * rse**2)``; both follow genuine callers only (the tail statistics
+    count them). The last line: ``crude_over_is_cpu=<status quo> <strategy> crude_years=<status quo>
+    <strategy>`` (crude CPU to the same RSE / importance-sampling CPU, pilots included; the crude years
+    that RSE takes).
     """
     import sys
 
@@ -586,7 +588,7 @@ def tails_main(argv: list[str] | None = None) -> int:
     models = {"status quo": build_time_model(apply_strategies(base, [])),
               args.strategy: build_time_model(apply_strategies(
                   base, [load_strategy(n) for n in args.strategy.split("+")]))}
-    ratios = []
+    ratios, crude_needed = [], []
     for label, tm in models.items():
         c0, w0 = time.process_time(), time.perf_counter()
         bias = cross_entropy_bias(tm, args.seed, years=args.pilot_years, rounds=args.pilot_rounds,
@@ -634,12 +636,14 @@ def tails_main(argv: list[str] | None = None) -> int:
         crude_years = (1 - p) / (p * rse**2) if p > 0 and rse > 0 else math.inf
         ratio = crude_years * crude_cpu_per_year / cpu
         ratios.append(ratio)
+        crude_needed.append(crude_years)
         print(f"   crude years for the same RSE ({rse:.3f}) at 1-in-10,000: {crude_years:,.0f} "
               f"({crude_years * crude_cpu_per_year:,.0f} s CPU) -> "
               f"{crude_years / run.years:,.0f} x the years, "
               f"{ratio:,.1f} x the CPU; target RSE <= 0.10 in <= {args.budget:.0f} s CPU: "
               f"{'met' if rse <= 0.10 and cpu <= args.budget else 'NOT met'}")
-    print(f"crude_over_is_cpu={' '.join(f'{x:.4g}' for x in ratios)}")
+    print(f"crude_over_is_cpu={' '.join(f'{x:.4g}' for x in ratios)} "
+          f"crude_years={' '.join(f'{x:.0f}' for x in crude_needed)}")
     return 0
 
 

@@ -222,3 +222,29 @@ def summary() -> str:
         rows.append(f"{kind:<22}" + "".join(f"{COUNTS[kind][c]:>18}" for c in cols))
     rows.append(f"{'all':<22}" + "".join(f"{total[c]:>18}" for c in cols))
     return "\n".join(rows)
+
+
+def toml_value(v: Any) -> str:
+    """``v`` as a TOML value (floats beyond range as ``inf``/``nan``, tables inline)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+def dump(doc: dict) -> str:
+    """A scenario document as TOML text (top-level keys as ``key = value`` lines)."""
+    return "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in doc.items()) + "\n"

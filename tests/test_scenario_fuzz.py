@@ -10,12 +10,12 @@ nothing else (no traceback from deep inside). The CLI exits 0 or 2 accordingly.
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fuzzing import dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,30 +24,6 @@ from model.scenario.loader import BUNDLED_DIR, load_scenario
 from model.scenario.schema import ScenarioError
 
 BASE = tomllib.loads((BUNDLED_DIR / "uk999.toml").read_text())
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(type(v))
-
-
-def dump(doc: dict) -> str:
-    return "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in doc.items()) + "\n"
 
 
 def paths(doc: Any, prefix: tuple = ()) -> list[tuple]:

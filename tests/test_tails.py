@@ -272,3 +272,48 @@ def test_cross_entropy_bias_learns_the_switch_and_the_long_repairs():
     run = simulate_tails(tm, 1000, seed=3, bias=b, chunk_years=500, backend="serial")
     w = run.weights
     assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)
+
+
+# ----------------------------------------------------------------------------- the cheaper tail runs
+def test_genuine_only_leaves_the_genuine_outcomes_and_the_outages_as_they_were():
+    # uk999 has non-genuine callers: a tail run leaves them out (they load capacities through their rates),
+    # so the outages are the same and the genuine callers' outcomes agree year by year within caller noise
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model("uk999")
+    bias = choose_bias(tm, target=0.5)
+    years = 200
+    a = simulate_tails(tm, years, seed=13, bias=bias, chunk_years=100, backend="serial")
+    b = simulate_tails(tm, years, seed=13, bias=bias, chunk_years=100, backend="serial", genuine_only=False)
+    assert np.array_equal(a.weights, b.weights)
+    assert np.array_equal(a.values("down_hours"), b.values("down_hours"))
+    assert a.tally.tally.column("callers_non_genuine").sum() == 0
+    assert b.tally.tally.column("callers_non_genuine").sum() > 0
+    for col in ("unreachable", "simulated"):
+        d = a.tally.tally.column(col) - b.tally.tally.column(col)
+        z = d.mean() / (d.std(ddof=1) / math.sqrt(years))
+        assert abs(z) < 4, (col, z)
+        assert a.tally.tally.column(col).sum() > 0
+
+
+def test_biased_models_share_states_and_results_do_not_depend_on_what_ran_before():
+    import dataclasses
+
+    from model.sim.engine import share_states, state_table_for
+    from model.sim.tails import _task
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    bias = _small_bias(tm, factor=5.0)
+    cold = simulate_tails(tm, 60, seed=2, bias=bias, chunk_years=30, backend="serial")
+    warm_model = build_time_model(SMALL)
+    simulate_tails(warm_model, 90, seed=8, bias=FailureBias(), chunk_years=30, backend="serial")  # warm states
+    # the biased model reads and extends the table its base model filled
+    assert state_table_for(_task(warm_model, bias).model) is state_table_for(warm_model)
+    warm = simulate_tails(warm_model, 60, seed=2, bias=bias, chunk_years=30, backend="serial")
+    for col in ("unreachable", "worst_incident", "down_hours", "failed_attempts", "simulated"):
+        assert np.array_equal(cold.tally.tally.column(col), warm.tally.tally.column(col)), col
+    assert np.array_equal(cold.weights, warm.weights)
+    other = dataclasses.replace(tm, horizon=tm.horizon / 2)
+    with pytest.raises(ValueError, match="differ in more than"):
+        share_states(other, tm)

@@ -24,6 +24,7 @@ f.toml: pumps.p1.colour: unknown key; allowed keys: q
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -134,6 +135,12 @@ def _check_range(value: float, md: Mapping[str, Any]) -> str | None:
     return None
 
 
+@functools.cache
+def _dataclass_schema(tp: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """Type hints and fields (by file key) of a schema dataclass, worked out once per class."""
+    return get_type_hints(tp), {_field_key(f): f for f in dataclasses.fields(tp)}
+
+
 def convert(tp: Any, value: Any, path: tuple[str, ...], problems: list[Problem],
             origin: Callable[[tuple[str, ...]], str], md: Mapping[str, Any] | None = None) -> Any:
     """Convert ``value`` to type ``tp``; append problems; return a best-effort value."""
@@ -201,8 +208,7 @@ def convert(tp: Any, value: Any, path: tuple[str, ...], problems: list[Problem],
         if not isinstance(value, dict):
             bad("must be a table")
             return None
-        hints = get_type_hints(tp)
-        fields = {_field_key(f): f for f in dataclasses.fields(tp)}
+        hints, fields = _dataclass_schema(tp)
         kwargs: dict[str, Any] = {}
         for k, v in value.items():
             f = fields.get(k)

@@ -121,6 +121,7 @@ __all__ = [
     "replay_incident",
     "run_chunk",
     "run_intervals",
+    "share_states",
     "simulate",
     "simulate_graph",
     "state_table_for",
@@ -416,6 +417,31 @@ def state_table_for(model: TimeModel) -> StateTable:
     return t
 
 
+def share_states(model: TimeModel, like: TimeModel) -> None:
+    """Let ``model`` use the state table and caller sets of ``like`` (same network, events and callers).
+
+    For variants that change only the outage processes or the switch policies (the rates and repairs
+    of importance sampling, :mod:`model.sim.tails`): the states, their traffic and the attempt losses
+    depend on neither, so each is evaluated once for all the variants instead of once per variant.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from model.sim.timemodel import build_time_model
+    >>> tm = build_time_model("uk999")
+    >>> other = dataclasses.replace(tm, process=dataclasses.replace(tm.process, rate=tm.process.rate * 2))
+    >>> share_states(other, tm)
+    >>> state_table_for(other) is state_table_for(tm)
+    True
+    """
+    differ = [f.name for f in dataclasses.fields(model) if f.name not in ("process", "switch_policies")
+              and getattr(model, f.name) is not getattr(like, f.name)]
+    if differ:
+        raise ValueError(f"share_states: the models differ in more than their outage processes ({differ[0]})")
+    _TABLES[model] = state_table_for(like)
+    _CALLER_SETS[model] = _CALLER_SETS.setdefault(like, {})
+
+
 #: Most calls a simulated year may need to follow one by one in normal operation (nothing failed).
 MAX_NORMAL_CALLS_PER_YEAR = 200_000
 
@@ -678,11 +704,13 @@ def _run_years(
     first_year: int,
     advice_local: np.ndarray | None = None,
     probe_hours: Sequence[float] = (),
+    genuine_only: bool = False,
 ) -> tuple[YearRecord, np.ndarray, list[dict[str, Any]], Any]:
     """Timeline, states and calls of the given outages; per-year results.
 
     Public advice starts ``advice_delay_h`` after each episode's start, or at hour
-    ``advice_local[year]`` of the year when given (a replayed incident).
+    ``advice_local[year]`` of the year when given (a replayed incident). ``genuine_only``:
+    non-genuine calls are not followed (see :func:`run_chunk`).
     """
     table = state_table_for(model)
     tl = build_timeline(outages, model.events.hash)
@@ -772,7 +800,7 @@ def _run_years(
                 seg_year=seg_year[b], seg_advice=adv[b], year_origin=year_origin,
                 profile_offset=profile_offset, boundary_time=tl.time, boundary_row=brow,
                 year_end=year_origin + h_total, states=table.traffic, table=blocking,
-                pset_of_year=pset_of_year, seg_index=seg_index[b],
+                pset_of_year=pset_of_year, seg_index=seg_index[b], genuine_only=genuine_only,
             ))
         outcomes = concat_outcomes(parts)
         o = outcomes
@@ -867,8 +895,14 @@ def run_chunk(
     chunk_years: int | None = None,
     callers: CallerParams | None = None,
     probe_hours: Sequence[float] = (),
+    genuine_only: bool = False,
 ) -> TimeTally:
     """Simulate ``n_years`` years: chunk ``chunk_index`` of a run (the unit of parallel work).
+
+    ``genuine_only``: non-genuine calls are not followed (they still load the capacities, whose
+    losses come from the rates; no genuine caller's outcome depends on them, only the random draws
+    differ): for tail statistics, which count genuine callers, at half the callers to follow in a
+    national outage. The non-genuine outcome fields are then zero.
 
     Draws only from ``SeedSequence(entropy=seed, spawn_key=(chunk_index, ...))``: the
     callers from child ``(chunk_index,)``, each basic event's outages and each standby
@@ -905,7 +939,7 @@ def run_chunk(
         part = out.years_slice(lo, lo + n) if n < n_years else out
         rec, h, inc, _ = _run_years(model, part, rng, caller_set, pset_of_year=np.zeros(n, dtype=np.int64),
                                     profile_offset=np.zeros(n), first_year=first_year + lo,
-                                    probe_hours=probe_hours)
+                                    probe_hours=probe_hours, genuine_only=genuine_only)
         recs.append(rec)
         hist += h
         incidents = list(_top([*incidents, *inc]))
@@ -917,6 +951,9 @@ def run_chunk(
 CALL_MEMORY_BUDGET = 192 * 2**20
 #: Bytes the time engine holds per simulated call while a batch runs (measured on uk999: about 250).
 BYTES_PER_CALL = 400
+
+
+_EXPECTED_CALLS: weakref.WeakKeyDictionary[TimeModel, float] = weakref.WeakKeyDictionary()
 
 
 def years_per_batch(model: TimeModel, budget: int | None = None) -> int:
@@ -931,7 +968,9 @@ def years_per_batch(model: TimeModel, budget: int | None = None) -> int:
     >>> 1 <= years_per_batch(build_time_model("uk999")) < 1000
     True
     """
-    calls, _ = expected_simulated_calls(model)
+    calls = _EXPECTED_CALLS.get(model)
+    if calls is None:  # a model's own constant: evaluated once per process, not once per chunk
+        calls = _EXPECTED_CALLS[model] = expected_simulated_calls(model)[0]
     budget = CALL_MEMORY_BUDGET if budget is None else budget
     per_year = 3 * max(calls, 1.0) * BYTES_PER_CALL
     return int(max(1, min(10**6, budget // per_year)))

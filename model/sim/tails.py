@@ -91,7 +91,14 @@ from model.results.tails import exceedance, exceedance_curve, return_level
 from model.run.checkpoint import register_tally
 from model.run.runner import RunInfo, run_chunks
 from model.run.seeds import chunk_plan, chunk_streams, named_rng
-from model.sim.engine import DEFAULT_CHUNK_YEARS, TimeTally, as_time_model, run_chunk, with_derived_outages
+from model.sim.engine import (
+    DEFAULT_CHUNK_YEARS,
+    TimeTally,
+    as_time_model,
+    run_chunk,
+    share_states,
+    with_derived_outages,
+)
 from model.sim.timemodel import EVENT_KINDS, TimeModel
 
 __all__ = [
@@ -336,6 +343,7 @@ def _task(model: TimeModel, bias: FailureBias) -> _BiasedTask:
                            if members <= set(model.events.member_list(e).tolist())))
         policies[j] = dataclasses.replace(policies[j], p_fail=float(pf))
     bm = dataclasses.replace(model, process=biased, switch_policies=tuple(policies))
+    share_states(bm, model)  # the bias changes no state: pilots, main run and crude share their evaluations
     return _BiasedTask(bm, bias, np.asarray(idx, dtype=np.int64), p.rate[idx].copy(),
                        tuple(p.repair[e] for e in idx), tuple(repair[e] for e in idx),
                        real_sub.steady_unavailability(),
@@ -511,8 +519,8 @@ register_tally(WeightedTally, _weighted_tally_matches)
 
 
 def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: int, *,
-                     start: str = "stationary", chunk_years: int | None = None, callers: Any = None
-                     ) -> WeightedTally:
+                     start: str = "stationary", chunk_years: int | None = None, callers: Any = None,
+                     genuine_only: bool = False) -> WeightedTally:
     """Chunk ``chunk_index`` of a biased run: the engine's chunk on the biased model, and its years' weights.
 
     Draws exactly what :func:`model.sim.engine.run_chunk` draws (streams keyed by
@@ -520,7 +528,7 @@ def run_biased_chunk(task: _BiasedTask, chunk_index: int, n_years: int, seed: in
     likelihood ratio.
     """
     tally = run_chunk(task.model, chunk_index, n_years, seed, start=start, chunk_years=chunk_years,
-                      callers=callers)
+                      callers=callers, genuine_only=genuine_only)
     logw, counts, stats = _log_weights(task, chunk_index, n_years, seed, start)
     ci = int(chunk_index)
     return WeightedTally(tally, {ci: logw}, {ci: counts}, {ci: stats})
@@ -619,7 +627,7 @@ def simulate_tails(
     chunk_years: int | None = None, start: str = "stationary", callers: Any = None, backend: Any = "auto",
     workers: int | None = None, checkpoint: str | os.PathLike[str] | None = None,
     progress: bool | None = None, quiet: bool = True, name: str = "", target_rse: float | None = None,
-    period: float = 10_000.0, statistic: str = "unreachable",
+    period: float = 10_000.0, statistic: str = "unreachable", genuine_only: bool = True,
 ) -> TailRun:
     """Simulate ``years`` biased years (``bias``; default :func:`choose_bias`) on any backend.
 
@@ -640,6 +648,11 @@ def simulate_tails(
         Stop at the first chunk boundary where the relative standard error of
         ``P(statistic >= its return level of period)`` is at most ``target_rse``
         (at least 200 years in; ``years`` is then the cap).
+    genuine_only : bool
+        Follow genuine callers only (default: every tail statistic counts genuine callers;
+        non-genuine calls still load the capacities through their rates, and following them
+        would double the callers of a national outage). False: the engine's full caller
+        tally, non-genuine outcomes included (:func:`model.sim.engine.run_chunk`).
 
     Returns
     -------
@@ -657,7 +670,8 @@ def simulate_tails(
         raise ValueError(f"unknown statistic {statistic!r}; allowed: {', '.join(STATISTICS)}")
     tally, info = run_chunks(run_biased_chunk, task, chunk_plan(years, cy), seed, backend=backend,
                              workers=workers, checkpoint=checkpoint, progress=progress, quiet=quiet,
-                             chunk_kwargs={"start": start, "chunk_years": cy, "callers": callers},
+                             chunk_kwargs={"start": start, "chunk_years": cy, "callers": callers,
+                                           "genuine_only": genuine_only},
                              target_rse=target_rse, estimate_fn=_TailPrecision(statistic, period),
                              unit="years", desc="tails")
     return TailRun(tally, bias, info.seed_entropy, info, name or model.name)

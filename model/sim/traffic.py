@@ -759,18 +759,19 @@ def simulate_calls(
     table: BlockingTable,
     pset_of_year: np.ndarray,
     seg_index: np.ndarray,
+    genuine_only: bool = False,
 ) -> CallOutcomes:
     """Simulate every call of the affected demands arriving in the given segments.
 
     Genuine calls always; non-genuine calls (silent, accidental, hoax) too when the
     caller set has a non-genuine redial chance: they arrive at ``non_genuine_ratio``
     times the genuine rate, meet the same network, redial with their own chance and
-    never turn to a fallback line. Each caller's patience is drawn from the caller
-    set's law; the time between attempts too; the chance of another attempt may
-    depend on the attempt number. A mobile demand whose network's masts stop
-    radiating while its core or access link is down tries another network's masts
-    (emergency roaming: a sibling demand drawn by network share, after the roaming
-    delay).
+    never turn to a fallback line (``genuine_only``: they are not followed). Each
+    caller's patience is drawn from the caller set's law; the time between attempts
+    too; the chance of another attempt may depend on the attempt number. A mobile
+    demand whose network's masts stop radiating while its core or access link is down
+    tries another network's masts (emergency roaming: a sibling demand drawn by network
+    share, after the roaming delay).
 
     Segments are given in global engine time (``year_origin[year] + local hours``);
     ``seg_row`` is the state row of each segment (into ``states``), ``seg_advice`` the
@@ -792,7 +793,7 @@ def simulate_calls(
     counts = rng.poisson(lam)
     owner = np.repeat(np.arange(seg_start.size), counts)
     genuine = None
-    if cs.non_genuine and model.non_genuine_ratio > 0:
+    if cs.non_genuine and model.non_genuine_ratio > 0 and not genuine_only:
         counts_ng = rng.poisson(lam * model.non_genuine_ratio)
         n_g = owner.size
         owner = np.concatenate([owner, np.repeat(np.arange(seg_start.size), counts_ng)])
@@ -867,10 +868,18 @@ def simulate_calls(
             break
         yl = year[live]
         tl = np.minimum(t[live], year_end[yl] - 1e-9)
-        r = boundary_row[np.searchsorted(boundary_time, tl, side="right") - 1]
+        # most attempts fall in their caller's own segment (its state is known): the timeline is searched
+        # only for the others (the same boundary the search would find: segments have positive length)
+        so = owner[live]
+        away = np.flatnonzero((tl < seg_start[so]) | (tl >= seg_end[so]))
+        r = seg_row[so]
+        lr = seg_local[so]
+        if away.size:
+            r_away = boundary_row[np.searchsorted(boundary_time, tl[away], side="right") - 1]
+            r[away] = r_away
+            lr[away] = st.local(np.where(r_away >= 0, r_away, st.rows[0] if st.rows.size else 0))
         p_ok = np.ones(live.size)
         dirty = r >= 0
-        lr = st.local(np.where(dirty, r, st.rows[0] if st.rows.size else 0))
         if dirty.any():
             ii = np.flatnonzero(dirty)
             piece = piece_of(tl[ii] - year_origin[yl[ii]] + profile_offset[yl[ii]])
