@@ -218,7 +218,7 @@ def peers(years: int, rounds: int, seed: int) -> float:
         t0 = time.perf_counter()
         hb, hse = heapq_baseline(g, s, t, years, seed + r)
         t1 = time.perf_counter()
-        out = simulate_graph(g, s, t, years=years, seed=seed + r)
+        out = simulate_graph(g, s, t, years=years, seed=seed + r).to_dict()
         t2 = time.perf_counter()
         sb, sse = simpy_baseline(g, s, t, years, seed + r)
         t3 = time.perf_counter()
