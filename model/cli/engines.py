@@ -29,6 +29,8 @@ BREAKDOWNS = ("service", "area", "access", "caller_group")
 #: ``model.static.montecarlo.DEFAULT_MAX_MEMORY`` in MiB (kept here so the engines load only when used;
 #: tests/test_cli_engines.py checks the two agree)
 DEFAULT_MAX_MEMORY_MIB = 256
+#: ``model.sim.engine.STATE_MEMORY_BUDGET`` in MiB (tests/test_cli_engines.py checks the two agree)
+DEFAULT_STATE_MEMORY_MIB = 64
 
 
 def _estimate_json(est, method: str, reason: str) -> dict[str, Any]:
@@ -177,7 +179,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from model.sim.engine import simulate
 
     net = load_network(args.scenario)
-    res = simulate(net, args.years, args.seed, **_run_options(args))
+    budget = None if args.max_memory is None else args.max_memory * 2**20  # None: the engine's default
+    res = simulate(net, args.years, args.seed, max_memory=budget, **_run_options(args))
     d = res.to_dict()
     if args.json:
         print_json(d)
@@ -336,6 +339,10 @@ def register(sub: Any) -> None:
     s.add_argument("--years", type=positive_int, default=1000, help="simulated years")
     s.add_argument("--seed", type=seed_arg, default=0, help="entropy of the run's SeedSequence")
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--max-memory", type=positive_int, default=None, metavar="MIB",
+                   help="memory budget in MiB of the evaluated network states each process keeps (default "
+                        f"{DEFAULT_STATE_MEMORY_MIB}); states beyond it are evaluated again when met again, "
+                        "so memory stays flat in years and the result is the same for any budget")
     _add_run_options(s)
     s.set_defaults(func=cmd_simulate)
 

@@ -14,7 +14,9 @@ Data flow of one chunk of simulated years (DESIGN ideas 1–5):
    turned back into its event set, and evaluated once — unreachable demands
    through the bit-parallel reachability kernel (many new sets at once), routes,
    drops and capacity through :mod:`model.sim.traffic`. The table lives as long as the
-   process, so later chunks only look keys up.
+   process, so later chunks mostly look keys up; it keeps a small summary of every state
+   and their traffic within a memory budget, evaluating an evicted state again (to the
+   same bits) when it is met again.
 4. **Traffic** (:func:`model.sim.traffic.simulate_calls`): a segment whose state lets
    every call through is *clean*: its calls connect first time and are counted
    analytically (the exact profile integral). Only calls of affected demands in
@@ -93,6 +95,7 @@ from model.sim.traffic import (
     RoutingPlan,
     StateRoutes,
     StateTraffic,
+    TrafficBase,
     concat_outcomes,
     route_states,
     simulate_calls,
@@ -107,6 +110,9 @@ __all__ = [
     "MAX_NORMAL_CALLS_PER_YEAR",
     "MAX_SIMULATED_CALLS_PER_YEAR",
     "METHOD",
+    "STATE_EVAL_BUDGET",
+    "STATE_MEMORY_BUDGET",
+    "STATE_SUMMARY_BYTES",
     "GraphSimulationResult",
     "SimulationResult",
     "StateTable",
@@ -214,47 +220,210 @@ def build_timeline(outages: Outages, hashes: np.ndarray) -> Timeline:
 
 
 # ----------------------------------------------------------------------------- states
-class StateTable:
-    """Every distinct state met so far (key → id), evaluated once.
+#: Working memory of the states evaluated together (bytes): new states are evaluated in groups this fits.
+STATE_EVAL_BUDGET = 16 * 2**20
+#: Default memory budget of a state table (bytes): half for the states' traffic, a quarter each for the
+#: routing plans of class subsets and the cached attempt losses. Evicted entries are evaluated again,
+#: to the same bits, when met again, so the budget changes speed and memory, never a result.
+STATE_MEMORY_BUDGET = 64 * 2**20
+#: Bytes a state keeps for the life of the table whatever the budget (key, id, share, flags, events and a
+#: digest of its traffic), about: 20,000 states a simulated-years-long uk999 run meets hold 4 MiB.
+STATE_SUMMARY_BYTES = 200
 
-    Per state: its active events, the demand-weighted share of calls cut off, whether
-    any demand is cut off, and its :class:`~model.sim.traffic.StateTraffic`. State 0 is
-    the empty set (key 0).
+
+def _bits(x: float) -> int:
+    return int(np.float64(x).view(np.int64))
+
+
+class _Column:
+    """A growable 1-d array (amortised doubling)."""
+
+    def __init__(self, dtype: Any) -> None:
+        self._a = np.zeros(16, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.size + values.size
+        if need > self._a.size:
+            grown = np.zeros(max(need, 2 * self._a.size), dtype=self._a.dtype)
+            grown[: self.size] = self._a[: self.size]
+            self._a = grown
+        self._a[self.size: need] = values
+        self.size = need
+
+    @property
+    def values(self) -> np.ndarray:
+        v = self._a[: self.size]
+        v.flags.writeable = False
+        return v
+
+
+class _EventSets(Sequence[np.ndarray]):
+    """The active events of every state, by id (one flat array and offsets)."""
+
+    def __init__(self) -> None:
+        self._flat = _Column(np.int32)
+        self._ptr = _Column(np.int64)
+        self._ptr.extend(np.zeros(1, dtype=np.int64))
+
+    def extend(self, sets: Sequence[np.ndarray]) -> None:
+        sizes = np.array([s.size for s in sets], dtype=np.int64)
+        self._flat.extend(np.concatenate([np.asarray(s, np.int32) for s in sets]) if sets else
+                          np.zeros(0, np.int32))
+        self._ptr.extend(self._ptr.values[-1] + np.cumsum(sizes))
+
+    def __len__(self) -> int:
+        return self._ptr.size - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        p = self._ptr.values
+        return self._flat.values[p[i]: p[i + 1]].astype(np.int64)
+
+
+class _TrafficRows(Sequence[StateTraffic]):
+    """The :class:`~model.sim.traffic.StateTraffic` of every state, by id; an evicted one is evaluated
+    again on access (:meth:`StateTable.require` does it for many at once)."""
+
+    def __init__(self, table: StateTable) -> None:
+        self._table = weakref.ref(table)
+
+    def __len__(self) -> int:
+        t = self._table()
+        return 0 if t is None else t.n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        t = self._table()
+        if t is None:
+            raise RuntimeError("the state table is gone")  # pragma: no cover
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(t.n))]
+        i = int(i)
+        if not 0 <= i < t.n:
+            raise IndexError(i)
+        got = t._resident.get(i)
+        if got is None:
+            t.require(np.array([i]))
+            got = t._resident[i]
+        return got
+
+
+class StateTable:
+    """Every distinct state met so far (key → id), evaluated once, within a memory budget.
+
+    Per state, for the life of the table (:data:`STATE_SUMMARY_BYTES`): its key and id, its active
+    events, the demand-weighted share of calls cut off, whether any demand is cut off, whether it is
+    clean, its affected call rate and a digest of its traffic. Its
+    :class:`~model.sim.traffic.StateTraffic` (compact: about 2 KB on uk999) is kept while the budget
+    allows, least recently used evicted first, and evaluated again when it is needed: the evaluation
+    of a state reads only its event set and the model, row by row, so it gives the same bits in any
+    group (checked against the digest on every re-evaluation). State 0 is the empty set (key 0),
+    always kept.
+
+    Parameters
+    ----------
+    model : TimeModel
+    max_bytes : int, optional
+        Memory budget (default :data:`STATE_MEMORY_BUDGET`): half for the states' traffic, a quarter
+        each for the routing plans of class subsets and the cached attempt losses
+        (:class:`~model.sim.traffic.BlockingTable`).
+
+    Examples
+    --------
+    >>> from model.sim.timemodel import build_time_model
+    >>> tm = build_time_model("uk999")
+    >>> small = StateTable(tm, max_bytes=2**16)  # room for a few dozen states' traffic
+    >>> tl = build_timeline(sample_outages(tm.process, 20, tm.horizon, np.random.default_rng(1)),
+    ...                     tm.events.hash)
+    >>> sid = small.resolve(tl)  # the last group evaluated stays until the next request
+    >>> small.require(sid[sid > 0][:3])  # these three resident, the least recently used others evicted
+    >>> small.n > 1, small.resident_bytes <= small.traffic_budget, small.evaluations == small.n
+    (True, True, True)
     """
 
-    def __init__(self, model: TimeModel) -> None:
+    def __init__(self, model: TimeModel, max_bytes: int | None = None) -> None:
         self.model = model
         self.ids: dict[int, int] = {}
-        self.event_sets: list[np.ndarray] = []
-        self.share: list[float] = []
-        self.any_down: list[bool] = []
-        self.traffic: list[StateTraffic] = []
+        self.event_sets = _EventSets()
+        self._share = _Column(np.float64)
+        self._any_down = _Column(bool)
+        self._clean = _Column(bool)
+        self._rate = _Column(np.float64)
+        self._digest = _Column(np.uint64)  # of each state's traffic: an evaluation again must give these bits
+        self._resident: dict[int, StateTraffic] = {}  # id -> traffic, least recently used first
+        self.resident_bytes = 0
+        self.traffic = _TrafficRows(self)
         self._peak = model.peak_multiplier() if model.has_traffic else 1.0
         self._window_group = {int(w): g for g, w in enumerate(model.standby_window) if w >= 0}
         self._cap_pos = {int(n): q for q, n in enumerate(model.cap_node)}
-        self.evaluations = 0
+        self.evaluations = 0  # states evaluated for the first time
+        self.reevaluations = 0  # evicted states evaluated again
         self._normal: StateRoutes | None = None
+        self._base: TrafficBase | None = None
         if model.has_traffic:
             plan = RoutingPlan.of(model)
             per_state = (plan.pair_class.size * 6 + plan.arc.size * 6) * 8
             self._batch = max(1, int(6e7 // max(per_state, 1)))
+        self.set_budget(STATE_MEMORY_BUDGET if max_bytes is None else max_bytes)
         self._add([0], [np.zeros(0, dtype=np.int64)])
+
+    def set_budget(self, max_bytes: int) -> None:
+        """Change the memory budget (bytes); evicts at once what no longer fits."""
+        if max_bytes < 1:
+            raise ValueError(f"a state table's memory budget must be positive, got {max_bytes}")
+        self.max_bytes = int(max_bytes)
+        if self.model.has_traffic:
+            RoutingPlan.of(self.model).set_cache_budget(self.max_bytes // 4)
+        for bt in _blocking_tables_of(self):
+            bt.max_bytes = self.blocking_budget
+        self._evict(keep=np.zeros(0, dtype=np.int64))
+
+    @property
+    def traffic_budget(self) -> int:
+        """Bytes of states' traffic kept (half the budget)."""
+        return self.max_bytes // 2
+
+    @property
+    def blocking_budget(self) -> int:
+        """Bytes of cached attempt losses each caller set keeps (a quarter of the budget)."""
+        return self.max_bytes // 4
 
     @property
     def n(self) -> int:
-        return len(self.event_sets)
+        return len(self.ids)
 
     @property
     def batch(self) -> int:
-        """States evaluated together (bounded by memory)."""
+        """States routed together (bounded by memory)."""
         return getattr(self, "_batch", 256)
+
+    @property
+    def share(self) -> np.ndarray:
+        """(n,) demand-weighted share of calls cut off in each state."""
+        return self._share.values
+
+    @property
+    def any_down(self) -> np.ndarray:
+        """(n,) some demand (of positive weight) is cut off."""
+        return self._any_down.values
+
+    @property
+    def affected_rate(self) -> np.ndarray:
+        """(n,) mean genuine calls per hour of the demands each state affects."""
+        return self._rate.values
+
+    def clean(self) -> np.ndarray:
+        """(n,) states in which every call connects first time."""
+        return self._clean.values
 
     def add_states(self, keys: Sequence[int], sets: Sequence[np.ndarray]) -> None:
         """Evaluate the states with these keys and active event sets (not yet in the table)."""
         self._add(keys, sets)
-
-    def clean(self) -> np.ndarray:
-        return np.array([t.clean for t in self.traffic], dtype=bool)
 
     def resolve(self, tl: Timeline) -> np.ndarray:
         """State id of every boundary of ``tl`` (-1 for segments of zero length)."""
@@ -284,7 +453,74 @@ class StateTable:
         sid[pos] = ids[inv.reshape(-1)]
         return sid
 
+    def require(self, rows: np.ndarray) -> None:
+        """Make the traffic of states ``rows`` resident (evaluating evicted ones again, in groups) and
+        mark them most recently used; then evict other states down to the budget."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        missing = [r for r in rows.tolist() if r not in self._resident]
+        step = self.eval_batch
+        for lo in range(0, len(missing), step):  # one step per group of evicted states met again
+            part = missing[lo: lo + step]
+            share, any_down, traffic = self._evaluate([self.event_sets[r] for r in part])
+            for i, r in enumerate(part):
+                st = traffic[i]
+                same = (_bits(share[i]) == _bits(self._share.values[r])
+                        and st.digest() == int(self._digest.values[r])
+                        and bool(any_down[i]) == bool(self._any_down.values[r]))
+                if not same:
+                    raise RuntimeError(f"state {r} evaluated again differs from its first evaluation")
+                self._keep(r, st)
+            self.reevaluations += len(part)
+        for r in rows.tolist():  # most recently used last
+            if r:
+                self._resident[r] = self._resident.pop(r)
+        self._evict(keep=rows)
+
+    def _keep(self, r: int, st: StateTraffic) -> None:
+        self._resident[r] = st
+        self.resident_bytes += st.nbytes
+
+    def _evict(self, keep: np.ndarray) -> None:
+        """Drop least recently used traffic until within the budget (never state 0 nor ``keep``)."""
+        if self.resident_bytes <= self.traffic_budget:
+            return
+        protect = set(keep.tolist()) | {0}
+        for r in list(self._resident):  # oldest first
+            if self.resident_bytes <= self.traffic_budget:
+                break
+            if r not in protect:
+                self.resident_bytes -= self._resident.pop(r).nbytes
+
     def _add(self, keys: Sequence[int], sets: Sequence[np.ndarray]) -> None:
+        step = self.eval_batch
+        for lo in range(0, len(sets), step):  # one step per group of new states: bounded working memory
+            part_keys, part_sets = keys[lo: lo + step], sets[lo: lo + step]
+            share, any_down, traffic = self._evaluate(part_sets)
+            start = self.n
+            for i, k in enumerate(part_keys):
+                self.ids[int(k)] = start + i
+                self._keep(start + i, traffic[i])
+            self.event_sets.extend(part_sets)
+            self._share.extend(share)
+            self._any_down.extend(any_down)
+            self._clean.extend(np.array([t.clean for t in traffic], dtype=bool))
+            self._rate.extend(np.array([t.affected_rate for t in traffic], dtype=np.float64))
+            self._digest.extend(np.array([t.digest() for t in traffic], dtype=np.uint64))
+            self.evaluations += len(part_sets)
+            self._evict(keep=np.arange(start, self.n))
+
+    @property
+    def eval_batch(self) -> int:
+        """New states evaluated at once: their working arrays (a route share per plan pair, a few per
+        component and node) stay within :data:`STATE_EVAL_BUDGET` bytes."""
+        m = self.model
+        net = m.net
+        pairs = RoutingPlan.of(m).pair_class.size if m.has_traffic else 0
+        per_state = 8 * (pairs + 4 * m.n_classes + 3 * net.n_components + 3 * net.n_nodes) + net.n_demands
+        return max(1, int(STATE_EVAL_BUDGET // max(per_state, 1)))
+
+    def _evaluate(self, sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[StateTraffic]]:
+        """Share cut off, any demand cut off and traffic of states with these event sets (row by row)."""
         m = self.model
         net = m.net
         ev = m.events
@@ -326,19 +562,22 @@ class StateTable:
         unre = unreachable_sets(net, (ptr, cols)) if net.n_demands else np.zeros((b, 0), dtype=bool)
         w = net.demand_weight
         tw = net.total_weight
-        share = (unre @ w) / tw if tw > 0 else unre.any(axis=1).astype(float)
+        # the correctly rounded sum of each state's weights (a matrix product or a row sum may round
+        # differently with the batch's size and layout): a state's share is the same bits whichever
+        # states it is evaluated with
+        share = (np.array([math.fsum(w[u].tolist()) for u in unre], dtype=np.float64) / tw if tw > 0
+                 else unre.any(axis=1).astype(float))
         any_down = (unre & (w > 0)).any(axis=1) if tw > 0 else unre.any(axis=1)
         routes = None
         if m.has_traffic:
             routes = self._route(down, 1 - comp_keep, 1 - node_keep, node_delay, window, unre)
-        for i in range(b):
-            self.ids[int(keys[i])] = self.n
-            self.event_sets.append(np.asarray(sets[i], dtype=np.int64))
-            self.share.append(float(share[i]))
-            self.any_down.append(bool(any_down[i]))
-            self.traffic.append(StateTraffic.build(m, unre[i], routes, i, cap_factor[i], cap_queue[i],
-                                                   self._peak, down[i]))
-        self.evaluations += b
+        traffic = []
+        for i in range(b):  # one step per new state
+            st = StateTraffic.build(m, unre[i], routes, i, cap_factor[i], cap_queue[i], self._peak, down[i],
+                                    base=self._base)
+            self._base = st.base
+            traffic.append(st)
+        return share, any_down, traffic
 
     def _route(self, down, comp_drop, node_drop, node_delay, window, unre, *, every_class: bool = False
                ) -> StateRoutes:
@@ -408,12 +647,16 @@ class StateTable:
 _TABLES: weakref.WeakKeyDictionary[TimeModel, StateTable] = weakref.WeakKeyDictionary()
 
 
-def state_table_for(model: TimeModel) -> StateTable:
-    """The process-wide :class:`StateTable` of ``model`` (states evaluated once per process)."""
+def state_table_for(model: TimeModel, max_bytes: int | None = None) -> StateTable:
+    """The process-wide :class:`StateTable` of ``model`` (states evaluated once per process, within its
+    memory budget); ``max_bytes`` sets that budget (default: as it is, :data:`STATE_MEMORY_BUDGET` for a
+    new table)."""
     t = _TABLES.get(model)
     if t is None:
-        t = StateTable(model)
+        t = StateTable(model, max_bytes)
         _TABLES[model] = t
+    elif max_bytes is not None and max_bytes != t.max_bytes:
+        t.set_budget(max_bytes)
     return t
 
 
@@ -505,7 +748,7 @@ def expected_simulated_calls(model: TimeModel) -> tuple[float, int]:
     for i in range(0, len(new), table.batch):
         part = new[i: i + table.batch]
         table.add_states([int(hashes[e]) for e in part], [np.array([e], dtype=np.int64) for e in part])
-    rate = np.array([table.traffic[table.ids[int(hashes[e])]].affected_rate for e in events.tolist()])
+    rate = table.affected_rate[np.array([table.ids[int(hashes[e])] for e in events.tolist()], dtype=np.int64)]
     per_event = down_share[events] * model.horizon * rate
     normal = table.traffic[0]
     total = float(per_event.sum()) + (0.0 if normal.clean else normal.affected_rate * model.horizon)
@@ -721,8 +964,8 @@ def _run_years(
     ps = sid[pos]
     py = tl.year[pos]
     dur = tl.length[pos]
-    share = np.asarray(table.share)[ps]
-    down = np.asarray(table.any_down)[ps]
+    share = table.share[ps]
+    down = table.any_down[ps]
     clean = table.clean()[ps]
     unavail = np.bincount(py, weights=dur * share, minlength=ny) / h_total
     down_h = np.bincount(py, weights=dur * down, minlength=ny)
@@ -779,10 +1022,9 @@ def _run_years(
         brow = np.where(sid >= 0, sid, -1)
         brow = np.where((brow >= 0) & ~table.clean()[np.maximum(brow, 0)], brow, -1)
         blocking = _blocking_table(model, callers, table)
+        table.require(np.concatenate([rows, brow[brow >= 0]]))  # this batch's states: resident until done
         # expected calls of the affected demands in the non-clean segments (replaced by the simulated ones)
-        rate_of = np.zeros(table.n)
-        ur = np.unique(rows)
-        rate_of[ur] = [table.traffic[r].affected_rate for r in ur.tolist()]
+        rate_of = table.affected_rate
         la = tl.time[seg] - year_origin[seg_year] + profile_offset[seg_year]
         lb = tl.end[seg] - year_origin[seg_year] + profile_offset[seg_year]
         exp_seg = rate_of[rows] * np.asarray(model.profile.integrate(la, lb), float).reshape(-1)
@@ -867,12 +1109,16 @@ _CALLER_SETS: weakref.WeakKeyDictionary[TimeModel, dict[CallerParams, CallerSet]
 
 
 def _blocking_table(model: TimeModel, callers: CallerSet, table: StateTable) -> BlockingTable:
-    """The (cached) attempt-loss table of a caller set."""
+    """The (cached) attempt-loss table of a caller set (within the state table's budget)."""
     bt = _BLOCKING.get(callers)
     if bt is None or bt.states is not table.traffic:
-        bt = BlockingTable(model, callers, table.traffic)
+        bt = BlockingTable(model, callers, table.traffic, max_bytes=table.blocking_budget)
         _BLOCKING[callers] = bt
     return bt
+
+
+def _blocking_tables_of(table: StateTable) -> list[BlockingTable]:
+    return [bt for bt in list(_BLOCKING.values()) if bt.states is table.traffic]
 
 
 def _caller_set(model: TimeModel, callers: CallerParams | None) -> CallerSet:
@@ -896,13 +1142,16 @@ def run_chunk(
     callers: CallerParams | None = None,
     probe_hours: Sequence[float] = (),
     genuine_only: bool = False,
+    state_memory: int | None = None,
 ) -> TimeTally:
     """Simulate ``n_years`` years: chunk ``chunk_index`` of a run (the unit of parallel work).
 
     ``genuine_only``: non-genuine calls are not followed (they still load the capacities, whose
     losses come from the rates; no genuine caller's outcome depends on them, only the random draws
     differ): for tail statistics, which count genuine callers, at half the callers to follow in a
-    national outage. The non-genuine outcome fields are then zero.
+    national outage. The non-genuine outcome fields are then zero. ``state_memory`` sets the memory
+    budget of the process's state table (bytes, see :class:`StateTable`; default: as it is); the
+    result does not depend on it.
 
     Draws only from ``SeedSequence(entropy=seed, spawn_key=(chunk_index, ...))``: the
     callers from child ``(chunk_index,)``, each basic event's outages and each standby
@@ -926,7 +1175,7 @@ def run_chunk(
                          chunk_streams(seed, chunk_index, model.process.names, "outages"), start=start,
                          warmup_hours=warmup_hours)
     out = with_derived_outages(model, out, seed, chunk_index)
-    table = state_table_for(model)
+    table = state_table_for(model, state_memory)
     before = table.evaluations
     first_year = chunk_index * (chunk_years or n_years)
     caller_set = _caller_set(model, callers)
@@ -947,8 +1196,9 @@ def run_chunk(
     return TimeTally({int(chunk_index): rec}, hist, _top(incidents), table.evaluations - before)
 
 
-#: Memory budget of the call records of one batch of simulated years (bytes).
-CALL_MEMORY_BUDGET = 192 * 2**20
+#: Memory budget of the call records of one batch of simulated years (bytes): with the state table's
+#: budget it keeps a uk999 run within 300 MiB peak RSS whatever the years (benchmarks/RESULTS.md).
+CALL_MEMORY_BUDGET = 96 * 2**20
 #: Bytes the time engine holds per simulated call while a batch runs (measured on uk999: about 250).
 BYTES_PER_CALL = 400
 
@@ -1274,6 +1524,7 @@ def simulate(
     target_rse: float | None = None,
     progress: bool | None = None,
     quiet: bool = False,
+    max_memory: int | None = None,
 ) -> SimulationResult:
     """Simulate ``years`` years of a scenario: failed calls a year and the unreachable-call rate.
 
@@ -1301,6 +1552,11 @@ def simulate(
     workers, checkpoint, checkpoint_interval, target_rse, progress, quiet
         See :func:`model.run.runner.run_chunks`; ``target_rse`` applies to the unreachable-call
         rate.
+    max_memory : int, optional
+        Memory budget (bytes) of the state table in each process (default
+        :data:`STATE_MEMORY_BUDGET`): states, routing plans and attempt losses beyond it are evicted
+        and evaluated again when met again. Bounds memory whatever the years; the result is the same
+        bits for any budget.
 
     Returns
     -------
@@ -1332,7 +1588,12 @@ def simulate(
     model = as_time_model(net_or_scenario)
     check_normal_operation(model, _scenario_of(net_or_scenario))
     check_call_budget(model, _scenario_of(net_or_scenario))
-    kwargs = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy, "callers": callers}
+    kwargs: dict[str, Any] = {"start": start, "warmup_hours": float(warmup_hours), "chunk_years": cy,
+                              "callers": callers}
+    if max_memory is not None:
+        if max_memory < 1:
+            raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory}")
+        kwargs["state_memory"] = int(max_memory)
     tally, info = run_chunks(
         run_chunk, model, chunk_plan(years, cy), seed, backend=backend, workers=workers,
         checkpoint=checkpoint, checkpoint_interval=checkpoint_interval, target_rse=target_rse,

@@ -50,6 +50,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -61,11 +62,13 @@ from model.sim.timemodel import CallerParams, TimeModel
 
 __all__ = [
     "BLOCKING_EPS",
+    "PLAN_CACHE_BUDGET",
     "BlockingTable",
     "CallOutcomes",
     "CallerSet",
     "RoutingPlan",
     "StateTraffic",
+    "TrafficBase",
     "concat_outcomes",
     "route_states",
     "simulate_calls",
@@ -75,6 +78,9 @@ __all__ = [
 #: that state (its calls connect first time): bounds the error at BLOCKING_EPS per call.
 BLOCKING_EPS = 1e-9
 OUTCOME_UNREACHABLE, OUTCOME_FIRST, OUTCOME_REDIAL, OUTCOME_FALLBACK = 0, 1, 2, 3
+#: Default bytes of the routing plans of class subsets a model keeps (:meth:`RoutingPlan.restrict`): a
+#: plan is a few hundred KB on uk999, and there is one per distinct set of classes a state touches.
+PLAN_CACHE_BUDGET = 32 * 2**20
 
 
 # ----------------------------------------------------------------------------- routing
@@ -176,10 +182,27 @@ class RoutingPlan:
             kc, nc = _gather(ex["nptr"], ex["nodes"], classes)
             ka, aa = _gather(ex["aptr"], ex["arcs"], classes)
             plan = RoutingPlan._assemble(model, classes, kc, nc, ka, aa, ex["level"], self)
-            if len(cache) >= 4096:
-                cache.pop(next(iter(cache)))
             cache[key] = plan
+            ex["restricted_bytes"] = ex.get("restricted_bytes", 0) + plan.nbytes
+            limit = ex.get("restricted_limit", PLAN_CACHE_BUDGET)
+            while ex["restricted_bytes"] > limit and len(cache) > 1:  # least recently used first
+                ex["restricted_bytes"] -= cache.pop(next(iter(cache))).nbytes
+        else:
+            cache[key] = cache.pop(key)  # most recently used last
         return plan
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the plan's arrays."""
+        arrays = [self.classes, self.pair_class, self.pair_node, self.pair_of, self.full_pair, self.arc,
+                  self.arc_tail, self.arc_head, self.target_pair, self.source_pair, self.class_order,
+                  self.class_starts, *(a for level in self.level_arcs for a in level)]
+        return int(sum(a.nbytes for a in arrays))
+
+    def set_cache_budget(self, nbytes: int) -> None:
+        """Bound the plans of class subsets kept by :meth:`restrict` (bytes; least recently used go first)."""
+        ex = self.__dict__["_extras"]
+        ex["restricted_limit"] = int(nbytes)
 
     @staticmethod
     def _assemble(model: TimeModel, classes: np.ndarray, kc: np.ndarray, nc: np.ndarray, ka: np.ndarray,
@@ -359,8 +382,38 @@ def route_states(model: TimeModel, down: np.ndarray, comp_drop: np.ndarray, node
 
 # ----------------------------------------------------------------------------- per-state traffic
 @dataclass(frozen=True, eq=False)
+class TrafficBase:
+    """What every state of a table shares: the normal state's per-class delivered share and delay.
+
+    A :class:`StateTraffic` stores only where it differs from these (a failure changes a few
+    classes of a thousand), so a state costs about 1 KB instead of 20 KB on uk999.
+    """
+
+    delivered: np.ndarray  # (K,)
+    delay_h: np.ndarray  # (K,)
+    n_demands: int
+
+
+def _bits_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Positions where two float arrays differ in any bit (NaN, -0.0 and +0.0 told apart)."""
+    return np.asarray(a, np.float64).view(np.int64) != np.asarray(b, np.float64).view(np.int64)
+
+
+def _positions(mask: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(mask).astype(np.int32)
+
+
+#: Bytes an ndarray object costs beyond its data (numpy's header), for the state table's accounting.
+ARRAY_OVERHEAD = 112
+
+
+@dataclass(frozen=True, eq=False)
 class StateTraffic:
-    """What calls meet in one network state (built by the engine's state table).
+    """What calls meet in one network state (built by the engine's state table), stored compactly.
+
+    Per-demand flags are kept as the positions that are set, per-class values as the classes where
+    they differ from the table's :class:`TrafficBase` and the capacity shares as the classes that
+    send calls to a lossy capacity node; the dense views are properties, bit for bit what was built.
 
     Attributes
     ----------
@@ -374,59 +427,151 @@ class StateTraffic:
     affected : bool (D,) demands whose calls may fail or be delayed in this state
     clean : bool  nothing can fail or be delayed: every call connects first time
     affected_rate : float  mean genuine calls per hour of the affected demands
+    roaming : bool (D,) or None: the demand's home network or access link is down and its masts stop
+        radiating, so its handsets look for another network (emergency roaming); None when no demand
+        can roam
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base = TrafficBase(np.ones(3), np.zeros(3), 4)
+    >>> st = StateTraffic.of_dense(base, np.array([False, True, False, False]), np.array([1.0, 0.5, 1.0]),
+    ...                            np.zeros(3), np.zeros(0, dtype=np.int64), np.zeros((3, 0)), np.zeros(0),
+    ...                            np.zeros(0), np.zeros(0), np.array([False, True, True, False]), False, 2.0)
+    >>> st.unreachable_at.tolist(), st.class_at.tolist(), st.delivered.tolist(), st.affected.tolist()
+    ([1], [1], [1.0, 0.5, 1.0], [False, True, True, False])
     """
 
-    unreachable: np.ndarray
-    delivered: np.ndarray
-    delay_h: np.ndarray
+    base: TrafficBase
+    unreachable_at: np.ndarray  # int32 demands cut off
+    affected_at: np.ndarray  # int32 demands affected, sorted
+    class_at: np.ndarray  # int32 classes whose delivered share or delay differ from the base
+    delivered_at: np.ndarray
+    delay_at: np.ndarray
     cap: np.ndarray
-    usage: np.ndarray
+    usage_at: np.ndarray  # int32 classes with some share at a lossy capacity node
+    usage_rows: np.ndarray  # (len(usage_at), Qs)
     base_erlang: np.ndarray
     servers: np.ndarray
     places: np.ndarray
-    affected: np.ndarray
     clean: bool
     affected_rate: float = 0.0  # genuine calls per hour (mean) of the affected demands
-    #: (D,) bool: the demand's home network or access link is down and its masts stop radiating, so its
-    #: handsets look for another network (emergency roaming); None when no demand can roam
-    roaming: np.ndarray | None = None
+    roaming_at: np.ndarray | None = None  # int32 demands whose handsets roam; None: none can
+
+    @staticmethod
+    def of_dense(base: TrafficBase, unreachable: np.ndarray, delivered: np.ndarray, delay_h: np.ndarray,
+                 cap: np.ndarray, usage: np.ndarray, base_erlang: np.ndarray, servers: np.ndarray,
+                 places: np.ndarray, affected: np.ndarray, clean: bool, affected_rate: float,
+                 roaming: np.ndarray | None = None) -> StateTraffic:
+        """The compact form of a state given densely (exactly: the properties give back these bits)."""
+        cls = _positions(_bits_differ(delivered, base.delivered) | _bits_differ(delay_h, base.delay_h))
+        usage = np.asarray(usage, np.float64)
+        rows = (_positions((usage.view(np.int64) != 0).any(axis=1)) if usage.shape[1]
+                else np.zeros(0, np.int32))
+        return StateTraffic(base, _positions(unreachable), _positions(affected), cls,
+                            np.asarray(delivered, np.float64)[cls], np.asarray(delay_h, np.float64)[cls],
+                            np.asarray(cap, np.int64), rows, usage[rows], np.asarray(base_erlang, np.float64),
+                            np.asarray(servers, np.float64), np.asarray(places, np.float64), bool(clean),
+                            float(affected_rate), None if roaming is None else _positions(roaming))
+
+    def _flags(self, at: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.base.n_demands, dtype=bool)
+        out[at] = True
+        return out
+
+    @property
+    def unreachable(self) -> np.ndarray:
+        return self._flags(self.unreachable_at)
+
+    @property
+    def affected(self) -> np.ndarray:
+        return self._flags(self.affected_at)
+
+    @property
+    def roaming(self) -> np.ndarray | None:
+        return None if self.roaming_at is None else self._flags(self.roaming_at)
+
+    @property
+    def delivered(self) -> np.ndarray:
+        out = self.base.delivered.copy()
+        out[self.class_at] = self.delivered_at
+        return out
+
+    @property
+    def delay_h(self) -> np.ndarray:
+        out = self.base.delay_h.copy()
+        out[self.class_at] = self.delay_at
+        return out
+
+    @property
+    def usage(self) -> np.ndarray:
+        out = np.zeros((self.base.delivered.size, self.cap.size))
+        out[self.usage_at] = self.usage_rows
+        return out
+
+    def digest(self) -> int:
+        """A 64-bit digest of every bit this state holds (the shared base not included)."""
+        h = hashlib.blake2b(digest_size=8)
+        for a in (self.unreachable_at, self.affected_at, self.class_at, self.delivered_at, self.delay_at,
+                  self.cap, self.usage_at, self.usage_rows, self.base_erlang, self.servers, self.places,
+                  self.roaming_at if self.roaming_at is not None else np.zeros(0, np.int8)):
+            h.update(str(a.shape).encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(np.array([self.affected_rate, float(self.clean)]).tobytes())
+        return int.from_bytes(h.digest(), "little")
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this state holds (its arrays and their headers; the shared base not counted)."""
+        arrays = [self.unreachable_at, self.affected_at, self.class_at, self.delivered_at, self.delay_at,
+                  self.cap, self.usage_at, self.usage_rows, self.base_erlang, self.servers, self.places]
+        if self.roaming_at is not None:
+            arrays.append(self.roaming_at)
+        return int(sum(a.nbytes for a in arrays)) + ARRAY_OVERHEAD * (len(arrays) + 1)
 
     @staticmethod
     def build(model: TimeModel, unreachable: np.ndarray, routes: StateRoutes | None, i: int,
               cap_factor: np.ndarray, cap_queue: np.ndarray, peak: float,
-              down: np.ndarray | None = None) -> StateTraffic:
-        """State ``i`` of a routed batch (``routes`` None: no traffic model); ``down``: down components."""
+              down: np.ndarray | None = None, base: TrafficBase | None = None) -> StateTraffic:
+        """State ``i`` of a routed batch (``routes`` None: no traffic model); ``down``: down components.
+
+        ``base``: the table's shared normal-state values (None: this state's own, for the first state).
+        """
         roaming = None
         if model.can_roam and down is not None:
             pad = np.r_[np.asarray(down, dtype=bool), False]  # index -1 reads False
             roaming = (model.roam_home >= 0) & (pad[model.roam_home] | pad[model.roam_link])
             roaming = roaming if roaming.any() else None
+        k = model.n_classes
         if routes is None or not model.has_traffic:
             aff = unreachable.copy()
-            k = model.n_classes
-            return StateTraffic(unreachable, np.ones(k), np.zeros(k), np.zeros(0, dtype=np.int64),
-                                np.zeros((k, 0)), np.zeros(0), np.zeros(0), np.zeros(0), aff,
-                                not bool(aff.any()), float(model.demand_rate[aff].sum()), roaming)
+            delivered, delay = np.ones(k), np.zeros(k)
+            base = base or TrafficBase(delivered.copy(), delay.copy(), int(unreachable.size))
+            return StateTraffic.of_dense(base, unreachable, delivered, delay, np.zeros(0, dtype=np.int64),
+                                         np.zeros((k, 0)), np.zeros(0), np.zeros(0), np.zeros(0), aff,
+                                         not bool(aff.any()), float(model.demand_rate[aff].sum()), roaming)
         cls = model.demand_class
-        delivered = routes.delivered[i].copy()
-        delay = routes.delay_h[i].copy()
+        delivered = routes.delivered[i]
+        delay = routes.delay_h[i]
+        base = base or TrafficBase(delivered.copy(), delay.copy(), int(unreachable.size))
         plan = RoutingPlan.of(model)
         rate_cls = np.bincount(cls, weights=model.demand_rate * ~unreachable, minlength=model.n_classes)
         # fresh load of every capacity node at m = 1: class rates times the share arriving there
         node_rate = np.bincount(plan.pair_node, weights=rate_cls[plan.pair_class] * routes.pair_flow[i],
                                 minlength=model.net.n_nodes)
-        base = node_rate[model.cap_node] * model.cap_scale * model.cap_aht_h  # Erlangs at m = 1
+        base_load = node_rate[model.cap_node] * model.cap_scale * model.cap_aht_h  # Erlangs at m = 1
         servers = model.cap_servers * cap_factor
         places = servers + np.where(np.isnan(cap_queue), model.cap_queue, cap_queue)
-        loss_peak = np.asarray(mmck_blocking(servers, places, peak * base), float) if base.size else base
+        loss_peak = (np.asarray(mmck_blocking(servers, places, peak * base_load), float) if base_load.size
+                     else base_load)
         cap = np.flatnonzero(loss_peak > BLOCKING_EPS)
         usage = routes.cap_flow(model, i, cap)
         lossy_cls = (delivered < 1 - 1e-12) | (delay > 0) | (usage > 0).any(axis=1)
         affected = unreachable | (lossy_cls[cls] & (model.demand_rate > 0))
         affected &= model.demand_rate > 0
-        return StateTraffic(unreachable, delivered, delay, cap, usage, base[cap], servers[cap], places[cap],
-                            affected, not bool(affected.any()), float(model.demand_rate[affected].sum()),
-                            roaming)
+        return StateTraffic.of_dense(base, unreachable, delivered, delay, cap, usage, base_load[cap],
+                                     servers[cap], places[cap], affected, not bool(affected.any()),
+                                     float(model.demand_rate[affected].sum()), roaming)
 
 
 # ----------------------------------------------------------------------------- callers
@@ -543,8 +688,12 @@ class BlockingTable:
 
     model: TimeModel
     callers: CallerSet
-    states: list[StateTraffic]  # by row
+    states: Sequence[StateTraffic]  # by row
+    #: bytes of cached losses kept (least recently computed go first; an entry is recomputed, to the
+    #: same bits, when needed again: each entry's fixed point is solved on its own values only)
+    max_bytes: int = 16 * 2**20
     _cache: dict[tuple[int, float, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _bytes: int = 0
 
     def values(self, rows: np.ndarray, mult: np.ndarray, pset: np.ndarray, qmax: int
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -559,6 +708,9 @@ class BlockingTable:
             c, f = self._cache[k]
             cap[i, : c.size] = c
             fb[i] = f
+        while self._bytes > self.max_bytes and self._cache:  # oldest first, after this call's reads
+            c, f = self._cache.pop(next(iter(self._cache)))
+            self._bytes -= _entry_bytes(c, f)
         return cap, fb
 
     def _compute(self, keys: np.ndarray) -> None:
@@ -620,8 +772,14 @@ class BlockingTable:
             fb_loss = np.asarray(solf.blocking)
         for i in range(n):
             r = int(rows[i])
-            self._cache[(r, float(mult[i]), int(ps[i]))] = (cap_loss[i, : self.states[r].cap.size].copy(),
-                                                            fb_loss[i].copy())
+            entry = (cap_loss[i, : self.states[r].cap.size].copy(), fb_loss[i].copy())
+            self._cache[(r, float(mult[i]), int(ps[i]))] = entry
+            self._bytes += _entry_bytes(*entry)
+
+
+def _entry_bytes(cap: np.ndarray, fb: np.ndarray) -> int:
+    """Bytes of one cached loss entry: its two arrays, their headers, the key and the dictionary slot."""
+    return int(cap.nbytes + fb.nbytes) + 2 * ARRAY_OVERHEAD + 200
 
 
 @dataclass(frozen=True, eq=False)
@@ -700,7 +858,7 @@ class _Stack:
     roaming: np.ndarray | None = None  # (R, D) demand's handsets look for another network
 
     @staticmethod
-    def of(model: TimeModel, states: list[StateTraffic], rows: np.ndarray) -> _Stack:
+    def of(model: TimeModel, states: Sequence[StateTraffic], rows: np.ndarray) -> _Stack:
         rows = np.unique(rows)
         k = model.n_classes
         qmax = max((states[r].cap.size for r in rows.tolist()), default=0)
@@ -716,11 +874,13 @@ class _Stack:
         pos, acc = 0, 0.0
         for i, r in enumerate(rows.tolist()):  # one step per distinct state
             st = states[r]
-            unre[i] = st.unreachable
-            deliv[i] = st.delivered
-            delay[i] = st.delay_h
-            usage[i, :, : st.cap.size] = st.usage
-            dem = np.flatnonzero(st.affected)
+            unre[i, st.unreachable_at] = True
+            deliv[i] = st.base.delivered
+            deliv[i, st.class_at] = st.delivered_at
+            delay[i] = st.base.delay_h
+            delay[i, st.class_at] = st.delay_at
+            usage[i, st.usage_at, : st.cap.size] = st.usage_rows
+            dem = st.affected_at.astype(np.int64)
             w = model.demand_rate[dem]
             dem_parts.append(dem)
             cum_parts.append(acc + np.cumsum(w))
@@ -730,11 +890,11 @@ class _Stack:
         cat_d = np.concatenate(dem_parts) if dem_parts else np.zeros(0, dtype=np.int64)
         cat_c = np.concatenate(cum_parts) if cum_parts else np.zeros(0)
         roaming = None
-        if any(states[r].roaming is not None for r in rows.tolist()):
+        if any(states[r].roaming_at is not None for r in rows.tolist()):
             roaming = np.zeros((rows.size, model.n_demands), dtype=bool)
             for i, r in enumerate(rows.tolist()):  # one step per distinct state
-                if states[r].roaming is not None:
-                    roaming[i] = states[r].roaming
+                if states[r].roaming_at is not None:
+                    roaming[i, states[r].roaming_at] = True
         return _Stack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base, roaming)
 
     def local(self, r: np.ndarray) -> np.ndarray:
@@ -755,7 +915,7 @@ def simulate_calls(
     boundary_time: np.ndarray,
     boundary_row: np.ndarray,
     year_end: np.ndarray,
-    states: list[StateTraffic],
+    states: Sequence[StateTraffic],
     table: BlockingTable,
     pset_of_year: np.ndarray,
     seg_index: np.ndarray,
@@ -843,9 +1003,9 @@ def simulate_calls(
     dense = st.rows.size * pieces * n_ps <= 1 << 24
     slot = np.full(st.rows.size * pieces * n_ps if dense else 0, -1, dtype=np.int64)
     slot_of: dict[int, int] = {}
-    n_cls = int(st.usage.shape[1])
-    # per slot: the losses at each capacity node, and the chance each class gets through all of them
-    res = {"cap": np.zeros((0, qmax)), "fb": np.zeros((0, nl)), "ok": np.zeros((0, n_cls))}
+    # per slot: the losses at each capacity node and at each fallback line (a class's chance of getting
+    # through the nodes is formed per attempt: a (slots, classes) table would cost 8 bytes a class a slot)
+    res = {"cap": np.zeros((0, qmax)), "fb": np.zeros((0, nl))}
 
     def fill(uc: np.ndarray) -> np.ndarray:
         """Compute the losses of new codes; return their slots."""
@@ -858,9 +1018,6 @@ def simulate_calls(
         first = res["cap"].shape[0]
         res["cap"] = np.concatenate([res["cap"], c_new])
         res["fb"] = np.concatenate([res["fb"], f_new])
-        if qmax:  # once per new slot and class instead of once per caller and attempt
-            ok_new = np.prod(1 - st.usage[u_local] * c_new[:, None, :], axis=2)
-            res["ok"] = np.concatenate([res["ok"], ok_new])
         return first + np.arange(uc.size)
 
     for k in range(max_k):  # one step per attempt number, all callers at once
@@ -914,7 +1071,7 @@ def simulate_calls(
                     roamed[live[ii[rm]]] = True
             okp = (~st.unreachable[li, di]) * st.delivered[li, ci]
             if qmax:
-                okp = okp * res["ok"][sl, ci]
+                okp = okp * np.prod(1 - st.usage[li, ci] * res["cap"][sl], axis=1)
             if nl:
                 on_fb = line[live[ii]] >= 0
                 fbl = fb_res[sl, np.maximum(line[live[ii]], 0)]
