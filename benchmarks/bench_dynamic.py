@@ -18,20 +18,27 @@ twice: the engine re-run on the textbook's own outage intervals
 within Monte Carlo noise (a paired comparison), and the engine's long run agrees
 with the textbook's years within their confidence intervals.
 
-The last line is ``years_per_second=<engine> speedup=<engine / textbook>``; the
-engine's rate is over the whole run from a cold start (every distinct state
-evaluated once, included).
+Against the peers (issue 15): on the scenario, the engine against :class:`HeapqCached`
+(a heapq event loop over the same outages with a dict of evaluated states and calls
+followed per affected segment); on the dodecahedron, against a cached heapq loop and
+SimPy. The textbook line is ``years_per_second=<engine> speedup=<engine / textbook>``
+(second figure; the engine's rate from a cold start). The last line is
+``ratio=<scenario> <dodecahedron>``: engine over the cached heapq loop, medians of
+interleaved rounds.
 
 Usage::
 
     python benchmarks/bench_dynamic.py                       # uk999 (tests/data/tiny.toml if it fails)
     python benchmarks/bench_dynamic.py --baseline-years 3 --engine-years 1000
+    python benchmarks/bench_dynamic.py --peers-only --uk-peer-years 10 --peer-years 400
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import heapq
+import itertools
 import math
 import platform
 import random
@@ -43,9 +50,18 @@ import networkx as nx
 import numpy as np
 
 from model.network.graphs import dodecahedron
-from model.processes.outages import Outages
-from model.sim.engine import run_intervals, simulate, simulate_graph
-from model.sim.reference import Reference, RefState, reference_outages, reference_year
+from model.processes.outages import Outages, sample_outages
+from model.run.seeds import chunk_streams
+from model.sim.engine import run_chunk, run_intervals, simulate, simulate_graph, with_derived_outages
+from model.sim.erlang import mmck_blocking
+from model.sim.reference import (
+    Reference,
+    RefState,
+    _one_caller,
+    reference_outages,
+    reference_year,
+    with_redials,
+)
 from model.sim.timemodel import TimeModel, build_time_model
 from model.units import HOURS_PER_YEAR
 
@@ -202,7 +218,7 @@ def peers(years: int, rounds: int, seed: int) -> float:
         t0 = time.perf_counter()
         hb, hse = heapq_baseline(g, s, t, years, seed + r)
         t1 = time.perf_counter()
-        out = simulate_graph(g, s, t, years=years, seed=seed + r)
+        out = simulate_graph(g, s, t, years=years, seed=seed + r).to_dict()
         t2 = time.perf_counter()
         sb, sse = simpy_baseline(g, s, t, years, seed + r)
         t3 = time.perf_counter()
@@ -219,6 +235,212 @@ def peers(years: int, rounds: int, seed: int) -> float:
     return statistics.median(ratios)
 
 
+# ------------------------------------------------------------------ peers on uk999: event by event
+def engine_outages(tm: TimeModel, years: int, seed: int) -> Outages:
+    """The outages :func:`model.sim.engine.run_chunk` draws for chunk 0 of ``seed`` (failover and latent
+    windows included): the uk999 baseline walks the very same intervals, so the two are paired."""
+    out = sample_outages(tm.process, years, tm.horizon,
+                         chunk_streams(seed, 0, tm.process.names, "outages"), start="stationary")
+    return with_derived_outages(tm, out, seed, 0)
+
+
+class _CachedLosses(Reference):
+    """The reference's state evaluation with what a competent user adds: the capacity losses (M/M/c/K
+    with the redial fixed point) computed with the engine's closed-form log-space M/M/c/K and memoised
+    per (servers, places, fresh load), so a capacity node that a state leaves as it was is never
+    solved again."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._loss: dict[tuple[float, float, float], float] = {}
+
+    def _redialled(self, c: float, k: float, a0: float) -> float:
+        key = (c, k, a0)
+        hit = self._loss.get(key)
+        if hit is None:
+            hit = with_redials(a0, lambda a: float(mmck_blocking(c, k, a)), self.p, self.kmax)
+            self._loss[key] = hit
+        return hit
+
+    def losses(self, st: RefState, mult: float) -> tuple[dict[int, float], list[float]]:
+        if mult in st.cache:
+            return st.cache[mult]
+        m = self.m
+        cap = {q: self._redialled(st.servers[q], st.places[q], mult * st.base[q]) for q in st.lossy}
+        fb = []
+        if m.fallback_agents.size:
+            fail = [0.0] * len(m.services)
+            for d in range(m.n_demands):
+                p_fail = 1 - self.p_first(st, d, cap)
+                fail[int(m.demand_service[d])] += float(m.demand_rate[d]) * mult * p_fail
+            for li in range(m.fallback_agents.size):
+                div = 0.0
+                for sv in range(len(m.services)):
+                    lines = [x for x in range(m.fallback_agents.size) if m.fallback_services[x, sv]]
+                    if li in lines:
+                        div += fail[sv] / len(lines) * self.compliance[li]
+                a0 = (div + mult * float(m.fallback_normal_per_h[li])) * float(m.fallback_aht_h[li])
+                ag = float(m.fallback_agents[li])
+                fb.append(self._redialled(ag, ag + float(m.fallback_queue[li]), a0))
+        st.cache[mult] = (cap, fb)
+        return cap, fb
+
+
+class HeapqCached:
+    """A competent event loop on the uk999 time model, the same model without vectorisation.
+
+    Per year a heap holds the next state change of every event (its next down interval's
+    start or its current one's end); the walk keeps the set of active events and looks each
+    segment's state up in a dict of evaluated states (the reference simulator's evaluation,
+    :class:`model.sim.reference.Reference`, with its state memory on; per state also the
+    demands it affects and the share of demand it cuts off, computed once); the calls of the
+    affected demands of each affected segment are followed one caller and one attempt at a time
+    (Poisson arrivals by thinning, redials, patience, advice, fallback lines), as the reference
+    does; capacity losses are memoised (:class:`_CachedLosses`). The outages come from the engine's
+    own sampling (``engine_outages``), which only makes this baseline faster than drawing them one at
+    a time.
+    """
+
+    def __init__(self, tm: TimeModel) -> None:
+        c = tm.callers
+        self.tm = tm
+        self.ref = _CachedLosses(tm, redial_probability=c.redial_probability, redial_delay_h=c.redial_delay_h,
+                             max_attempts=c.max_attempts, patience_h=c.patience_h,
+                             advice_delay_h=c.advice_delay_h, compliance=tm.fallback_compliance.tolist())
+        self.w = [float(x) for x in tm.net.demand_weight]
+        self.tot_w = sum(self.w)
+        self.rate = [float(x) for x in tm.demand_rate]
+        self.info: dict[frozenset, tuple[RefState, float, list[int]]] = {}
+        self.eval_seconds = 0.0  # spent evaluating new states (the rest: the walk and the calls)
+
+    def state(self, active: frozenset) -> tuple[RefState, float, list[int]]:
+        hit = self.info.get(active)
+        if hit is None:
+            t0 = time.perf_counter()
+            ref, st = self.ref, self.ref.evaluate(active)
+            share = sum(w for w, u in zip(self.w, st.unreachable, strict=True) if u) / self.tot_w
+            dirty = [d for d in range(self.tm.n_demands) if ref.affected(st, d)]
+            hit = self.info[active] = (st, share, dirty)
+            self.eval_seconds += time.perf_counter() - t0
+        return hit
+
+    def year(self, intervals: list[tuple[int, float, float]], rng: np.random.Generator) -> dict[str, float]:
+        ref, m, horizon = self.ref, self.tm, self.tm.horizon
+        per_event: dict[int, list[tuple[float, float]]] = {}
+        for e, s, t in intervals:
+            s, t = max(s, 0.0), min(t, horizon)
+            if t > s:
+                per_event.setdefault(e, []).append((s, t))
+        heap = [(iv[0][0], 1, e, 0) for e, iv in per_event.items()]
+        heapq.heapify(heap)
+        active: dict[int, int] = {}
+        times, states = [0.0], [self.state(frozenset())]
+        while heap:
+            t = heap[0][0]
+            while heap and heap[0][0] == t:  # every change at this instant
+                _, sign, e, i = heapq.heappop(heap)
+                active[e] = active.get(e, 0) + sign
+                if active[e] == 0:
+                    del active[e]
+                iv = per_event[e]
+                if sign > 0:
+                    heapq.heappush(heap, (iv[i][1], -1, e, i))
+                elif i + 1 < len(iv):
+                    heapq.heappush(heap, (iv[i + 1][0], 1, e, i + 1))
+            st = self.state(frozenset(active))
+            if t == times[-1]:
+                states[-1] = st
+            else:
+                times.append(t)
+                states.append(st)
+        ends = [*times[1:], horizon]
+        evals = [s[0] for s in states]
+
+        def state_at(t: float) -> RefState:
+            return evals[bisect.bisect_right(times, min(t, horizon - 1e-9)) - 1]
+
+        res = dict(unreachable=0.0, failed_attempts=0.0, first_try_sim=0.0, after_redial=0.0,
+                   via_fallback=0.0, simulated=0.0, unavailability=0.0)
+        episode = None
+        for (_, share, dirty), a, b in zip(states, times, ends, strict=True):
+            res["unavailability"] += (b - a) * share / horizon
+            if not dirty:
+                episode = None
+                continue
+            episode = a if episode is None else episode
+            advice = episode + ref.advice_delay if m.fallback_agents.size else math.inf
+            for d in dirty:  # the calls of each affected demand in this segment
+                lam = self.rate[d]
+                lam_max = lam * ref.peak
+                t = a
+                while True:  # Poisson arrivals by thinning
+                    t += rng.exponential(1 / lam_max)
+                    if t >= b:
+                        break
+                    if rng.random() * lam_max <= lam * ref.mult(t):
+                        _one_caller(ref, d, t, advice, state_at, horizon, 0.0, rng, res)
+        return res
+
+    def run(self, out: Outages, seed: int) -> list[dict[str, float]]:
+        rng = np.random.default_rng(seed)
+        lo = np.searchsorted(out.year, np.arange(out.n_years + 1))
+        return [self.year(list(zip(out.event[a:b].tolist(), out.start[a:b].tolist(), out.end[a:b].tolist(),
+                                   strict=True)), rng) for a, b in itertools.pairwise(lo)]
+
+
+def peers_uk999(years: int, rounds: int, seed: int, scenario: str = "uk999") -> float:
+    """The engine (``run_chunk``) against :class:`HeapqCached` on uk999, interleaved rounds of ``years``
+    years each, both keeping their evaluated states across rounds (round 0 is the cold start of both).
+    Same estimates: per round the two walk the same outages (the engine's streams), so the
+    unavailability must be identical year by year and the unreachable callers agree within noise
+    (paired z); over all rounds the unreachable-call rates' intervals must overlap. Returns the median
+    engine / baseline ratio of years/s over the warm rounds (round 0 when there is only one)."""
+    tm, name = load(scenario)
+    base = HeapqCached(tm)
+    genuine = float(tm.demand_rate.sum()) * float(tm.profile.integrate(0.0, tm.horizon))
+    print(f"# peers on {name}: {years} years a round, {rounds} rounds, interleaved (engine, then the cached "
+          "heapq loop on the same outages)")
+    ratios, eu, bu = [], [], []
+    for r in range(rounds):
+        s = seed + 101 * r
+        t0 = time.perf_counter()
+        tally = run_chunk(tm, 0, years, s)
+        t1 = time.perf_counter()
+        ev0 = base.eval_seconds
+        rows = base.run(engine_outages(tm, years, s), seed=s)
+        t2 = time.perf_counter()
+        ev = base.eval_seconds - ev0
+        e_un, b_un = tally.column("unreachable"), np.array([x["unreachable"] for x in rows])
+        same_u = bool(np.allclose(tally.column("unavailability"), [x["unavailability"] for x in rows],
+                                  rtol=1e-9, atol=1e-15))
+        d = e_un - b_un
+        z = d.mean() / (d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 and d.std() > 0 else 0.0
+        eu.append(e_un)
+        bu.append(b_un)
+        ratios.append((t2 - t1) / (t1 - t0))
+        print(f"round {r}{' (cold)' if r == 0 else ''}: engine {years / (t1 - t0):,.3g} years/s, "
+              f"heapq+cache {years / (t2 - t1):,.3g} years/s ({len(base.info)} states cached, "
+              f"{ev:.1f} of its {t2 - t1:.1f} s evaluating new ones); "
+              f"unreachable callers a year "
+              f"{e_un.mean():,.1f} vs {b_un.mean():,.1f} (paired z {z:+.2f}); unavailability identical: "
+              f"{same_u}; engine/heapq {ratios[-1]:.2f}")
+        if not same_u or abs(z) >= 4:
+            raise SystemExit("the engine and the cached heapq loop disagree on uk999")
+    d = np.concatenate(eu) - np.concatenate(bu)
+    z = d.mean() / (d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 and d.std() > 0 else 0.0
+    print(f"all rounds, paired: unreachable callers a year engine - heapq+cache {d.mean():+.1f} (z {z:+.2f})")
+    er = ratio_ci(np.concatenate(eu), np.full(years * rounds, genuine))
+    br = ratio_ci(np.concatenate(bu), np.full(years * rounds, genuine))
+    overlap = er[1] <= br[2] and br[1] <= er[2]
+    print(f"unreachable-call rate over {years * rounds} years: engine {er[0]:.3e} "
+          f"[{er[1]:.2e}, {er[2]:.2e}], "
+          f"heapq+cache {br[0]:.3e} [{br[1]:.2e}, {br[2]:.2e}]; intervals overlap: {overlap}")
+    warm = ratios[1:] or ratios
+    print(f"engine / heapq+cache on {name}: cold round {ratios[0]:.2f}, warm rounds median "
+          f"{statistics.median(warm):.2f}")
+    return statistics.median(warm)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="uk999")
@@ -230,7 +452,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="textbook: processes start up this long before each year")
     ap.add_argument("--peer-years", type=int, default=400, help="years a round against the peers")
     ap.add_argument("--peer-rounds", type=int, default=3)
+    ap.add_argument("--uk-peer-years", type=int, default=10,
+                    help="years a round against the cached heapq loop on the scenario")
+    ap.add_argument("--uk-peer-rounds", type=int, default=3, help="(round 0 is the cold start of both)")
+    ap.add_argument("--peers-only", action="store_true", help="skip the textbook part")
     args = ap.parse_args(argv)
+    if args.peers_only:
+        uk = peers_uk999(args.uk_peer_years, args.uk_peer_rounds, args.seed, args.scenario)
+        peer = peers(args.peer_years, args.peer_rounds, args.seed)
+        print(f"ratio={uk:.2f} {peer:.2f} (engine over the cached heapq event loop: {args.scenario} warm "
+              f"rounds, dodecahedron; medians of interleaved rounds)")
+        return 0
 
     tm, name = load(args.scenario)
     c = tm.callers
@@ -295,9 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     overlap = tb_rate[1] <= r["ci_high"] and r["ci_low"] <= tb_rate[2]
     print(f"confidence intervals overlap: {overlap}")
     print(f"years_per_second={en_yps:.4g} speedup={en_yps / tb_yps:.4g} (over the textbook, second figure)")
+    uk = peers_uk999(args.uk_peer_years, args.uk_peer_rounds, args.seed, args.scenario)
     peer = peers(args.peer_years, args.peer_rounds, args.seed)
-    print(f"ratio={peer:.2f} (engine over the cached heapq event loop, dodecahedron, median of "
-          f"{args.peer_rounds} interleaved rounds)")
+    print(f"ratio={uk:.2f} {peer:.2f} (engine over the cached heapq event loop: {args.scenario} warm rounds, "
+          f"dodecahedron; medians of interleaved rounds)")
     return 0
 
 

@@ -18,9 +18,14 @@ The speedup is the **median over the repeats of the serial / 2-process ratio of 
 interleaved pair** (best over best is printed only as a second figure).
 The same is repeated with fine chunks (``2**16`` trials) to show the per-task overhead.
 Memory: peak Python heap (tracemalloc) of a serial run and of the parent of a process
-run, for ``N`` and ``4N`` trials. The last line is ``speedup_2_workers=<x> dask_overhead=<fraction>``:
-the median of the paired ratios serial / 2 processes, and of Dask / 2 processes (the runs
-alternating with Dask) minus 1, at the large chunk size.
+run, for ``N`` and ``4N`` trials.
+
+Then a long uk999 time simulation (:func:`model.sim.engine.simulate`, ``--sim-years`` in chunks of
+``--sim-chunk-years``) with ``workers=1`` and ``workers=2``, as the median of interleaved pairs.
+
+The last line is ``speedup_2_workers=<x> dask_overhead=<fraction> speedup_2_workers_simulation=<y>``:
+the median of the paired ratios serial / 2 processes of the estimate, of Dask / 2 processes (the runs
+alternating with Dask) minus 1, at the large chunk size, and of the simulation's pairs.
 
 Timings are wall times on a shared machine: the load average is printed before and
 after; a busy machine lowers the speedup. "chunk CPU" is the CPU time spent inside the
@@ -32,11 +37,13 @@ Usage::
     python benchmarks/bench_parallel.py               # ~20 s serial run, chunks of 2**20
     python benchmarks/bench_parallel.py --seconds 60 --repeats 5
     python benchmarks/bench_parallel.py --quick       # a fast smoke run
+    python benchmarks/bench_parallel.py --only simulation --sim-years 400 --sim-repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -149,16 +156,60 @@ def peak_heap(net: CompiledNetwork, chunks: int, backend: str) -> float:
     return peak / 2**20
 
 
+def compare_simulation(years: int, chunk_years: int, repeats: int, seed: int = 2025) -> float:
+    """A long uk999 time simulation (:func:`model.sim.engine.simulate`): workers=1 against workers=2,
+    ``repeats`` interleaved pairs (the order alternates), every run the identical result; returns the
+    median of the pairs' ratios. Each run uses a new model, so every run evaluates its states from a
+    cold start the same way (the workers evaluate theirs in their own processes)."""
+    from model.sim.engine import simulate
+    from model.sim.timemodel import build_time_model
+
+    # the fork server starts once per Python process (a CLI run pays it once): not in the pairs
+    simulate(build_time_model("uk999"), 4, seed, chunk_years=2, workers=2, backend="processes",
+             progress=False, quiet=True)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    values = []
+    for r in range(repeats):
+        for w in ((1, 2) if r % 2 == 0 else (2, 1)):
+            tm = build_time_model("uk999")
+            res, s = timed(simulate, tm, years, seed, chunk_years=chunk_years, workers=w,
+                           backend="serial" if w == 1 else "processes", progress=False, quiet=True)
+            times[w].append(s)
+            values.append(res.tally.column("unreachable").tobytes())
+    same = all(v == values[0] for v in values)
+    pairs = [a / b for a, b in zip(times[1], times[2], strict=True)]
+    speed = statistics.median(pairs)
+    print(f"[simulation] uk999, {years:,} years in chunks of {chunk_years} ({years // chunk_years} chunks); "
+          f"{repeats} interleaved pairs; identical results in all {len(values)} runs: {same}")
+    print(f"  workers=1: {', '.join(f'{x:.1f}' for x in times[1])} s; workers=2: "
+          f"{', '.join(f'{x:.1f}' for x in times[2])} s")
+    print(f"  workers=1 / workers=2 of each pair: {', '.join(f'{x:.2f}' for x in pairs)}; speedup "
+          f"{speed:.3f}x (median, range {min(pairs):.2f}-{max(pairs):.2f})")
+    if not same:
+        raise SystemExit("simulation results differ between 1 and 2 workers: the runner is broken")
+    return speed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--network", default="auto", choices=("auto", "uk999", "layered"))
     ap.add_argument("--seconds", type=float, default=20.0, help="target serial time of the long run")
     ap.add_argument("--chunk-size", type=int, default=1 << 20)
     ap.add_argument("--repeats", type=int, default=5, help="interleaved repeats (the median pair counts)")
+    ap.add_argument("--sim-years", type=int, default=400, help="years of the long uk999 simulation")
+    ap.add_argument("--sim-chunk-years", type=int, default=25)
+    ap.add_argument("--sim-repeats", type=int, default=3, help="interleaved pairs of the simulation part")
+    ap.add_argument("--only", choices=("estimate", "simulation"), help="run one part only")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
-        args.seconds, args.repeats = 2.0, 1
+        args.seconds, args.repeats, args.sim_years, args.sim_repeats = 2.0, 1, 50, 1
+    if args.only == "simulation":
+        print(f"python {platform.python_version()}, {os.cpu_count()} cores, load average {loadavg()}")
+        sim = compare_simulation(args.sim_years, args.sim_chunk_years, args.sim_repeats)
+        print(f"load average after: {loadavg()}")
+        print(f"speedup_2_workers_simulation={sim:.3f}")
+        return
 
     name, net = load_network(args.network)
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, load average {loadavg()}")
@@ -190,9 +241,13 @@ def main() -> None:
         a, b = peak_heap(net, small, backend), peak_heap(net, large, backend)
         print(f"peak Python heap ({backend}, parent): {a:.1f} MiB for {small * 65536:,} trials, "
               f"{b:.1f} MiB for {large * 65536:,} trials (ratio {b / a:.2f})")
+    sim = math.nan
+    if args.only != "estimate":
+        sim = compare_simulation(args.sim_years, args.sim_chunk_years, args.sim_repeats)
     print(f"load average after: {loadavg()}")
     speed, overhead = results[args.chunk_size]
-    print(f"speedup_2_workers={speed:.3f} dask_overhead={overhead:.3f}")
+    print(f"speedup_2_workers={speed:.3f} dask_overhead={overhead:.3f} "
+          f"speedup_2_workers_simulation={sim:.3f}")
 
 
 if __name__ == "__main__":

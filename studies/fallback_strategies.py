@@ -217,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
             "strategy": o.label, "failed": o.summary()["failed_calls_per_year"]["mean"], "avoided": a["mean"],
             "avoided_ci": f"{a['ci_low']:,.0f} to {a['ci_high']:,.0f}", "cost": o.annual_cost_gbp,
             "per_call": per_call(c),
-            "p_best": f"{p_best[o.name]['probability']:.0%}",
+            "p_best": (f"< {p_best[o.name]['ci_high']:.0%} (never best)"
+                       if p_best[o.name]["interval"] == "one-sided-upper"
+                       else f"{p_best[o.name]['probability']:.0%}"),
             "frontier": "yes" if o.name in frontier else ""})
     rep.table(table, labels={"failed": "failed calls a year", "avoided": "avoided a year",
                              "avoided_ci": "paired 95% CI", "cost": "annual cost £",

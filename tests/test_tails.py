@@ -307,7 +307,7 @@ def test_biased_models_share_states_and_results_do_not_depend_on_what_ran_before
     bias = _small_bias(tm, factor=5.0)
     cold = simulate_tails(tm, 60, seed=2, bias=bias, chunk_years=30, backend="serial")
     warm_model = build_time_model(SMALL)
-    simulate_tails(warm_model, 90, seed=8, bias=FailureBias(), chunk_years=30, backend="serial")  # warm states
+    simulate_tails(warm_model, 90, seed=8, bias=FailureBias(), chunk_years=30, backend="serial")  # warm
     # the biased model reads and extends the table its base model filled
     assert state_table_for(_task(warm_model, bias).model) is state_table_for(warm_model)
     warm = simulate_tails(warm_model, 60, seed=2, bias=bias, chunk_years=30, backend="serial")

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from model.results.estimate import wilson
 
 __all__ = ["cost_effectiveness_frontier", "cost_per_call_interval", "decision_paragraph", "probability_best"]
 
@@ -77,14 +78,18 @@ def probability_best(draws: Mapping[str, Sequence[float]], confidence: float = 0
     Returns
     -------
     dict
-        Per name: ``probability``, ``ci_low``, ``ci_high``, ``wins``, ``draws``, ``interval`` ("wilson").
-        Ties share a win equally.
+        Per name: ``probability``, ``ci_low``, ``ci_high``, ``wins``, ``draws``, ``interval``
+        ("wilson"; "one-sided-upper" for a strategy never best, the exact bound
+        ``1 - (1 - confidence) ** (1 / draws)``). Ties share a win equally.
 
     Examples
     --------
     >>> p = probability_best({"a": [3, 1, 5, 2], "b": [1, 2, 4, 1]})
     >>> p["a"]["wins"], p["b"]["wins"], p["a"]["draws"]
     (3.0, 1.0, 4)
+    >>> q = probability_best({"a": [3, 2], "b": [1, 1]})["b"]
+    >>> q["interval"], round(q["ci_high"], 4)
+    ('one-sided-upper', 0.7764)
     """
     names = list(draws)
     if not names:
@@ -95,15 +100,14 @@ def probability_best(draws: Mapping[str, Sequence[float]], confidence: float = 0
     best = x == x.max(axis=0, keepdims=True)
     wins = (best / best.sum(axis=0, keepdims=True)).sum(axis=1)
     n = x.shape[1]
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
     out = {}
     for name, w in zip(names, wins, strict=True):
-        p = w / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        out[name] = {"probability": float(p), "ci_low": max(0.0, centre - half),
-                     "ci_high": min(1.0, centre + half), "wins": float(w), "draws": n, "interval": "wilson",
-                     "confidence": confidence}
+        if w == 0:  # never best: the one rule for nothing observed, an exact one-sided upper bound
+            lo, hi, kind = 0.0, 1.0 - (1.0 - confidence) ** (1.0 / n), "one-sided-upper"
+        else:
+            (lo, hi), kind = wilson(float(w), n, confidence), "wilson"
+        out[name] = {"probability": float(w / n), "ci_low": max(0.0, lo), "ci_high": min(1.0, hi),
+                     "wins": float(w), "draws": n, "interval": kind, "confidence": confidence}
     return out
 
 

@@ -397,6 +397,9 @@ class Outages:
         for o in others:
             if o.n_years != self.n_years or o.horizon != self.horizon:
                 raise ValueError("cannot concatenate outages of different years or horizons")
+        parts = tuple(p for p in parts if p.size) or (self,)
+        if len(parts) == 1 and _is_sorted(parts[0]):  # nothing to add: no re-sort (the same order)
+            return parts[0]
         y = np.concatenate([p.year for p in parts])
         e = np.concatenate([p.event for p in parts])
         s = np.concatenate([p.start for p in parts])
@@ -411,6 +414,15 @@ class Outages:
     def clipped_durations(self) -> np.ndarray:
         """Length of each interval inside ``[0, horizon)``."""
         return np.maximum(np.minimum(self.end, self.horizon) - np.maximum(self.start, 0.0), 0.0)
+
+
+def _is_sorted(o: Outages) -> bool:
+    """Whether ``o`` is in the order :meth:`Outages.concat` sorts to (year, then start, then event)."""
+    y, s, e = o.year, o.start, o.event
+    if y.size < 2:
+        return True
+    dy, ds, de = np.diff(y), np.diff(s), np.diff(e)
+    return bool(np.all((dy > 0) | ((dy == 0) & ((ds > 0) | ((ds == 0) & (de >= 0))))))
 
 
 def _segment_starts(keys: Sequence[np.ndarray]) -> np.ndarray:
