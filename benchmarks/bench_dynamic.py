@@ -254,36 +254,13 @@ class _CachedLosses(Reference):
         super().__init__(*args, **kwargs)
         self._loss: dict[tuple[float, float, float], float] = {}
 
-    def _redialled(self, c: float, k: float, a0: float) -> float:
-        key = (c, k, a0)
+    def redialled_loss(self, servers: float, places: float, a0: float) -> float:
+        key = (servers, places, a0)
         hit = self._loss.get(key)
         if hit is None:
-            hit = with_redials(a0, lambda a: float(mmck_blocking(c, k, a)), self.p, self.kmax)
+            hit = with_redials(a0, lambda a: float(mmck_blocking(servers, places, a)), self.p, self.kmax)
             self._loss[key] = hit
         return hit
-
-    def losses(self, st: RefState, mult: float) -> tuple[dict[int, float], list[float]]:
-        if mult in st.cache:
-            return st.cache[mult]
-        m = self.m
-        cap = {q: self._redialled(st.servers[q], st.places[q], mult * st.base[q]) for q in st.lossy}
-        fb = []
-        if m.fallback_agents.size:
-            fail = [0.0] * len(m.services)
-            for d in range(m.n_demands):
-                p_fail = 1 - self.p_first(st, d, cap)
-                fail[int(m.demand_service[d])] += float(m.demand_rate[d]) * mult * p_fail
-            for li in range(m.fallback_agents.size):
-                div = 0.0
-                for sv in range(len(m.services)):
-                    lines = [x for x in range(m.fallback_agents.size) if m.fallback_services[x, sv]]
-                    if li in lines:
-                        div += fail[sv] / len(lines) * self.compliance[li]
-                a0 = (div + mult * float(m.fallback_normal_per_h[li])) * float(m.fallback_aht_h[li])
-                ag = float(m.fallback_agents[li])
-                fb.append(self._redialled(ag, ag + float(m.fallback_queue[li]), a0))
-        st.cache[mult] = (cap, fb)
-        return cap, fb
 
 
 class HeapqCached:

@@ -30,8 +30,8 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             out += [int(x) for x in (task / "children").read_text().split()]
-        except OSError:
-            pass
+        except OSError:  # the thread ended between the listing and the read: it has no children to count
+            continue
     return out
 
 

@@ -326,16 +326,17 @@ class Reference:
         return delivered, delay, caps, True
 
     # -- traffic
+    def redialled_loss(self, servers: float, places: float, a0: float) -> float:
+        """Loss of an M/M/c/K capacity with ``servers`` and ``places`` at fresh load ``a0`` (Erlangs), with
+        the redial fixed point."""
+        return with_redials(a0, lambda a: mmck_loss(servers, places, a), self.p, self.kmax)
+
     def losses(self, st: RefState, mult: float) -> tuple[dict[int, float], list[float]]:
         key = mult
         if key in st.cache:
             return st.cache[key]
         m = self.m
-        cap = {}
-        for q in st.lossy:
-            s, k = st.servers[q], st.places[q]
-            cap[q] = with_redials(mult * st.base[q], lambda a, s=s, k=k: mmck_loss(s, k, a), self.p,
-                                  self.kmax)
+        cap = {q: self.redialled_loss(st.servers[q], st.places[q], mult * st.base[q]) for q in st.lossy}
         fb = []
         if m.fallback_agents.size:
             fail = [0.0] * len(m.services)
@@ -350,8 +351,7 @@ class Reference:
                         div += fail[sv] / len(lines) * self.compliance[li]
                 a0 = (div + mult * float(m.fallback_normal_per_h[li])) * float(m.fallback_aht_h[li])
                 ag = float(m.fallback_agents[li])
-                pl = ag + float(m.fallback_queue[li])
-                fb.append(with_redials(a0, lambda a, ag=ag, pl=pl: mmck_loss(ag, pl, a), self.p, self.kmax))
+                fb.append(self.redialled_loss(ag, ag + float(m.fallback_queue[li]), a0))
         st.cache[key] = (cap, fb)
         return cap, fb
 
