@@ -534,7 +534,8 @@ def tails_main(argv: list[str] | None = None) -> int:
     reached at p: ``(1 - p) / (p * rse**2)``; both follow genuine callers only (the tail statistics
     count them). The last line: ``crude_over_is_cpu=<status quo> <strategy> crude_years=<status quo>
     <strategy>`` (crude CPU to the same RSE / importance-sampling CPU, pilots included; the crude years
-    that RSE takes).
+    that RSE takes); with ``--seeds``, one figure per seed and model in that order, after a table of
+    years, CPU and RSEs per seed.
     """
     import sys
 
@@ -550,12 +551,21 @@ def tails_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crude-years", type=int, default=1000)
     ap.add_argument("--chunk-years", type=int, default=50)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated seeds to run each model with (robustness; default: --seed alone)")
     ap.add_argument("--pilot-years", type=int, default=100, help="years of each cross-entropy pilot round")
     ap.add_argument("--pilot-rounds", type=int, default=2)
     ap.add_argument("--events-per-year", type=float, default=0.4,
                     help="cap on the biased events' failures a year (outage years cost the most CPU)")
+    ap.add_argument("--level-weight", type=float, default=None,
+                    help="weight of the 1-in-100 and 1-in-1,000 elites in the long-repair bias "
+                         "(default: cross_entropy_bias's)")
+    ap.add_argument("--repair-quantile", type=float, default=None,
+                    help="quantile of the elite's long repairs that sets each threshold (default: "
+                         "cross_entropy_bias's)")
     ap.add_argument("--budget", type=float, default=60.0, help="CPU seconds of the target")
     args = ap.parse_args(argv)
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
     _pin_one_core()
     print(f"machine: {platform.processor() or platform.machine()}, pinned to one core (2 cores shared with "
           "other engineers' jobs: wall times are longer than CPU times)")
@@ -565,60 +575,77 @@ def tails_main(argv: list[str] | None = None) -> int:
     models = {"status quo": build_time_model(apply_strategies(base, [])),
               args.strategy: build_time_model(apply_strategies(
                   base, [load_strategy(n) for n in args.strategy.split("+")]))}
-    ratios, crude_needed = [], []
-    for label, tm in models.items():
-        c0, w0 = time.process_time(), time.perf_counter()
-        bias = cross_entropy_bias(tm, args.seed, years=args.pilot_years, rounds=args.pilot_rounds,
-                                  chunk_years=args.chunk_years, events_per_year=args.events_per_year)
-        pilot_cpu = time.process_time() - c0
-        run = simulate_tails(tm, args.max_years, seed=args.seed, bias=bias, chunk_years=args.chunk_years,
-                             backend="serial", target_rse=0.10, period=10_000)
-        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-        c0 = time.process_time()
-        crude = simulate_tails(tm, args.crude_years, seed=args.seed, bias=FailureBias(),
-                               chunk_years=args.chunk_years, backend="serial")
-        crude_cpu_per_year = (time.process_time() - c0) / crude.years
-        factors = {n: round(f, 1) for n, f in zip(bias.events, bias.factors, strict=True) if f != 1.0}
-        long = {n: f">= {lr[0]:.1f} h x{lr[1]:.2f}" for n in bias.events
-                if (lr := bias.long_repair_of(n)) is not None}
-        sw = {n: round(p, 3) for n, p in zip(bias.switches, bias.switch_fail, strict=True)}
-        print(f"\n== {label}: rates x {factors}; long repairs {long}; switch failure {sw}")
-        print(f"   pilots {args.pilot_rounds} x {args.pilot_years} years {pilot_cpu:.1f} s CPU, then "
-              f"{run.years} biased years: {cpu:.1f} s CPU in all ({wall:.1f} s wall); crude "
-              f"{crude_cpu_per_year * 1e3:.1f} ms CPU a year")
-        for t in (100, 1000, 10_000):
-            r = run.return_level("unreachable", t)
-            print(f"   worst year in {t:>6,}: {r['value']:>9,.0f} unreachable calls [{r['ci_low']:,.0f}, "
-                  f"{r['ci_high']:,.0f}]  RSE of P(year >= it) {r['tail_rse']:.3f} "
-                  f"({r['years_at_or_above']} years at or above)")
-        for n in (1_000, 10_000, 30_000, 100_000):
-            rp = run.return_period("worst_incident", n)
-            print(f"   incident with >= {n:>7,} unreachable calls: once in {rp['years']:>10,.0f} years "
-                  f"[{rp['ci_low']:,.0f}, {rp['ci_high']:,.0f}] (RSE {rp['rse']:.3f})")
-        for x in (6.0, 12.0, 24.0, 48.0):
-            e = run.exceedance("longest_down_h", x)
-            print(f"   P(a year holds an outage longer than {x:>4.0f} h) = {e.value:.3e} "
-                  f"[{e.ci_low:.2e}, {e.ci_high:.2e}]")
-        # paired check at 1-in-100: the same years' streams, crude and biased
-        lvl = crude.return_level("unreachable", 100)["value"]
-        n = min(run.years, crude.years)
-        a = run.weights[:n] * (run.values("unreachable")[:n] >= lvl)
-        b = (crude.values("unreachable")[:n] >= lvl).astype(float)
-        d = a - b
-        z = d.mean() / (d.std(ddof=1) / math.sqrt(n)) if d.std() > 0 else 0.0
-        print(f"   1-in-100 check (paired, {n} years each): P(year >= {lvl:,.0f}) IS {a.mean():.4f}, "
-              f"crude {b.mean():.4f}, paired z = {z:+.2f}")
-        r = run.return_level("unreachable", 10_000)
-        p, rse = r["tail_probability"], r["tail_rse"]
-        crude_years = (1 - p) / (p * rse**2) if p > 0 and rse > 0 else math.inf
-        ratio = crude_years * crude_cpu_per_year / cpu
-        ratios.append(ratio)
-        crude_needed.append(crude_years)
-        print(f"   crude years for the same RSE ({rse:.3f}) at 1-in-10,000: {crude_years:,.0f} "
-              f"({crude_years * crude_cpu_per_year:,.0f} s CPU) -> "
-              f"{crude_years / run.years:,.0f} x the years, "
-              f"{ratio:,.1f} x the CPU; target RSE <= 0.10 in <= {args.budget:.0f} s CPU: "
-              f"{'met' if rse <= 0.10 and cpu <= args.budget else 'NOT met'}")
+    ce_kw: dict[str, float] = {}
+    if args.level_weight is not None:
+        ce_kw["level_weight"] = args.level_weight
+    if args.repair_quantile is not None:
+        ce_kw["repair_quantile"] = args.repair_quantile
+    ratios, crude_needed, rows = [], [], []
+    for seed in seeds:
+        for label, tm in models.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            bias = cross_entropy_bias(tm, seed, years=args.pilot_years, rounds=args.pilot_rounds,
+                                      chunk_years=args.chunk_years, events_per_year=args.events_per_year,
+                                      **ce_kw)
+            pilot_cpu = time.process_time() - c0
+            run = simulate_tails(tm, args.max_years, seed=seed, bias=bias, chunk_years=args.chunk_years,
+                                 backend="serial", target_rse=0.10, period=10_000)
+            cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+            c0 = time.process_time()
+            crude = simulate_tails(tm, args.crude_years, seed=seed, bias=FailureBias(),
+                                   chunk_years=args.chunk_years, backend="serial")
+            crude_cpu_per_year = (time.process_time() - c0) / crude.years
+            factors = {n: round(f, 1) for n, f in zip(bias.events, bias.factors, strict=True) if f != 1.0}
+            long = {n: " ".join(f">= {a:.1f} h x{s:.2f}" for a, s in zip(*lr, strict=True))
+                    for n in bias.events if (lr := bias.long_repair_of(n)) is not None}
+            sw = {n: round(p, 3) for n, p in zip(bias.switches, bias.switch_fail, strict=True)}
+            print(f"\n== {label}, seed {seed}: rates x {factors}; long repairs {long}; switch failure {sw}")
+            print(f"   pilots {args.pilot_rounds} x {args.pilot_years} years {pilot_cpu:.1f} s CPU, then "
+                  f"{run.years} biased years: {cpu:.1f} s CPU in all ({wall:.1f} s wall); crude "
+                  f"{crude_cpu_per_year * 1e3:.1f} ms CPU a year")
+            rses = {}
+            for t in (100, 1000, 10_000):
+                r = run.return_level("unreachable", t)
+                rses[t] = r["tail_rse"]
+                print(f"   worst year in {t:>6,}: {r['value']:>9,.0f} unreachable calls [{r['ci_low']:,.0f}, "
+                      f"{r['ci_high']:,.0f}]  RSE of P(year >= it) {r['tail_rse']:.3f} "
+                      f"({r['years_at_or_above']} years at or above; heaviest year "
+                      f"{r['max_year_share']:.0%} of it)")
+            for n in (1_000, 10_000, 30_000, 100_000):
+                rp = run.return_period("worst_incident", n)
+                print(f"   incident with >= {n:>7,} unreachable calls: once in {rp['years']:>10,.0f} years "
+                      f"[{rp['ci_low']:,.0f}, {rp['ci_high']:,.0f}] (RSE {rp['rse']:.3f})")
+            for x in (6.0, 12.0, 24.0, 48.0):
+                e = run.exceedance("longest_down_h", x)
+                print(f"   P(a year holds an outage longer than {x:>4.0f} h) = {e.value:.3e} "
+                      f"[{e.ci_low:.2e}, {e.ci_high:.2e}]")
+            # paired check at 1-in-100: the same years' streams, crude and biased
+            lvl = crude.return_level("unreachable", 100)["value"]
+            n = min(run.years, crude.years)
+            a = run.weights[:n] * (run.values("unreachable")[:n] >= lvl)
+            b = (crude.values("unreachable")[:n] >= lvl).astype(float)
+            d = a - b
+            z = d.mean() / (d.std(ddof=1) / math.sqrt(n)) if d.std() > 0 else 0.0
+            print(f"   1-in-100 check (paired, {n} years each): P(year >= {lvl:,.0f}) IS {a.mean():.4f}, "
+                  f"crude {b.mean():.4f}, paired z = {z:+.2f}")
+            r = run.return_level("unreachable", 10_000)
+            p, rse = r["tail_probability"], r["tail_rse"]
+            crude_years = (1 - p) / (p * rse**2) if p > 0 and rse > 0 else math.inf
+            ratio = crude_years * crude_cpu_per_year / cpu
+            ratios.append(ratio)
+            crude_needed.append(crude_years)
+            met = rse <= 0.10 and cpu <= args.budget
+            rows.append((label, seed, run.years, cpu, rses[100], rses[1000], rses[10_000], z, met))
+            print(f"   crude years for the same RSE ({rse:.3f}) at 1-in-10,000: {crude_years:,.0f} "
+                  f"({crude_years * crude_cpu_per_year:,.0f} s CPU) -> "
+                  f"{crude_years / run.years:,.0f} x the years, "
+                  f"{ratio:,.1f} x the CPU; target RSE <= 0.10 in <= {args.budget:.0f} s CPU: "
+                  f"{'met' if met else 'NOT met'}")
+    print(f"\n{'model':<20} {'seed':>5} {'years':>6} {'CPU s':>7} {'RSE 1e2':>8} {'RSE 1e3':>8} "
+          f"{'RSE 1e4':>8} {'z 1e2':>6}  target")
+    for label, seed, yrs, cpu, r2, r3, r4, z, met in rows:
+        print(f"{label:<20} {seed:>5} {yrs:>6} {cpu:>7.1f} {r2:>8.3f} {r3:>8.3f} {r4:>8.3f} {z:>+6.2f}  "
+              f"{'met' if met else 'NOT met'}")
     print(f"crude_over_is_cpu={' '.join(f'{x:.4g}' for x in ratios)} "
           f"crude_years={' '.join(f'{x:.0f}' for x in crude_needed)}")
     return 0

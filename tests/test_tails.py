@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -317,3 +318,80 @@ def test_biased_models_share_states_and_results_do_not_depend_on_what_ran_before
     other = dataclasses.replace(tm, horizon=tm.horizon / 2)
     with pytest.raises(ValueError, match="differ in more than"):
         share_states(other, tm)
+
+
+# ----------------------------------------------------------------------------- several repair thresholds
+def test_nested_tail_mixture_ratio_averages_to_one_and_matches_its_own_law():
+    from model.processes.distributions import Exponential, LogNormal
+    from model.processes.outages import TailBiased
+
+    rng = np.random.default_rng(41)
+    for base in (LogNormal(10.0, 10.0), Exponential(12.0)):
+        t = TailBiased(base, (40.0, 20.0, 8.0), (0.3, 0.3, 0.2))
+        x = t.sample(rng, 300_000)
+        lr = np.exp(t.log_ratio(x))
+        assert abs(lr.mean() - 1) < 4 * lr.std() / math.sqrt(lr.size)
+        assert lr.max() <= 1 / t.base_share + 1e-12  # no repair weighs more than 1 / s_0
+        # the ratio reweights every band to its real probability, and the biased law is what it says
+        for lo, hi in ((0.0, 8.0), (8.0, 20.0), (20.0, 40.0), (40.0, np.inf)):
+            band = (x >= lo) & (x < hi)
+            real = float(base.sf(lo)) - (float(base.sf(hi)) if np.isfinite(hi) else 0.0)
+            est = lr * band
+            assert abs(est.mean() - real) < 4 * est.std() / math.sqrt(x.size) + 1e-12, (lo, hi)
+            g = float(t.sf(lo)) - (float(t.sf(hi)) if np.isfinite(hi) else 0.0)
+            assert abs(band.mean() - g) < 4 * math.sqrt(g * (1 - g) / x.size), (lo, hi)
+        assert abs(x.mean() - t.mean) < 4 * x.std() / math.sqrt(x.size)
+        inv = 1.0 / t.length_biased(rng, 300_000)  # E[1 / X] = 1 / E_g[X] under x g(x) / E_g[X]
+        assert abs(inv.mean() * t.mean - 1) < 4 * inv.std() * t.mean / math.sqrt(inv.size)
+    with pytest.raises(ValueError, match="decreasing"):
+        TailBiased(Exponential(1.0), (1.0, 2.0), (0.3, 0.3))
+    with pytest.raises(ValueError, match="sum to less than 1"):
+        TailBiased(Exponential(1.0), (2.0, 1.0), (0.6, 0.4))
+    one = TailBiased(Exponential(12.0), 24.0, 0.5)
+    assert one == TailBiased(Exponential(12.0), (24.0,), (0.5,)) and one.above == (24.0,)
+
+
+def test_one_component_down_time_with_two_repair_thresholds_matches_the_analytic_value():
+    tm = one_component()
+    d = 150.0
+    exact = analytic_down_time_sf(d)
+    bias = FailureBias((tm.process.names[0],), (2.0,), repair_above=((48.0, 24.0),),
+                       repair_share=((0.3, 0.3),))
+    assert bias.long_repair_of(tm.process.names[0]) == ((48.0, 24.0), (0.3, 0.3))
+    run = simulate_tails(tm, 4000, seed=23, bias=bias, chunk_years=1000, backend="serial")
+    est = run.exceedance("down_hours", d)
+    assert abs(est.value - exact) < 4 * est.std_error, (est.value, exact, est.std_error)
+    w = run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)
+    assert est.details["years_at_or_above"] > 200
+
+
+def test_two_repair_thresholds_agree_with_a_long_crude_run_at_one_in_a_hundred():
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    bias = FailureBias(("primary", "ccf:platform_software"), (1.0, 2.0), repair_above=((16.0, 8.0), 0.0),
+                       repair_share=((0.1, 0.15), 0.0), switches=("failover:platforms",), switch_fail=(0.45,))
+    years = 6000
+    is_run = simulate_tails(tm, years, seed=37, bias=bias, chunk_years=1000, backend="serial")
+    crude = simulate_tails(tm, years, seed=37, bias=FailureBias(), chunk_years=1000, backend="serial")
+    level = crude.return_level("unreachable", 100)["value"]
+    a = is_run.weights * (is_run.values("unreachable") >= level)
+    b = (crude.values("unreachable") >= level).astype(float)
+    diff = a - b
+    z = diff.mean() / (diff.std(ddof=1) / math.sqrt(years))
+    assert abs(z) < 4, z
+    w = is_run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)
+    assert 0.004 < b.mean() < 0.03
+
+
+def test_band_shares_pool_to_a_ratio_that_never_falls_with_the_repair():
+    from model.sim.tails import _pool_decreasing
+
+    q = np.array([0.05, 0.15, 0.3, 0.5])  # real band probabilities, top band first
+    p = np.array([0.5, 0.1, 0.3, 0.1])  # ratios 10, 0.67, 1, 0.2: the middle two are pooled
+    groups = _pool_decreasing(p, q)
+    assert groups == [[0], [1, 2], [3]]
+    r = [p[g].sum() / q[g].sum() for g in groups]
+    assert all(hi > lo for hi, lo in itertools.pairwise(r))

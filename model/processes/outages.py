@@ -55,6 +55,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -138,11 +139,15 @@ def _simplify(d: Distribution | Mixture) -> Distribution | Mixture:
 
 @dataclass(frozen=True)
 class TailBiased:
-    """Durations of ``base`` drawn above ``above`` with probability ``share``, else from ``base`` itself.
+    """Durations of ``base`` drawn above ``above[i]`` with probability ``share[i]``, else from ``base``.
 
-    A defensive change of measure for importance sampling of long repairs: density
-    ``g(x) = f(x) (share 1{x >= above} / S(above) + 1 - share)``, so the ratio
-    ``f / g`` (:meth:`log_ratio`) is one constant above ``above`` and another below.
+    A defensive change of measure for importance sampling of long repairs, with
+    one or several thresholds ``above[0] > above[1] > ...`` (a float: one): density
+    ``g(x) = f(x) (s_0 + sum_i share[i] 1{x >= above[i]} / S(above[i]))`` with
+    ``s_0 = 1 - sum(share) > 0`` the share drawn from ``base`` unchanged. The ratio
+    ``f / g`` (:meth:`log_ratio`) is piecewise constant: one value above
+    ``above[0]``, one on each band between thresholds, ``1 / s_0`` below the
+    lowest, so no repair ever weighs more than ``1 / s_0``.
 
     Examples
     --------
@@ -156,53 +161,94 @@ class TailBiased:
     True
     >>> bool(abs(x.mean() / t.mean - 1) < 0.02)
     True
+    >>> t2 = TailBiased(LogNormal(10.0, 10.0), (30.0, 15.0), (0.6, 0.3))   # two thresholds
+    >>> np.exp(t2.log_ratio(np.array([40.0, 20.0, 5.0]))).round(3).tolist()  # above 30, 15-30, below 15
+    [0.061, 0.575, 10.0]
+    >>> round(float(t2.sf(30.0)), 3)             # P_g(X >= 30): 0.6 + 0.3 S(30) / S(15) + 0.1 S(30)
+    0.672
     """
 
     base: Distribution
-    above: float
-    share: float
+    above: tuple[float, ...]  # a float is taken as one threshold
+    share: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        if not (self.above > 0 and 0 < self.share < 1):
-            raise ValueError("TailBiased needs above > 0 and a share in (0, 1)")
-        if not float(self.base.sf(self.above)) > 0:
+        a = tuple(float(v) for v in np.atleast_1d(np.asarray(self.above, dtype=float)))
+        s = tuple(float(v) for v in np.atleast_1d(np.asarray(self.share, dtype=float)))
+        if not a or len(a) != len(s):
+            raise ValueError("TailBiased needs one share per threshold (at least one)")
+        if not all(v > 0 for v in a) or any(hi <= lo for hi, lo in itertools.pairwise(a)):
+            raise ValueError("TailBiased needs thresholds > 0 in decreasing order")
+        if not (all(v > 0 for v in s) and sum(s) < 1):
+            raise ValueError("TailBiased needs shares > 0 that sum to less than 1")
+        if not float(self.base.sf(a[0])) > 0:
             raise ValueError("TailBiased: the base law never exceeds 'above'")
+        object.__setattr__(self, "above", a)
+        object.__setattr__(self, "share", s)
 
     @property
     def family(self) -> str:
         return f"tail-biased {self.base.family}"
 
     @property
-    def tail(self) -> float:
-        return float(self.base.sf(self.above))
+    def tails(self) -> np.ndarray:
+        """``S(above[i])`` of the base law."""
+        return np.array([float(self.base.sf(a)) for a in self.above])
+
+    @property
+    def base_share(self) -> float:
+        """``s_0``: the share of durations drawn from the base law itself."""
+        return 1.0 - sum(self.share)
+
+    def _upper(self) -> np.ndarray:
+        """``E[X 1{X >= above[i]}]`` of the base law."""
+        m = float(self.base.mean)
+        return np.array([m - float(self.base.mean_min(a)) + a * float(self.base.sf(a)) for a in self.above])
 
     @property
     def mean(self) -> float:
-        m, s0 = float(self.base.mean), self.tail
-        upper = (m - float(self.base.mean_min(self.above)) + self.above * s0) / s0  # E[X | X >= above]
-        return self.share * upper + (1 - self.share) * m
+        s0 = self.tails
+        upper = self._upper() / s0  # E[X | X >= above[i]]
+        return float(np.dot(self.share, upper) + self.base_share * float(self.base.mean))
+
+    def sf(self, x: Any) -> Any:
+        """``P_g(X >= x)`` under the biased law."""
+        x = np.asarray(x, dtype=float)
+        out = self.base_share * np.asarray(self.base.sf(x), dtype=float)
+        for a, s, t in zip(self.above, self.share, self.tails, strict=True):
+            out = out + s * np.where(x >= a, np.asarray(self.base.sf(np.maximum(x, a)), dtype=float) / t, 1.0)
+        return out
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        pick = rng.random(size) < self.share
+        comp = np.searchsorted(np.cumsum(self.share), rng.random(size), side="right")
         u = rng.random(size)
-        return self._draw(self.base, pick, u)
+        return self._draw(self.base, comp, u)
 
-    def _draw(self, law: Distribution, pick: np.ndarray, u: np.ndarray) -> np.ndarray:
-        s0 = float(law.sf(self.above))
-        q = np.where(pick, 1.0 - s0 * (1.0 - u), u)  # above: the upper s0 of the law, by inversion
+    def _draw(self, law: Any, comp: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Component ``i < K`` draws ``law`` above ``above[i]`` by inversion, component ``K`` ``law``."""
+        q = u.copy()
+        floor = np.zeros(u.size)
+        for i, a in enumerate(self.above):
+            sel = comp == i
+            q[sel] = 1.0 - float(law.sf(a)) * (1.0 - u[sel])  # the upper S(a) of the law
+            floor[sel] = a
         x = np.asarray(law.quantile(np.clip(q, 1e-300, 1.0 - 1e-16)), dtype=float)
-        return np.where(pick, np.maximum(x, self.above), x)
+        return np.maximum(x, floor)
 
     def log_ratio(self, x: np.ndarray) -> np.ndarray:
         """``log f(x) - log g(x)`` (real over biased density)."""
         x = np.asarray(x, dtype=float)
-        return -np.log(np.where(x >= self.above, self.share / self.tail, 0.0) + (1.0 - self.share))
+        r = np.full(x.shape, self.base_share)
+        for a, s, t in zip(self.above, self.share, self.tails, strict=True):
+            r = r + np.where(x >= a, s / t, 0.0)
+        return -np.log(r)
 
     def length_biased(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draws from ``x g(x) / E_g[X]``: the length-biased base, above ``above`` or not.
+        """Draws from ``x g(x) / E_g[X]``: the length-biased base, above one threshold or not.
 
         The length-biased base law is lognormal(μ + σ², σ) for a lognormal base and
-        Gamma(2, mean) for an exponential one (others raise ``TypeError``).
+        Gamma(2, mean) for an exponential one (others raise ``TypeError``); component
+        ``i`` is picked with probability proportional to ``share[i] E[X | X >= above[i]]``.
         """
         b = self.base
         if isinstance(b, LogNormal):
@@ -211,11 +257,11 @@ class TailBiased:
             law = _Gamma2(b.mean)
         else:
             raise TypeError("a tail-biased law has a length-biased form for lognormal and exponential bases")
-        m, s0 = float(b.mean), self.tail
-        upper = self.share * (m - float(b.mean_min(self.above)) + self.above * s0) / s0
-        pick = rng.random(size) < upper / (upper + (1 - self.share) * m)
+        mass = np.append(np.asarray(self.share) * self._upper() / self.tails,
+                         self.base_share * float(b.mean))
+        comp = np.searchsorted(np.cumsum(mass[:-1]) / mass.sum(), rng.random(size), side="right")
         u = rng.random(size)
-        return self._draw(law, pick, u)
+        return self._draw(law, comp, u)
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,17 @@ event draws from its own stream keyed by its name (as in the plain engine), so
 the ratio is recomputed exactly from a re-draw of the chunk's outages.
 
 Repair times and manual switches. A biased event may also have long repairs
-(``repair_above`` ``a`` hours, ``repair_share`` ``s``): each repair is drawn from
-its own law conditioned on ``>= a`` with probability ``s``, else from its own
-law (:class:`model.processes.outages.TailBiased`, a defensive mixture), so each
-repair ``x`` of a failure in the window adds ``log f(x) - log g(x)``, one constant
-above ``a`` and another below; a year that starts with the event down adds
-``(q / q_g) (m_g / m) f(x) / g(x)`` for the length-biased total ``x`` of that
-outage (``m`` the mean repair). A manual switch
+(``repair_above``: thresholds ``a_1 > a_2 > ...`` hours, ``repair_share``: shares
+``s_1, s_2, ...``): each repair is drawn from its own law conditioned on ``>= a_i``
+with probability ``s_i``, else (``s_0 = 1 - sum s_i``) from its own law
+(:class:`model.processes.outages.TailBiased`, a defensive mixture), so each repair
+``x`` of a failure in the window adds ``log f(x) - log g(x)``, one constant on
+each band between thresholds, and never more than ``-log s_0``; a year that starts
+with the event down adds ``(q / q_g) (m_g / m) f(x) / g(x)`` for the length-biased
+total ``x`` of that outage (``m`` the mean repair). Several thresholds matter: with
+one, a severe year whose repair falls just below it weighs ``1 / s_0`` (10 for
+``s_0 = 0.1``) against a few hundredths for the others, and where the pilots put
+that threshold is noise. A manual switch
 of a standby group (``switches``: its window event's name) may have its
 per-attempt failure probability ``p`` raised to ``p'`` (``switch_fail``): every
 primary outage of the year adds ``f log(p / p') + s log((1 - p) / (1 - p'))``
@@ -47,11 +51,17 @@ streams of their own, so the main run stays unbiased): the cross-entropy step
 sets every parameter to its weighted maximum-likelihood value over the pilot's
 years at or above the level of interest (or its ``rho`` top share while that
 level is out of reach) — rates ``sum W n / sum W U``, switch failure
-``sum W f / sum W (f + s)``, long repairs from the ``repair_quantile`` of the
-elite years' longest repairs. The intensity of the biased events is then capped
-(``events_per_year``: years with a national outage cost 10-40 times a quiet one,
-for their callers) and shared among a switch's primary events so that their
-severe years weigh alike (:func:`_balance`).
+``sum W f / sum W (f + s)`` — and the long repairs from the elite years of
+several levels (the worst year in ``period`` and in each of ``levels``, by
+default 100 and 1,000, weighing ``level_weight`` in all): one threshold per level
+at the ``repair_quantile`` of that elite's longest repairs, and the share of each
+band at the elite's weighted share of repairs in it (:func:`_long_shares`: the
+cross-entropy step for a piecewise-constant ratio, pooled so that the ratio
+never falls as the repair grows, at least ``1 - repair_share`` left on the real
+law). The intensity of the biased events is then capped (``events_per_year``:
+years with a national outage cost 10-40 times a quiet one, for their callers) and
+shared among a switch's primary events so that their severe years weigh alike
+(:func:`_balance`).
 
 Runs go through :func:`model.run.runner.run_chunks` (chunks, seeds, workers,
 checkpoints), the chunk function :func:`run_biased_chunk` returns a
@@ -75,6 +85,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -121,28 +132,38 @@ STATISTICS = {
 }
 
 
+Hours = tuple[float, ...]
+
+
+def _as_levels(v: Any) -> Hours:
+    """A float (0: none) or a sequence of floats, as a tuple without zeros."""
+    return tuple(float(x) for x in np.atleast_1d(np.asarray(v, dtype=float)) if x != 0)
+
+
 @dataclass(frozen=True)
 class FailureBias:
     """Rate multipliers of some exponential events (by name), their long repairs and biased switches.
 
-    ``factors[i]`` multiplies the failure rate of ``events[i]``; when
-    ``repair_above[i] > 0`` its repairs are at least that many hours with
-    probability ``repair_share[i]`` (:class:`model.processes.outages.TailBiased`);
-    ``switch_fail[j]`` is the per-attempt failure probability of the manual switch
-    whose window event is ``switches[j]``. No events and no switches: the crude
-    engine.
+    ``factors[i]`` multiplies the failure rate of ``events[i]``; ``repair_above[i]``
+    gives the thresholds (hours, decreasing; a float is one threshold, 0 or ``()``
+    none) above which its repairs are drawn with the probabilities
+    ``repair_share[i]`` (:class:`model.processes.outages.TailBiased`, a defensive
+    mixture); ``switch_fail[j]`` is the per-attempt failure probability of the
+    manual switch whose window event is ``switches[j]``. No events and no
+    switches: the crude engine. Thresholds and shares are stored as tuples.
 
     Examples
     --------
-    >>> b = FailureBias(("a", "b"), (10.0, 2.0), repair_above=(0.0, 30.0), repair_share=(0.0, 0.9))
+    >>> b = FailureBias(("a", "b"), (10.0, 2.0), repair_above=(0.0, (30.0, 15.0)),
+    ...                 repair_share=(0.0, (0.6, 0.3)))
     >>> b.factor_of("b"), b.long_repair_of("b"), b.long_repair_of("a")
-    (2.0, (30.0, 0.9), None)
+    (2.0, ((30.0, 15.0), (0.6, 0.3)), None)
     """
 
     events: tuple[str, ...] = ()
     factors: tuple[float, ...] = ()
-    repair_above: tuple[float, ...] = ()
-    repair_share: tuple[float, ...] = ()
+    repair_above: tuple[Any, ...] = ()
+    repair_share: tuple[Any, ...] = ()
     switches: tuple[str, ...] = ()
     switch_fail: tuple[float, ...] = ()
 
@@ -154,18 +175,23 @@ class FailureBias:
             raise ValueError("FailureBias: one long-repair threshold and share per event (or none)")
         if len(self.switches) != len(self.switch_fail):
             raise ValueError("FailureBias: one failure probability per biased switch")
-        above = self.repair_above or (0.0,) * len(self.events)
-        share = self.repair_share or (0.0,) * len(self.events)
+        above = tuple(_as_levels(a) for a in self.repair_above) or ((),) * len(self.events)
+        share = tuple(_as_levels(s) for s in self.repair_share) or ((),) * len(self.events)
         for name, f, a, sh in zip(self.events, self.factors, above, share, strict=True):
             if not (math.isfinite(f) and f > 0):
                 raise ValueError(f"FailureBias: factor of {name!r} must be a positive number, got {f}")
-            if not (math.isfinite(a) and a >= 0) or (a > 0 and not 0 < sh < 1):
-                raise ValueError(f"FailureBias: long repairs of {name!r} need hours >= 0 and a share in "
-                                 f"(0, 1), got {a}, {sh}")
+            if (len(a) != len(sh) or not all(math.isfinite(x) and x > 0 for x in a)
+                    or any(hi <= lo for hi, lo in itertools.pairwise(a))
+                    or not (all(0 < x < 1 for x in sh) and sum(sh) < 1)):
+                raise ValueError(f"FailureBias: long repairs of {name!r} need decreasing hours > 0, one "
+                                 f"share each in (0, 1), summing to less than 1; got {a}, {sh}")
         for name, p in zip(self.switches, self.switch_fail, strict=True):
             if not 0 < p < 1:
                 raise ValueError(f"FailureBias: switch failure probability of {name!r} must lie in (0, 1), "
                                  f"got {p}")
+        if self.repair_above:
+            object.__setattr__(self, "repair_above", above)
+            object.__setattr__(self, "repair_share", share)
 
     @property
     def is_crude(self) -> bool:
@@ -174,17 +200,18 @@ class FailureBias:
     def factor_of(self, name: str) -> float:
         return self.factors[self.events.index(name)] if name in self.events else 1.0
 
-    def long_repair_of(self, name: str) -> tuple[float, float] | None:
-        """``(hours, share)`` of the event's long repairs, or None."""
+    def long_repair_of(self, name: str) -> tuple[Hours, Hours] | None:
+        """``(thresholds, shares)`` of the event's long repairs (tuples, decreasing hours), or None."""
         if name not in self.events or not self.repair_above:
             return None
         i = self.events.index(name)
-        return (self.repair_above[i], self.repair_share[i]) if self.repair_above[i] > 0 else None
+        return (self.repair_above[i], self.repair_share[i]) if self.repair_above[i] else None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{event: factor}``, long repairs and switch probabilities."""
+        """JSON-ready: ``{event: factor}``, long repairs (``[[hours...], [shares...]]``) and switches."""
         out: dict[str, Any] = dict(zip(self.events, self.factors, strict=True))
-        long = {n: list(lr) for n in self.events if (lr := self.long_repair_of(n)) is not None}
+        long = {n: [list(lr[0]), list(lr[1])] for n in self.events
+                if (lr := self.long_repair_of(n)) is not None}
         if long:
             out["long_repairs"] = long
         if self.switches:
@@ -683,15 +710,15 @@ def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[order][min(int(np.searchsorted(c, q * c[-1])), x.size - 1)])
 
 
-def _balance(model: TimeModel, task: _BiasedTask, factors: list[float], above: list[float],
-             shares: list[float], probs: list[float]) -> None:
+def _balance(model: TimeModel, task: _BiasedTask, factors: list[float], above: list[Hours],
+             shares: list[Hours], probs: list[float]) -> None:
     """Share the learnt intensity of each biased switch's primary events so their severe years weigh alike.
 
     A failure of a primary event is severe when every switch attempt fails (``p^k``; one of an event
-    that takes the whole group down always is) and its repair is long (``S(a)``, drawn so with
-    probability ``s + (1 - s) S(a)`` under the bias); the rates become proportional to
-    ``lambda p^k / p'^k S(a) / (s + (1 - s) S(a))``, their sum the cross-entropy one. It only cuts the
-    pilot's noise in how the intensity is split.
+    that takes the whole group down always is) and its repair is long (``S(a)`` at its highest
+    threshold ``a``, drawn so with probability ``S_g(a)`` under the bias); the rates become
+    proportional to ``lambda p^k / p'^k S(a) / S_g(a)``, their sum the cross-entropy one. It only cuts
+    the pilot's noise in how the intensity is split.
     """
     k_ev = task.idx.size
     for j, pj in enumerate(task.switch_idx):
@@ -703,9 +730,9 @@ def _balance(model: TimeModel, task: _BiasedTask, factors: list[float], above: l
         sev = []
         for k in mech:
             v = 1.0 if int(task.idx[k]) in whole else (task.p_real[j] / probs[j]) ** pol.max_attempts
-            if above[k] > 0:
-                s0 = float(task.repair[k].sf(above[k]))
-                v *= s0 / (shares[k] + (1.0 - shares[k]) * s0)
+            if above[k]:
+                g = TailBiased(task.repair[k], above[k], shares[k])
+                v *= float(task.repair[k].sf(above[k][0])) / float(g.sf(above[k][0]))
             sev.append(v)
         total = sum(factors[k] * task.rate[k] for k in mech)
         share = task.rate[mech] * np.asarray(sev)
@@ -713,66 +740,135 @@ def _balance(model: TimeModel, task: _BiasedTask, factors: list[float], above: l
             factors[k] = max(1.0, float(lam / task.rate[k]))
 
 
-def _long_share(task: _BiasedTask, k: int, above: float, W: np.ndarray, S: np.ndarray, most: float) -> float:
-    """Share of repairs to draw above ``above``: matches the elite's share of long repairs, at most ``most``.
+def _pool_decreasing(p: np.ndarray, q: np.ndarray) -> list[list[int]]:
+    """Pool adjacent bands until the ratio ``p / q`` decreases from the top band down (PAV).
 
-    Under ``g = s f_tail + (1 - s) f`` a repair is long with probability ``s + (1 - s) S(above)``; the
-    elite's share counts one long repair per year at most (its longest) over all its repairs, so an
-    event that fails often, whose other repairs are ordinary, gets a small share (0 below 5 %).
+    Returns the groups of band indices (top first) whose pooled ratios decrease: a nested mixture of
+    tails has a density ratio ``g / f`` that never falls as the repair grows.
     """
-    s0 = float(task.repair[k].sf(above))
-    n = float(W @ S[:, 4 * k + 2])
-    if not n > 0 or s0 >= 1:
-        return 0.0
-    share_long = float(W @ (S[:, 4 * k + 3] >= above)) / n
-    sh = min((share_long - s0) / (1.0 - s0), most)
-    return sh if sh >= 0.05 else 0.0
+    groups: list[list[int]] = []
+    for j in range(p.size):
+        groups.append([j])
+        while len(groups) > 1 and (p[groups[-2]].sum() / q[groups[-2]].sum()
+                                   <= p[groups[-1]].sum() / q[groups[-1]].sum()):
+            last = groups.pop()
+            groups[-1] = groups[-1] + last
+    return groups
+
+
+def _long_shares(task: _BiasedTask, k: int, above: Sequence[float],
+                 elites: Sequence[tuple[float, np.ndarray]], S: np.ndarray, most: float,
+                 least: float = 0.02) -> tuple[Hours, Hours]:
+    """Thresholds and shares of the nested mixture that matches the elite years' repairs.
+
+    The cross-entropy step for a density ratio that is constant on the bands ``[a_1, inf)``,
+    ``[a_2, a_1)``, ..., ``[0, a_K)``: each band's biased probability is the elite's weighted share of
+    repairs in it, averaged over the levels (``elites``: ``(weight, W)`` per level). The elite's
+    repairs are counted as its longest one per year in its band and the others as ordinary (spread
+    like the real law), so an event that fails often, whose other repairs are ordinary, gets small
+    shares. Bands whose ratios would not fall from the top down are pooled (their threshold dropped);
+    at least ``1 - most`` of the repairs stay on the real law (so none weighs more than
+    ``1 / (1 - most)``), and shares below ``least`` are dropped.
+    """
+    a = np.asarray(sorted(set(above), reverse=True), dtype=float)
+    if not a.size:
+        return (), ()
+    sf = np.asarray(task.repair[k].sf(a), dtype=float)
+    q = np.diff(np.concatenate([[0.0], sf, [1.0]]))  # real probability of each band, top first
+    n, longest = S[:, 4 * k + 2], S[:, 4 * k + 3]
+    band = np.searchsorted(-a, -longest, side="right")  # 0: above a_1, ..., K: below a_K
+    p = np.zeros(q.size)
+    total = 0.0
+    for c, W in elites:
+        nt = float(W @ n)
+        if not (nt > 0 and c > 0):
+            continue
+        held = (n > 0).astype(float)
+        pt = np.bincount(band, weights=W * held, minlength=q.size) + float(W @ np.maximum(n - 1, 0)) * q
+        p += c * pt / nt
+        total += c
+    if not total > 0:
+        return (), ()
+    p /= total
+    p[-1] = max(p[-1], (1.0 - most) * q[-1])  # the defensive share: at least 1 - most of the real law
+    p /= p.sum()
+    groups = _pool_decreasing(p, q)
+    r = np.array([p[g].sum() / q[g].sum() for g in groups])  # ratios g / f, top band first, decreasing
+    lows = [float(a[g[-1]]) for g in groups[:-1]]  # each pooled band's lower threshold
+    s0 = float(r[-1])
+    tails = np.asarray(task.repair[k].sf(np.asarray(lows)), dtype=float) if lows else np.zeros(0)
+    shares = (r[:-1] - r[1:]) * tails  # nested mixture: s_i = (r_i - r_{i+1}) S(a_i)
+    keep = shares >= least
+    if not keep.any() or s0 >= 1.0:
+        return (), ()
+    hours, sh = np.asarray(lows)[keep], shares[keep]
+    scale = min(1.0, most / float(sh.sum()))  # the defensive share, whatever the pooling left
+    return tuple(float(v) for v in hours), tuple(float(v) * scale for v in sh)
+
+
+def _elite_weights(x: np.ndarray, w: np.ndarray, period: float, rho: float) -> np.ndarray:
+    """Weights of the years at or above the return level of ``period`` (or the top ``rho`` share)."""
+    level = return_level(x, w, period)["value"]
+    gamma = level if np.mean(x >= level) >= rho else min(level, float(np.quantile(x, 1.0 - rho)))
+    return w * (x >= gamma) if gamma > 0 else np.zeros_like(w)
 
 
 def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statistic: str, rho: float, *,
                max_per_year: float, repair_quantile: float, repair_share: float, max_switch_fail: float,
-               events_per_year: float | None, min_elite: int) -> FailureBias:
+               events_per_year: float | None, min_elite: int, levels: Sequence[float] = (),
+               level_weight: float = 0.0) -> FailureBias:
     """One cross-entropy step: every bias parameter at its weighted MLE over the pilots' elite years.
 
     Every pilot so far is used (each year weighted by its own likelihood ratio: all of them estimate
-    the real law), so later rounds are not left with a handful of elite years.
+    the real law), so later rounds are not left with a handful of elite years. Rates and switches
+    are learnt from the elite of ``period``; long repairs get one threshold per level (``period``
+    and each of ``levels``) and the band shares of :func:`_long_shares`, where the lower levels
+    weigh ``level_weight`` in all.
     """
     bias, task = runs[-1].bias, _task(model, runs[-1].bias)
     x = np.concatenate([r.values(statistic) for r in runs])
     w = np.concatenate([r.weights for r in runs])
     S = np.concatenate([r.tally.year_stats() for r in runs])
-    level = return_level(x, w, period)["value"]
-    gamma = level if np.mean(x >= level) >= rho else min(level, float(np.quantile(x, 1.0 - rho)))
-    W = w * (x >= gamma) if gamma > 0 else np.zeros_like(w)
+    W = _elite_weights(x, w, period, rho)
     if np.count_nonzero(W > 0) < 2 * min_elite:
         return bias  # too few elite years to learn from: keep the bias
+    lower = sorted({float(t) for t in levels if t < period})
+    elites = [(1.0 - level_weight if lower else 1.0, W)]
+    elites += [(level_weight / len(lower), _elite_weights(x, w, t, rho)) for t in lower]
     h, k_ev = model.horizon, task.idx.size
     elite = W > 0
-    factors, above = [], []
+    factors: list[float] = []
+    above: list[Hours] = []
+    shares: list[Hours] = []
     longest = S[:, 3:4 * k_ev:4]  # (years, k) longest repair begun
+    top = longest.max(axis=1)
     for k in range(k_ev):
         held = elite & (S[:, 4 * k] > 0)
-        # the years where this event's repair is the longest of the biased events': those it made severe
-        lead = held & (longest[:, k] >= longest.max(axis=1))
         if np.count_nonzero(held) < min_elite:  # too few elite years hold it: leave it unbiased
             factors.append(1.0)
-            above.append(0.0)
+            above.append(())
+            shares.append(())
             continue
         lam = float(W @ S[:, 4 * k]) / max(float(W @ S[:, 4 * k + 1]), 1e-300)
         cap = max(1.0, max_per_year / (task.rate[k] * h))
         factors.append(float(np.clip(lam / task.rate[k], 1.0, cap)))
-        a = 0.0
+        cands: list[float] = []
         if _tail_biasable(task.repair[k]):
-            if np.count_nonzero(lead) < 2 * min_elite:  # few years it made severe: pool those of any event
-                lead = elite & (longest.max(axis=1) > 0)
-                a = _weighted_quantile(longest[lead].max(axis=1), W[lead], repair_quantile)
-            else:
-                a = _weighted_quantile(S[lead, 4 * k + 3], W[lead], repair_quantile)
-            # not below the real law's median: the threshold is for long repairs
-            a = max(a, float(task.repair[k].quantile(0.5)))
-        above.append(a)
-    shares = [_long_share(task, k, a, W, S, repair_share) if a > 0 else 0.0 for k, a in enumerate(above)]
-    above = [a if sh > 0 else 0.0 for a, sh in zip(above, shares, strict=True)]
+            for i, (_, Wt) in enumerate(elites):
+                et = Wt > 0
+                # the years where its repair is the longest of the biased events': those it made severe
+                lead = et & (S[:, 4 * k] > 0) & (longest[:, k] >= top)
+                if np.count_nonzero(lead) >= 2 * min_elite:
+                    a = _weighted_quantile(S[lead, 4 * k + 3], Wt[lead], repair_quantile)
+                elif i == 0 and np.count_nonzero(pooled := et & (top > 0)) > 0:  # pool those of any event
+                    a = _weighted_quantile(top[pooled], Wt[pooled], repair_quantile)
+                else:
+                    continue
+                # not below the real law's median: the thresholds are for long repairs
+                cands.append(max(a, float(task.repair[k].quantile(0.5))))
+        hours, sh = _long_shares(task, k, cands, elites, S, repair_share)
+        above.append(hours)
+        shares.append(sh)
     probs = []
     for j, p0 in enumerate(task.p_real):
         f, s = float(W @ S[:, 4 * k_ev + 2 * j]), float(W @ S[:, 4 * k_ev + 2 * j + 1])
@@ -794,7 +890,8 @@ def cross_entropy_bias(
     chunk_years: int | None = None, start: str = "stationary", callers: Any = None, backend: Any = "serial",
     workers: int | None = None, max_per_year: float = 3.0, repair_quantile: float = 0.1,
     repair_share: float = 0.9, max_switch_fail: float = 0.9, events_per_year: float | None = 0.4,
-    initial_target: float = 1.0, min_elite: int = 2,
+    initial_target: float = 1.0, min_elite: int = 2, levels: Sequence[float] = (100.0, 1000.0),
+    level_weight: float = 0.3,
 ) -> FailureBias:
     """The bias for the worst year in ``period``, by ``rounds`` cross-entropy steps on pilot runs.
 
@@ -808,10 +905,13 @@ def cross_entropy_bias(
     rates (at most ``max_per_year`` failures a year; events in fewer than
     ``min_elite`` elite years stay unbiased), switch failure probabilities (at
     most ``max_switch_fail``, which bounds the weight of a year whose switch
-    worked), and long repairs: above the ``repair_quantile`` of the elite years'
-    longest repairs with probability ``repair_share``. The biased events'
-    intensity is then capped at ``events_per_year``. The estimator that uses the
-    result is unbiased whatever the pilots gave.
+    worked), and long repairs: one threshold per level (``period`` and each of
+    ``levels``) at the ``repair_quantile`` of that level's elite years' longest
+    repairs, each band drawn with the elite's weighted share of repairs in it
+    (the levels below ``period`` weigh ``level_weight`` in all; at most
+    ``repair_share`` of the repairs biased). The biased events' intensity is
+    then capped at ``events_per_year``. The estimator that uses the result is
+    unbiased whatever the pilots gave.
 
     Examples
     --------
@@ -825,6 +925,8 @@ def cross_entropy_bias(
         raise ValueError("cross_entropy_bias needs rounds >= 1 and years >= 10")
     if not 0 < rho < 1:
         raise ValueError(f"rho must lie in (0, 1), got {rho}")
+    if not 0 <= level_weight < 1:
+        raise ValueError(f"level_weight must lie in [0, 1), got {level_weight}")
     model = as_time_model(net_or_scenario)
     if initial is None:
         initial = choose_bias(model, target=initial_target, repair_quantile=0.9, repair_share=0.5)
@@ -837,5 +939,5 @@ def cross_entropy_bias(
         bias = _ce_update(model, runs, period, statistic, rho, max_per_year=max_per_year,
                           repair_quantile=repair_quantile, repair_share=repair_share,
                           max_switch_fail=max_switch_fail, events_per_year=events_per_year,
-                          min_elite=min_elite)
+                          min_elite=min_elite, levels=levels, level_weight=level_weight)
     return bias
