@@ -395,3 +395,86 @@ def test_band_shares_pool_to_a_ratio_that_never_falls_with_the_repair():
     assert groups == [[0], [1, 2], [3]]
     r = [p[g].sum() / q[g].sum() for g in groups]
     assert all(hi > lo for hi, lo in itertools.pairwise(r))
+
+
+# ----------------------------------------------------------------------------- a fixed ladder of thresholds
+LADDER = (0.5, 0.75, 0.9, 0.95, 0.99)
+
+
+def test_fixed_ladder_sits_at_the_real_quantiles_and_matches_the_analytic_value():
+    # only the band shares are learnt: every threshold is one of the real law's ladder quantiles, the ratio
+    # never falls as the repair grows, at least 10 % stays on the real law; the main run stays unbiased
+    tm = one_component()
+    name = tm.process.names[0]
+    law = tm.process.repair[0]
+    d = 150.0
+    exact = analytic_down_time_sf(d)
+    start = choose_bias(tm, events=[name], target=4.0, repair_quantile=0.9, repair_share=0.5)
+    b = cross_entropy_bias(tm, 29, years=400, rounds=2, chunk_years=200, period=1000, statistic="down_hours",
+                           initial=start, events_per_year=None, repair_ladder=LADDER, levels=())
+    lr = b.long_repair_of(name)
+    assert lr is not None
+    hours, shares = lr
+    rungs = [float(law.quantile(q)) for q in LADDER]
+    assert all(any(math.isclose(h, r) for r in rungs) for h in hours)
+    assert sum(shares) <= 0.9 + 1e-12
+    from model.processes.outages import TailBiased
+
+    g = TailBiased(law, hours, shares)
+    x = np.sort(np.concatenate([[0.1], np.asarray(hours) + 1e-6, [500.0]]))
+    assert np.all(np.diff(-g.log_ratio(x)) >= -1e-12)  # g / f never falls as the repair grows
+    run = simulate_tails(tm, 4000, seed=31, bias=b, chunk_years=1000, backend="serial")
+    est = run.exceedance("down_hours", d)
+    assert abs(est.value - exact) < 4 * est.std_error, (est.value, exact, est.std_error)
+    w = run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)
+    assert est.details["years_at_or_above"] > 200
+
+
+def test_pooled_long_repairs_count_the_group_as_one_event():
+    # two events of one law pooled: the same shares as one event whose repairs of a year are theirs together
+    # (their count summed, the longest of them)
+    from model.sim.tails import _long_shares, _task
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    task = _task(tm, FailureBias(("primary", "ccf:platform_software"), (1.0, 1.0)))
+    rng = np.random.default_rng(3)
+    years = 400
+    S = np.zeros((years, task.n_stats))
+    for k in range(2):
+        n = rng.poisson(0.5, years)
+        S[:, 4 * k] = S[:, 4 * k + 2] = n
+        S[:, 4 * k + 3] = np.where(n > 0, rng.exponential(10.0, years), 0.0)
+    W = (S[:, 3] + S[:, 7] > 12.0) * rng.uniform(0.5, 1.5, years)
+    one = np.zeros((years, task.n_stats))
+    one[:, 2] = S[:, 2] + S[:, 6]
+    one[:, 3] = np.maximum(S[:, 3], S[:, 7])
+    law = task.repair[0]
+    cands = [float(law.quantile(q)) for q in LADDER]
+    pooled = _long_shares(task, [0, 1], cands, [(1.0, W)], S, 0.9)
+    assert pooled[0] and all(any(math.isclose(h, r) for r in cands) for h in pooled[0])
+    assert _long_shares(task, 0, cands, [(1.0, W)], one, 0.9) == pooled
+    # and each event alone sees fewer long repairs than the pool
+    assert _long_shares(task, 0, cands, [(1.0, W)], S, 0.9) != pooled
+
+
+def test_cross_entropy_with_the_ladder_and_pooling_agrees_with_crude_at_one_in_a_hundred():
+    from model.sim.timemodel import build_time_model
+
+    tm = build_time_model(SMALL)
+    b = cross_entropy_bias(tm, 3, years=300, rounds=2, chunk_years=150, period=1000, events_per_year=None,
+                           repair_ladder=LADDER, pool_repairs=True)
+    lr = {n: b.long_repair_of(n) for n in b.events}
+    assert any(v is not None for v in lr.values())
+    years = 3000
+    is_run = simulate_tails(tm, years, seed=41, bias=b, chunk_years=1000, backend="serial")
+    crude = simulate_tails(tm, years, seed=41, bias=FailureBias(), chunk_years=1000, backend="serial")
+    level = crude.return_level("unreachable", 100)["value"]
+    a = is_run.weights * (is_run.values("unreachable") >= level)
+    c = (crude.values("unreachable") >= level).astype(float)
+    diff = a - c
+    z = diff.mean() / (diff.std(ddof=1) / math.sqrt(years))
+    assert abs(z) < 4, z
+    w = is_run.weights
+    assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)

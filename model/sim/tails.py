@@ -53,13 +53,15 @@ years at or above the level of interest (or its ``rho`` top share while that
 level is out of reach) — rates ``sum W n / sum W U``, switch failure
 ``sum W f / sum W (f + s)`` — and the long repairs from the elite years of
 several levels (the worst year in ``period`` and in each of ``levels``, by
-default 100 and 1,000, weighing ``level_weight`` in all): one threshold per level
-at the ``repair_quantile`` of that elite's longest repairs, and the share of each
-band at the elite's weighted share of repairs in it (:func:`_long_shares`: the
-cross-entropy step for a piecewise-constant ratio, pooled so that the ratio
-never falls as the repair grows, at least ``1 - repair_share`` left on the real
-law). The intensity of the biased events is then capped (``events_per_year``:
-years with a national outage cost 10-40 times a quiet one, for their callers) and
+default 100 and 1,000, weighing ``level_weight`` in all): thresholds on a fixed
+ladder at the real repair law's quantiles (:data:`REPAIR_LADDER`), and the share
+of each band at the elite's weighted share of repairs in it (:func:`_long_shares`:
+the cross-entropy step for a piecewise-constant ratio, pooled so that the ratio
+never falls as the repair grows, no band's ratio below a third of the band
+above it, at least ``1 - repair_share`` left on the real law; a platform and
+its common cause share one set of shares). The intensity of the biased events is
+then capped (``events_per_year``: years with a national outage cost 10-40 times a
+quiet one, for their callers) and
 shared among a switch's primary events so that their severe years weigh alike
 (:func:`_balance`).
 
@@ -113,6 +115,7 @@ from model.sim.engine import (
 from model.sim.timemodel import EVENT_KINDS, TimeModel
 
 __all__ = [
+    "REPAIR_LADDER",
     "STATISTICS",
     "FailureBias",
     "TailRun",
@@ -122,6 +125,9 @@ __all__ = [
     "run_biased_chunk",
     "simulate_tails",
 ]
+
+#: Quantiles of each biased event's real repair law where :func:`cross_entropy_bias` puts its thresholds.
+REPAIR_LADDER = (0.5, 0.75, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99, 0.999)
 
 #: Per-year statistics of a tail run: field of the engine's year record, and what it means.
 STATISTICS = {
@@ -758,7 +764,7 @@ def _pool_decreasing(p: np.ndarray, q: np.ndarray) -> list[list[int]]:
 
 def _long_shares(task: _BiasedTask, k: int, above: Sequence[float],
                  elites: Sequence[tuple[float, np.ndarray]], S: np.ndarray, most: float,
-                 least: float = 0.02) -> tuple[Hours, Hours]:
+                 least: float = 0.02, step: float | None = None) -> tuple[Hours, Hours]:
     """Thresholds and shares of the nested mixture that matches the elite years' repairs.
 
     The cross-entropy step for a density ratio that is constant on the bands ``[a_1, inf)``,
@@ -768,14 +774,19 @@ def _long_shares(task: _BiasedTask, k: int, above: Sequence[float],
     like the real law), so an event that fails often, whose other repairs are ordinary, gets small
     shares. Bands whose ratios would not fall from the top down are pooled (their threshold dropped);
     at least ``1 - most`` of the repairs stay on the real law (so none weighs more than
-    ``1 / (1 - most)``), and shares below ``least`` are dropped.
+    ``1 / (1 - most)``), and shares below ``least`` are dropped; with ``step``, no band's ratio is
+    below ``1 / step`` of the band above it (raised, then all renormalised). Several events ``k`` (one repair
+    law) are pooled: their repairs of a year are counted together, the longest of them in its band.
     """
+    ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(j) for j in k]
     a = np.asarray(sorted(set(above), reverse=True), dtype=float)
     if not a.size:
         return (), ()
+    k = ks[0]
     sf = np.asarray(task.repair[k].sf(a), dtype=float)
     q = np.diff(np.concatenate([[0.0], sf, [1.0]]))  # real probability of each band, top first
-    n, longest = S[:, 4 * k + 2], S[:, 4 * k + 3]
+    n = S[:, [4 * j + 2 for j in ks]].sum(axis=1)
+    longest = S[:, [4 * j + 3 for j in ks]].max(axis=1)
     band = np.searchsorted(-a, -longest, side="right")  # 0: above a_1, ..., K: below a_K
     p = np.zeros(q.size)
     total = 0.0
@@ -793,6 +804,13 @@ def _long_shares(task: _BiasedTask, k: int, above: Sequence[float],
     p[-1] = max(p[-1], (1.0 - most) * q[-1])  # the defensive share: at least 1 - most of the real law
     p /= p.sum()
     groups = _pool_decreasing(p, q)
+    if step is not None:  # no band's ratio below 1 / step of the band above it
+        rb = np.concatenate([np.full(len(g), p[g].sum() / q[g].sum()) for g in groups])
+        for j in range(1, rb.size):
+            rb[j] = max(rb[j], rb[j - 1] / step)
+        rb /= float(rb @ q)
+        groups = [list(g) for _, g in itertools.groupby(range(rb.size), key=lambda j: rb[j])]
+        p = rb * q
     r = np.array([p[g].sum() / q[g].sum() for g in groups])  # ratios g / f, top band first, decreasing
     lows = [float(a[g[-1]]) for g in groups[:-1]]  # each pooled band's lower threshold
     s0 = float(r[-1])
@@ -806,6 +824,32 @@ def _long_shares(task: _BiasedTask, k: int, above: Sequence[float],
     return tuple(float(v) for v in hours), tuple(float(v) * scale for v in sh)
 
 
+def _pool_switch_repairs(model: TimeModel, task: _BiasedTask, factors: list[float], above: list[Hours],
+                         shares: list[Hours], elites: Sequence[tuple[float, np.ndarray]], S: np.ndarray,
+                         ladder: Sequence[float], most: float, step: float | None = None) -> None:
+    """One set of long-repair shares for the biased primary events of each switch that share a repair law.
+
+    The primary events of a switch (a platform, and the common cause that takes the whole group down)
+    make the same kind of severe year: an outage whose length sets the cost. Learnt apart, the rarer
+    event's shares rest on a handful of elite years and its severe years weigh far more than the
+    others'; pooled, the elite's longest repair of the group per year sets one ladder for all of them.
+    """
+    for pj in task.switch_idx:
+        pol = model.switch_policies[pj]
+        mech = [k for k in range(task.idx.size) if int(task.idx[k]) in pol.primary_events
+                and factors[k] > 1.0 and _tail_biasable(task.repair[k])]
+        while mech:
+            law = repr(task.repair[mech[0]])
+            group = [k for k in mech if repr(task.repair[k]) == law]
+            mech = [k for k in mech if k not in group]
+            if len(group) < 2:
+                continue
+            cands = [float(task.repair[group[0]].quantile(q)) for q in ladder]
+            hours, sh = _long_shares(task, group, cands, elites, S, most, step=step)
+            for k in group:
+                above[k], shares[k] = hours, sh
+
+
 def _elite_weights(x: np.ndarray, w: np.ndarray, period: float, rho: float) -> np.ndarray:
     """Weights of the years at or above the return level of ``period`` (or the top ``rho`` share)."""
     level = return_level(x, w, period)["value"]
@@ -816,7 +860,8 @@ def _elite_weights(x: np.ndarray, w: np.ndarray, period: float, rho: float) -> n
 def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statistic: str, rho: float, *,
                max_per_year: float, repair_quantile: float, repair_share: float, max_switch_fail: float,
                events_per_year: float | None, min_elite: int, levels: Sequence[float] = (),
-               level_weight: float = 0.0) -> FailureBias:
+               level_weight: float = 0.0, ladder: Sequence[float] | None = None,
+               pool: bool = False, step: float | None = None) -> FailureBias:
     """One cross-entropy step: every bias parameter at its weighted MLE over the pilots' elite years.
 
     Every pilot so far is used (each year weighted by its own likelihood ratio: all of them estimate
@@ -853,7 +898,14 @@ def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statist
         cap = max(1.0, max_per_year / (task.rate[k] * h))
         factors.append(float(np.clip(lam / task.rate[k], 1.0, cap)))
         cands: list[float] = []
-        if _tail_biasable(task.repair[k]):
+        if ladder is not None and _tail_biasable(task.repair[k]):  # fixed thresholds: only shares learnt
+            # only for an event whose repair is the longest of the biased events' in enough elite years of
+            # ``period`` (those it made severe): a site that happens to fail in a platform outage's year
+            # would otherwise get long repairs, costly years and weights
+            lead = elite & (S[:, 4 * k] > 0) & (longest[:, k] >= top)
+            if np.count_nonzero(lead) >= 2 * min_elite:
+                cands = [float(task.repair[k].quantile(q)) for q in ladder]
+        elif _tail_biasable(task.repair[k]):
             for i, (_, Wt) in enumerate(elites):
                 et = Wt > 0
                 # the years where its repair is the longest of the biased events': those it made severe
@@ -866,9 +918,12 @@ def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statist
                     continue
                 # not below the real law's median: the thresholds are for long repairs
                 cands.append(max(a, float(task.repair[k].quantile(0.5))))
-        hours, sh = _long_shares(task, k, cands, elites, S, repair_share)
+        hours, sh = _long_shares(task, k, cands, elites, S, repair_share,
+                                 step=step if ladder is not None else None)
         above.append(hours)
         shares.append(sh)
+    if pool and ladder is not None:
+        _pool_switch_repairs(model, task, factors, above, shares, elites, S, ladder, repair_share, step)
     probs = []
     for j, p0 in enumerate(task.p_real):
         f, s = float(W @ S[:, 4 * k_ev + 2 * j]), float(W @ S[:, 4 * k_ev + 2 * j + 1])
@@ -891,7 +946,8 @@ def cross_entropy_bias(
     workers: int | None = None, max_per_year: float = 3.0, repair_quantile: float = 0.1,
     repair_share: float = 0.9, max_switch_fail: float = 0.9, events_per_year: float | None = 0.4,
     initial_target: float = 1.0, min_elite: int = 2, levels: Sequence[float] = (100.0, 1000.0),
-    level_weight: float = 0.3,
+    level_weight: float = 0.3, repair_ladder: Sequence[float] | None = REPAIR_LADDER, pool_repairs: bool = True,
+    repair_step: float | None = 3.0,
 ) -> FailureBias:
     """The bias for the worst year in ``period``, by ``rounds`` cross-entropy steps on pilot runs.
 
@@ -905,13 +961,24 @@ def cross_entropy_bias(
     rates (at most ``max_per_year`` failures a year; events in fewer than
     ``min_elite`` elite years stay unbiased), switch failure probabilities (at
     most ``max_switch_fail``, which bounds the weight of a year whose switch
-    worked), and long repairs: one threshold per level (``period`` and each of
-    ``levels``) at the ``repair_quantile`` of that level's elite years' longest
-    repairs, each band drawn with the elite's weighted share of repairs in it
-    (the levels below ``period`` weigh ``level_weight`` in all; at most
-    ``repair_share`` of the repairs biased). The biased events' intensity is
-    then capped at ``events_per_year``. The estimator that uses the result is
-    unbiased whatever the pilots gave.
+    worked), and long repairs. These sit on a fixed ladder of thresholds, the
+    real repair law's ``repair_ladder`` quantiles (default :data:`REPAIR_LADDER`,
+    0.5 ... 0.999), so no threshold depends on a handful of elite years: only
+    the band shares are learnt, each band drawn with the elite's weighted share
+    of repairs in it (the levels below ``period`` weigh ``level_weight`` in all;
+    at most ``repair_share`` of the repairs biased), pooled so the ratio never
+    falls as the repair grows, and with no band's ratio below ``1 /
+    repair_step`` of the band above it (a severe year whose repair falls just
+    below a busy band weighs at most ``repair_step`` times those in it). Only an
+    event whose repair is the longest of the biased events' in ``2 min_elite``
+    elite years gets long repairs, and with ``pool_repairs`` the primary events
+    of a biased switch that share a repair law (a platform and its common
+    cause) share one set of band shares, learnt from the elite's longest repair
+    of the group. ``repair_ladder=None``: the thresholds of the earlier rule, one
+    per level at the ``repair_quantile`` of that level's elite years' longest
+    repairs. The biased events' intensity is then capped at
+    ``events_per_year``. The estimator that uses the result is unbiased whatever
+    the pilots gave.
 
     Examples
     --------
@@ -939,5 +1006,6 @@ def cross_entropy_bias(
         bias = _ce_update(model, runs, period, statistic, rho, max_per_year=max_per_year,
                           repair_quantile=repair_quantile, repair_share=repair_share,
                           max_switch_fail=max_switch_fail, events_per_year=events_per_year,
-                          min_elite=min_elite, levels=levels, level_weight=level_weight)
+                          min_elite=min_elite, levels=levels, level_weight=level_weight,
+                          ladder=repair_ladder, pool=pool_repairs, step=repair_step)
     return bias
