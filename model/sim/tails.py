@@ -946,8 +946,8 @@ def cross_entropy_bias(
     workers: int | None = None, max_per_year: float = 3.0, repair_quantile: float = 0.1,
     repair_share: float = 0.9, max_switch_fail: float = 0.9, events_per_year: float | None = 0.4,
     initial_target: float = 1.0, min_elite: int = 2, levels: Sequence[float] = (100.0, 1000.0),
-    level_weight: float = 0.3, repair_ladder: Sequence[float] | None = REPAIR_LADDER, pool_repairs: bool = True,
-    repair_step: float | None = 3.0,
+    level_weight: float = 0.3, repair_ladder: Sequence[float] | None = REPAIR_LADDER,
+    pool_repairs: bool = True, repair_step: float | None = 3.0,
 ) -> FailureBias:
     """The bias for the worst year in ``period``, by ``rounds`` cross-entropy steps on pilot runs.
 
