@@ -385,7 +385,7 @@ def test_calls_simulated_in_blocks_keep_the_law(monkeypatch):
     monkeypatch.setattr(engine, "simulate_calls", counted)
     whole = simulate("uk999", years=60, seed=4, chunk_years=60)
     n_whole = len(calls)
-    monkeypatch.setattr(engine, "CALL_BLOCK", 64)
+    monkeypatch.setattr(engine, "CALL_BLOCK", 512)
     blocks = simulate("uk999", years=60, seed=4, chunk_years=60)
     assert len(calls) - n_whole > 4 * n_whole  # the small budget really splits the segments
     a, b = whole.unreachable_call_rate, blocks.unreachable_call_rate
@@ -394,6 +394,44 @@ def test_calls_simulated_in_blocks_keep_the_law(monkeypatch):
     # the expected calls outside the simulated segments are the same; only the simulated ones vary
     g_whole, g_blocks = (sum(r.genuine.sum() for r in x.tally.records.values()) for x in (whole, blocks))
     assert abs(g_whole - g_blocks) < 1e-3 * g_whole
+
+
+
+def test_a_national_outage_of_days_is_simulated_in_bounded_blocks_with_the_same_law(monkeypatch):
+    """A 36-hour loss of both call-handling platforms (one segment of ~140,000 expected callers a year) is
+    cut into pieces of equal expected calls: no block holds much more than CALL_BLOCK callers, the callers
+    simulated match the expected calls, and the share that never connect is the unsplit run's."""
+    import model.sim.engine as engine
+
+    tm = build_time_model("uk999")
+    ev = [tm.events.index(n) for n in ("bt_primary", "bt_dr")]
+    years = 2
+    out = Outages(np.repeat(np.arange(years), 2), np.tile(ev, years), np.full(2 * years, 2000.0),
+                  np.full(2 * years, 2036.0), years, tm.horizon)
+    sizes: list[int] = []
+    real = engine.simulate_calls
+
+    def counted(*a, **kw):
+        o = real(*a, **kw)
+        sizes.append(o.n)
+        return o
+
+    monkeypatch.setattr(engine, "simulate_calls", counted)
+    whole = run_intervals(tm, out, seed=11)
+    n_whole = len(sizes)
+    block = 20_000
+    monkeypatch.setattr(engine, "CALL_BLOCK", block)
+    split = run_intervals(tm, out, seed=11)
+    pieces = sizes[n_whole:]
+    assert len(pieces) >= 10 and max(pieces) < 1.5 * block  # bounded blocks, ~CALL_BLOCK callers each
+    assert sum(pieces) == pytest.approx(sum(sizes[:n_whole]), rel=0.02)
+    sim_w, sim_s = whole.column("simulated").sum(), split.column("simulated").sum()
+    expected = tm.demand_rate.sum() * tm.profile.integrate(2000.0, 2036.0) * years  # every genuine call
+    assert abs(sim_s - sim_w) < 4 * math.sqrt(sim_w + sim_s)
+    assert abs(sim_s - expected) < 4 * math.sqrt(expected)  # Poisson: the pieces add up to the segment
+    p_w, p_s = whole.column("unreachable").sum() / sim_w, split.column("unreachable").sum() / sim_s
+    assert 0 < p_w < 1
+    assert abs(p_w - p_s) < 4 * math.sqrt(p_w * (1 - p_w) * (1 / sim_w + 1 / sim_s))
 
 
 # ---------------------------------------------------------------- failed callers by area

@@ -92,11 +92,11 @@ from model.sim.traffic import (
     OUTCOME_UNREACHABLE,
     BlockingTable,
     CallerSet,
+    CallOutcomes,
     RoutingPlan,
     StateRoutes,
     StateTraffic,
     TrafficBase,
-    concat_outcomes,
     route_states,
     simulate_calls,
 )
@@ -140,8 +140,9 @@ DEFAULT_CHUNK_YEARS = 1000
 #: Edges (seconds) of the time-to-connect histogram of delayed connections: [0, 1) then 20 bins a decade.
 HIST_EDGES_S = np.concatenate([[0.0], np.logspace(0, 6, 121), [np.inf]])
 TOP_INCIDENTS = 10
-#: expected calls simulated at once (a block of segments); bounds memory, not the result's law
-CALL_BLOCK = 1 << 21
+#: expected calls simulated at once (a block of segments, a segment longer than a quarter of it cut into
+#: pieces of equal expected calls); bounds memory, not the result's law
+CALL_BLOCK = 1 << 17
 #: ``Estimate.method`` of every time-engine figure.
 METHOD = "time-simulation"
 
@@ -935,6 +936,79 @@ def _top(incidents: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
 register_tally(TimeTally, _tally_matches)
 
 
+def _pieces(model: TimeModel, load: np.ndarray, start: np.ndarray, end: np.ndarray, shift: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments with more than ``CALL_BLOCK / 4`` expected calls cut into pieces of equal expected calls.
+
+    ``load`` is each segment's expected calls, ``start``/``end`` its engine times and ``shift``
+    engine time minus arrival-profile time. Returns the segment of each piece and its start
+    and end: a Poisson process on the pieces is the process on the segment.
+    """
+    n = np.maximum(1, np.ceil(load / (CALL_BLOCK / 4))).astype(np.int64)
+    of = np.repeat(np.arange(load.size), n)
+    if of.size == load.size:
+        return of, start, end
+    j = np.arange(of.size) - np.repeat(np.cumsum(n) - n, n)  # piece number within its segment
+    prof = model.profile
+    ya = np.asarray(prof.cumulative(start - shift), float).reshape(-1)[of]
+    yb = np.asarray(prof.cumulative(end - shift), float).reshape(-1)[of]
+
+    def cut(k: np.ndarray) -> np.ndarray:  # engine time of the k-th of n equal shares of expected calls
+        t = np.asarray(prof.inverse_cumulative(ya + (yb - ya) * (k / n[of])), float).reshape(-1) + shift[of]
+        return np.clip(t, start[of], end[of])
+
+    p_start = np.where(j == 0, start[of], cut(j))
+    p_end = np.where(j == n[of] - 1, end[of], cut(j + 1))
+    return of, p_start, p_end
+
+
+class _CallTally:
+    """Per-year and per-episode sums of simulated callers, block by block.
+
+    Each block's callers are reduced to these sums before the next block is drawn, so no
+    more than one block of callers is held at once; the sums are counts, so the order of
+    the blocks does not change them.
+    """
+
+    def __init__(self, n_years: int, n_episodes: int, demand_area: np.ndarray | None, n_areas: int) -> None:
+        self.n_years, self.n_episodes, self.n_areas = n_years, n_episodes, n_areas
+        self.demand_area = demand_area
+        z = np.zeros(n_years)
+        self.genuine, self.unreachable, self.failed_attempts = z.copy(), z.copy(), z.copy()
+        self.first_try, self.after_redial, self.via_fallback = z.copy(), z.copy(), z.copy()
+        self.by_area = np.zeros((n_years, n_areas))
+        self.outcomes: dict[str, np.ndarray] = {}
+        self.hist = np.zeros(HIST_EDGES_S.size - 1, dtype=np.int64)
+        self.ep_lost, self.ep_fail, self.ep_calls = (np.zeros(n_episodes) for _ in range(3))
+        self.n_calls = 0
+
+    def add(self, o: CallOutcomes, ep_of: np.ndarray) -> None:
+        """Add one block's callers (``ep_of``: the episode of each segment, by boundary index)."""
+        ny, ne = self.n_years, self.n_episodes
+        g = o.is_genuine()  # the long-standing fields count genuine callers; outcomes split both
+        lost = g & (o.outcome == OUTCOME_UNREACHABLE)
+        fails = o.failed_attempts * g
+        self.n_calls += int(o.n)
+        self.genuine += np.bincount(o.year, weights=g, minlength=ny)
+        self.unreachable += np.bincount(o.year, weights=lost, minlength=ny)
+        self.failed_attempts += np.bincount(o.year, weights=fails, minlength=ny)
+        self.first_try += np.bincount(o.year, weights=g & (o.outcome == OUTCOME_FIRST), minlength=ny)
+        self.after_redial += np.bincount(o.year, weights=g & (o.outcome == OUTCOME_REDIAL), minlength=ny)
+        self.via_fallback += np.bincount(o.year, weights=g & (o.outcome == OUTCOME_FALLBACK), minlength=ny)
+        for k, v in tally_outcomes(o, ny).items():
+            self.outcomes[k] = self.outcomes[k] + v if k in self.outcomes else v
+        if self.demand_area is not None:
+            cell = o.year * self.n_areas + self.demand_area[o.demand]
+            per = np.bincount(cell, weights=lost, minlength=ny * self.n_areas)
+            self.by_area += per.reshape(ny, self.n_areas)
+        delayed = g & (o.outcome != OUTCOME_UNREACHABLE) & (o.connect_s > 0)
+        self.hist += np.histogram(o.connect_s[delayed], bins=HIST_EDGES_S)[0].astype(np.int64)
+        ep_call = ep_of[o.segment]
+        self.ep_lost += np.bincount(ep_call, weights=lost, minlength=ne)
+        self.ep_fail += np.bincount(ep_call, weights=fails, minlength=ne)
+        self.ep_calls += np.bincount(ep_call, weights=g, minlength=ne)
+
+
 # ----------------------------------------------------------------------------- one batch of years
 def _run_years(
     model: TimeModel,
@@ -948,8 +1022,8 @@ def _run_years(
     advice_local: np.ndarray | None = None,
     probe_hours: Sequence[float] = (),
     genuine_only: bool = False,
-) -> tuple[YearRecord, np.ndarray, list[dict[str, Any]], Any]:
-    """Timeline, states and calls of the given outages; per-year results.
+) -> tuple[YearRecord, np.ndarray, list[dict[str, Any]], int]:
+    """Timeline, states and calls of the given outages; per-year results and the calls simulated.
 
     Public advice starts ``advice_delay_h`` after each episode's start, or at hour
     ``advice_local[year]`` of the year when given (a replayed incident). ``genuine_only``:
@@ -1008,7 +1082,7 @@ def _run_years(
     ep_fail = np.zeros(n_ep)
     ep_calls = np.zeros(n_ep)
     z = np.zeros(ny)
-    outcomes = None
+    n_calls = 0
     if model.has_traffic and dirty.any():
         seg = pos[dirty]
         rows = sid[seg]
@@ -1031,45 +1105,37 @@ def _run_years(
         exp_aff = np.bincount(seg_year, weights=exp_seg, minlength=ny)
         seg_index = np.searchsorted(pos, seg)
         # callers are independent given the states, so segments are simulated in blocks of about
-        # CALL_BLOCK expected calls: memory stays bounded when most of a year is affected
-        block = (np.cumsum(exp_seg * (1.0 + model.non_genuine_ratio)) // CALL_BLOCK).astype(np.int64)
+        # CALL_BLOCK expected calls, each reduced to its sums before the next is drawn: memory stays
+        # bounded however much of a year is affected (a long national outage is cut into pieces)
+        load = exp_seg * (1.0 + model.non_genuine_ratio)
+        of, p_start, p_end = _pieces(model, load, tl.time[seg], tl.end[seg],
+                                     year_origin[seg_year] - profile_offset[seg_year])
+        p_load = load[of] / np.bincount(of, minlength=seg.size)[of]
+        block = (np.cumsum(p_load) // CALL_BLOCK).astype(np.int64)
         cuts = np.flatnonzero(np.diff(block)) + 1
-        parts = []
-        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, seg.size].tolist(), strict=True):
-            b = slice(lo, hi)  # one step per block of calls (one block unless a year is mostly affected)
-            parts.append(simulate_calls(
-                model, rng, seg_start=tl.time[seg[b]], seg_end=tl.end[seg[b]], seg_row=rows[b],
+        calls = _CallTally(ny, n_ep, model.demand_area if len(model.areas) else None, len(model.areas))
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, of.size].tolist(), strict=True):
+            b = of[lo:hi]  # one step per block of calls (one block unless a year is heavily affected)
+            calls.add(simulate_calls(
+                model, rng, seg_start=p_start[lo:hi], seg_end=p_end[lo:hi], seg_row=rows[b],
                 seg_year=seg_year[b], seg_advice=adv[b], year_origin=year_origin,
                 profile_offset=profile_offset, boundary_time=tl.time, boundary_row=brow,
                 year_end=year_origin + h_total, states=table.traffic, table=blocking,
                 pset_of_year=pset_of_year, seg_index=seg_index[b], genuine_only=genuine_only,
-            ))
-        outcomes = concat_outcomes(parts)
-        o = outcomes
-        g = o.is_genuine()  # the long-standing fields count genuine callers; outcomes split both
-        sim = np.bincount(o.year, weights=g, minlength=ny).astype(float)
+            ), ep_of)
+        n_calls = calls.n_calls
+        sim = calls.genuine
         rec_kw["genuine"] = exp_total - exp_aff + sim
-        rec_kw["unreachable"] = np.bincount(o.year, weights=g & (o.outcome == OUTCOME_UNREACHABLE),
-                                            minlength=ny)
-        rec_kw["failed_attempts"] = np.bincount(o.year, weights=o.failed_attempts * g, minlength=ny)
-        rec_kw["first_try"] = exp_total - exp_aff + np.bincount(
-            o.year, weights=g & (o.outcome == OUTCOME_FIRST), minlength=ny)
-        rec_kw["after_redial"] = np.bincount(o.year, weights=g & (o.outcome == OUTCOME_REDIAL), minlength=ny)
-        rec_kw["via_fallback"] = np.bincount(o.year, weights=g & (o.outcome == OUTCOME_FALLBACK),
-                                             minlength=ny)
+        rec_kw["unreachable"] = calls.unreachable
+        rec_kw["failed_attempts"] = calls.failed_attempts
+        rec_kw["first_try"] = exp_total - exp_aff + calls.first_try
+        rec_kw["after_redial"] = calls.after_redial
+        rec_kw["via_fallback"] = calls.via_fallback
         rec_kw["simulated"] = sim
-        rec_kw["outcomes"] = tally_outcomes(o, ny)
-        n_areas = len(model.areas)
-        if n_areas:
-            cell = o.year * n_areas + model.demand_area[o.demand]
-            rec_kw["by_area"] = np.bincount(cell, weights=g & (o.outcome == OUTCOME_UNREACHABLE),
-                                            minlength=ny * n_areas).reshape(ny, n_areas)
-        delayed = g & (o.outcome != OUTCOME_UNREACHABLE) & (o.connect_s > 0)
-        hist = np.histogram(o.connect_s[delayed], bins=HIST_EDGES_S)[0].astype(np.int64)
-        ep_call = ep_of[o.segment]
-        ep_lost = np.bincount(ep_call, weights=g & (o.outcome == OUTCOME_UNREACHABLE), minlength=n_ep)
-        ep_fail = np.bincount(ep_call, weights=o.failed_attempts * g, minlength=n_ep)
-        ep_calls = np.bincount(ep_call, weights=g, minlength=n_ep).astype(float)
+        rec_kw["outcomes"] = calls.outcomes
+        if len(model.areas):
+            rec_kw["by_area"] = calls.by_area
+        hist, ep_lost, ep_fail, ep_calls = calls.hist, calls.ep_lost, calls.ep_fail, calls.ep_calls
     else:
         rec_kw.update(genuine=exp_total, unreachable=z, failed_attempts=z, first_try=exp_total,
                       after_redial=z, via_fallback=z, simulated=z)
@@ -1100,7 +1166,7 @@ def _run_years(
                 "calls_affected": int(ep_calls[e_i]),
                 "events": evs[:20],
             })
-    return rec, hist, incidents, outcomes
+    return rec, hist, incidents, n_calls
 
 
 _BLOCKING: weakref.WeakKeyDictionary[CallerSet, BlockingTable] = weakref.WeakKeyDictionary()
@@ -1924,7 +1990,7 @@ def replay_incident(
         out = out.concat(rnd, failover_windows(rnd, model.switch_policies, rng))
     hh, mm = (int(x) for x in inc.start_clock.split(":"))
     offset = inc.weekday * 24.0 + hh + mm / 60.0
-    rec, _hist, _inc, outcomes = _run_years(model, out, rng, cs, pset_of_year=np.arange(n),
+    rec, _hist, _inc, n_calls = _run_years(model, out, rng, cs, pset_of_year=np.arange(n),
                                             profile_offset=np.full(n, offset), first_year=0,
                                             advice_local=adv_h)
 
@@ -1955,7 +2021,7 @@ def replay_incident(
                             "simulated_calls": rec.simulated.tolist(),
                             "parameters": {k: np.asarray(v, float).tolist() for k, v in par.items()}},
         "seconds": time.perf_counter() - t0,
-        "calls_simulated": int(outcomes.n) if outcomes is not None else 0,
+        "calls_simulated": int(n_calls),
     }
 
 

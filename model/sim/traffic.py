@@ -49,7 +49,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +68,6 @@ __all__ = [
     "RoutingPlan",
     "StateTraffic",
     "TrafficBase",
-    "concat_outcomes",
     "route_states",
     "simulate_calls",
 ]
@@ -803,31 +801,6 @@ class CallOutcomes:
     @property
     def n(self) -> int:
         return int(self.year.size)
-
-
-def concat_outcomes(parts: Sequence[CallOutcomes]) -> CallOutcomes:
-    """The callers of several blocks of segments as one :class:`CallOutcomes` (in block order).
-
-    Examples
-    --------
-    >>> a = CallOutcomes(*(np.zeros(2, dtype=int) for _ in range(7)))
-    >>> concat_outcomes([a, a]).n, concat_outcomes([a]) is a
-    (4, True)
-    """
-    if len(parts) == 1:
-        return parts[0]
-    out = {}
-    for f in dataclasses.fields(CallOutcomes):
-        vals = [getattr(p, f.name) for p in parts]
-        if all(v is None for v in vals):
-            out[f.name] = None
-            continue
-        if f.name == "genuine":
-            vals = [p.is_genuine() for p in parts]
-        elif any(v is None for v in vals):
-            vals = [np.zeros(p.n, dtype=bool) if v is None else v for p, v in zip(parts, vals, strict=True)]
-        out[f.name] = np.concatenate(vals)
-    return CallOutcomes(**out)
 
 
 def _profile_pieces(prof) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
