@@ -95,6 +95,7 @@ from model.sim.traffic import (
     CallOutcomes,
     RoutingPlan,
     StateRoutes,
+    StateStack,
     StateTraffic,
     TrafficBase,
     route_states,
@@ -1114,6 +1115,7 @@ def _run_years(
         block = (np.cumsum(p_load) // CALL_BLOCK).astype(np.int64)
         cuts = np.flatnonzero(np.diff(block)) + 1
         calls = _CallTally(ny, n_ep, model.demand_area if len(model.areas) else None, len(model.areas))
+        stack = StateStack.of(model, table.traffic, np.concatenate([rows, brow[brow >= 0]]))  # once a batch
         for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, of.size].tolist(), strict=True):
             b = of[lo:hi]  # one step per block of calls (one block unless a year is heavily affected)
             calls.add(simulate_calls(
@@ -1121,7 +1123,7 @@ def _run_years(
                 seg_year=seg_year[b], seg_advice=adv[b], year_origin=year_origin,
                 profile_offset=profile_offset, boundary_time=tl.time, boundary_row=brow,
                 year_end=year_origin + h_total, states=table.traffic, table=blocking,
-                pset_of_year=pset_of_year, seg_index=seg_index[b], genuine_only=genuine_only,
+                pset_of_year=pset_of_year, seg_index=seg_index[b], genuine_only=genuine_only, stack=stack,
             ), ep_of)
         n_calls = calls.n_calls
         sim = calls.genuine

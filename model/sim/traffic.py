@@ -66,6 +66,7 @@ __all__ = [
     "CallOutcomes",
     "CallerSet",
     "RoutingPlan",
+    "StateStack",
     "StateTraffic",
     "TrafficBase",
     "route_states",
@@ -814,8 +815,13 @@ def _profile_pieces(prof) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
 
 
 @dataclass(frozen=True, eq=False)
-class _Stack:
-    """Per-state arrays of the state rows a chunk uses, stacked for vectorised lookups."""
+class StateStack:
+    """Per-state arrays of the state rows a batch of years uses, stacked for vectorised lookups.
+
+    Built once per batch (:meth:`of`) and shared by every block of calls of that batch
+    (:func:`simulate_calls`'s ``stack``), so cutting a heavy batch into many blocks does not
+    rebuild it for each.
+    """
 
     rows: np.ndarray  # global row ids, sorted
     unreachable: np.ndarray  # (R, D)
@@ -831,7 +837,7 @@ class _Stack:
     roaming: np.ndarray | None = None  # (R, D) demand's handsets look for another network
 
     @staticmethod
-    def of(model: TimeModel, states: Sequence[StateTraffic], rows: np.ndarray) -> _Stack:
+    def of(model: TimeModel, states: Sequence[StateTraffic], rows: np.ndarray) -> StateStack:
         rows = np.unique(rows)
         k = model.n_classes
         qmax = max((states[r].cap.size for r in rows.tolist()), default=0)
@@ -868,7 +874,7 @@ class _Stack:
             for i, r in enumerate(rows.tolist()):  # one step per distinct state
                 if states[r].roaming_at is not None:
                     roaming[i, states[r].roaming_at] = True
-        return _Stack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base, roaming)
+        return StateStack(rows, unre, deliv, delay, usage, rate, cat_d, cat_c, lo, hi, base, roaming)
 
     def local(self, r: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.rows, r)
@@ -893,6 +899,7 @@ def simulate_calls(
     pset_of_year: np.ndarray,
     seg_index: np.ndarray,
     genuine_only: bool = False,
+    stack: StateStack | None = None,
 ) -> CallOutcomes:
     """Simulate every call of the affected demands arriving in the given segments.
 
@@ -912,10 +919,13 @@ def simulate_calls(
     ``boundary_time``/``boundary_row`` describe the whole timeline (state row after
     each change point, ``-1`` = a clean state), used to look up the state at each
     redial. ``profile_offset[year]`` is the arrival-profile time of the year's hour 0.
+    ``stack``: the :class:`StateStack` of every row of ``seg_row`` and ``boundary_row`` (built
+    here when not given).
     """
     cs = table.callers
     prof = model.profile
-    st = _Stack.of(model, states, np.concatenate([seg_row, boundary_row[boundary_row >= 0]]))
+    st = stack if stack is not None else StateStack.of(
+        model, states, np.concatenate([seg_row, boundary_row[boundary_row >= 0]]))
     seg_local = st.local(seg_row)
     # calls per segment: NHPP of the affected demands' total rate
     local_a = seg_start - year_origin[seg_year] + profile_offset[seg_year]
