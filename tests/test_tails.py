@@ -13,7 +13,7 @@ from scipy import integrate, special
 from model.results.tails import exceedance, exceedance_curve, return_level
 from model.sim.engine import run_chunk
 from model.sim.tails import FailureBias, WeightedTally, choose_bias, cross_entropy_bias, simulate_tails
-from model.sim.timemodel import time_model_from_graph
+from model.sim.timemodel import build_time_model, time_model_from_graph
 from model.units import HOURS_PER_YEAR
 
 MTBF, MTTR = HOURS_PER_YEAR / 2, 12.0  # two failures a year, 12 h mean repair (exponential)
@@ -478,3 +478,27 @@ def test_cross_entropy_with_the_ladder_and_pooling_agrees_with_crude_at_one_in_a
     assert abs(z) < 4, z
     w = is_run.weights
     assert abs(w.mean() - 1) < 4 * w.std(ddof=1) / math.sqrt(w.size)
+
+
+def test_every_big_event_the_pilots_left_alone_gets_a_defensive_long_repair_rung_pilots_unchanged():
+    """An event whose failure alone cuts >= 10 % of the calls (an originating network) and that the pilots
+    gave no long repairs draws 10 % of its repairs above its 0.999 quantile; the pilots run without these
+    rungs, so what they learn of every other event is the same as with the floor switched off."""
+    tm = build_time_model("uk999")
+    kw = dict(years=40, rounds=1, chunk_years=20, period=100)
+    plain = cross_entropy_bias(tm, 5, floor_cut=None, **kw)
+    b = cross_entropy_bias(tm, 5, **kw)
+    assert set(plain.events) < set(b.events)
+    for name, f in zip(plain.events, plain.factors, strict=True):
+        assert b.factor_of(name) == f
+        if plain.long_repair_of(name) is not None:
+            assert b.long_repair_of(name) == plain.long_repair_of(name)
+    assert plain.switch_fail == b.switch_fail
+    p = tm.process
+    for name in ("ee", "vmo2", "vodafone", "three", "other_fixed"):  # cut 10-24 % each
+        hours, shares = b.long_repair_of(name)
+        assert hours == (pytest.approx(float(p.repair[p.names.index(name)].quantile(0.999))),)
+        assert shares == (0.1,) and b.factor_of(name) == 1.0
+    assert "bt_fixed" not in b.events or b.long_repair_of("bt_fixed") is None  # cuts 9.6 %: below the floor
+    with pytest.raises(ValueError, match="floor_share"):
+        cross_entropy_bias(tm, 5, floor_share=1.0, **kw)

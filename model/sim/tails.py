@@ -243,6 +243,20 @@ def _manual_switches(model: TimeModel) -> list[int]:
     return [j for j, pol in enumerate(model.switch_policies) if pol.policy == "manual" and 0 < pol.p_fail < 1]
 
 
+def _big_events(model: TimeModel, share: float, rare_per_year: float | None = None) -> list[int]:
+    """Biasable events whose failure alone cuts off at least ``share`` of the calls (rarer than
+    ``rare_per_year`` failures a year when given)."""
+    p, ev = model.process, model.events
+    ok = _biasable(p)
+    per_year = p.rate * model.horizon
+    cand = [e for e in range(p.n_events) if ok[e] and (rare_per_year is None or per_year[e] < rare_per_year)]
+    if not cand:
+        return []
+    cut = unreachable_sets(model.net, [ev.member_list(e).tolist() if ev.structural[e] else [] for e in cand])
+    w = model.net.demand_weight / max(model.net.demand_weight.sum(), 1e-300)
+    return [e for e, row in zip(cand, cut, strict=True) if float(row @ w) >= share]
+
+
 def choose_bias(model: TimeModel, *, target: float = 1.0, share: float = 0.25, rare_per_year: float = 0.1,
                 events: Sequence[str] | None = None, switch_all_fail: float | None = 0.5,
                 repair_quantile: float | None = None, repair_share: float = 0.5) -> FailureBias:
@@ -283,12 +297,7 @@ def choose_bias(model: TimeModel, *, target: float = 1.0, share: float = 0.25, r
         group = set(int(c) for c in model.standby_primary.tolist() if c >= 0)
         nc = model.net.node_component[model.standby_nodes]
         group |= set(int(c) for c in nc.tolist() if c >= 0)
-        per_year = p.rate * model.horizon
-        rare = [e for e in range(p.n_events) if ok[e] and per_year[e] < rare_per_year]
-        cut = unreachable_sets(model.net, [ev.member_list(e).tolist() if ev.structural[e] else []
-                                           for e in rare]) if rare else np.zeros((0, model.net.n_demands))
-        w = model.net.demand_weight / max(model.net.demand_weight.sum(), 1e-300)
-        big = {e for e, row in zip(rare, cut, strict=True) if float(row @ w) >= share}
+        big = set(_big_events(model, share, rare_per_year))
         ccf = EVENT_KINDS.index("common_cause")
         idx = [e for e in range(p.n_events) if ok[e] and (
             int(ev.kind[e]) == ccf or e in big or group & set(ev.member_list(e).tolist()))]
@@ -939,6 +948,36 @@ def _ce_update(model: TimeModel, runs: Sequence[TailRun], period: float, statist
     return FailureBias(bias.events, tuple(factors), tuple(above), tuple(shares), bias.switches, tuple(probs))
 
 
+def _with_floor(model: TimeModel, bias: FailureBias, floor: Sequence[int], quantile: float, share: float
+                ) -> FailureBias:
+    """``bias`` with a defensive long-repair rung for every event of ``floor`` that has none.
+
+    Each such event (added at its own rate if the bias lacks it) draws its repair above its real
+    law's ``quantile`` with probability ``share``: a mechanism the pilots never saw severe (a
+    long outage of an originating network, under a strategy that makes platform outages mild)
+    still shows its long repairs, at a cost of at most ``share / (1 - share)`` in each of its
+    failures' variance. Events the cross-entropy step gave long repairs keep theirs.
+    """
+    p = model.process
+    events, factors = list(bias.events), list(bias.factors)
+    above = [bias.long_repair_of(n) or ((), ()) for n in events]
+    for e in floor:
+        if p.names[e] not in events:
+            events.append(p.names[e])
+            factors.append(1.0)
+            above.append(((), ()))
+    changed = False
+    for i, name in enumerate(events):
+        e = p.names.index(name)
+        if e in floor and not above[i][0]:
+            above[i] = ((float(p.repair[e].quantile(quantile)),), (float(share),))
+            changed = True
+    if not changed and len(events) == len(bias.events):
+        return bias
+    return FailureBias(tuple(events), tuple(factors), tuple(a for a, _ in above), tuple(b for _, b in above),
+                       bias.switches, bias.switch_fail)
+
+
 def cross_entropy_bias(
     net_or_scenario: Any, seed: int, *, years: int = 100, rounds: int = 2, period: float = 10_000.0,
     statistic: str = "unreachable", rho: float = 0.05, initial: FailureBias | None = None,
@@ -947,7 +986,8 @@ def cross_entropy_bias(
     repair_share: float = 0.9, max_switch_fail: float = 0.9, events_per_year: float | None = 0.4,
     initial_target: float = 1.0, min_elite: int = 2, levels: Sequence[float] = (100.0, 1000.0),
     level_weight: float = 0.3, repair_ladder: Sequence[float] | None = REPAIR_LADDER,
-    pool_repairs: bool = True, repair_step: float | None = 3.0,
+    pool_repairs: bool = True, repair_step: float | None = 3.0, floor_cut: float | None = 0.1,
+    floor_quantile: float = 0.999, floor_share: float = 0.1,
 ) -> FailureBias:
     """The bias for the worst year in ``period``, by ``rounds`` cross-entropy steps on pilot runs.
 
@@ -977,16 +1017,28 @@ def cross_entropy_bias(
     of the group. ``repair_ladder=None``: the thresholds of the earlier rule, one
     per level at the ``repair_quantile`` of that level's elite years' longest
     repairs. The biased events' intensity is then capped at
-    ``events_per_year``. The estimator that uses the result is unbiased whatever
-    the pilots gave.
+    ``events_per_year``. Whatever the pilots saw, every event whose failure
+    alone cuts off at least ``floor_cut`` of the calls (None: none) and has no
+    long repairs from the step draws its repair above its real law's
+    ``floor_quantile`` with probability ``floor_share`` (a defensive rung: the
+    long outage of an originating network is the worst year under a strategy
+    that makes platform outages mild, and 200 pilot years never show one). The
+    rungs are added to the result only, not in the pilots, where those years
+    would enter the elite and steer what the step learns of the platforms;
+    each costs at most ``floor_share / (1 - floor_share)`` in the variance of
+    its event's failures. The estimator that uses the result is unbiased
+    whatever the pilots gave.
 
     Examples
     --------
     >>> from model.sim.timemodel import build_time_model
     >>> tm = build_time_model("uk999")
     >>> b = cross_entropy_bias(tm, 1, years=40, rounds=1, chunk_years=20, period=100)
-    >>> b.events == choose_bias(tm).events and all(f >= 1 for f in b.factors)
+    >>> set(choose_bias(tm).events) <= set(b.events) and all(f >= 1 for f in b.factors)
     True
+    >>> hours, shares = b.long_repair_of("vmo2")  # cuts 24 % of the calls: a defensive rung
+    >>> [round(h, 1) for h in hours], shares          # above its real repairs' 0.999 quantile
+    ([27.8], (0.1,))
     """
     if rounds < 1 or years < 10:
         raise ValueError("cross_entropy_bias needs rounds >= 1 and years >= 10")
@@ -997,6 +1049,10 @@ def cross_entropy_bias(
     model = as_time_model(net_or_scenario)
     if initial is None:
         initial = choose_bias(model, target=initial_target, repair_quantile=0.9, repair_share=0.5)
+    floor = ([e for e in _big_events(model, floor_cut) if _tail_biasable(model.process.repair[e])]
+             if floor_cut is not None else [])
+    if floor and not 0 < floor_share < 1:
+        raise ValueError(f"floor_share must lie in (0, 1), got {floor_share}")
     bias = initial
     runs: list[TailRun] = []
     for r in range(rounds):
@@ -1008,4 +1064,6 @@ def cross_entropy_bias(
                           max_switch_fail=max_switch_fail, events_per_year=events_per_year,
                           min_elite=min_elite, levels=levels, level_weight=level_weight,
                           ladder=repair_ladder, pool=pool_repairs, step=repair_step)
-    return bias
+    # the defensive rungs only for the run that uses the bias: in the pilots their years would enter the
+    # elite (the top share) and steer what the step learns of the platforms
+    return _with_floor(model, bias, floor, floor_quantile, floor_share) if floor else bias
