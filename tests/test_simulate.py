@@ -396,7 +396,6 @@ def test_calls_simulated_in_blocks_keep_the_law(monkeypatch):
     assert abs(g_whole - g_blocks) < 1e-3 * g_whole
 
 
-
 def test_a_national_outage_of_days_is_simulated_in_bounded_blocks_with_the_same_law(monkeypatch):
     """A 36-hour loss of both call-handling platforms (one segment of ~140,000 expected callers a year) is
     cut into pieces of equal expected calls: no block holds much more than CALL_BLOCK callers, the callers

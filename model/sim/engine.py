@@ -938,17 +938,17 @@ register_tally(TimeTally, _tally_matches)
 
 
 def _pieces(model: TimeModel, load: np.ndarray, start: np.ndarray, end: np.ndarray, shift: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Segments with more than ``CALL_BLOCK / 4`` expected calls cut into pieces of equal expected calls.
 
     ``load`` is each segment's expected calls, ``start``/``end`` its engine times and ``shift``
-    engine time minus arrival-profile time. Returns the segment of each piece and its start
-    and end: a Poisson process on the pieces is the process on the segment.
+    engine time minus arrival-profile time. Returns the segment of each piece, its start and
+    end, and its expected calls: a Poisson process on the pieces is the process on the segment.
     """
     n = np.maximum(1, np.ceil(load / (CALL_BLOCK / 4))).astype(np.int64)
     of = np.repeat(np.arange(load.size), n)
     if of.size == load.size:
-        return of, start, end
+        return of, start, end, load
     j = np.arange(of.size) - np.repeat(np.cumsum(n) - n, n)  # piece number within its segment
     prof = model.profile
     ya = np.asarray(prof.cumulative(start - shift), float).reshape(-1)[of]
@@ -960,7 +960,7 @@ def _pieces(model: TimeModel, load: np.ndarray, start: np.ndarray, end: np.ndarr
 
     p_start = np.where(j == 0, start[of], cut(j))
     p_end = np.where(j == n[of] - 1, end[of], cut(j + 1))
-    return of, p_start, p_end
+    return of, p_start, p_end, load[of] / n[of]
 
 
 class _CallTally:
@@ -971,13 +971,13 @@ class _CallTally:
     the blocks does not change them.
     """
 
-    def __init__(self, n_years: int, n_episodes: int, demand_area: np.ndarray | None, n_areas: int) -> None:
-        self.n_years, self.n_episodes, self.n_areas = n_years, n_episodes, n_areas
-        self.demand_area = demand_area
+    def __init__(self, model: TimeModel, n_years: int, n_episodes: int) -> None:
+        self.n_years, self.n_episodes, self.n_areas = n_years, n_episodes, len(model.areas)
+        self.demand_area = model.demand_area
         z = np.zeros(n_years)
         self.genuine, self.unreachable, self.failed_attempts = z.copy(), z.copy(), z.copy()
         self.first_try, self.after_redial, self.via_fallback = z.copy(), z.copy(), z.copy()
-        self.by_area = np.zeros((n_years, n_areas))
+        self.by_area = np.zeros((n_years, self.n_areas))
         self.outcomes: dict[str, np.ndarray] = {}
         self.hist = np.zeros(HIST_EDGES_S.size - 1, dtype=np.int64)
         self.ep_lost, self.ep_fail, self.ep_calls = (np.zeros(n_episodes) for _ in range(3))
@@ -998,7 +998,7 @@ class _CallTally:
         self.via_fallback += np.bincount(o.year, weights=g & (o.outcome == OUTCOME_FALLBACK), minlength=ny)
         for k, v in tally_outcomes(o, ny).items():
             self.outcomes[k] = self.outcomes[k] + v if k in self.outcomes else v
-        if self.demand_area is not None:
+        if self.n_areas:
             cell = o.year * self.n_areas + self.demand_area[o.demand]
             per = np.bincount(cell, weights=lost, minlength=ny * self.n_areas)
             self.by_area += per.reshape(ny, self.n_areas)
@@ -1109,12 +1109,11 @@ def _run_years(
         # CALL_BLOCK expected calls, each reduced to its sums before the next is drawn: memory stays
         # bounded however much of a year is affected (a long national outage is cut into pieces)
         load = exp_seg * (1.0 + model.non_genuine_ratio)
-        of, p_start, p_end = _pieces(model, load, tl.time[seg], tl.end[seg],
-                                     year_origin[seg_year] - profile_offset[seg_year])
-        p_load = load[of] / np.bincount(of, minlength=seg.size)[of]
+        of, p_start, p_end, p_load = _pieces(model, load, tl.time[seg], tl.end[seg],
+                                             year_origin[seg_year] - profile_offset[seg_year])
         block = (np.cumsum(p_load) // CALL_BLOCK).astype(np.int64)
         cuts = np.flatnonzero(np.diff(block)) + 1
-        calls = _CallTally(ny, n_ep, model.demand_area if len(model.areas) else None, len(model.areas))
+        calls = _CallTally(model, ny, n_ep)
         stack = StateStack.of(model, table.traffic, np.concatenate([rows, brow[brow >= 0]]))  # once a batch
         for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, of.size].tolist(), strict=True):
             b = of[lo:hi]  # one step per block of calls (one block unless a year is heavily affected)
@@ -1122,8 +1121,8 @@ def _run_years(
                 model, rng, seg_start=p_start[lo:hi], seg_end=p_end[lo:hi], seg_row=rows[b],
                 seg_year=seg_year[b], seg_advice=adv[b], year_origin=year_origin,
                 profile_offset=profile_offset, boundary_time=tl.time, boundary_row=brow,
-                year_end=year_origin + h_total, states=table.traffic, table=blocking,
-                pset_of_year=pset_of_year, seg_index=seg_index[b], genuine_only=genuine_only, stack=stack,
+                year_end=year_origin + h_total, stack=stack, table=blocking,
+                pset_of_year=pset_of_year, seg_index=seg_index[b], genuine_only=genuine_only,
             ), ep_of)
         n_calls = calls.n_calls
         sim = calls.genuine
@@ -1135,8 +1134,7 @@ def _run_years(
         rec_kw["via_fallback"] = calls.via_fallback
         rec_kw["simulated"] = sim
         rec_kw["outcomes"] = calls.outcomes
-        if len(model.areas):
-            rec_kw["by_area"] = calls.by_area
+        rec_kw["by_area"] = calls.by_area
         hist, ep_lost, ep_fail, ep_calls = calls.hist, calls.ep_lost, calls.ep_fail, calls.ep_calls
     else:
         rec_kw.update(genuine=exp_total, unreachable=z, failed_attempts=z, first_try=exp_total,

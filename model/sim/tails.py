@@ -959,22 +959,11 @@ def _with_floor(model: TimeModel, bias: FailureBias, floor: Sequence[int], quant
     failures' variance. Events the cross-entropy step gave long repairs keep theirs.
     """
     p = model.process
-    events, factors = list(bias.events), list(bias.factors)
-    above = [bias.long_repair_of(n) or ((), ()) for n in events]
-    for e in floor:
-        if p.names[e] not in events:
-            events.append(p.names[e])
-            factors.append(1.0)
-            above.append(((), ()))
-    changed = False
-    for i, name in enumerate(events):
-        e = p.names.index(name)
-        if e in floor and not above[i][0]:
-            above[i] = ((float(p.repair[e].quantile(quantile)),), (float(share),))
-            changed = True
-    if not changed and len(events) == len(bias.events):
-        return bias
-    return FailureBias(tuple(events), tuple(factors), tuple(a for a, _ in above), tuple(b for _, b in above),
+    names = list(bias.events) + [p.names[e] for e in floor if p.names[e] not in bias.events]
+    factors = [bias.factor_of(n) for n in names]  # 1.0 for the added ones
+    rungs = {p.names[e]: ((float(p.repair[e].quantile(quantile)),), (float(share),)) for e in floor}
+    long = [bias.long_repair_of(n) or rungs.get(n, ((), ())) for n in names]
+    return FailureBias(tuple(names), tuple(factors), tuple(a for a, _ in long), tuple(sh for _, sh in long),
                        bias.switches, bias.switch_fail)
 
 

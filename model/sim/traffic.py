@@ -818,9 +818,8 @@ def _profile_pieces(prof) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
 class StateStack:
     """Per-state arrays of the state rows a batch of years uses, stacked for vectorised lookups.
 
-    Built once per batch (:meth:`of`) and shared by every block of calls of that batch
-    (:func:`simulate_calls`'s ``stack``), so cutting a heavy batch into many blocks does not
-    rebuild it for each.
+    Built once per batch (:meth:`of`) and passed to every block of calls of that batch
+    (:func:`simulate_calls`), so cutting a heavy batch into many blocks does not rebuild it.
     """
 
     rows: np.ndarray  # global row ids, sorted
@@ -894,12 +893,11 @@ def simulate_calls(
     boundary_time: np.ndarray,
     boundary_row: np.ndarray,
     year_end: np.ndarray,
-    states: Sequence[StateTraffic],
+    stack: StateStack,
     table: BlockingTable,
     pset_of_year: np.ndarray,
     seg_index: np.ndarray,
     genuine_only: bool = False,
-    stack: StateStack | None = None,
 ) -> CallOutcomes:
     """Simulate every call of the affected demands arriving in the given segments.
 
@@ -914,18 +912,17 @@ def simulate_calls(
     share, after the roaming delay).
 
     Segments are given in global engine time (``year_origin[year] + local hours``);
-    ``seg_row`` is the state row of each segment (into ``states``), ``seg_advice`` the
+    ``seg_row`` is the state row of each segment (into ``stack``), ``seg_advice`` the
     global time public advice starts for calls arriving in it (``inf``: never).
     ``boundary_time``/``boundary_row`` describe the whole timeline (state row after
     each change point, ``-1`` = a clean state), used to look up the state at each
     redial. ``profile_offset[year]`` is the arrival-profile time of the year's hour 0.
-    ``stack``: the :class:`StateStack` of every row of ``seg_row`` and ``boundary_row`` (built
-    here when not given).
+    ``stack``: the :class:`StateStack` of every row of ``seg_row`` and ``boundary_row`` (one per
+    batch of years, shared by its blocks of calls).
     """
     cs = table.callers
     prof = model.profile
-    st = stack if stack is not None else StateStack.of(
-        model, states, np.concatenate([seg_row, boundary_row[boundary_row >= 0]]))
+    st = stack
     seg_local = st.local(seg_row)
     # calls per segment: NHPP of the affected demands' total rate
     local_a = seg_start - year_origin[seg_year] + profile_offset[seg_year]
